@@ -1,0 +1,104 @@
+"""The error hierarchy of xv.
+
+Every error xv raises on purpose derives from :class:`XvError`. Leaf errors carry
+fields (file, line, package) so the CLI can render one clear line and choose the
+exit code: :class:`InputError` and :class:`UsageError` exit 2, :class:`ResolutionError`
+exits 1.
+"""
+
+from __future__ import annotations
+
+
+class XvError(Exception):
+    """Root of every error xv raises deliberately."""
+
+    exit_code = 1
+
+
+class UsageError(XvError, ValueError):
+    """The command line was wrong (bad option value, conflicting options)."""
+
+    exit_code = 2
+
+
+class InputError(XvError, ValueError):
+    """An input file is malformed. ``str()`` names ``file:line`` when known."""
+
+    exit_code = 2
+
+    def __init__(self, reason: str, file: str | None = None, line: int | None = None) -> None:
+        self.reason = reason
+        self.file = file
+        self.line = line
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        if self.file is None:
+            return self.reason
+        if self.line is None:
+            return f"{self.file}: {self.reason}"
+        return f"{self.file}:{self.line}: {self.reason}"
+
+
+class RequirementFileError(InputError):
+    """A line of a pip requirements file could not be parsed."""
+
+
+class IncludeLoopError(RequirementFileError):
+    """A requirements file includes itself through ``-r``/``-c``."""
+
+
+class PyprojectError(InputError):
+    """pyproject.toml is malformed or lacks what was asked of it."""
+
+
+class NetworkError(XvError):
+    """An HTTP request failed after retries (connection error, 5xx, timeout)."""
+
+    def __init__(self, message: str, url: str | None = None) -> None:
+        self.url = url
+        super().__init__(message)
+
+
+class OfflineError(NetworkError):
+    """``--offline`` was given and the cache cannot answer."""
+
+
+class MetadataError(XvError):
+    """A distribution's core metadata is missing, unreadable or fails its hash."""
+
+    def __init__(self, message: str, package: str | None = None) -> None:
+        self.package = package
+        super().__init__(message)
+
+
+class HashMismatchError(XvError):
+    """A downloaded file's hash differs from the expected one."""
+
+    def __init__(self, message: str, package: str | None = None) -> None:
+        self.package = package
+        super().__init__(message)
+
+
+class ResolutionError(XvError):
+    """The requirements cannot be satisfied; ``explanation`` says why in English."""
+
+    exit_code = 1
+
+    def __init__(self, explanation: str) -> None:
+        self.explanation = explanation
+        super().__init__(explanation)
+
+
+class InstallError(XvError):
+    """Installing or uninstalling a distribution failed."""
+
+    def __init__(self, message: str, package: str | None = None) -> None:
+        self.package = package
+        super().__init__(message)
+
+
+class TargetEnvironmentError(XvError):
+    """The target Python environment is missing or unusable."""
+
+    exit_code = 2
