@@ -28,7 +28,9 @@ def test_every_error_derives_from_xverror() -> None:
     leaves = [
         obj
         for obj in vars(errors).values()
-        if isinstance(obj, type) and issubclass(obj, Exception) and obj.__module__ == errors.__name__
+        if isinstance(obj, type)
+        and issubclass(obj, Exception)
+        and obj.__module__ == errors.__name__
     ]
     assert errors.XvError in leaves and len(leaves) > 5
     for cls in leaves:
