@@ -1,0 +1,28 @@
+"""Parse pip requirements files (``requirements.in``, ``requirements.txt``, constraints files).
+
+Supports comments, backslash continuations, ``${VAR}`` expansion, ``-r``/``-c`` includes (local
+and http(s)), ``-e`` editables, PEP 508 requirements, bare paths and URLs, ``--hash`` and pip's
+global options. Every item remembers the ``file:line`` it came from; every malformed line raises
+:class:`xv.errors.RequirementFileError` naming it.
+
+>>> result = parse_text("-i https://example.org/simple\\nrequests[socks]>=2 ; python_version>'3'\\n",
+...                     "requirements.in")
+>>> result.options.index_url, result.requirements[0].name, str(result.requirements[0].origin)
+('https://example.org/simple', 'requests', 'requirements.in:2')
+"""
+
+from __future__ import annotations
+
+from xv.reqfile.model import FileOptions, Origin, ParsedRequirement, RequirementsFile
+from xv.reqfile.parser import Fetch, fetch_url, parse_file, parse_text
+
+__all__ = [
+    "Fetch",
+    "FileOptions",
+    "Origin",
+    "ParsedRequirement",
+    "RequirementsFile",
+    "fetch_url",
+    "parse_file",
+    "parse_text",
+]

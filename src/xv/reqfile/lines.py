@@ -1,0 +1,122 @@
+"""From file text to logical lines: continuations, comments, ``${VAR}`` expansion, splitting.
+
+These follow pip's rules exactly, because requirements files are shared with pip and uv and a
+line must mean the same thing to all three.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+# pip: a comment starts at a '#' that begins the line or follows whitespace, so URL fragments
+# such as '#egg=name' or '#sha256=...' survive.
+COMMENT_RE = re.compile(r"(^|\s+)#.*$")
+# pip expands only the braced, upper-case form so '$' in URLs and passwords is left alone.
+ENV_VAR_RE = re.compile(r"\$\{([A-Z0-9_]+)\}")
+
+
+class LineError(Exception):
+    """A problem with one logical line; the parser adds the file and line number."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+@dataclass(frozen=True)
+class LogicalLine:
+    """A logical line: continuations joined, comment and surrounding whitespace removed.
+
+    ``number`` is the first physical line, which is what a user looks for in an editor.
+    """
+
+    number: int
+    text: str
+
+
+def _joined(content: str) -> Iterator[tuple[int, str]]:
+    """Join lines ending in a backslash with the next, as pip's ``join_lines`` does.
+
+    A comment line never continues (even if it ends with a backslash) and it ends a
+    continuation in progress.
+    """
+    first: int | None = None
+    parts: list[str] = []
+    for number, line in enumerate(content.splitlines(), start=1):
+        is_comment = COMMENT_RE.match(line) is not None
+        if line.endswith("\\") and not is_comment:
+            if not parts:
+                first = number
+            parts.append(line.strip("\\"))
+            continue
+        if is_comment:
+            line = " " + line  # keeps the comment recognisable once joined
+        if parts:
+            parts.append(line)
+            assert first is not None
+            yield first, "".join(parts)
+            parts = []
+        else:
+            yield number, line
+    if parts:
+        assert first is not None
+        yield first, "".join(parts)
+
+
+def logical_lines(content: str) -> Iterator[LogicalLine]:
+    """Yield the non-empty logical lines of a requirements file.
+
+    >>> [(x.number, x.text) for x in logical_lines("a  # c\\n\\nb \\\\\\n  >=1\\n")]
+    [(1, 'a'), (3, 'b   >=1')]
+    """
+    if content.startswith("\ufeff"):
+        content = content[1:]
+    for number, line in _joined(content):
+        text = COMMENT_RE.sub("", line).strip()
+        if text:
+            yield LogicalLine(number, text)
+
+
+def expand_env(value: str, environ: Mapping[str, str]) -> str:
+    """Replace ``${NAME}`` by its value; unset or empty variables stay as written, as in pip.
+
+    >>> expand_env("https://${USER}:${NOPE}@host", {"USER": "me"})
+    'https://me:${NOPE}@host'
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        return environ.get(match.group(1)) or match.group(0)
+
+    return ENV_VAR_RE.sub(replace, value)
+
+
+_OPTION_START_RE = re.compile(r"\s-")
+
+
+def split_requirement_line(text: str) -> tuple[str, str]:
+    """Split a line into its requirement part and its options part.
+
+    Like pip, the options start at the first whitespace-separated word beginning with '-'.
+
+    >>> split_requirement_line("foo>=1 ; python_version<'3' --hash=sha256:ab")
+    ("foo>=1 ; python_version<'3'", '--hash=sha256:ab')
+    >>> split_requirement_line("-r base.in")
+    ('', '-r base.in')
+    """
+    if text.startswith("-"):
+        return "", text
+    match = _OPTION_START_RE.search(text)
+    if match is None:
+        return text, ""
+    return text[: match.start()].rstrip(), text[match.start() :].strip()
+
+
+def split_words(text: str) -> list[str]:
+    """Split an options part into words with shell quoting rules, as pip does."""
+    try:
+        return shlex.split(text)
+    except ValueError as exc:
+        raise LineError(f"invalid quoting: {exc}") from None

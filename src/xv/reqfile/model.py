@@ -1,0 +1,94 @@
+"""Value types produced by the requirements-file parser.
+
+They are frozen so a parsed file can be shared between the resolver, the lockfile writer and the
+sync planner without anyone mutating another's view of the inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from packaging.markers import Marker
+from packaging.requirements import Requirement
+
+
+@dataclass(frozen=True, order=True)
+class Origin:
+    """Where an item came from: the file as the user referred to it, and a 1-based line.
+
+    >>> str(Origin("sub/base.in", 3))
+    'sub/base.in:3'
+    """
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True)
+class ParsedRequirement:
+    """One requirement line (or ``-e`` line) of a requirements file.
+
+    ``requirement`` is a PEP 508 requirement whenever the name is known; for a local path or URL
+    whose name can be derived (``#egg=``, a wheel or sdist filename) it is ``name @ url``.
+    ``url`` is set for every direct reference; local paths become absolute ``file://`` URLs so
+    consumers deal with one kind of location. ``spec`` and ``text`` are as written, before
+    ``${VAR}`` expansion, so secrets pulled from the environment never reach a lockfile.
+    """
+
+    requirement: Requirement | None
+    name: str | None
+    url: str | None
+    editable: bool
+    hashes: tuple[str, ...]
+    constraint: bool
+    origin: Origin
+    text: str
+    spec: str = ""
+    extras: frozenset[str] = frozenset()
+    marker: Marker | None = field(default=None, compare=False)
+
+    @property
+    def is_direct(self) -> bool:
+        """True for a path, URL or VCS reference rather than a name looked up on an index."""
+        return self.url is not None
+
+    @property
+    def local_path(self) -> Path | None:
+        """The filesystem path of a ``file://`` location, else ``None``."""
+        if self.url is None:
+            return None
+        parts = urlsplit(self.url)
+        if parts.scheme != "file":
+            return None
+        return Path(unquote(parts.path))
+
+
+@dataclass(frozen=True)
+class FileOptions:
+    """Global options found in requirements files, merged over every file read, in order."""
+
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    no_index: bool = False
+    trusted_hosts: tuple[str, ...] = ()
+    pre: bool = False
+    only_binary: frozenset[str] = frozenset()
+    no_binary: frozenset[str] = frozenset()
+    prefer_binary: bool = False
+    require_hashes: bool = False
+
+
+@dataclass(frozen=True)
+class RequirementsFile:
+    """The flattened result of parsing a requirements file and everything it includes."""
+
+    requirements: tuple[ParsedRequirement, ...] = ()
+    constraints: tuple[ParsedRequirement, ...] = ()
+    options: FileOptions = FileOptions()
+    sources: tuple[str, ...] = ()
