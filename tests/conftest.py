@@ -1,0 +1,35 @@
+"""Shared fixtures. The local package index lives in tests/support/localindex."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.localindex import LocalIndex, Pkg
+
+MakeIndex = Callable[..., LocalIndex]
+
+
+@pytest.fixture(scope="session")
+def localindex_build_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built artifacts keyed by a digest of each Pkg's fields, shared by the session."""
+    return tmp_path_factory.mktemp("localindex-build-cache")
+
+
+@pytest.fixture
+def make_index(localindex_build_cache: Path) -> Iterator[MakeIndex]:
+    """``make_index(pkgs, **switches) -> LocalIndex``; every index is closed at teardown."""
+    indexes: list[LocalIndex] = []
+
+    def factory(pkgs: Iterable[Pkg] = (), **switches: Any) -> LocalIndex:
+        switches.setdefault("build_cache", localindex_build_cache)
+        index = LocalIndex(pkgs, **switches)
+        indexes.append(index)
+        return index
+
+    yield factory
+    for index in indexes:
+        index.close()
