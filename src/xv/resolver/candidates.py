@@ -1,0 +1,156 @@
+"""Which versions of a project may be chosen, and which file describes each.
+
+Turns a :class:`ProjectPage` into per-version :class:`Candidate` values, applying
+the target (wheel tags, Requires-Python), ``--exclude-newer``, ``--only-binary``
+and ``--no-build``. Versions left out keep the reason, so a failed resolution can
+say *why* a version that looks right was not usable.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from xv.index.simple import DistFile, ProjectPage
+from xv.resolver.target import Target
+
+
+@dataclass(frozen=True)
+class BinaryPolicy:
+    """``--only-binary``/``--no-binary``/``--no-build`` as sets of names (or ``:all:``)."""
+
+    only_binary: frozenset[str] = frozenset()
+    no_binary: frozenset[str] = frozenset()
+    no_build: bool = False
+
+    def wheels_allowed(self, name: str) -> bool:
+        return not ({":all:", name} & self.no_binary) or name in self.only_binary
+
+    def sdists_allowed(self, name: str) -> bool:
+        if self.no_build:
+            return False
+        return not ({":all:", name} & self.only_binary) or name in self.no_binary
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One version of a project with the files that may be used for it."""
+
+    version: Version
+    files: tuple[DistFile, ...]  # every file of the version (for --generate-hashes)
+    metadata_file: DistFile | None  # the file to read core metadata from
+    yanked: bool  # every usable file is yanked
+    excluded: str | None  # why the version cannot be used at all, else None
+
+
+def _file_version(name: str, filename: str) -> Version | None:
+    try:
+        if filename.endswith(".whl"):
+            return parse_wheel_filename(filename)[1]
+        if filename.endswith((".tar.gz", ".zip")):
+            return parse_sdist_filename(filename)[1]
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        pass
+    return _loose_sdist_version(name, filename)
+
+
+def _loose_sdist_version(name: str, filename: str) -> Version | None:
+    """Old sdists spell names freely (``Django-1.0.tar.gz``, ``foo_bar-1.0.zip``)."""
+    for ext in (".tar.gz", ".tar.bz2", ".zip", ".tgz"):
+        if filename.lower().endswith(ext):
+            stem = filename[: -len(ext)]
+            break
+    else:
+        return None
+    prefix = stem[: len(name)].lower().replace("_", "-").replace(".", "-")
+    if prefix != name or stem[len(name) : len(name) + 1] != "-":
+        return None
+    try:
+        return Version(stem[len(name) + 1 :])
+    except InvalidVersion:
+        return None
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def build_candidates(
+    page: ProjectPage,
+    target: Target,
+    policy: BinaryPolicy,
+    exclude_newer: datetime | None = None,
+) -> list[Candidate]:
+    """Group a page's files by version and judge each version (newest first)."""
+    by_version: dict[Version, list[DistFile]] = defaultdict(list)
+    for f in page.files:
+        version = _file_version(page.name, f.filename)
+        if version is None:
+            continue
+        if exclude_newer is not None:
+            uploaded = _parse_time(f.upload_time)
+            if uploaded is not None and uploaded > exclude_newer:
+                continue
+        by_version[version].append(f)
+    return [
+        _judge(page.name, v, tuple(files), target, policy)
+        for v, files in sorted(by_version.items(), reverse=True)
+    ]
+
+
+def _judge(
+    name: str, version: Version, files: tuple[DistFile, ...], target: Target, policy: BinaryPolicy
+) -> Candidate:
+    usable_all: list[tuple[int, DistFile]] = []
+    reasons: list[str] = []
+    for f in files:
+        if not target.allows_requires_python(f.requires_python):
+            reasons.append(f"requires Python {f.requires_python}")
+            continue
+        if f.is_wheel:
+            if not policy.wheels_allowed(name):
+                reasons.append("wheels are not allowed (--no-binary)")
+                continue
+            prio = target.wheel_priority(f.filename)
+            if prio is None:
+                reasons.append("has no wheels with a matching platform tag")
+                continue
+            usable_all.append((prio, f))
+        elif policy.sdists_allowed(name):
+            usable_all.append((1 << 30, f))
+        else:
+            reasons.append("has no usable wheels and building is disabled")
+    unyanked = [(p, f) for p, f in usable_all if not f.is_yanked]
+    usable = unyanked or usable_all
+    if not usable:
+        reason = reasons[0] if reasons else "has no usable files"
+        return Candidate(version, files, None, False, reason)
+    return Candidate(version, files, _metadata_file(usable, files), not unyanked, None)
+
+
+def _metadata_file(usable: list[tuple[int, DistFile]], files: tuple[DistFile, ...]) -> DistFile:
+    """Prefer a file with a PEP 658 metadata file, then the best wheel, then an sdist.
+
+    When only the sdist is usable here but the version has wheels for other
+    platforms, read one of those: a version's core metadata is the same in all of
+    its files in practice, and a wheel is far cheaper to read than an sdist to build.
+    """
+    best = min(usable, key=lambda pf: (not pf[1].has_metadata_file, pf[0]))[1]
+    if best.is_wheel:
+        return best
+    wheels = [f for f in files if f.is_wheel]
+    return min(wheels, key=lambda f: not f.has_metadata_file) if wheels else best
