@@ -143,14 +143,18 @@ class Target:
 def current_target() -> Target:
     """The running interpreter."""
     ordered = list(tags.sys_tags())
-    return Target(default_environment(), {t: i for i, t in enumerate(ordered)})
+    return Target(_markers(), {t: i for i, t in enumerate(ordered)})
+
+
+def _markers() -> dict[str, str]:
+    return {k: str(v) for k, v in default_environment().items()}
 
 
 def make_target(python_version: str | None = None, python_platform: str | None = None) -> Target:
     """A target for ``--python-version`` / ``--python-platform`` (either may be None)."""
     if python_version is None and python_platform is None:
         return current_target()
-    markers = dict(default_environment())
+    markers = _markers()
     if python_version is not None:
         try:
             full = Version(python_version)
