@@ -1,11 +1,51 @@
 """Parse PEP 691 JSON and PEP 503 HTML project pages into immutable values.
 
-Pure functions, no I/O: the index client fetches bytes and hands them here.
+Pure functions, no I/O except :func:`files_from_directory` (which only lists a
+directory): the index client fetches bytes and hands them here.
+
+Everything stays a string on purpose (versions are not parsed, hashes are not
+checked) because a project such as botocore lists thousands of files and the
+resolver looks at only a few of them; :func:`dist_name_version` parses a
+filename when it is needed.
+
+>>> page = parse_json(b'{"meta": {"api-version": "1.1"}, "name": "Demo", "files": ['
+...     b'{"filename": "demo-1.0.tar.gz", "url": "../../f/demo-1.0.tar.gz",'
+...     b' "hashes": {"sha256": "ab"}, "yanked": "broken"}]}',
+...     "https://example.org/simple/demo/", "Demo")
+>>> page.name, page.files[0].url, page.files[0].yanked
+('demo', 'https://example.org/f/demo-1.0.tar.gz', 'broken')
 """
 
 from __future__ import annotations
 
+import json
+import os
+import re
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+from packaging.utils import (
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+ACCEPT = (
+    "application/vnd.pypi.simple.v1+json, "
+    "application/vnd.pypi.simple.v1+html;q=0.2, "
+    "text/html;q=0.01"
+)
+
+SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz", ".tar")
+# Hash names we accept in an href fragment; anything else is a plain fragment.
+_HASH_NAMES = frozenset({"md5", "sha1", "sha224", "sha256", "sha384", "sha512"})
+_ABSOLUTE = ("https://", "http://", "file://")
+_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +75,11 @@ class DistFile:
     def is_yanked(self) -> bool:
         return self.yanked is not None
 
+    @property
+    def metadata_url(self) -> str:
+        """Where PEP 658 puts the core metadata file: the file URL plus ``.metadata``."""
+        return self.url + ".metadata"
+
 
 @dataclass(frozen=True, slots=True)
 class ProjectPage:
@@ -43,3 +88,367 @@ class ProjectPage:
     name: str  # normalised
     files: tuple[DistFile, ...]
     index_url: str  # the index (or find-links location) it came from
+    # PEP 700 ``versions`` (JSON only; empty when the index does not say).
+    versions: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def content_type_is_json(content_type: str) -> bool:
+    """Whether a Content-Type header names the PEP 691 JSON format.
+
+    >>> content_type_is_json("application/vnd.pypi.simple.v1+json; charset=utf-8")
+    True
+    >>> content_type_is_json("text/html")
+    False
+    """
+    mime = content_type.split(";", 1)[0].strip().lower()
+    return mime == "application/vnd.pypi.simple.v1+json" or mime == "application/json"
+
+
+def parse_page(
+    body: bytes | str, content_type: str, page_url: str, name: str, *, index_url: str | None = None
+) -> ProjectPage:
+    """Parse a project page as JSON or HTML according to its Content-Type."""
+    if content_type_is_json(content_type):
+        return parse_json(body, page_url, name, index_url=index_url)
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    return parse_html(text, page_url, name, index_url=index_url)
+
+
+def parse_json(
+    data: bytes | str, page_url: str, name: str, *, index_url: str | None = None
+) -> ProjectPage:
+    """Parse a PEP 691 project page (with PEP 700 and PEP 714 fields).
+
+    ``index_url`` defaults to ``page_url``. Raises :class:`ValueError` when the
+    body is not a JSON object with a ``files`` list.
+    """
+    doc = json.loads(data)
+    if not isinstance(doc, dict) or not isinstance(doc.get("files"), list):
+        raise ValueError(f"{page_url}: not a PEP 691 project page")
+    files = tuple(_json_file(entry, page_url) for entry in doc["files"] if isinstance(entry, dict))
+    versions = doc.get("versions")
+    return ProjectPage(
+        name=canonicalize_name(name),
+        files=files,
+        index_url=index_url or page_url,
+        versions=tuple(str(v) for v in versions) if isinstance(versions, list) else (),
+    )
+
+
+def _json_file(entry: dict[str, Any], page_url: str) -> DistFile:
+    url = entry.get("url") or ""
+    if not url.startswith(_ABSOLUTE):
+        url = urljoin(page_url, url)
+    hashes = entry.get("hashes")
+    meta = entry.get("core-metadata")
+    if meta is None:
+        meta = entry.get("dist-info-metadata")
+    size = entry.get("size")
+    return DistFile(
+        filename=entry.get("filename") or _url_filename(url),
+        url=url,
+        hashes=hashes if isinstance(hashes, dict) else {},
+        requires_python=entry.get("requires-python") or None,
+        yanked=_json_yanked(entry.get("yanked")),
+        upload_time=entry.get("upload-time"),
+        size=size if type(size) is int else None,
+        metadata_hashes=_json_metadata(meta),
+    )
+
+
+def _json_yanked(value: object) -> str | None:
+    if value is None or value is False:
+        return None
+    if value is True:
+        return ""
+    return str(value)
+
+
+def _json_metadata(value: object) -> dict[str, str] | None:
+    if value is True:
+        return {}
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    return None
+
+
+# --------------------------------------------------------------------------- HTML
+
+
+def parse_html(text: str, page_url: str, name: str, *, index_url: str | None = None) -> ProjectPage:
+    """Parse a PEP 503 project page; every anchor with an ``href`` is a file.
+
+    ``<base href>`` applies to the whole document, as in browsers and pip.
+    """
+    anchors, base = _collect_anchors(text)
+    base_url = urljoin(page_url, base) if base is not None else page_url
+    files = tuple(_html_file(attrs, label, base_url) for attrs, label in anchors)
+    return ProjectPage(name=canonicalize_name(name), files=files, index_url=index_url or page_url)
+
+
+def parse_find_links_html(text: str, page_url: str) -> list[DistFile]:
+    """The distributions linked from a ``--find-links`` HTML page.
+
+    Unlike a PEP 503 page, such a page may link to anything; only anchors whose
+    URL (or, failing that, text) names a wheel or sdist are kept.
+    """
+    anchors, base = _collect_anchors(text)
+    base_url = urljoin(page_url, base) if base is not None else page_url
+    found: list[DistFile] = []
+    for attrs, label in anchors:
+        dist = _html_file(attrs, label, base_url)
+        from_url = _url_filename(dist.url)
+        if is_dist_filename(from_url):
+            found.append(_replace_filename(dist, from_url))
+        elif is_dist_filename(dist.filename):
+            found.append(dist)
+    return found
+
+
+class _AnchorParser(HTMLParser):
+    """Collects ``(attrs, text)`` of every ``<a href>`` and the first ``<base href>``."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.anchors: list[tuple[dict[str, str | None], str]] = []
+        self.base: str | None = None
+        self._attrs: dict[str, str | None] | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self._close_anchor()
+            found = dict(attrs)
+            if found.get("href"):
+                self._attrs = found
+        elif tag == "base" and self.base is None:
+            self.base = dict(attrs).get("href") or None
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag == "a":
+            self._close_anchor()
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a":
+            self._close_anchor()
+
+    def handle_data(self, data: str) -> None:
+        if self._attrs is not None:
+            self._text.append(data)
+
+    def _close_anchor(self) -> None:
+        if self._attrs is not None:
+            self.anchors.append((self._attrs, "".join(self._text).strip()))
+            self._attrs = None
+            self._text = []
+
+    def close(self) -> None:
+        super().close()
+        self._close_anchor()
+
+
+def _collect_anchors(text: str) -> tuple[list[tuple[dict[str, str | None], str]], str | None]:
+    parser = _AnchorParser()
+    parser.feed(text)
+    parser.close()
+    return parser.anchors, parser.base
+
+
+def _html_file(attrs: dict[str, str | None], label: str, base_url: str) -> DistFile:
+    href = (attrs.get("href") or "").strip()
+    url, _, fragment = href.partition("#")
+    if not url.startswith(_ABSOLUTE):
+        url = urljoin(base_url, url)
+    hashes: dict[str, str] = {}
+    hash_name, sep, hash_value = fragment.partition("=")
+    if sep and hash_name in _HASH_NAMES and hash_value:
+        hashes[hash_name] = hash_value
+    meta = attrs.get("data-core-metadata")
+    if meta is None:
+        meta = attrs.get("data-dist-info-metadata")
+    # A bare ``data-yanked`` attribute has the value None: yanked, no reason.
+    yanked = (attrs["data-yanked"] or "") if "data-yanked" in attrs else None
+    return DistFile(
+        filename=label or _url_filename(url),
+        url=url,
+        hashes=hashes,
+        requires_python=(attrs.get("data-requires-python") or "").strip() or None,
+        yanked=yanked,
+        metadata_hashes=_html_metadata(meta),
+    )
+
+
+def _html_metadata(value: str | None) -> dict[str, str] | None:
+    """``data-core-metadata``: ``"true"`` or ``"<hashname>=<hashvalue>"`` (PEP 658)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.lower() == "true":
+        return {}
+    name, sep, digest = value.partition("=")
+    if sep and name and digest:
+        return {name: digest}
+    return None
+
+
+def _url_filename(url: str) -> str:
+    return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+
+
+def _replace_filename(dist: DistFile, filename: str) -> DistFile:
+    if dist.filename == filename:
+        return dist
+    return DistFile(
+        filename=filename,
+        url=dist.url,
+        hashes=dist.hashes,
+        requires_python=dist.requires_python,
+        yanked=dist.yanked,
+        upload_time=dist.upload_time,
+        size=dist.size,
+        metadata_hashes=dist.metadata_hashes,
+    )
+
+
+# --------------------------------------------------------------------------- find-links
+
+
+def files_from_directory(path: str | os.PathLike[str]) -> list[DistFile]:
+    """The wheels and sdists directly inside a ``--find-links`` directory, by name.
+
+    URLs are ``file://`` URLs; sizes come from ``stat``; hashes are not computed.
+    """
+    found: list[DistFile] = []
+    with os.scandir(path) as entries:
+        for entry in entries:
+            if not is_dist_filename(entry.name) or not entry.is_file():
+                continue
+            found.append(
+                DistFile(
+                    filename=entry.name,
+                    url=Path(entry.path).resolve().as_uri(),
+                    size=entry.stat().st_size,
+                )
+            )
+    found.sort(key=lambda d: d.filename)
+    return found
+
+
+# --------------------------------------------------------------------------- filenames
+
+
+def is_dist_filename(filename: str) -> bool:
+    """Whether a filename has the suffix of a wheel or an sdist we can use."""
+    lower = filename.lower()
+    return lower.endswith(".whl") or lower.endswith(SDIST_SUFFIXES)
+
+
+def dist_name_version(
+    filename: str, project: str | None = None
+) -> tuple[NormalizedName, Version] | None:
+    """The normalised project name and version a wheel or sdist filename names.
+
+    Returns None for other files (``.exe``, ``.egg``, ...) and unparsable names.
+    For sdists, whose names are often not normalised, ``project`` says where the
+    name ends; without it (or when it does not match) the first dash followed by
+    a valid version splits the stem.
+
+    >>> dist_name_version("Django-4.2.tar.gz")
+    ('django', <Version('4.2')>)
+    >>> dist_name_version("python-dateutil-2.8.2.tar.gz", "python_dateutil")
+    ('python-dateutil', <Version('2.8.2')>)
+    >>> dist_name_version("pip-24.0-py3-none-any.whl")
+    ('pip', <Version('24.0')>)
+    >>> dist_name_version("pywin32-306.win32-py3.8.exe") is None
+    True
+    """
+    if filename.endswith(".whl"):
+        try:
+            name, version, _build, _tags = parse_wheel_filename(filename)
+        except (InvalidWheelFilename, InvalidVersion):
+            return None
+        return name, version
+    lower = filename.lower()
+    for suffix in SDIST_SUFFIXES:
+        if lower.endswith(suffix):
+            return _split_sdist_stem(filename[: -len(suffix)], project)
+    return None
+
+
+def _split_sdist_stem(stem: str, project: str | None) -> tuple[NormalizedName, Version] | None:
+    dashes = [i for i, c in enumerate(stem) if c == "-"]
+    if project is not None:
+        wanted = canonicalize_name(project)
+        for i in dashes:
+            if canonicalize_name(stem[:i]) == wanted:
+                parsed = _name_version(stem[:i], stem[i + 1 :])
+                if parsed is not None:
+                    return parsed
+    for i in dashes:
+        parsed = _name_version(stem[:i], stem[i + 1 :])
+        if parsed is not None:
+            return parsed
+    return None
+
+
+def _name_version(name: str, version: str) -> tuple[NormalizedName, Version] | None:
+    if not _NAME_RE.match(name) or not version:
+        return None
+    try:
+        return canonicalize_name(name), Version(version)
+    except InvalidVersion:
+        return None
+
+
+# --------------------------------------------------------------------------- cache form
+
+# Bump when the plain layout below changes; page_from_plain refuses other versions.
+PLAIN_FORMAT = 1
+
+
+def page_to_plain(page: ProjectPage) -> tuple[Any, ...]:
+    """A compact msgpack/JSON-friendly form: one tuple per file, no repeated keys."""
+    return (
+        PLAIN_FORMAT,
+        page.name,
+        page.index_url,
+        page.versions,
+        tuple(
+            (
+                f.filename,
+                f.url,
+                f.hashes,
+                f.requires_python,
+                f.yanked,
+                f.upload_time,
+                f.size,
+                f.metadata_hashes,
+            )
+            for f in page.files
+        ),
+    )
+
+
+def page_from_plain(obj: Any) -> ProjectPage:
+    """Inverse of :func:`page_to_plain`; accepts lists for tuples (as msgpack may give).
+
+    Raises :class:`ValueError` for anything else, so a stale or corrupt cache
+    entry can be treated as a miss.
+    """
+    try:
+        version, name, index_url, versions, rows = obj
+        if version != PLAIN_FORMAT:
+            raise ValueError(f"cached page format {version!r}, expected {PLAIN_FORMAT}")
+        # Positional construction: the row order is the field order of DistFile.
+        files = tuple(DistFile(*row) for row in rows)
+        if any(len(row) != 8 for row in rows):
+            raise ValueError("file rows must have 8 fields")
+        return ProjectPage(
+            name=str(name), files=files, index_url=str(index_url), versions=tuple(versions)
+        )
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"not a cached project page: {exc}") from exc
