@@ -1,0 +1,152 @@
+"""Facts about a target interpreter, asked once through a subprocess and cached.
+
+The target runs ``_probe.py`` (``python -I -c``) and prints JSON; everything else
+(supported tags, the PEP 668 flag) is derived here. The raw facts are cached in
+the ``interpreter-v1`` bucket keyed by the executable's path, resolved path,
+mtime and size, so a rebuilt interpreter is asked again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from xv.env import _probe
+from xv.env.tags import supported_tags
+from xv.errors import TargetEnvironmentError
+
+BUCKET = "interpreter-v1"
+_PROBE_SOURCE = Path(_probe.__file__).read_text(encoding="utf-8")
+_PROBE_TIMEOUT = 60
+
+
+class _Bucket(Protocol):
+    def get(self, key: str) -> Any: ...
+
+    def put(self, key: str, value: Any) -> Any: ...
+
+
+class BucketSource(Protocol):
+    """What ``xv.cache.Cache`` offers; ``env`` does not import the cache module."""
+
+    def bucket(self, name: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """A Python interpreter and the environment it installs into."""
+
+    executable: Path
+    prefix: Path
+    base_prefix: Path
+    is_venv: bool
+    version: tuple[int, int, int]
+    implementation: str
+    # sysconfig scheme paths: purelib, platlib, scripts, data, include, headers, stdlib
+    paths: Mapping[str, Path] = field(hash=False)
+    markers: Mapping[str, str] = field(hash=False)  # packaging.markers.default_environment()
+    tags: tuple[str, ...] = field(hash=False)  # supported wheel tags, best first
+    externally_managed: bool = False  # PEP 668 marker present (never for a venv)
+
+    @classmethod
+    def from_facts(cls, facts: Mapping[str, Any]) -> Interpreter:
+        paths = {key: Path(value) for key, value in facts["paths"].items()}
+        is_venv = bool(facts["is_venv"])
+        marker_file = paths["stdlib"] / "EXTERNALLY-MANAGED"
+        return cls(
+            executable=Path(facts["executable"]),
+            prefix=Path(facts["prefix"]),
+            base_prefix=Path(facts["base_prefix"]),
+            is_venv=is_venv,
+            version=(int(facts["version"][0]), int(facts["version"][1]), int(facts["version"][2])),
+            implementation=str(facts["implementation"]),
+            paths=paths,
+            markers=dict(facts["markers"]),
+            tags=tuple(supported_tags(facts)),
+            externally_managed=not is_venv and marker_file.is_file(),
+        )
+
+    @property
+    def python_version(self) -> str:
+        """``"3.12"``."""
+        return f"{self.version[0]}.{self.version[1]}"
+
+    @property
+    def site_packages(self) -> tuple[Path, ...]:
+        """purelib, then platlib when it differs."""
+        purelib, platlib = self.paths["purelib"], self.paths["platlib"]
+        return (purelib,) if purelib == platlib else (purelib, platlib)
+
+
+def query_interpreter(
+    executable: str | os.PathLike[str], cache: BucketSource | None = None
+) -> Interpreter:
+    """Ask ``executable`` about itself (from the cache when it has not changed)."""
+    path = Path(os.path.abspath(executable))
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise TargetEnvironmentError(f"No Python interpreter at {path}: {exc.strerror}") from exc
+    key = _cache_key(path, stat)
+    bucket = cache.bucket(BUCKET) if cache is not None else None
+    facts = _cached(bucket, key)
+    if facts is None:
+        facts = run_probe(path)
+        if bucket is not None:
+            bucket.put(key, facts)
+    return Interpreter.from_facts(facts)
+
+
+def _cache_key(path: Path, stat: os.stat_result) -> str:
+    identity = (
+        f"{path}\0{os.path.realpath(path)}\0{stat.st_mtime_ns}\0{stat.st_size}\0{_probe.SCHEMA}"
+    )
+    return hashlib.sha256(identity.encode("utf-8")).hexdigest()
+
+
+def _cached(bucket: _Bucket | None, key: str) -> dict[str, Any] | None:
+    if bucket is None:
+        return None
+    try:
+        value = bucket.get(key)
+    except Exception:  # a corrupt entry is a miss, never a failure
+        return None
+    if isinstance(value, dict) and value.get("schema") == _probe.SCHEMA:
+        return value
+    return None
+
+
+def run_probe(executable: Path) -> dict[str, Any]:
+    """Run the probe script in ``executable`` and return the facts it printed."""
+    try:
+        proc = subprocess.run(
+            [str(executable), "-I", "-c", _PROBE_SOURCE],
+            capture_output=True,
+            text=True,
+            timeout=_PROBE_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise TargetEnvironmentError(
+            f"Cannot run the Python interpreter at {executable}: {exc}"
+        ) from exc
+    if proc.returncode != 0:
+        detail = proc.stderr.strip().splitlines()[-1:] or ["no output"]
+        raise TargetEnvironmentError(
+            f"The Python interpreter at {executable} failed to describe itself: {detail[0]}"
+        )
+    try:
+        facts = json.loads(proc.stdout)
+    except ValueError as exc:
+        raise TargetEnvironmentError(
+            f"The Python interpreter at {executable} printed unexpected output"
+        ) from exc
+    if not isinstance(facts, dict) or facts.get("schema") != _probe.SCHEMA:
+        raise TargetEnvironmentError(f"Unexpected answer from the interpreter at {executable}")
+    return facts
