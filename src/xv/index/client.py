@@ -1,0 +1,480 @@
+"""The index client: project pages from indexes and find-links, and file downloads.
+
+**Indexes.** ``extra_index_urls`` come before ``index_url``, as in uv (an extra
+index has priority over the default one). With ``index_strategy="first-index"``
+(the default) the first index that has a project provides all of its files;
+``unsafe-best-match`` and ``unsafe-first-match`` merge every index's files
+(same filename: the higher-priority index wins; choosing among versions is the
+provider's business). Files found through ``find_links`` (directories, or HTML
+pages over http) are always added. ``no_index`` drops the indexes.
+
+**Page cache.** The *parsed* page is stored in the ``simple-v1`` bucket together
+with its fetch time and validators (ETag, Last-Modified, max-age). A fresh
+entry (younger than the server's max-age, or than ``default_ttl`` when the
+server gives no freshness) is returned without any request and without
+parsing; a stale one is revalidated with a conditional request (a 304 only
+renews it). ``no-store`` pages are not kept; ``no-cache``/``max-age=0`` are kept
+but always revalidated. ``refresh`` revalidates every page once per client;
+``offline`` answers from the cache alone (stale is fine) and raises
+:class:`~xv.errors.OfflineError` for what it lacks. "Not found" (404/410) is
+cached the same way, so a warm run against two indexes makes no request.
+
+**Why not CacheControl.** It would cache raw response bodies, so a warm lookup
+would still re-parse a multi-megabyte page; it cannot express ``offline`` or
+``refresh`` as defined here; and everything else we fetch is immutable and
+cached parsed by :mod:`xv.index.metadata` (core metadata) or by the installer
+(wheels), while range responses (206) are not cacheable by it at all. So the
+session is a plain ``requests`` session (see :mod:`xv.index.http`).
+
+Nothing here is pickled: pool workers call :func:`client_for` with the
+settings and cache root and get a per-process client.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+import requests
+from packaging.utils import canonicalize_name
+
+from xv.cache import Cache
+from xv.errors import HashMismatchError, NetworkError, OfflineError, UsageError
+from xv.index import simple
+from xv.index.http import Http, HttpConfig, raise_for_retry, redact_url, split_credentials
+from xv.index.simple import DistFile, ProjectPage
+
+DEFAULT_INDEX_URL = "https://pypi.org/simple"
+STRATEGIES = ("first-index", "unsafe-best-match", "unsafe-first-match")
+PAGE_BUCKET = "simple-v1"
+_PAGE_THREADS = 16
+
+
+def _default_timeout() -> float:
+    raw = os.environ.get("XV_HTTP_TIMEOUT", "").strip()
+    try:
+        return float(raw) if raw else 30.0
+    except ValueError:
+        return 30.0
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """Where packages come from and how to talk to those places (picklable)."""
+
+    index_url: str = DEFAULT_INDEX_URL
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    no_index: bool = False
+    index_strategy: str = "first-index"
+    trusted_hosts: tuple[str, ...] = ()
+    cert: str | None = None
+    timeout: float = field(default_factory=_default_timeout)
+    offline: bool = False
+    refresh: bool = False
+    default_ttl: int = 600
+    retries: int = 3
+    backoff: float = 0.25  # seconds before the first retry; doubles each time
+
+    def __post_init__(self) -> None:
+        if self.index_strategy not in STRATEGIES:
+            choices = ", ".join(STRATEGIES)
+            raise UsageError(f"unknown index strategy {self.index_strategy!r} (use {choices})")
+
+    @property
+    def indexes(self) -> tuple[str, ...]:
+        """Index URLs in priority order: extra indexes first, then ``index_url``."""
+        if self.no_index:
+            return ()
+        return (*self.extra_index_urls, self.index_url)
+
+    def http_config(self) -> HttpConfig:
+        return HttpConfig(
+            timeout=self.timeout,
+            retries=self.retries,
+            backoff=self.backoff,
+            cert=self.cert,
+            trusted_hosts=self.trusted_hosts,
+            credential_urls=(*self.indexes, *self.find_links),
+        )
+
+
+class _NeedsNetwork(Exception):
+    """Raised by a cache-only lookup that would need a request."""
+
+
+class IndexClient:
+    """Project pages and downloads for one set of :class:`IndexSettings`; thread-safe."""
+
+    def __init__(self, settings: IndexSettings, cache: Cache) -> None:
+        self.settings = settings
+        self.cache = cache
+        self.http = Http(settings.http_config())
+        self._pages = cache.bucket(PAGE_BUCKET)
+        self._memo: dict[str, ProjectPage | None] = {}
+        self._revalidated: set[str] = set()
+        self._find_links: list[DistFile] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def session(self) -> requests.Session:
+        return self.http.session
+
+    def get(self, url: str, headers: dict[str, str] | None = None) -> requests.Response:
+        """GET with auth and retries (any status below 500 is returned)."""
+        return self.http.get(url, headers)
+
+    # --- project pages ----------------------------------------------------------
+
+    def project_page(self, name: str) -> ProjectPage | None:
+        """All files of ``name`` (None: no index and no find-links location has it)."""
+        key = canonicalize_name(name)
+        if key not in self._memo:
+            self._memo[key] = self._lookup(key, network=True)
+        return self._memo[key]
+
+    def project_pages(self, names: Iterable[str]) -> dict[str, ProjectPage | None]:
+        """Pages of many projects; the cache answers first, misses are fetched in parallel."""
+        wanted = {name: canonicalize_name(name) for name in names}
+        misses: list[str] = []
+        for key in dict.fromkeys(wanted.values()):
+            if key in self._memo:
+                continue
+            try:
+                self._memo[key] = self._lookup(key, network=False)
+            except _NeedsNetwork:
+                misses.append(key)
+        if len(misses) == 1:
+            self.project_page(misses[0])
+        elif misses:
+            with ThreadPoolExecutor(min(_PAGE_THREADS, len(misses))) as executor:
+                list(executor.map(self.project_page, misses))
+        return {name: self._memo[key] for name, key in wanted.items()}
+
+    def _lookup(self, name: str, *, network: bool) -> ProjectPage | None:
+        pages: list[ProjectPage] = []
+        for index in self.settings.indexes:
+            page = self._index_page(index, name, network)
+            if page is not None:
+                pages.append(page)
+                if self.settings.index_strategy == "first-index":
+                    break
+        found = [f for f in self._find_links_files(network) if _is_file_of(f, name)]
+        if found:
+            location = pages[0].index_url if pages else "find-links"
+            pages.append(ProjectPage(name=name, files=tuple(found), index_url=location))
+        return _merge(name, pages)
+
+    def _index_page(self, index: str, name: str, network: bool) -> ProjectPage | None:
+        base, _ = split_credentials(index)
+        if _is_local(base):
+            return _local_index_page(base, name)
+        url = base.rstrip("/") + "/" + name + "/"
+
+        def parse(body: bytes, content_type: str, page_url: str) -> ProjectPage:
+            return simple.parse_page(body, content_type, page_url, name, index_url=base)
+
+        return self._cached_page(url, name, parse, network)
+
+    # --- find-links -------------------------------------------------------------
+
+    def _find_links_files(self, network: bool) -> list[DistFile]:
+        if self._find_links is not None:
+            return self._find_links
+        with self._lock:
+            if self._find_links is None:
+                files: list[DistFile] = []
+                for location in self.settings.find_links:
+                    files.extend(self._find_links_location(location, network))
+                self._find_links = files
+            return self._find_links
+
+    def _find_links_location(self, location: str, network: bool) -> list[DistFile]:
+        clean, _ = split_credentials(location)
+        if _is_local(clean):
+            path = _local_path(clean)
+            return simple.files_from_directory(path) if path.is_dir() else []
+
+        def parse(body: bytes, content_type: str, page_url: str) -> ProjectPage:
+            text = body.decode("utf-8", "replace")
+            files = tuple(simple.parse_find_links_html(text, page_url))
+            return ProjectPage(name="", files=files, index_url=clean)
+
+        page = self._cached_page(clean, clean, parse, network)
+        return list(page.files) if page is not None else []
+
+    # --- the page cache -----------------------------------------------------------
+
+    def _cached_page(
+        self,
+        url: str,
+        name: str,
+        parse: Callable[[bytes, str, str], ProjectPage],
+        network: bool,
+    ) -> ProjectPage | None:
+        entry = _read_entry(self._pages, url)
+        if self.settings.offline:
+            if entry is None:
+                raise OfflineError(
+                    f"offline, and the index page is not in the cache: {name}", redact_url(url)
+                )
+            return entry.page
+        revalidate = self.settings.refresh and url not in self._revalidated
+        if entry is not None and not revalidate and entry.is_fresh(self.settings.default_ttl):
+            return entry.page
+        if not network:
+            raise _NeedsNetwork(url)
+        page = self._fetch_page(url, name, parse, entry)
+        self._revalidated.add(url)
+        return page
+
+    def _fetch_page(
+        self,
+        url: str,
+        name: str,
+        parse: Callable[[bytes, str, str], ProjectPage],
+        entry: _PageEntry | None,
+    ) -> ProjectPage | None:
+        headers = {"Accept": simple.ACCEPT}
+        if entry is not None:
+            headers.update(entry.conditional_headers())
+        response = self.http.get(url, headers)
+        freshness = _freshness(response)
+        if response.status_code == 304 and entry is not None:
+            renewed = entry.renewed(freshness)
+            _write_entry(self._pages, url, renewed, freshness)
+            return renewed.page
+        if response.status_code in (404, 410):
+            _write_entry(
+                self._pages, url, _PageEntry(None, time.time(), None, None, freshness[1]), freshness
+            )
+            return None
+        if response.status_code != 200:
+            raise NetworkError(_status_message(url, response.status_code, name), redact_url(url))
+        try:
+            page = parse(response.content, response.headers.get("Content-Type", ""), response.url)
+        except ValueError as exc:
+            raise NetworkError(
+                f"{redact_url(url)}: unreadable index page: {exc}", redact_url(url)
+            ) from None
+        validators = (response.headers.get("ETag"), response.headers.get("Last-Modified"))
+        new = _PageEntry(page, time.time(), *validators, freshness[1])
+        _write_entry(self._pages, url, new, freshness)
+        return page
+
+    # --- downloads ------------------------------------------------------------------
+
+    def download(self, file: DistFile, dest_dir: Path) -> Path:
+        """Fetch ``file`` into ``dest_dir`` (atomically), verifying its hash while streaming."""
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        target = dest_dir / file.filename
+        if _is_local(file.url):
+            with open(_local_path(file.url), "rb") as source:
+                _write_verified(file, (iter(lambda: source.read(1 << 16), b"")), target)
+            return target
+        if self.settings.offline:
+            raise OfflineError(f"offline, cannot download {file.filename}", redact_url(file.url))
+
+        def attempt() -> Path:
+            response = self.http.request(file.url, stream=True)
+            try:
+                raise_for_retry(response)
+                if response.status_code != 200:
+                    message = _status_message(file.url, response.status_code, file.filename)
+                    raise NetworkError(message, redact_url(file.url))
+                _write_verified(file, response.iter_content(1 << 16), target)
+            finally:
+                response.close()
+            return target
+
+        return self.http.with_retries(file.url, attempt)
+
+
+# --- cache entries ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _PageEntry:
+    page: ProjectPage | None  # None: the index answered 404
+    fetched: float
+    etag: str | None
+    last_modified: str | None
+    max_age: int | None  # None: the server gave no freshness; use default_ttl
+
+    def is_fresh(self, default_ttl: int) -> bool:
+        limit = self.max_age if self.max_age is not None else default_ttl
+        return 0 <= time.time() - self.fetched < limit
+
+    def conditional_headers(self) -> dict[str, str]:
+        headers = {}
+        if self.etag:
+            headers["If-None-Match"] = self.etag
+        if self.last_modified:
+            headers["If-Modified-Since"] = self.last_modified
+        return headers
+
+    def renewed(self, freshness: tuple[bool, int | None]) -> _PageEntry:
+        max_age = freshness[1] if freshness[1] is not None else self.max_age
+        return _PageEntry(self.page, time.time(), self.etag, self.last_modified, max_age)
+
+
+def _read_entry(bucket: Any, url: str) -> _PageEntry | None:
+    value = bucket.get(url)
+    if value is None:
+        return None
+    try:
+        page_plain, fetched, etag, last_modified, max_age = value
+        page = simple.page_from_plain(page_plain) if page_plain is not None else None
+        return _PageEntry(page, float(fetched), etag, last_modified, max_age)
+    except (TypeError, ValueError):
+        bucket.delete(url)  # an older or damaged layout: a miss
+        return None
+
+
+def _write_entry(
+    bucket: Any, url: str, entry: _PageEntry, freshness: tuple[bool, int | None]
+) -> None:
+    store, _ = freshness
+    if not store:
+        bucket.delete(url)
+        return
+    page_plain = simple.page_to_plain(entry.page) if entry.page is not None else None
+    bucket.put(url, (page_plain, entry.fetched, entry.etag, entry.last_modified, entry.max_age))
+
+
+def _freshness(response: requests.Response) -> tuple[bool, int | None]:
+    """(may we store it, max-age) from Cache-Control; max-age None when not given."""
+    directives = {}
+    for part in response.headers.get("Cache-Control", "").split(","):
+        key, _, value = part.strip().partition("=")
+        directives[key.lower()] = value.strip().strip('"')
+    if "no-store" in directives:
+        return False, None
+    if "no-cache" in directives:
+        return True, 0
+    raw = directives.get("max-age")
+    try:
+        return True, max(0, int(raw)) if raw is not None else None
+    except ValueError:
+        return True, None
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _merge(name: str, pages: list[ProjectPage]) -> ProjectPage | None:
+    if not pages:
+        return None
+    if len(pages) == 1:
+        return pages[0]
+    files: dict[str, DistFile] = {}
+    for page in pages:
+        for dist in page.files:
+            files.setdefault(dist.filename, dist)
+    return ProjectPage(name=name, files=tuple(files.values()), index_url=pages[0].index_url)
+
+
+def _is_file_of(dist: DistFile, name: str) -> bool:
+    parsed = simple.dist_name_version(dist.filename, name)
+    return parsed is not None and parsed[0] == name
+
+
+def _is_local(url: str) -> bool:
+    return url.startswith("file:") or "://" not in url
+
+
+def _local_path(url: str) -> Path:
+    if url.startswith("file:"):
+        return Path(url2pathname(urlsplit(url).path))
+    return Path(url)
+
+
+def _local_index_page(base: str, name: str) -> ProjectPage | None:
+    """A simple index on disk: ``<root>/<name>/index.html`` or a directory of files."""
+    directory = _local_path(base) / name
+    html = directory / "index.html"
+    if html.is_file():
+        return simple.parse_html(
+            html.read_text("utf-8", "replace"), html.as_uri(), name, index_url=base
+        )
+    if directory.is_dir():
+        files = tuple(simple.files_from_directory(directory))
+        return ProjectPage(name=name, files=files, index_url=base) if files else None
+    return None
+
+
+def _status_message(url: str, status: int, what: str) -> str:
+    hint = ""
+    if status in (401, 403):
+        hint = " (check the credentials in the index URL or ~/.netrc)"
+    return f"{redact_url(url)} answered HTTP {status} for {what}{hint}"
+
+
+def _pick_hash(hashes: dict[str, str]) -> tuple[str, str] | None:
+    for algorithm in ("sha256", "sha384", "sha512", "sha224", "sha1", "md5"):
+        if algorithm in hashes:
+            return algorithm, hashes[algorithm].lower()
+    return None
+
+
+def _write_verified(file: DistFile, chunks: Iterable[bytes], target: Path) -> None:
+    expected = _pick_hash(file.hashes)
+    digest = hashlib.new(expected[0]) if expected else None
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+                if digest is not None:
+                    digest.update(chunk)
+        if expected and digest is not None and digest.hexdigest() != expected[1]:
+            raise HashMismatchError(
+                f"{file.filename}: {expected[0]} is {digest.hexdigest()}, expected {expected[1]}",
+                package=file.filename,
+            )
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# --- per-process clients for pool workers ----------------------------------------------
+
+_CLIENTS: dict[tuple[int, IndexSettings, str | None], IndexClient] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def client_for(settings: IndexSettings, cache_root: str | None) -> IndexClient:
+    """This process's client for these settings and cache root (built on first use)."""
+    key = (os.getpid(), settings, cache_root)
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(key)
+        if client is None:
+            cache = Cache(Path(cache_root)) if cache_root is not None else Cache(None)
+            client = _CLIENTS[key] = IndexClient(settings, cache)
+        return client
+
+
+def remember_client(client: IndexClient, cache_root: str | None) -> None:
+    """Let :func:`client_for` in this process hand out ``client`` (thread and serial pools)."""
+    with _CLIENTS_LOCK:
+        _CLIENTS.setdefault((os.getpid(), client.settings, cache_root), client)
+
+
+__all__ = [
+    "DEFAULT_INDEX_URL",
+    "IndexClient",
+    "IndexSettings",
+    "client_for",
+    "remember_client",
+]

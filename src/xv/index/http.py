@@ -1,0 +1,262 @@
+"""HTTP for the index client: one session per process, auth, retries, redaction.
+
+* **Session**: one :class:`requests.Session` per process and TLS setup
+  (:func:`shared_session`), so pool workers that build their own client reuse
+  connections across jobs. Nothing here is pickled: workers rebuild it from
+  :class:`~xv.index.client.IndexSettings`.
+* **Auth**: credentials in an index URL's userinfo are removed from the URL and
+  applied to every request to the same scheme, host and port (pages and the
+  files they link to), as uv does; otherwise ``~/.netrc`` (or ``$NETRC``) is
+  consulted by host. Credentials never reach a URL we return, log or raise:
+  :func:`redact_url` turns ``http://u:p@host/`` into ``http://****@host/``.
+* **Retries**: connection errors, resets, timeouts, truncated bodies and 5xx
+  are retried with exponential backoff, ``1 + retries`` attempts in all; 4xx
+  are answers, not failures. After the last attempt a :class:`NetworkError`
+  names the redacted URL and the cause.
+* **TLS**: verification is always on (``cert`` names a CA bundle) except for
+  ``trusted_hosts``, whose certificates are not verified; without ``cert`` a
+  bundle named by ``SSL_CERT_FILE`` or ``REQUESTS_CA_BUNDLE`` is used. Plain ``http://``
+  indexes are allowed, as uv allows them.
+"""
+
+from __future__ import annotations
+
+import netrc
+import os
+import re
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TypeVar
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from xv import __version__
+from xv.errors import NetworkError
+
+T = TypeVar("T")
+
+USER_AGENT = f"xv/{__version__}"
+_USERINFO = re.compile(r"(?<=//)[^/@\s]+@")
+
+
+def redact_url(url: str) -> str:
+    """Hide credentials in every URL inside ``url`` (a URL or a message holding URLs).
+
+    >>> redact_url("http://alice:s3cret@127.0.0.1:8080/simple/")
+    'http://****@127.0.0.1:8080/simple/'
+    >>> redact_url("https://pypi.org/simple/")
+    'https://pypi.org/simple/'
+    """
+    return _USERINFO.sub("****@", url)
+
+
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``url`` without userinfo, and the (user, password) it carried.
+
+    >>> split_credentials("http://u:p%40ss@h:1/simple")
+    ('http://h:1/simple', ('u', 'p@ss'))
+    """
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None
+    netloc = parts.hostname or ""
+    if ":" in netloc:  # IPv6 literal
+        netloc = f"[{netloc}]"
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    clean = urlunsplit(SplitResult(parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    user = unquote(parts.username or "")
+    return clean, (user, unquote(parts.password or ""))
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the default port made explicit."""
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+class Retryable(Exception):
+    """An attempt failed in a way worth retrying (5xx, reset, truncated body)."""
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    """What :class:`Http` needs; derived from the index settings."""
+
+    timeout: float = 30.0
+    retries: int = 3
+    backoff: float = 0.25
+    cert: str | None = None
+    trusted_hosts: tuple[str, ...] = ()
+    credential_urls: tuple[str, ...] = ()  # URLs whose userinfo applies to their origin
+
+
+_SESSIONS: dict[tuple[int, str | None], requests.Session] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+def shared_session(cert: str | None = None) -> requests.Session:
+    """This process's session (made on first use; rebuilt after a fork)."""
+    key = (os.getpid(), cert)
+    with _SESSIONS_LOCK:
+        session = _SESSIONS.get(key)
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=16, pool_maxsize=32, max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            session.headers["User-Agent"] = USER_AGENT
+            # Auth is ours to decide (URL credentials, then netrc), not requests'.
+            session.trust_env = False
+            session.proxies.update(_env_proxies())
+            _SESSIONS[key] = session
+        return session
+
+
+def _env_ca_bundle() -> str | None:
+    """A CA bundle named by the environment (``SSL_CERT_FILE``, ``REQUESTS_CA_BUNDLE``)."""
+    for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        value = os.environ.get(name)
+        if value and os.path.isfile(value):
+            return value
+    return None
+
+
+def _env_proxies() -> dict[str, str]:
+    return {
+        scheme: value
+        for scheme in ("http", "https", "no")
+        if (value := os.environ.get(f"{scheme}_proxy") or os.environ.get(f"{scheme.upper()}_PROXY"))
+    }
+
+
+class Http:
+    """GET with auth, TLS settings, timeouts and retries; thread-safe."""
+
+    def __init__(self, config: HttpConfig) -> None:
+        self.config = config
+        self.session = shared_session(config.cert)
+        self._credentials = _credentials_by_origin(config.credential_urls)
+        self._netrc: netrc.netrc | None | bool = False  # False: not read yet
+
+    # --- request parameters ---------------------------------------------------
+
+    def auth_for(self, url: str) -> tuple[str, str] | None:
+        clean, inline = split_credentials(url)
+        if inline is not None:
+            return inline
+        found = self._credentials.get(origin(clean))
+        return found if found is not None else self._netrc_auth(clean)
+
+    def _netrc_auth(self, url: str) -> tuple[str, str] | None:
+        if self._netrc is False:
+            path = os.environ.get("NETRC") or os.path.expanduser("~/.netrc")
+            try:
+                self._netrc = netrc.netrc(path)
+            except (OSError, netrc.NetrcParseError):
+                self._netrc = None
+        if not isinstance(self._netrc, netrc.netrc):
+            return None
+        entry = self._netrc.authenticators(origin(url)[1])
+        if entry is None:
+            return None
+        login, _account, password = entry
+        return login or "", password or ""
+
+    def verify_for(self, url: str) -> bool | str:
+        scheme, host, port = origin(url)
+        for trusted in self.config.trusted_hosts:
+            t_host, _, t_port = trusted.lower().partition(":")
+            if t_host == host and (not t_port or t_port == str(port)):
+                return False
+        return self.config.cert or _env_ca_bundle() or True
+
+    # --- requests ---------------------------------------------------------------
+
+    def request(
+        self, url: str, headers: dict[str, str] | None = None, *, stream: bool = False
+    ) -> requests.Response:
+        """One GET (no retry); connection errors surface as ``requests`` exceptions."""
+        clean, _ = split_credentials(url)
+        verify = self.verify_for(clean)
+        with warnings.catch_warnings():
+            if verify is False:
+                warnings.simplefilter("ignore")
+            return self.session.get(
+                clean,
+                headers=headers,
+                auth=self.auth_for(url),
+                verify=verify,
+                timeout=self.config.timeout,
+                stream=stream,
+                allow_redirects=True,
+            )
+
+    def get(self, url: str, headers: dict[str, str] | None = None) -> requests.Response:
+        """GET with retries; the body is read in full. Any status below 500 is returned."""
+
+        def attempt() -> requests.Response:
+            response = self.request(url, headers)
+            raise_for_retry(response)
+            return response
+
+        return self.with_retries(url, attempt)
+
+    def with_retries(self, url: str, attempt: Callable[[], T]) -> T:
+        """Run ``attempt`` until it succeeds, up to ``1 + retries`` times."""
+        cause = "no attempt made"
+        attempts = 1 + max(0, self.config.retries)
+        for number in range(attempts):
+            if number:
+                time.sleep(self.config.backoff * 2 ** (number - 1))
+            try:
+                return attempt()
+            except Retryable as exc:
+                cause = str(exc)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                cause = describe(exc)
+            except (
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,
+            ) as exc:
+                cause = "truncated or corrupt response body: " + describe(exc)
+            except requests.RequestException as exc:
+                raise NetworkError(
+                    f"request to {redact_url(url)} failed: {describe(exc)}", redact_url(url)
+                ) from None
+        message = f"request to {redact_url(url)} failed after {attempts} attempt(s): {cause}"
+        raise NetworkError(message, redact_url(url))
+
+
+def raise_for_retry(response: requests.Response) -> None:
+    if response.status_code >= 500:
+        response.close()
+        raise Retryable(f"HTTP {response.status_code} {response.reason or ''}".rstrip())
+
+
+def describe(exc: BaseException) -> str:
+    """A short, credential-free description of a requests exception."""
+    kind = type(exc).__name__
+    text = redact_url(str(exc))
+    if isinstance(exc, requests.Timeout):
+        return f"timed out ({kind})"
+    if len(text) > 300:
+        text = text[:300] + "..."
+    return f"{kind}: {text}" if text else kind
+
+
+def _credentials_by_origin(
+    urls: Iterable[str],
+) -> dict[tuple[str, str, int | None], tuple[str, str]]:
+    found: dict[tuple[str, str, int | None], tuple[str, str]] = {}
+    for url in urls:
+        clean, creds = split_credentials(url)
+        if creds is not None:
+            found.setdefault(origin(clean), creds)
+    return found

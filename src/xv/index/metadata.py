@@ -1,0 +1,384 @@
+"""The core metadata of a distribution file, fetched as cheaply as possible.
+
+Order, as in uv: the PEP 658/714 metadata file when the index advertises one
+(its hash checked when given) → HTTP range requests into the wheel
+(:mod:`xv.index.zipread`: the end of the zip, its central directory, then only
+``*.dist-info/METADATA``) → the whole wheel when the server ignores ranges.
+An sdist is :class:`Unavailable` ("needs a build"): building is the builder's job.
+
+Parsed results live in the ``metadata-v1`` cache bucket keyed by the file's
+sha256 (or its URL when the index gives no hash); files are immutable, so
+entries never expire. :func:`prefetch_metadata` answers from the cache first
+and sends only the misses to the worker pool, so a warm run starts no worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import requests
+from packaging.metadata import parse_email
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+
+from xv.errors import (
+    HashMismatchError,
+    MetadataError,
+    NetworkError,
+    OfflineError,
+    XvError,
+)
+from xv.index import zipread
+from xv.index.client import IndexClient, IndexSettings, client_for, remember_client
+from xv.index.http import raise_for_retry, redact_url
+from xv.index.simple import DistFile
+
+if TYPE_CHECKING:
+    from xv.pool import WorkerPool
+
+METADATA_BUCKET = "metadata-v1"
+
+
+@dataclass(frozen=True)
+class CoreMetadata:
+    """What resolution needs from a distribution's METADATA (name as written there)."""
+
+    name: str
+    version: str
+    requires_dist: tuple[str, ...]
+    requires_python: str | None
+    provides_extra: tuple[str, ...]
+
+    def to_plain(self) -> tuple[Any, ...]:
+        return (
+            self.name,
+            self.version,
+            list(self.requires_dist),
+            self.requires_python,
+            list(self.provides_extra),
+        )
+
+    @classmethod
+    def from_plain(cls, obj: Any) -> CoreMetadata:
+        """Inverse of :meth:`to_plain`; :class:`ValueError` for anything else."""
+        try:
+            name, version, requires_dist, requires_python, provides_extra = obj
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"not cached metadata: {exc}") from None
+        if not isinstance(name, str) or not isinstance(version, str):
+            raise ValueError("not cached metadata: bad name or version")
+        if requires_python is not None and not isinstance(requires_python, str):
+            raise ValueError("not cached metadata: bad requires-python")
+        return cls(
+            name,
+            version,
+            tuple(map(str, requires_dist)),
+            requires_python,
+            tuple(map(str, provides_extra)),
+        )
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """Metadata that cannot be had without more work (e.g. an sdist needs a build)."""
+
+    reason: str
+
+
+MetadataResult = CoreMetadata | Unavailable
+
+
+def parse_metadata(data: bytes, source: str) -> CoreMetadata:
+    """Parse METADATA leniently: odd fields are ignored, only name and version are required.
+
+    >>> parse_metadata(b"Name: a\\nVersion: 1.0\\nRequires-Dist: b>=1\\nX-Odd: ?\\n", "a").requires_dist
+    ('b>=1',)
+    """
+    raw, _unparsed = parse_email(data)
+    name, version = raw.get("name"), raw.get("version")
+    if not name or not version:
+        raise MetadataError(f"{source}: METADATA lacks Name or Version", package=source)
+    return CoreMetadata(
+        name=name,
+        version=version,
+        requires_dist=tuple(raw.get("requires_dist") or ()),
+        requires_python=raw.get("requires_python") or None,
+        provides_extra=tuple(raw.get("provides_extra") or ()),
+    )
+
+
+def cache_key(file: DistFile) -> str:
+    sha256 = file.hashes.get("sha256")
+    return f"sha256:{sha256.lower()}" if sha256 else f"url:{file.url}"
+
+
+def cached_metadata(client: IndexClient, file: DistFile) -> CoreMetadata | None:
+    """The cached metadata of ``file`` (None on a miss; a damaged entry is dropped)."""
+    bucket = client.cache.bucket(METADATA_BUCKET)
+    key = cache_key(file)
+    value = bucket.get(key)
+    if value is None:
+        return None
+    try:
+        return CoreMetadata.from_plain(value)
+    except ValueError:
+        bucket.delete(key)
+        return None
+
+
+def get_metadata(client: IndexClient, file: DistFile) -> MetadataResult:
+    """The core metadata of ``file``: cache, PEP 658 file, range requests, whole wheel."""
+    if not file.is_wheel:
+        return Unavailable("needs a build")
+    hit = cached_metadata(client, file)
+    if hit is not None:
+        return hit
+    if client.settings.offline and not file.url.startswith("file:"):
+        raise OfflineError(
+            f"offline, and the metadata is not in the cache: {file.filename}", redact_url(file.url)
+        )
+    meta = parse_metadata(_metadata_bytes(client, file), file.filename)
+    client.cache.bucket(METADATA_BUCKET).put(cache_key(file), meta.to_plain())
+    return meta
+
+
+def pick_metadata_file(files: Sequence[DistFile]) -> DistFile:
+    """The file of one version whose metadata is cheapest to get.
+
+    A file with a PEP 658 metadata file, then a wheel (universal, then smallest),
+    then an sdist.
+    """
+    if not files:
+        raise ValueError("no files to choose from")
+
+    def cost(file: DistFile) -> tuple[bool, bool, bool, float]:
+        universal = file.filename.endswith("-none-any.whl")
+        size = float(file.size) if file.size is not None else float("inf")
+        return (not file.has_metadata_file, not file.is_wheel, not universal, size)
+
+    return min(files, key=cost)
+
+
+# --- fetching -----------------------------------------------------------------------
+
+
+def _metadata_bytes(client: IndexClient, file: DistFile) -> bytes:
+    chooser = _Chooser(file.filename)
+    if file.url.startswith("file:"):
+        return _from_wheel_file(client.download(file, Path(tempfile.mkdtemp())), chooser)
+    if file.has_metadata_file:
+        data = _from_metadata_file(client, file)
+        if data is not None:
+            return data
+    try:
+        found = zipread.read_member(_HttpRangeSource(client, file.url), chooser)
+    except _NoRanges:
+        with tempfile.TemporaryDirectory(prefix="xv-wheel-") as tmp:
+            return _from_wheel_file(client.download(file, Path(tmp)), chooser)
+    except zipread.ZipFormatError as exc:
+        raise MetadataError(f"{file.filename}: {exc}", package=file.filename) from None
+    if found is None:
+        raise MetadataError(f"{file.filename}: no .dist-info/METADATA", package=file.filename)
+    return found
+
+
+def _from_metadata_file(client: IndexClient, file: DistFile) -> bytes | None:
+    response = client.get(file.metadata_url)
+    if response.status_code in (404, 410):
+        return None  # advertised but absent: fall back to the wheel
+    if response.status_code != 200:
+        raise NetworkError(
+            f"{redact_url(file.metadata_url)} answered HTTP {response.status_code}",
+            redact_url(file.metadata_url),
+        )
+    data = response.content
+    expected = (file.metadata_hashes or {}).get("sha256")
+    if expected and hashlib.sha256(data).hexdigest() != expected.lower():
+        raise MetadataError(
+            f"{file.filename}: the metadata file's sha256 is {hashlib.sha256(data).hexdigest()},"
+            f" the index says {expected}",
+            package=file.filename,
+        )
+    return data
+
+
+def _from_wheel_file(path: Path, chooser: _Chooser) -> bytes:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            wanted = chooser(archive.namelist())
+            if wanted is None:
+                raise MetadataError(f"{path.name}: no .dist-info/METADATA", package=path.name)
+            return archive.read(wanted)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise MetadataError(
+            f"{path.name}: not a readable wheel: {exc}", package=path.name
+        ) from None
+
+
+class _Chooser:
+    """Picks ``<name>-<version>.dist-info/METADATA`` at the top level of a wheel."""
+
+    def __init__(self, filename: str) -> None:
+        try:
+            self.project: str | None = parse_wheel_filename(filename)[0]
+        except (InvalidWheelFilename, ValueError):
+            self.project = None
+
+    def __call__(self, names: Sequence[str]) -> str | None:
+        candidates = [
+            n
+            for n in names
+            if n.count("/") == 1
+            and n.endswith("/METADATA")
+            and n.split("/")[0].endswith(".dist-info")
+        ]
+        for name in candidates:
+            dist = name.split("/")[0].removesuffix(".dist-info").rsplit("-", 1)[0]
+            if self.project is not None and canonicalize_name(dist) == self.project:
+                return name
+        return candidates[0] if len(candidates) == 1 else None
+
+
+class _NoRanges(Exception):
+    """The server does not answer range requests with 206."""
+
+
+class _HttpRangeSource:
+    """:class:`zipread.RangeSource` over HTTP range requests, with retries."""
+
+    def __init__(self, client: IndexClient, url: str) -> None:
+        self.client = client
+        self.url = url
+
+    def tail(self, n: int) -> tuple[bytes, int]:
+        response_data, content_range = self._get(f"bytes=-{n}")
+        total = _total_size(content_range, len(response_data))
+        return response_data, total
+
+    def read(self, start: int, end: int) -> bytes:
+        return self._get(f"bytes={start}-{end - 1}")[0]
+
+    def _get(self, spec: str) -> tuple[bytes, str]:
+        http = self.client.http
+
+        def attempt() -> tuple[bytes, str]:
+            response: requests.Response = http.request(self.url, {"Range": spec}, stream=True)
+            try:
+                raise_for_retry(response)
+                if (
+                    response.status_code in (200, 416)
+                    or response.headers.get("Accept-Ranges") == "none"
+                ):
+                    raise _NoRanges(self.url)
+                if response.status_code != 206:
+                    raise NetworkError(
+                        f"{redact_url(self.url)} answered HTTP {response.status_code}",
+                        redact_url(self.url),
+                    )
+                return response.content, response.headers.get("Content-Range", "")
+            finally:
+                response.close()
+
+        return http.with_retries(self.url, attempt)
+
+
+def _total_size(content_range: str, fallback: int) -> int:
+    """``bytes 100-199/1234`` -> 1234."""
+    _, _, total = content_range.rpartition("/")
+    return int(total) if total.strip().isdigit() else fallback
+
+
+# --- the pool ---------------------------------------------------------------------------
+
+
+def file_to_plain(file: DistFile) -> tuple[Any, ...]:
+    return (
+        file.filename,
+        file.url,
+        file.hashes,
+        file.requires_python,
+        file.yanked,
+        file.upload_time,
+        file.size,
+        file.metadata_hashes,
+    )
+
+
+def file_from_plain(obj: Sequence[Any]) -> DistFile:
+    return DistFile(*obj)
+
+
+_ERRORS: dict[str, type[XvError]] = {
+    "offline": OfflineError,
+    "network": NetworkError,
+    "hash": HashMismatchError,
+    "metadata": MetadataError,
+}
+
+
+def fetch_metadata_job(
+    settings: IndexSettings, cache_root: str | None, file_plain: tuple[Any, ...]
+) -> tuple[Any, ...]:
+    """Worker job: ``("ok", core_plain)``, ``("unavailable", reason)`` or ``("error", kind, msg)``."""
+    file = file_from_plain(file_plain)
+    try:
+        result = get_metadata(client_for(settings, cache_root), file)
+    except XvError as exc:
+        kind = next((k for k, cls in _ERRORS.items() if isinstance(exc, cls)), "metadata")
+        return ("error", kind, str(exc))
+    if isinstance(result, Unavailable):
+        return ("unavailable", result.reason)
+    return ("ok", result.to_plain())
+
+
+def result_from_plain(obj: Sequence[Any], file: DistFile) -> MetadataResult | Exception:
+    """Inverse of what :func:`fetch_metadata_job` returns."""
+    if obj[0] == "ok":
+        return CoreMetadata.from_plain(obj[1])
+    if obj[0] == "unavailable":
+        return Unavailable(str(obj[1]))
+    cls = _ERRORS.get(str(obj[1]), MetadataError)
+    if issubclass(cls, NetworkError):
+        return cls(str(obj[2]), redact_url(file.url))
+    return cls(str(obj[2]), file.filename)
+
+
+def prefetch_metadata(
+    client: IndexClient, files: Sequence[DistFile], pool: WorkerPool
+) -> dict[str, MetadataResult | Exception]:
+    """Metadata of many files by URL; cache hits first, only misses go to ``pool``."""
+    results: dict[str, MetadataResult | Exception] = {}
+    misses: dict[str, DistFile] = {}
+    for file in files:
+        if not file.is_wheel:
+            results[file.url] = Unavailable("needs a build")
+        elif (hit := cached_metadata(client, file)) is not None:
+            results[file.url] = hit
+        else:
+            misses.setdefault(file.url, file)
+    if not misses:
+        return results
+    cache_root = _cache_root(client)
+    remember_client(client, cache_root)  # thread and serial pools reuse this client
+    jobs = [(client.settings, cache_root, file_to_plain(file)) for file in misses.values()]
+    for file, job in zip(misses.values(), pool.map(fetch_metadata_job, jobs), strict=True):
+        if job.ok:
+            results[file.url] = result_from_plain(job.value, file)
+        else:
+            error = job.error
+            results[file.url] = (
+                error
+                if isinstance(error, Exception)
+                else MetadataError(f"{file.filename}: {error}", package=file.filename)
+            )
+    return results
+
+
+def _cache_root(client: IndexClient) -> str | None:
+    root = getattr(client.cache, "root", None)
+    return str(root) if root is not None else None

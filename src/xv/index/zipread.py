@@ -1,0 +1,207 @@
+"""Read one member of a remote zip (a wheel) with a few HTTP range requests.
+
+The reader needs only two primitives, given as a :class:`RangeSource`: the
+last ``n`` bytes of the file (which also tells the total size) and an
+arbitrary byte range. One suffix request usually covers the end of central
+directory record, the whole central directory and, for wheels whose
+``.dist-info`` files are written last (the common case), the member itself;
+otherwise one more request fetches the central directory and one more the
+member. zip64 end records (``PK\\x06\\x06`` + locator) are followed.
+
+>>> import io, zipfile
+>>> buf = io.BytesIO()
+>>> with zipfile.ZipFile(buf, "w") as zf:
+...     zf.writestr("a-1.0.dist-info/METADATA", "Name: a\\n")
+>>> read_member(BytesSource(buf.getvalue()), lambda names: names[0])
+b'Name: a\\n'
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+#: Bytes asked for in the first (suffix) request.
+TAIL_SIZE = 64 * 1024
+
+_EOCD = struct.Struct("<4s4H2LH")  # end of central directory, 22 bytes
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")  # 20 bytes
+_ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")  # 56 bytes
+_CENTRAL = struct.Struct("<4s6H3L5H2L")  # central directory header, 46 bytes
+_LOCAL = struct.Struct("<4s5H3L2H")  # local file header, 30 bytes
+
+
+class ZipFormatError(ValueError):
+    """The bytes are not a zip archive this reader understands."""
+
+
+class RangeSource(Protocol):
+    """Random access to a remote file by byte ranges."""
+
+    def tail(self, n: int) -> tuple[bytes, int]:
+        """The last ``n`` bytes (or the whole file if shorter) and the file's total size."""
+        ...
+
+    def read(self, start: int, end: int) -> bytes:
+        """Bytes ``start`` to ``end`` (exclusive)."""
+        ...
+
+
+@dataclass(frozen=True)
+class BytesSource:
+    """A :class:`RangeSource` over bytes in memory (tests, local files)."""
+
+    data: bytes
+
+    def tail(self, n: int) -> tuple[bytes, int]:
+        return self.data[-n:], len(self.data)
+
+    def read(self, start: int, end: int) -> bytes:
+        return self.data[start:end]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One central directory entry."""
+
+    name: str
+    method: int
+    crc: int
+    compressed_size: int
+    size: int
+    header_offset: int
+
+
+class _Window:
+    """The bytes fetched so far from the end of the file, plus a fetcher for the rest."""
+
+    def __init__(self, source: RangeSource, tail_size: int) -> None:
+        self.source = source
+        self.data, self.total = source.tail(tail_size)
+        self.start = self.total - len(self.data)
+        self.cd_offset = self.total
+
+    def get(self, start: int, end: int) -> bytes:
+        if start < 0 or end > self.total or start > end:
+            raise ZipFormatError(f"zip offsets {start}..{end} outside the file")
+        if start >= self.start:
+            return self.data[start - self.start : end - self.start]
+        chunk = self.source.read(start, end)
+        if len(chunk) != end - start:
+            raise ZipFormatError("short read from the server")
+        return chunk
+
+
+def list_entries(source: RangeSource, tail_size: int = TAIL_SIZE) -> tuple[list[Entry], _Window]:
+    """The central directory of the remote zip."""
+    window = _Window(source, tail_size)
+    count, cd_size, cd_offset = _find_central_directory(window)
+    window.cd_offset = cd_offset
+    directory = window.get(cd_offset, cd_offset + cd_size)
+    return _parse_central_directory(directory, count), window
+
+
+def read_member(
+    source: RangeSource,
+    choose: Callable[[Sequence[str]], str | None],
+    tail_size: int = TAIL_SIZE,
+) -> bytes | None:
+    """The uncompressed bytes of the member ``choose(names)`` picks (None: it picked none)."""
+    entries, window = list_entries(source, tail_size)
+    by_name = {entry.name: entry for entry in entries}
+    wanted = choose([entry.name for entry in entries])
+    if wanted is None:
+        return None
+    entry = by_name[wanted]
+    return _read_entry(window, entry, _member_end(entry, entries, window.cd_offset))
+
+
+def _member_end(entry: Entry, entries: Sequence[Entry], cd_offset: int) -> int:
+    """Where the next member starts: a safe upper bound for this one's local header + data."""
+    later = [e.header_offset for e in entries if e.header_offset > entry.header_offset]
+    return min(later, default=cd_offset)
+
+
+def _find_central_directory(window: _Window) -> tuple[int, int, int]:
+    at = window.data.rfind(b"PK\x05\x06")
+    if at < 0 or at + _EOCD.size > len(window.data):
+        raise ZipFormatError("no end of central directory record (not a zip?)")
+    fields = _EOCD.unpack_from(window.data, at)
+    count, cd_size, cd_offset = fields[4], fields[5], fields[6]
+    if count != 0xFFFF and cd_size != 0xFFFFFFFF and cd_offset != 0xFFFFFFFF:
+        return count, cd_size, cd_offset
+    locator_at = window.start + at - _ZIP64_LOCATOR.size
+    locator = _ZIP64_LOCATOR.unpack(window.get(locator_at, locator_at + _ZIP64_LOCATOR.size))
+    if locator[0] != b"PK\x06\x07":
+        raise ZipFormatError("zip64 escapes without a zip64 locator")
+    record_at = locator[2]
+    record = _ZIP64_EOCD.unpack(window.get(record_at, record_at + _ZIP64_EOCD.size))
+    if record[0] != b"PK\x06\x06":
+        raise ZipFormatError("bad zip64 end of central directory record")
+    return record[7], record[8], record[9]
+
+
+def _parse_central_directory(data: bytes, count: int) -> list[Entry]:
+    entries = []
+    pos = 0
+    for _ in range(count):
+        if data[pos : pos + 4] != b"PK\x01\x02":
+            raise ZipFormatError("bad central directory entry")
+        fields = _CENTRAL.unpack_from(data, pos)
+        flags, method, crc, csize, usize = fields[3], fields[4], fields[7], fields[8], fields[9]
+        name_len, extra_len, comment_len, offset = fields[10], fields[11], fields[12], fields[16]
+        name_bytes = data[pos + 46 : pos + 46 + name_len]
+        extra = data[pos + 46 + name_len : pos + 46 + name_len + extra_len]
+        usize, csize, offset = _apply_zip64_extra(extra, usize, csize, offset)
+        name = name_bytes.decode("utf-8" if flags & 0x800 else "cp437")
+        entries.append(Entry(name, method, crc, csize, usize, offset))
+        pos += 46 + name_len + extra_len + comment_len
+    return entries
+
+
+def _apply_zip64_extra(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int, int]:
+    pos = 0
+    while pos + 4 <= len(extra):
+        tag, size = struct.unpack_from("<2H", extra, pos)
+        if tag == 0x0001:
+            values = list(struct.unpack_from(f"<{size // 8}Q", extra, pos + 4))
+            if usize == 0xFFFFFFFF and values:
+                usize = values.pop(0)
+            if csize == 0xFFFFFFFF and values:
+                csize = values.pop(0)
+            if offset == 0xFFFFFFFF and values:
+                offset = values.pop(0)
+        pos += 4 + size
+    return usize, csize, offset
+
+
+def _read_entry(window: _Window, entry: Entry, end: int) -> bytes:
+    start = entry.header_offset
+    # One request for the local header and the data: the local extra field may
+    # differ from the central one, so read up to the next member.
+    chunk = window.get(start, max(end, start + _LOCAL.size))
+    if len(chunk) < _LOCAL.size or chunk[:4] != b"PK\x03\x04":
+        raise ZipFormatError(f"bad local header for {entry.name}")
+    fields = _LOCAL.unpack_from(chunk)
+    data_at = _LOCAL.size + fields[9] + fields[10]
+    raw = chunk[data_at : data_at + entry.compressed_size]
+    if len(raw) != entry.compressed_size:
+        raw = window.get(start + data_at, start + data_at + entry.compressed_size)
+    data = _inflate(raw, entry)
+    if zlib.crc32(data) != entry.crc:
+        raise ZipFormatError(f"CRC mismatch in {entry.name}")
+    return data
+
+
+def _inflate(raw: bytes, entry: Entry) -> bytes:
+    if entry.method == 0:
+        return raw
+    if entry.method == 8:
+        try:
+            return zlib.decompressobj(-15).decompress(raw)
+        except zlib.error as exc:
+            raise ZipFormatError(f"cannot inflate {entry.name}: {exc}") from exc
+    raise ZipFormatError(f"unsupported compression method {entry.method} for {entry.name}")
