@@ -1,0 +1,262 @@
+"""The on-disk cache: versioned buckets of msgpack entries and raw blobs.
+
+Layout::
+
+    <root>/                       platformdirs.user_cache_dir("xv"), XV_CACHE_DIR, or --cache-dir
+      simple-v1/<key>             one file per entry, msgpack with a small envelope
+      simple-v1/.locks/<key>.lock lock files (never deleted: deleting a lock file races)
+      simple-v1/.tmp-*            in-flight writes, renamed over the entry when complete
+
+Rules, in the spirit of uv's cache:
+
+* A bucket name carries the version of what its entries mean (``simple-v1``).
+  An incompatible change to a value's layout bumps the name (``simple-v2``);
+  old buckets are then simply ignored. The envelope below only catches entries
+  that are not ours at all (corruption, another writer, a raw blob read as msgpack).
+* Writes go to a temporary file in the same directory and are renamed over the
+  entry with :func:`os.replace`, so concurrent readers, in any process, see the
+  old entry or the new one, never a partial one. There is no fsync: a torn entry
+  after a power cut fails to decode and is deleted like any corrupt entry.
+* The cache is an accelerator. Reads that fail for any reason (missing,
+  undecodable, permission denied) are misses; an undecodable entry is deleted.
+  Writes that fail with an :class:`OSError` (disk full, read-only directory) are
+  logged at WARNING and reported by returning False; they never raise.
+* A disabled cache (``Cache(None)``, ``--no-cache``) misses every read, drops
+  every write, and its locks do nothing. :meth:`Bucket.path` raises on it, since
+  there is nowhere to point.
+
+Entries are not sharded: a bucket holds at most a few thousand entries (one per
+project or distribution), which every current filesystem handles well, and flat
+names keep the cache easy to inspect.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import platformdirs
+
+log = logging.getLogger(__name__)
+
+ENV_CACHE_DIR = "XV_CACHE_DIR"
+# Envelope: (MAGIC, ENVELOPE_VERSION, value). Change the version only if the
+# envelope itself changes; value layouts are versioned by the bucket name.
+_MAGIC = "xv"
+_ENVELOPE_VERSION = 1
+
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+# Keys made only of these characters (and not too long) are used as they are.
+# Sanitised keys always contain "~", which safe keys cannot, so the two never collide.
+_SAFE_KEY_RE = re.compile(r"^[a-z0-9_-][a-z0-9._-]{0,99}$")
+_UNSAFE_CHARS_RE = re.compile(r"[^a-z0-9._-]+")
+_PREFIX_LEN = 48
+_WINDOWS_RESERVED = frozenset(
+    ["con", "prn", "aux", "nul"]
+    + [f"com{i}" for i in range(1, 10)]
+    + [f"lpt{i}" for i in range(1, 10)]
+)
+
+
+class Cache:
+    """The cache root; hands out :class:`Bucket` objects. ``Cache(None)`` is disabled."""
+
+    def __init__(self, root: Path | str | None) -> None:
+        self.root: Path | None = Path(root) if root is not None else None
+
+    @classmethod
+    def default(cls, cache_dir: str | None = None, no_cache: bool = False) -> Cache:
+        """The cache the CLI uses: ``cache_dir``, else ``$XV_CACHE_DIR``, else the user cache."""
+        if no_cache:
+            return cls.disabled()
+        chosen = cache_dir or os.environ.get(ENV_CACHE_DIR) or platformdirs.user_cache_dir("xv")
+        return cls(Path(chosen).expanduser())
+
+    @classmethod
+    def disabled(cls) -> Cache:
+        return cls(None)
+
+    @property
+    def enabled(self) -> bool:
+        return self.root is not None
+
+    def bucket(self, name: str) -> Bucket:
+        """A bucket such as ``"simple-v1"``; its directory is created on first write."""
+        if not _BUCKET_RE.match(name):
+            raise ValueError(f"invalid cache bucket name {name!r}")
+        return Bucket(self.root / name if self.root is not None else None)
+
+    def __repr__(self) -> str:
+        return f"Cache({str(self.root) if self.root else None!r})"
+
+
+class Bucket:
+    """One versioned directory of entries, addressed by string keys."""
+
+    def __init__(self, root: Path | None) -> None:
+        self.root = root
+
+    @property
+    def enabled(self) -> bool:
+        return self.root is not None
+
+    def path(self, key: str) -> Path:
+        """Where ``key``'s entry lives (also usable as a directory, e.g. an unpacked wheel).
+
+        Raises :class:`RuntimeError` on a disabled cache.
+        """
+        if self.root is None:
+            raise RuntimeError("the cache is disabled")
+        return self.root / sanitize_key(key)
+
+    # ------------------------------------------------------------ msgpack entries
+
+    def get(self, key: str) -> Any | None:
+        """The value stored under ``key``, or None on a miss.
+
+        Arrays come back as tuples and maps as dicts (``use_list=False``).
+        An entry that does not decode is deleted.
+        """
+        raw = self.get_bytes(key)
+        if raw is None:
+            return None
+        try:
+            magic, version, value = msgpack.unpackb(
+                raw, raw=False, use_list=False, strict_map_key=False
+            )
+            if magic != _MAGIC or version != _ENVELOPE_VERSION:
+                raise ValueError("not an xv cache entry")
+        except Exception:  # msgpack raises many types on garbage; all mean "corrupt"
+            log.debug("deleting undecodable cache entry %s", self.path(key))
+            self.delete(key)
+            return None
+        return value
+
+    def put(self, key: str, value: Any) -> bool:
+        """Store ``value`` (plain data msgpack can encode) atomically. False if not written.
+
+        A value msgpack cannot encode is a programming error and raises TypeError.
+        """
+        if self.root is None:
+            return False
+        raw = msgpack.packb((_MAGIC, _ENVELOPE_VERSION, value), use_bin_type=True)
+        return self.put_bytes(key, raw)
+
+    # ------------------------------------------------------------ raw blobs
+
+    def get_bytes(self, key: str) -> bytes | None:
+        if self.root is None:
+            return None
+        try:
+            return self.path(key).read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:  # a directory, permission denied, I/O error
+            log.debug("cache read failed for %s: %s", key, exc)
+            return None
+
+    def put_bytes(self, key: str, data: bytes) -> bool:
+        """Store ``data`` atomically under ``key``. False (and a warning) if not written."""
+        if self.root is None:
+            return False
+        target = self.path(key)
+        try:
+            write_atomic(target, data)
+        except OSError as exc:
+            log.warning("could not write cache entry %s: %s", target, exc)
+            return False
+        return True
+
+    def delete(self, key: str) -> None:
+        if self.root is None:
+            return
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError, PermissionError):
+            self.path(key).unlink()
+
+    # ------------------------------------------------------------ locks
+
+    @contextlib.contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        """Hold an exclusive inter-process lock on ``key`` (blocking until it is free).
+
+        For work that must happen once however many processes want it, such as
+        unpacking an archive: take the lock, look again, then do the work.
+        """
+        if self.root is None:
+            yield
+            return
+        lock_dir = self.root / ".locks"
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_dir / (sanitize_key(key) + ".lock"), os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            _lock_fd(fd)
+            try:
+                yield
+            finally:
+                _unlock_fd(fd)
+        finally:
+            os.close(fd)
+
+
+def write_atomic(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` through a temporary file beside it and ``os.replace``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def sanitize_key(key: str) -> str:
+    """A file name for ``key``: the key itself when safe, else a readable prefix + a hash.
+
+    >>> sanitize_key("requests")
+    'requests'
+    >>> sanitize_key("https://pypi.org/simple/Requests/")
+    'https_pypi.org_simple_requests_~88361b9177ebeb671ca96b21'
+    """
+    if _SAFE_KEY_RE.match(key) and key.split(".", 1)[0] not in _WINDOWS_RESERVED:
+        return key
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    prefix = _UNSAFE_CHARS_RE.sub("_", key.lower())[:_PREFIX_LEN].lstrip(".")
+    return f"{prefix}~{digest}"
+
+
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+    import msvcrt
+
+    def _lock_fd(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)  # msvcrt locks bytes from the current position
+        while True:
+            try:
+                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)  # retries for ~10 s, then raises
+                return
+            except OSError:
+                continue
+
+    def _unlock_fd(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _lock_fd(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+
+    def _unlock_fd(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)

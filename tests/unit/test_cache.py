@@ -1,0 +1,243 @@
+"""The on-disk cache: round trips, corruption, concurrency, disabled mode, keys."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from pathlib import Path
+
+import msgpack
+import pytest
+
+from xv.cache import Bucket, Cache, sanitize_key
+
+VALUE = {"name": "requests", "files": (("a-1.tar.gz", "https://h/a-1.tar.gz", {"sha256": "00"}),)}
+
+
+@pytest.fixture
+def bucket(tmp_path: Path) -> Bucket:
+    return Cache(tmp_path / "cache").bucket("simple-v1")
+
+
+def test_round_trip(bucket: Bucket) -> None:
+    assert bucket.get("requests") is None
+    assert bucket.put("requests", VALUE) is True
+    assert bucket.get("requests") == VALUE
+    assert bucket.put("requests", [1, 2]) is True
+    assert bucket.get("requests") == (1, 2)  # arrays come back as tuples
+
+
+def test_non_string_map_keys_and_bytes(bucket: Bucket) -> None:
+    bucket.put("k", {1: b"\x00\xff", "s": None})
+    assert bucket.get("k") == {1: b"\x00\xff", "s": None}
+
+
+def test_directory_is_created_lazily(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache")
+    bucket = cache.bucket("metadata-v1")
+    assert bucket.get("x") is None
+    assert not (tmp_path / "cache").exists()
+    bucket.put("x", 1)
+    assert (tmp_path / "cache" / "metadata-v1" / "x").is_file()
+
+
+def test_bytes_round_trip_and_delete(bucket: Bucket) -> None:
+    bucket.put_bytes("blob", b"\x00raw")
+    assert bucket.get_bytes("blob") == b"\x00raw"
+    bucket.delete("blob")
+    bucket.delete("blob")  # deleting a missing entry is fine
+    assert bucket.get_bytes("blob") is None
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"",
+        b"\xc1",  # never-used msgpack byte
+        b"not msgpack at all \xff\xfe",
+        msgpack.packb(("xv", 1, list(range(100))))[:-10],  # truncated
+        msgpack.packb(("xv", 1, "v")) + b"trailing",
+        msgpack.packb("just a string"),
+        msgpack.packb(("xv", 99, "future envelope")),
+        msgpack.packb(("zz", 1, "someone else")),
+    ],
+)
+def test_corrupt_entry_is_a_miss_and_deleted(bucket: Bucket, garbage: bytes) -> None:
+    bucket.put_bytes("requests", garbage)
+    assert bucket.path("requests").exists()
+    assert bucket.get("requests") is None
+    assert not bucket.path("requests").exists()
+
+
+def test_writes_leave_no_temporary_files(bucket: Bucket) -> None:
+    for i in range(5):
+        bucket.put(f"k{i}", i)
+    assert bucket.root is not None
+    assert sorted(p.name for p in bucket.root.iterdir()) == [f"k{i}" for i in range(5)]
+
+
+def test_failed_write_returns_false_and_does_not_raise(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    bucket = Cache(blocker).bucket("simple-v1")
+    assert bucket.put("k", 1) is False
+    assert bucket.get("k") is None
+
+
+def test_unencodable_value_is_a_programming_error(bucket: Bucket) -> None:
+    with pytest.raises(TypeError):
+        bucket.put("k", object())
+
+
+def test_entry_path_that_is_a_directory_is_a_miss(bucket: Bucket) -> None:
+    bucket.path("archive").mkdir(parents=True)
+    assert bucket.get("archive") is None
+    bucket.delete("archive")
+    assert bucket.path("archive").is_dir()
+
+
+# ---------------------------------------------------------------- disabled
+
+
+@pytest.mark.parametrize("cache", [Cache(None), Cache.disabled(), Cache.default(no_cache=True)])
+def test_disabled_cache(cache: Cache) -> None:
+    assert not cache.enabled
+    bucket = cache.bucket("simple-v1")
+    assert bucket.put("k", 1) is False
+    assert bucket.put_bytes("k", b"x") is False
+    assert bucket.get("k") is None
+    assert bucket.get_bytes("k") is None
+    bucket.delete("k")
+    with bucket.lock("k"):
+        pass
+    with pytest.raises(RuntimeError):
+        bucket.path("k")
+
+
+# ---------------------------------------------------------------- root selection
+
+
+def test_default_root_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XV_CACHE_DIR", str(tmp_path / "env"))
+    assert Cache.default().root == tmp_path / "env"
+    assert Cache.default(str(tmp_path / "arg")).root == tmp_path / "arg"
+    monkeypatch.delenv("XV_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    root = Cache.default().root
+    assert root is not None and root.name == "xv"
+
+
+def test_default_expands_user(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert Cache.default("~/c").root == tmp_path / "c"
+
+
+@pytest.mark.parametrize("name", ["", "Simple-v1", "../x", "a/b", ".locks"])
+def test_bad_bucket_names(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ValueError):
+        Cache(tmp_path).bucket(name)
+
+
+# ---------------------------------------------------------------- keys
+
+
+@pytest.mark.parametrize("key", ["requests", "zope-interface", "a_b.c-1.0", "1.0"])
+def test_safe_keys_are_kept(key: str) -> None:
+    assert sanitize_key(key) == key
+
+
+@pytest.mark.parametrize(
+    ("key", "prefix"),
+    [
+        ("https://pypi.org/simple/requests/", "https_pypi.org_simple_requests_~"),
+        ("Django", "django~"),
+        ("../../etc/passwd", "_.._etc_passwd~"),
+        (".hidden", "hidden~"),
+        ("con", "con~"),
+        ("a" * 200, "a" * 48 + "~"),
+        ("ünïcode", "_n_code~"),
+        ("", "~"),
+    ],
+)
+def test_unsafe_keys_are_hashed_with_readable_prefix(key: str, prefix: str) -> None:
+    name = sanitize_key(key)
+    assert name.startswith(prefix)
+    assert len(name) <= 48 + 1 + 24
+    assert "/" not in name and "\\" not in name and not name.startswith(".")
+
+
+def test_sanitized_keys_do_not_collide() -> None:
+    keys = ["Django", "django", "a/b", "a_b", "a:b", "A_B", "a" * 200, "a" * 201, ".x", "x"]
+    assert len({sanitize_key(k) for k in keys}) == len(keys)
+
+
+def test_url_keys_stay_inside_the_bucket(bucket: Bucket) -> None:
+    bucket.put("../../escape", 1)
+    assert bucket.root is not None
+    assert bucket.path("../../escape").parent == bucket.root
+    assert bucket.get("../../escape") == 1
+
+
+# ---------------------------------------------------------------- concurrency
+
+
+def _writer(root: str, writer: int, rounds: int) -> None:
+    bucket = Cache(Path(root)).bucket("simple-v1")
+    for i in range(rounds):
+        bucket.put("shared", {"writer": writer, "i": i, "pad": "x" * (1000 * (writer + 1))})
+
+
+def test_concurrent_writers_never_produce_a_corrupt_read(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(str(tmp_path), w, 300)) for w in range(3)]
+    for p in procs:
+        p.start()
+    bucket = Cache(tmp_path).bucket("simple-v1")
+    seen = 0
+    try:
+        deadline = time.monotonic() + 30
+        while any(p.is_alive() for p in procs) and time.monotonic() < deadline:
+            raw = bucket.get_bytes("shared")
+            if raw is None:
+                continue
+            magic, _version, value = msgpack.unpackb(raw, raw=False)  # raises if partial
+            assert magic == "xv" and value["pad"] == "x" * (1000 * (value["writer"] + 1))
+            seen += 1
+    finally:
+        for p in procs:
+            p.join(30)
+    assert all(p.exitcode == 0 for p in procs)
+    assert seen > 0
+    final = bucket.get("shared")
+    assert final is not None and final["i"] == 299
+    assert bucket.root is not None
+    assert [p.name for p in bucket.root.iterdir()] == ["shared"]
+
+
+def _locked_increment(root: str, rounds: int) -> None:
+    bucket = Cache(Path(root)).bucket("archives-v1")
+    for _ in range(rounds):
+        with bucket.lock("counter"):
+            value = bucket.get("counter") or 0
+            bucket.put("counter", value + 1)
+
+
+def test_lock_is_exclusive_across_processes(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_locked_increment, args=(str(tmp_path), 50)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert all(p.exitcode == 0 for p in procs)
+    assert Cache(tmp_path).bucket("archives-v1").get("counter") == 150
+
+
+def test_lock_file_lives_apart_from_entries(bucket: Bucket) -> None:
+    with bucket.lock("requests"):
+        bucket.put("requests", 1)
+    assert bucket.root is not None
+    assert (bucket.root / ".locks" / "requests.lock").exists()
+    assert bucket.get("requests") == 1
+    assert sorted(os.listdir(bucket.root)) == [".locks", "requests"]
