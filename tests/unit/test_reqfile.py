@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import doctest
 import http.server
 import threading
@@ -432,7 +433,7 @@ OPTION_FORMS: list[tuple[str, dict[str, Any]]] = [
 @pytest.mark.parametrize(("text", "expected"), OPTION_FORMS, ids=[o[0] for o in OPTION_FORMS])
 def test_option_forms(text: str, expected: dict[str, Any]) -> None:
     result = parse(text, filename="/proj/requirements.in")
-    fields = {
+    fields: dict[str, Any] = {
         key: frozenset(value) if key in ("only_binary", "no_binary") else value
         for key, value in expected.items()
     }
@@ -861,6 +862,21 @@ def test_url_loop_is_detected() -> None:
     )
 
 
+def test_url_credentials_are_redacted_in_origins_but_used_to_fetch() -> None:
+    fetched: list[str] = []
+
+    def fetch(url: str) -> str:
+        fetched.append(url)
+        return {"https://u:pw@h/a.txt": "-r b.txt\n", "https://u:pw@h/b.txt": "six\n"}[url]
+
+    text = "-r https://${USER}:${PASSWORD}@h/a.txt\n"
+    environ = {"USER": "u", "PASSWORD": "pw"}
+    result = parse_text(text, "requirements.in", environ=environ, fetch=fetch)
+    assert fetched == ["https://u:pw@h/a.txt", "https://u:pw@h/b.txt"]
+    assert [str(item.origin) for item in result.requirements] == ["https://u:****@h/b.txt:1"]
+    assert result.sources == ("requirements.in", "https://u:****@h/a.txt", "https://u:****@h/b.txt")
+
+
 FETCH_FAILURES = [
     (urllib.error.URLError("boom"), "boom"),
     (
@@ -933,9 +949,11 @@ def test_origin_renders_and_sorts() -> None:
 
 def test_results_are_frozen_and_hashable() -> None:
     result = parse("flask\n")
-    with pytest.raises(AttributeError):
-        result.requirements[0].name = "django"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.requirements[0].__setattr__("name", "django")
     assert hash(result.options) == hash(FileOptions())
+    again = parse("flask\n")
+    assert again == result and hash(again.requirements) == hash(result.requirements)
 
 
 @pytest.mark.parametrize("module", [lines, model, options, parser, requirement])

@@ -6,7 +6,7 @@ sync planner without anyone mutating another's view of the inputs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -50,7 +50,7 @@ class ParsedRequirement:
     text: str
     spec: str = ""
     extras: frozenset[str] = frozenset()
-    marker: Marker | None = field(default=None, compare=False)
+    marker: Marker | None = None
 
     @property
     def is_direct(self) -> bool:

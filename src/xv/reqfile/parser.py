@@ -45,6 +45,21 @@ def fetch_url(url: str) -> str:
     return data.decode(charset)
 
 
+def redact(url: str) -> str:
+    """Hide credentials in a URL shown to users (origins end up in lockfile comments).
+
+    >>> redact("https://user:secret@host/r.txt"), redact("https://token@host:8443/r.txt")
+    ('https://user:****@host/r.txt', 'https://****@host:8443/r.txt')
+    """
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user, colon, _password = userinfo.partition(":")
+    shown = f"{user}:****" if colon else "****"
+    return parts._replace(netloc=f"{shown}@{hostport}").geturl()
+
+
 @dataclass(frozen=True)
 class Source:
     """A file or URL being read: how origins name it, where it is, and its identity for loops."""
@@ -60,13 +75,13 @@ class Source:
     def resolve(self, value: str) -> Source:
         """The source that ``-r value`` written in this source refers to."""
         if value.startswith(("http://", "https://")):
-            return Source(value, value, True)
+            return Source(redact(value), value, True)
         if value.startswith("file:"):
             path = urllib.request.url2pathname(urlsplit(value).path)
             return Source(path, path, False)
         if self.is_url:
             url = urljoin(self.location, value)
-            return Source(url, url, is_url(url) and not url.startswith("file:"))
+            return Source(redact(url), url, is_url(url) and not url.startswith("file:"))
         display = os.path.normpath(os.path.join(os.path.dirname(self.display), value))
         return Source(display, os.path.join(os.path.dirname(self.location), value), False)
 
@@ -240,7 +255,7 @@ class _Parser:
 
 def _top_source(path: str) -> Source:
     if path.startswith(("http://", "https://")):
-        return Source(path, path, True)
+        return Source(redact(path), path, True)
     if path.startswith("file:"):
         local = urllib.request.url2pathname(urlsplit(path).path)
         return Source(local, local, False)
