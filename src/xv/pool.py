@@ -1,0 +1,274 @@
+"""The worker pool: plain top-level jobs on processes, threads, or inline.
+
+A :class:`WorkerPool` starts nothing until the first non-empty :meth:`WorkerPool.map`,
+so a run that the cache answers completely never pays for a process. Jobs are
+top-level functions taking and returning plain, picklable data; an exception in a
+job becomes a failed :class:`JobResult` for that item only.
+
+Start method. On Linux, ``fork`` is the cheapest but copies whatever the parent
+holds at that moment, including locks held by other threads (the HTTP
+connection pool, logging, a progress thread), which can deadlock the child; it is
+deprecated for threaded parents since Python 3.12 and no longer the default in
+3.14. ``spawn`` is safe but re-imports everything in every worker. We use
+``forkserver`` where available (Linux, macOS): a clean single-threaded server
+process is started once, imports the job's module once (we add it to the
+preload list before the server starts), and forks each worker from there.
+``spawn`` is the fallback (Windows). ``XV_START_METHOD`` overrides.
+
+Dead workers. If a worker process dies (``os._exit``, a segfault, the OOM
+killer), :class:`concurrent.futures.ProcessPoolExecutor` fails every job in
+flight with ``BrokenProcessPool`` and becomes unusable. The pool then throws the
+executor away and re-runs those jobs one at a time on a fresh one, so the job
+that kills its worker is pinned down: it fails with a clear error, the others
+succeed, and later calls use a new executor. Nothing waits forever on a dead
+process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import (
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    as_completed,
+)
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Literal
+
+from xv.errors import UsageError
+
+PoolKind = Literal["process", "thread", "serial"]
+WorkKind = Literal["io", "cpu"]
+
+ENV_WORKERS = "XV_WORKERS"
+ENV_POOL_KIND = "XV_POOL"
+ENV_START_METHOD = "XV_START_METHOD"
+_KINDS: tuple[PoolKind, ...] = ("process", "thread", "serial")
+_DIED = (
+    "BrokenProcessPool: the worker process running this job died "
+    "(killed, crashed, or exited without returning)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class JobResult:
+    """The outcome of one job: ``value`` when ``ok``, else ``error`` as one line.
+
+    ``exception`` is the exception object the job raised, when it survived the
+    trip back from the worker, so callers may re-raise typed errors.
+    """
+
+    ok: bool
+    value: Any = None
+    error: str | None = None
+    exception: BaseException | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def success(cls, value: Any) -> JobResult:
+        return cls(True, value)
+
+    @classmethod
+    def failure(cls, exc: BaseException) -> JobResult:
+        message = str(exc)
+        text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+        return cls(False, None, text, exc)
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on (affinity-aware where the OS says)."""
+    process_cpu_count = getattr(os, "process_cpu_count", None)  # Python 3.13+
+    if process_cpu_count is not None:
+        count: int | None = process_cpu_count()
+    elif hasattr(os, "sched_getaffinity"):
+        count = len(os.sched_getaffinity(0))
+    else:
+        count = os.cpu_count()
+    return max(1, count or 1)
+
+
+def default_workers(work: WorkKind = "io") -> int:
+    """How many workers suit a kind of work on this machine.
+
+    ``"cpu"`` (unpacking, building): one per CPU, more only adds contention.
+    ``"io"`` (metadata fetches, downloads): jobs mostly wait on the network, so
+    twice the CPUs, at least 4 so a small machine still overlaps latency, and at
+    most 16 because each worker process costs tens of MB and its own connections.
+
+    >>> 1 <= default_workers("cpu") <= default_workers("io") <= 16
+    True
+    """
+    cpus = cpu_count()
+    if work == "cpu":
+        return cpus
+    return min(16, max(4, 2 * cpus))
+
+
+def workers_from_env() -> int | None:
+    """``XV_WORKERS`` as a positive int, None when unset; UsageError when malformed."""
+    raw = os.environ.get(ENV_WORKERS, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise UsageError(f"{ENV_WORKERS} must be a positive integer, not {raw!r}")
+    return int(raw)
+
+
+def _kind_from_env() -> PoolKind:
+    raw = os.environ.get(ENV_POOL_KIND, "").strip() or "process"
+    for kind in _KINDS:
+        if raw == kind:
+            return kind
+    raise UsageError(f"{ENV_POOL_KIND} must be one of {', '.join(_KINDS)}, not {raw!r}")
+
+
+def _call(fn: Callable[..., Any], args: Sequence[Any]) -> JobResult:
+    try:
+        return JobResult.success(fn(*args))
+    except Exception as exc:
+        return JobResult.failure(exc)
+
+
+Report = Callable[[int, JobResult], None]
+
+
+class WorkerPool:
+    """Run a top-level function over many argument tuples, in order, on workers.
+
+    ``workers`` defaults to ``XV_WORKERS``, else :func:`default_workers` of
+    ``work``; ``kind`` defaults to ``XV_POOL``, else ``"process"``. Not thread-safe:
+    use a pool from one thread. Use as a context manager or call :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        *,
+        kind: PoolKind | None = None,
+        work: WorkKind = "io",
+        start_method: str | None = None,
+        preload: Sequence[str] = (),
+    ) -> None:
+        if workers is None:
+            workers = workers_from_env() or default_workers(work)
+        if workers < 1:
+            raise UsageError(f"the number of workers must be at least 1, not {workers}")
+        self.workers = workers
+        self.kind: PoolKind = kind or _kind_from_env()
+        if self.kind not in _KINDS:
+            raise UsageError(f"unknown pool kind {self.kind!r}")
+        self.start_method = start_method or os.environ.get(ENV_START_METHOD) or _best_method()
+        self.preload = tuple(preload)
+        self.started = False  # whether any worker (process or thread) was ever started
+        self._executor: Executor | None = None
+
+    def map(
+        self,
+        fn: Callable[..., Any],
+        args: Iterable[Sequence[Any]],
+        *,
+        on_result: Report | None = None,
+    ) -> list[JobResult]:
+        """``fn(*a)`` for each ``a`` in ``args``; results in the order of ``args``.
+
+        ``on_result(index, result)`` is called in this thread as each job
+        finishes (in completion order), e.g. to report progress.
+        """
+        jobs = [tuple(a) for a in args]
+        results: list[JobResult] = [JobResult(False, None, "not run")] * len(jobs)
+
+        def report(index: int, result: JobResult) -> None:
+            results[index] = result
+            if on_result is not None:
+                on_result(index, result)
+
+        if not jobs:
+            return []
+        if self.kind == "serial":
+            for index, job in enumerate(jobs):
+                report(index, _call(fn, job))
+            return results
+        broken = self._run_batch(fn, list(enumerate(jobs)), report)
+        for index in broken:  # one at a time, so only the culprit fails
+            if self._run_batch(fn, [(index, jobs[index])], report):
+                report(index, JobResult(False, None, _DIED, BrokenProcessPool(_DIED)))
+        return results
+
+    def _run_batch(
+        self, fn: Callable[..., Any], jobs: list[tuple[int, tuple[Any, ...]]], report: Report
+    ) -> list[int]:
+        """Run ``jobs``; report each outcome except broken-pool ones, whose indexes it returns."""
+        executor = self._ensure_executor(fn)
+        futures: dict[Future[Any], int] = {}
+        broken: list[int] = []
+        try:
+            for index, job in jobs:
+                try:
+                    futures[executor.submit(fn, *job)] = index
+                except BrokenProcessPool:
+                    broken.append(index)
+            for future in as_completed(futures):
+                index = futures[future]
+                exc = future.exception()
+                if isinstance(exc, BrokenProcessPool):
+                    broken.append(index)
+                elif exc is not None:
+                    report(index, JobResult.failure(exc))
+                else:
+                    report(index, JobResult.success(future.result()))
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+        if broken:
+            self._discard_executor()
+        return sorted(broken)
+
+    def _ensure_executor(self, fn: Callable[..., Any]) -> Executor:
+        if self._executor is None:
+            if self.kind == "thread":
+                self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="xv-worker")
+            else:
+                context = multiprocessing.get_context(self.start_method)
+                if self.start_method == "forkserver":
+                    # Only effective before the (process-wide) server starts.
+                    modules = {"__main__", *self.preload, getattr(fn, "__module__", "__main__")}
+                    context.set_forkserver_preload(sorted(modules))
+                self._executor = ProcessPoolExecutor(self.workers, mp_context=context)
+            self.started = True
+        return self._executor
+
+    def _discard_executor(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+    def close(self) -> None:
+        """Stop the workers (waiting for running jobs). A later :meth:`map` starts new ones."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"WorkerPool(workers={self.workers}, kind={self.kind!r}, started={self.started})"
+
+
+def _best_method() -> str:
+    methods = multiprocessing.get_all_start_methods()
+    return "forkserver" if "forkserver" in methods else "spawn"
