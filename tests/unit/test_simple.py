@@ -325,7 +325,7 @@ def test_parse_html_is_fast_on_big_pages() -> None:
     assert len(text) > 2_000_000
     start = time.perf_counter()
     page = parse_html(text, PAGE, "botocore")
-    assert time.perf_counter() - start < 1.0  # about 0.3 s here for 5 MB
+    assert time.perf_counter() - start < 2.0  # about 0.3 s here for 5 MB; slack for busy CI
     assert len(page.files) == 10_000
     assert page.files[-1].requires_python == ">= 3.8"
 
