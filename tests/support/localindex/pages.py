@@ -17,6 +17,8 @@ JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_TYPE = "application/vnd.pypi.simple.v1+html"
 TEXT_HTML = "text/html"
 API_VERSION = "1.1"
+_EXACT_RANK = {JSON_TYPE: 2, HTML_TYPE: 1, TEXT_HTML: 0}
+_WILDCARD_RANK = {TEXT_HTML: 2, JSON_TYPE: 1, HTML_TYPE: 0}
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,9 @@ UrlFor = Callable[[str], str]
 def negotiate(accept: str | None, formats: Sequence[str]) -> str | None:
     """The content type to answer with, or None when nothing offered is acceptable.
 
-    Exact media types beat wildcards; among exact matches of equal q, JSON is
-    preferred, while a bare wildcard (``*/*``) gets ``text/html`` like a browser.
+    Higher q wins, then exact media types beat wildcards; ties go to JSON among
+    exact matches, and to ``text/html`` (then JSON) among wildcard matches, so
+    ``*/*`` gets HTML as a browser would.
     """
     offered = [t for t in (JSON_TYPE, HTML_TYPE, TEXT_HTML) if _format_of(t) in formats]
     if not accept:
@@ -71,12 +74,12 @@ def negotiate(accept: str | None, formats: Sequence[str]) -> str | None:
     ranges = [_parse_range(part) for part in accept.split(",") if part.strip()]
     best: tuple[float, int, int] | None = None
     chosen = None
-    for pref, media_type in enumerate(reversed(offered)):
+    for media_type in offered:
         q, specificity = _quality(media_type, ranges)
         if q <= 0:
             continue
-        rank = pref if specificity == 2 else -pref  # wildcards favour text/html
-        score = (q, specificity, rank)
+        ranks = _EXACT_RANK if specificity == 2 else _WILDCARD_RANK
+        score = (q, specificity, ranks[media_type])
         if best is None or score > best:
             best, chosen = score, media_type
     return chosen
