@@ -295,13 +295,15 @@ def _pin(item: ParsedRequirement, strict: bool) -> Pin | None:
     marker = str(item.marker) if item.marker is not None else None
     hashes = tuple(sorted(item.hashes))
     if name is None:
-        return _reject(item, "the entry has no package name", strict)
+        _reject(item, "the entry has no package name", strict)
+        return None
     name = canonicalize_name(name)
     if item.url is not None:
         return Pin(name, None, item.url, hashes, item.extras, item.editable, marker)
     version = _exact_version(item)
     if version is None:
-        return _reject(item, f"{item.text.strip()!r} is not pinned to one version", strict)
+        _reject(item, f"{item.text.strip()!r} is not pinned to one version", strict)
+        return None
     return Pin(name, version, None, hashes, item.extras, item.editable, marker)
 
 
@@ -321,4 +323,3 @@ def _exact_version(item: ParsedRequirement) -> Version | None:
 def _reject(item: ParsedRequirement, reason: str, strict: bool) -> None:
     if strict:
         raise InputError(reason, file=item.origin.file, line=item.origin.line)
-    return None
