@@ -38,7 +38,7 @@ from xv.index.client import IndexClient, IndexSettings, client_for, remember_cli
 from xv.index.http import raise_for_retry, redact_url
 from xv.index.simple import DistFile
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # only the type: the pool is handed in by the caller
     from xv.pool import WorkerPool
 
 METADATA_BUCKET = "metadata-v1"
@@ -369,13 +369,10 @@ def prefetch_metadata(
     for file, job in zip(misses.values(), pool.map(fetch_metadata_job, jobs), strict=True):
         if job.ok:
             results[file.url] = result_from_plain(job.value, file)
+        elif isinstance(job.exception, Exception):
+            results[file.url] = job.exception
         else:
-            error = job.error
-            results[file.url] = (
-                error
-                if isinstance(error, Exception)
-                else MetadataError(f"{file.filename}: {error}", package=file.filename)
-            )
+            results[file.url] = MetadataError(f"{file.filename}: {job.error}", file.filename)
     return results
 
 
