@@ -1,0 +1,154 @@
+"""A wheel, unpacked once into the cache's archive bucket and validated.
+
+The archive directory of a wheel is ``<archive_dir>/<sha256 of the wheel>``: the
+wheel's tree exactly as zipped, every file checked against RECORD. Installs then
+hardlink (or copy) from it, so archive files must never be modified in place.
+
+Unpacking is atomic: the tree is extracted into a temporary directory beside
+the final one and renamed into place; when another process got there first, its
+(identical) tree is kept and ours discarded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from xv.errors import InstallError
+from xv.install.record import RecordEntry, new_hasher, parse_record, record_hash
+
+_CHUNK = 1 << 20
+_SIGNATURES = ("RECORD.jws", "RECORD.p7s")
+
+
+def unpack_wheel_to_archive(wheel_path: str, archive_dir: str) -> str:
+    """Unpack ``wheel_path`` under ``archive_dir`` (once) and return the tree's path.
+
+    A plain top-level function with plain arguments, so it can run on the
+    process pool. Raises InstallError for a wheel that is malformed, does not
+    match its RECORD or holds a path escaping the archive.
+    """
+    final = os.path.join(archive_dir, file_sha256(wheel_path))
+    if os.path.isdir(final):
+        return final
+    os.makedirs(archive_dir, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".unpack-", dir=archive_dir)
+    try:
+        extract_wheel(wheel_path, staging)
+        try:
+            os.rename(staging, final)
+        except OSError:
+            if not os.path.isdir(final):
+                raise
+            # Another process won the race; its tree is identical (same sha256).
+    finally:
+        if os.path.isdir(staging):
+            shutil.rmtree(staging, ignore_errors=True)
+    return final
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def extract_wheel(wheel_path: str, dest: str) -> None:
+    """Extract and validate every member of the wheel into the empty directory ``dest``."""
+    label = os.path.basename(wheel_path)
+    try:
+        with zipfile.ZipFile(wheel_path) as wheel:
+            members = _checked_members(wheel, label)
+            dist_info = find_dist_info_dir(list(members), label)
+            record = _read_record(wheel, members, dist_info, label)
+            for name, info in members.items():
+                entry = record.get(name)
+                if entry is None and not _unrecorded_ok(name, dist_info):
+                    raise InstallError(f"{label}: {name} is not listed in RECORD", label)
+                _extract_member(wheel, info, Path(dest), entry, label)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise InstallError(f"{label}: cannot unpack the wheel: {exc}", label) from exc
+
+
+def _checked_members(wheel: zipfile.ZipFile, label: str) -> dict[str, zipfile.ZipInfo]:
+    """File members by name, after refusing unsafe names, symlinks and duplicates."""
+    members: dict[str, zipfile.ZipInfo] = {}
+    for info in wheel.infolist():
+        name = info.filename
+        check_member_name(name, label)
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise InstallError(f"{label}: {name} is a symbolic link", label)
+        if info.is_dir():
+            continue
+        if name in members:
+            raise InstallError(f"{label}: {name} appears twice in the wheel", label)
+        members[name] = info
+    return members
+
+
+def check_member_name(name: str, label: str) -> None:
+    """Refuse a member path that is absolute, climbs out with ``..`` or is not portable."""
+    if not name or "\\" in name or "\0" in name or ":" in name.split("/", 1)[0]:
+        raise InstallError(f"{label}: invalid path {name!r} in the wheel", label)
+    parts = name.rstrip("/").split("/")
+    if name.startswith("/") or any(part in ("..", ".", "") for part in parts):
+        raise InstallError(f"{label}: path {name!r} escapes the installation directory", label)
+
+
+def find_dist_info_dir(names: list[str], label: str) -> str:
+    """The wheel's single top-level ``*.dist-info`` directory."""
+    tops = {name.split("/", 1)[0] for name in names if "/" in name}
+    found = sorted(top for top in tops if top.endswith(".dist-info"))
+    if len(found) != 1:
+        raise InstallError(f"{label}: expected one .dist-info directory, found {len(found)}", label)
+    return found[0]
+
+
+def _read_record(
+    wheel: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], dist_info: str, label: str
+) -> dict[str, RecordEntry]:
+    info = members.get(f"{dist_info}/RECORD")
+    if info is None:
+        raise InstallError(f"{label}: {dist_info}/RECORD is missing", label)
+    text = wheel.read(info).decode("utf-8", errors="replace")
+    return {entry.path: entry for entry in parse_record(text)}
+
+
+def _unrecorded_ok(name: str, dist_info: str) -> bool:
+    head, _, tail = name.rpartition("/")
+    return head == dist_info and tail in ("RECORD", *_SIGNATURES)
+
+
+def _extract_member(
+    wheel: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, entry: RecordEntry | None, label: str
+) -> None:
+    target = dest.joinpath(*info.filename.split("/"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    check = new_hasher(entry.hash) if entry is not None and entry.hash else None
+    if entry is not None and entry.hash and check is None:
+        raise InstallError(f"{label}: unsupported hash {entry.hash!r} in RECORD", label)
+    size = 0
+    with wheel.open(info) as source, open(target, "xb") as sink:
+        while chunk := source.read(_CHUNK):
+            if check is not None:
+                check[1].update(chunk)
+            size += len(chunk)
+            sink.write(chunk)
+    if entry is not None and check is not None and record_hash(*_digest(check)) != entry.hash:
+        raise InstallError(f"{label}: {info.filename} does not match its RECORD hash", label)
+    if entry is not None and entry.size is not None and entry.size != size:
+        raise InstallError(f"{label}: {info.filename} does not match its RECORD size", label)
+    if (info.external_attr >> 16) & 0o111:
+        target.chmod(0o755)
+
+
+def _digest(check: tuple[str, Any]) -> tuple[bytes, str]:
+    return check[1].digest(), check[0]

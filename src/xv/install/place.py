@@ -1,0 +1,234 @@
+"""Install an unpacked wheel (a cache archive) into an interpreter's scheme.
+
+Split as pypa/installer splits it: :class:`ArchiveWheel` reads the unpacked wheel
+(layout, WHEEL, RECORD, entry points) and never writes; :class:`Destination`
+writes into the scheme and returns the RECORD entry of every write;
+:func:`install_from_archive` only coordinates.
+
+Safety against interruption and sharing:
+
+* every file is placed by linking or copying to a temporary name beside its
+  target and ``os.replace``-ing it over the target, so at every moment the target
+  is either the old file or the new one, never a partial one, and an existing
+  (possibly hardlinked) file is never modified in place;
+* the ``.dist-info`` directory is written after every other file and RECORD is
+  the very last write: an interrupted install leaves no metadata claiming a
+  complete distribution, and the next sync installs it again over the leftovers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xv.env.installed import read_metadata_headers
+from xv.env.interpreter import Interpreter
+from xv.errors import InstallError
+from xv.install.record import RecordEntry, hash_file, parse_record, record_hash, render_record
+from xv.install.scripts import EntryPoint, launcher, parse_entry_points, rewrite_python_shebang
+
+SCHEMES = ("purelib", "platlib", "headers", "scripts", "data")
+_OWN_METADATA = ("RECORD", "RECORD.jws", "RECORD.p7s", "INSTALLER", "direct_url.json", "REQUESTED")
+
+
+@dataclass(frozen=True)
+class InstalledRecord:
+    """What an install wrote: RECORD paths are relative to ``site_dir``."""
+
+    name: str
+    version: str
+    dist_info: Path
+    entries: tuple[RecordEntry, ...]
+
+    @property
+    def site_dir(self) -> Path:
+        return self.dist_info.parent
+
+    @property
+    def paths(self) -> frozenset[Path]:
+        """The absolute, normalised path of every file written."""
+        return frozenset(
+            Path(os.path.normpath(self.site_dir / entry.path)) for entry in self.entries
+        )
+
+
+class ArchiveWheel:
+    """Read-only view of an unpacked wheel in the archive bucket."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        dist_infos = [p.name for p in root.iterdir() if p.name.endswith(".dist-info")]
+        if len(dist_infos) != 1:
+            raise InstallError(
+                f"{root}: expected one .dist-info directory, found {len(dist_infos)}"
+            )
+        self.dist_info = dist_infos[0]
+        self.data_dir = self.dist_info.removesuffix(".dist-info") + ".data"
+        headers = read_metadata_headers(root / self.dist_info / "METADATA")
+        if headers is None:
+            raise InstallError(f"{root}: METADATA lacks Name or Version")
+        self.name, self.version = headers
+        self.wheel_info = self._read_wheel_file()
+        self.hashes = self._read_record()
+
+    def _read_wheel_file(self) -> dict[str, str]:
+        path = self.root / self.dist_info / "WHEEL"
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise InstallError(f"{self.name}: cannot read WHEEL: {exc}", self.name) from exc
+        info = {}
+        for line in lines:
+            key, sep, value = line.partition(":")
+            if sep:
+                info[key.strip().lower()] = value.strip()
+        if not info.get("wheel-version", "").startswith("1."):
+            raise InstallError(f"{self.name}: unsupported Wheel-Version in WHEEL", self.name)
+        return info
+
+    def _read_record(self) -> dict[str, RecordEntry]:
+        text = (self.root / self.dist_info / "RECORD").read_text(encoding="utf-8")
+        return {entry.path: entry for entry in parse_record(text) if entry.hash}
+
+    @property
+    def root_is_purelib(self) -> bool:
+        return self.wheel_info.get("root-is-purelib", "true").lower() == "true"
+
+    def files(self) -> Iterator[str]:
+        """Every file's ``/``-separated path, package files first, dist-info last."""
+        found = []
+        for directory, _, names in os.walk(self.root):
+            rel_dir = os.path.relpath(directory, self.root).replace(os.sep, "/")
+            found += [name if rel_dir == "." else f"{rel_dir}/{name}" for name in names]
+        in_dist_info = [f for f in found if f.startswith(self.dist_info + "/")]
+        yield from sorted(set(found) - set(in_dist_info))
+        for path in sorted(in_dist_info):
+            if path.split("/", 1)[1] not in _OWN_METADATA:
+                yield path
+
+    def entry_points(self) -> list[EntryPoint]:
+        path = self.root / self.dist_info / "entry_points.txt"
+        if not path.is_file():
+            return []
+        return parse_entry_points(path.read_text(encoding="utf-8"), self.name)
+
+
+class Destination:
+    """Writes into one interpreter's scheme; each write returns its RECORD entry."""
+
+    def __init__(self, interp: Interpreter, site_dir: Path, link_mode: str) -> None:
+        if link_mode not in ("hardlink", "copy"):
+            raise ValueError(f"unknown link mode {link_mode!r}")
+        self.interp = interp
+        self.site_dir = site_dir
+        self._link = link_mode == "hardlink"
+
+    def link(self, source: Path, target: Path, known: RecordEntry | None) -> RecordEntry:
+        """Place ``source`` at ``target`` by hardlink (or copy, when linking fails)."""
+        temp = _temp_beside(target)
+        try:
+            if self._link:
+                try:
+                    os.link(source, temp)
+                except OSError:  # another device, or links unsupported: copy from now on
+                    self._link = False
+            if not self._link:
+                shutil.copyfile(source, temp)
+                shutil.copymode(source, temp)
+            os.replace(temp, target)
+        finally:
+            _discard(temp)
+        if known is not None and known.hash and known.size is not None:
+            return self._entry(target, known.hash, known.size)
+        return self._entry(target, *hash_file(target))
+
+    def write(self, target: Path, data: bytes, executable: bool = False) -> RecordEntry:
+        """Write a new file at ``target`` (replacing, never modifying, what is there)."""
+        temp = _temp_beside(target)
+        try:
+            with open(temp, "xb") as handle:
+                handle.write(data)
+            if executable:
+                temp.chmod(0o755)
+            os.replace(temp, target)
+        finally:
+            _discard(temp)
+        return self._entry(target, record_hash(hashlib.sha256(data).digest()), len(data))
+
+    def _entry(self, target: Path, hash_: str | None, size: int | None) -> RecordEntry:
+        rel = os.path.relpath(target, self.site_dir).replace(os.sep, "/")
+        return RecordEntry(rel, hash_, size)
+
+
+def _temp_beside(target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.xv-tmp")
+
+
+def _discard(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def _inside(root: Path, rel: str, package: str) -> Path:
+    target = Path(os.path.normpath(root.joinpath(*rel.split("/"))))
+    if not rel or os.path.commonpath([root, target]) != os.path.normpath(root):
+        raise InstallError(f"{package}: {rel!r} escapes {root}", package)
+    return target
+
+
+def install_from_archive(
+    archive_dir: str | os.PathLike[str],
+    interp: Interpreter,
+    *,
+    installer: str = "xv",
+    direct_url: dict[str, Any] | None = None,
+    link_mode: str = "hardlink",
+) -> InstalledRecord:
+    """Install the unpacked wheel at ``archive_dir`` into ``interp``'s environment."""
+    wheel = ArchiveWheel(Path(archive_dir))
+    site_dir = interp.paths["purelib" if wheel.root_is_purelib else "platlib"]
+    dest = Destination(interp, site_dir, link_mode)
+    entries = []
+    for rel in wheel.files():
+        entries.append(_place(wheel, dest, rel))
+    executable = str(interp.executable)
+    for entry_point in wheel.entry_points():
+        target = _inside(interp.paths["scripts"], entry_point.name, wheel.name)
+        entries.append(dest.write(target, launcher(entry_point, executable), executable=True))
+    dist_info = site_dir / wheel.dist_info
+    entries.append(dest.write(dist_info / "INSTALLER", f"{installer}\n".encode()))
+    if direct_url is not None:
+        data = json.dumps(direct_url, sort_keys=True, separators=(",", ":")).encode()
+        entries.append(dest.write(dist_info / "direct_url.json", data))
+    record = RecordEntry(f"{wheel.dist_info}/RECORD")
+    dest.write(dist_info / "RECORD", render_record([*entries, record]).encode("utf-8"))
+    return InstalledRecord(wheel.name, wheel.version, dist_info, (*entries, record))
+
+
+def _place(wheel: ArchiveWheel, dest: Destination, rel: str) -> RecordEntry:
+    source = wheel.root.joinpath(*rel.split("/"))
+    if not rel.startswith(wheel.data_dir + "/"):
+        return dest.link(source, _inside(dest.site_dir, rel, wheel.name), wheel.hashes.get(rel))
+    scheme, _, sub = rel[len(wheel.data_dir) + 1 :].partition("/")
+    if scheme not in SCHEMES or not sub:
+        raise InstallError(f"{wheel.name}: unknown .data scheme in {rel!r}", wheel.name)
+    root = dest.interp.paths[scheme]
+    if scheme == "headers":
+        root = root / wheel.name
+    target = _inside(root, sub, wheel.name)
+    if scheme != "scripts":
+        return dest.link(source, target, wheel.hashes.get(rel))
+    # Scripts are always new files: their shebang may change and they must be executable.
+    content = source.read_bytes()
+    rewritten = rewrite_python_shebang(content, str(dest.interp.executable))
+    return dest.write(target, content if rewritten is None else rewritten, executable=True)

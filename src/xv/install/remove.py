@@ -1,0 +1,152 @@
+"""Remove an installed distribution by its RECORD, and upgrade one in a safe order.
+
+Upgrade order (:func:`upgrade`): read the old distribution's file list, install
+the new version over it (every file replaced atomically, see ``place``), then
+remove only the old files the new version did not write. At every moment each
+module file is either the old or the new version and the package imports; an
+interruption leaves at worst stale extra files and two metadata directories,
+which ``installed_distributions`` reports as duplicates for the next sync to
+clean up.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from xv.env.installed import InstalledDist
+from xv.env.interpreter import Interpreter
+from xv.errors import InstallError
+from xv.install.place import InstalledRecord, install_from_archive
+from xv.install.record import parse_record
+
+
+def owned_files(dist: InstalledDist) -> list[Path]:
+    """The absolute, normalised paths a distribution's metadata says it installed."""
+    meta = dist.dist_info_path
+    if dist.is_egg_info:
+        listing = meta / "installed-files.txt"
+        if not listing.is_file():
+            return []
+        lines = listing.read_text(encoding="utf-8", errors="replace").splitlines()
+        return [_normal(meta / line.strip()) for line in lines if line.strip()]
+    try:
+        text = (meta / "RECORD").read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InstallError(
+            f"Cannot uninstall {dist.name} {dist.version}: {meta / 'RECORD'} is missing",
+            dist.name,
+        ) from exc
+    return [_normal(meta.parent / entry.path) for entry in parse_record(text)]
+
+
+def uninstall(dist: InstalledDist, interp: Interpreter, *, keep: Iterable[Path] = ()) -> list[Path]:
+    """Remove ``dist`` (and its duplicates) except the files in ``keep``; return what went.
+
+    Nothing is removed when any path lies outside the environment.
+    """
+    dists = [dist, *dist.duplicates]
+    files = [path for d in dists for path in owned_files(d)]
+    return remove_files(files, [d.dist_info_path for d in dists], interp, keep=keep)
+
+
+def upgrade(
+    old: InstalledDist,
+    archive_dir: str | os.PathLike[str],
+    interp: Interpreter,
+    **install_options: Any,
+) -> tuple[InstalledRecord, list[Path]]:
+    """Install the archive over ``old``, then remove the files only ``old`` had."""
+    dists = [old, *old.duplicates]
+    old_files = [path for d in dists for path in owned_files(d)]  # before RECORD is replaced
+    new = install_from_archive(archive_dir, interp, **install_options)
+    meta_dirs = [d.dist_info_path for d in dists if _normal(d.dist_info_path) != new.dist_info]
+    removed = remove_files(old_files, meta_dirs, interp, keep=new.paths)
+    return new, removed
+
+
+def remove_files(
+    files: Iterable[Path],
+    meta_dirs: Iterable[Path],
+    interp: Interpreter,
+    *,
+    keep: Iterable[Path] = (),
+) -> list[Path]:
+    """Remove ``files`` not in ``keep``, their bytecode, ``meta_dirs``, then empty parents."""
+    kept = {_normal(path) for path in keep}
+    targets = sorted({_normal(path) for path in files} - kept)
+    metas = [_normal(path) for path in meta_dirs]
+    for path in [*targets, *metas]:
+        _check_inside(path, interp)
+    removed: list[Path] = []
+    for path in targets:
+        if _unlink(path):
+            removed.append(path)
+        if path.suffix == ".py":
+            removed += [p for p in _bytecode_of(path) if _unlink(p)]
+    for meta in metas:
+        if meta.is_dir() and not meta.is_symlink():
+            shutil.rmtree(meta, ignore_errors=True)
+            removed.append(meta)
+        elif _unlink(meta):
+            removed.append(meta)
+    _prune_empty_dirs(removed, interp)
+    return removed
+
+
+def _bytecode_of(source: Path) -> list[Path]:
+    cache = source.parent / "__pycache__"
+    found = list(cache.glob(f"{source.stem}.*.pyc")) if cache.is_dir() else []
+    return found
+
+
+def _unlink(path: Path) -> bool:
+    try:
+        path.unlink()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return False
+    return True
+
+
+def _normal(path: Path) -> Path:
+    return Path(os.path.normpath(os.path.abspath(path)))
+
+
+_ENV_SCHEMES = ("purelib", "platlib", "scripts", "data", "headers")
+
+
+def _roots(interp: Interpreter) -> list[Path]:
+    """The directories that belong to the environment (not the base stdlib or include)."""
+    paths = [interp.paths[key] for key in _ENV_SCHEMES if key in interp.paths]
+    return [_normal(interp.prefix), *(_normal(p) for p in paths)]
+
+
+def _check_inside(path: Path, interp: Interpreter) -> None:
+    """Refuse a path outside the environment, lexically or through a symlinked parent."""
+    roots = _roots(interp)
+    lexical = any(path != root and path.is_relative_to(root) for root in roots)
+    real_parent = Path(os.path.realpath(path.parent))
+    real = any(real_parent.is_relative_to(os.path.realpath(root)) for root in roots)
+    if not (lexical and real):
+        raise InstallError(
+            f"Refusing to remove {path}: it is outside the environment {interp.prefix}"
+        )
+
+
+def _prune_empty_dirs(removed: list[Path], interp: Interpreter) -> None:
+    """Remove directories left empty, deepest first, never a scheme directory itself."""
+    roots = set(_roots(interp))
+    candidates: set[Path] = set()
+    for path in removed:
+        parent = path.parent
+        while parent not in roots and any(parent.is_relative_to(r) for r in roots):
+            candidates.add(parent)
+            parent = parent.parent
+    for directory in sorted(candidates, key=lambda p: len(p.parts), reverse=True):
+        try:
+            directory.rmdir()
+        except OSError:
+            pass
