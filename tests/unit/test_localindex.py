@@ -5,12 +5,16 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import os
 import socket
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
 import zipfile
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -351,6 +355,35 @@ def test_several_indexes_at_once(make_index: MakeIndex) -> None:
     assert get_json(first, "/simple/flask/")["versions"] == ["3.0.0"]
     assert get(second, "/simple/flask/")[0] == 401
     assert second.requests and not [r for r in first.requests if r.status == 401]
+
+
+@pytest.mark.parametrize(
+    "switches",
+    [
+        {"auth": ("u", "p")},
+        {"formats": ("html",), "relative_urls": True, "metadata_files": False},
+    ],
+    ids=["json-auth-pep658", "html-relative"],
+)
+def test_pip_installs_from_the_index(
+    make_index: MakeIndex, tmp_path: Path, switches: dict[str, Any]
+) -> None:
+    """A real client resolves against the index: the pages are what pip expects."""
+    idx = make_index(
+        [FLASK, OLD_FLASK, Pkg("werkzeug", "3.0.1"), Pkg("click", "8.1.7")], **switches
+    )
+    env = {**os.environ, "PIP_CONFIG_FILE": "/dev/null", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    command = [sys.executable, "-m", "pip", "install", "--isolated", "--no-cache-dir",
+               "--quiet", "--ignore-installed", "--index-url", idx.url_with_auth,
+               "--prefix", str(tmp_path), "flask"]  # fmt: skip
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    downloaded = {r.path.rsplit("/", 1)[-1] for r in idx.requests if r.path.startswith("/files/")}
+    wheels = {"flask-3.0.0-py3-none-any.whl", "werkzeug-3.0.1-py3-none-any.whl",
+              "click-8.1.7-py3-none-any.whl"}  # fmt: skip
+    if switches.get("metadata_files", True):
+        assert downloaded == wheels | {f"{w}.metadata" for w in wheels}
+    else:
+        assert downloaded == wheels
 
 
 def test_close_stops_serving() -> None:
