@@ -76,7 +76,7 @@ def test_project_pages_many_at_once(make_index: MakeIndex, tmp_path: Path) -> No
     pages = client(settings(idx.url), tmp_path).project_pages(names)
     assert set(pages) == set(names)
     assert pages["missing"] is None
-    assert all(pages[f"P{i}"].name == f"p{i}" for i in range(12))  # type: ignore[union-attr]
+    assert all(pages[f"P{i}"].name == f"p{i}" for i in range(12))
     assert len(page_requests(idx)) == 13
 
 
@@ -116,7 +116,7 @@ def test_unsafe_strategies_merge(make_index: MakeIndex, tmp_path: Path, strategy
         "a"
     )
     assert page is not None
-    versions = sorted({str(dist_name_version(f.filename)[1]) for f in page.files})  # type: ignore[index]
+    versions = sorted({str(dist_name_version(f.filename)[1]) for f in page.files})
     assert versions == ["1.0", "2.0", "3.0"]
     same = [f for f in page.files if f.filename == "a-3.0-py3-none-any.whl"]
     assert len(same) == 1 and same[0].url.startswith(extra.base_url)  # priority wins
@@ -350,3 +350,33 @@ def test_client_for_is_per_process(tmp_path: Path) -> None:
     one = client_for(s, str(tmp_path))
     assert client_for(s, str(tmp_path)) is one
     assert client_for(s, None) is not one
+
+
+def test_relative_file_urls_resolve_against_the_page(make_index: MakeIndex, tmp_path: Path) -> None:
+    idx = make_index([Pkg("a", "1.0")], relative_urls=True, auth=("u", "pw"))
+    c = client(settings(idx.url_with_auth), tmp_path)
+    page = c.project_page("a")
+    assert page is not None
+    assert {f.url for f in page.files} == {idx.file_url(e.filename) for e in idx.entries("a")}
+    wheel = next(f for f in page.files if f.is_wheel)
+    assert c.download(wheel, tmp_path / "dl").stat().st_size == wheel.size
+
+
+def test_trusted_hosts_and_auth_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine idx.test login n password from-netrc\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    s = IndexSettings(
+        index_url="https://user:from-url@idx.test/simple",
+        trusted_hosts=("self-signed.test", "other.test:8443"),
+        cert=str(tmp_path / "ca.pem"),
+    )
+    http = IndexClient(s, Cache(None)).http
+    assert http.verify_for("https://self-signed.test/simple/a/") is False
+    assert http.verify_for("https://other.test:8443/x") is False
+    assert http.verify_for("https://other.test/x") == str(tmp_path / "ca.pem")
+    # URL credentials apply to the index's origin, before netrc; other ports fall to netrc.
+    assert http.auth_for("https://idx.test/files/a.whl") == ("user", "from-url")
+    assert http.auth_for("https://idx.test:8443/files/a.whl") == ("n", "from-netrc")
+    assert http.auth_for("https://elsewhere.test/x") is None

@@ -222,7 +222,7 @@ def test_prefetch_through_each_pool(make_index: MakeIndex, tmp_path: Path, kind:
     files = [wheel_of(client, p.name) for p in pkgs]
     page = client.project_page("only-sdist")
     assert page is not None
-    with WorkerPool(2, kind=kind) as pool:  # type: ignore[arg-type]
+    with WorkerPool(2, kind=kind) as pool:
         results = prefetch_metadata(client, [*files, page.files[0]], pool)
     assert results[page.files[0].url] == Unavailable("needs a build")
     for pkg, file in zip(pkgs, files, strict=True):
@@ -252,4 +252,4 @@ def test_warm_prefetch_of_100_projects_starts_nothing(
     assert pool.started is False
     assert idx.requests == []
     assert warm == cold
-    assert warm[files[7].url].requires_dist == ("dep7",)  # type: ignore[union-attr]
+    assert warm[files[7].url].requires_dist == ("dep7",)
