@@ -1,0 +1,263 @@
+"""The PubGrub main loop: unit propagation, conflict resolution, decisions.
+
+This follows Dart pub's ``solver.md`` and pubgrub-rs. The solver never does I/O:
+it asks a :class:`DependencyProvider` which package to decide next, which version
+to try and what that version depends on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+from xv.resolver.pubgrub.incompatibility import DerivedFrom, Incompatibility, IncompatibilityStore
+from xv.resolver.pubgrub.partial_solution import (
+    ALMOST_SATISFIED,
+    CONTRADICTED,
+    SATISFIED,
+    PartialSolution,
+)
+from xv.resolver.pubgrub.ranges import Range, V
+from xv.resolver.pubgrub.term import Term
+from xv.resolver.pubgrub.tree import DerivationTree, Derived
+
+P = TypeVar("P")
+P_contra = TypeVar("P_contra", contravariant=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Unavailable:
+    """A provider's answer: this version (or package) cannot be used, for ``reason``.
+
+    ``reason`` reads after the package: ``"has no wheels for this platform"``.
+    """
+
+    reason: str
+
+
+class DependencyProvider(Protocol[P_contra, V]):
+    """What the solver asks of the outside world.
+
+    Optional hooks, looked up with ``getattr``: ``should_cancel()`` is called once per
+    loop and may raise to abort; ``on_conflict(package)`` is called for every package
+    of an incompatibility the partial solution satisfied, before it is resolved, so a
+    provider can raise the priority of packages that keep conflicting.
+    """
+
+    def prioritize(self, package: P_contra, range: Range[V]) -> Any:
+        """A sortable priority; the solver decides the package with the HIGHEST one
+        next (ties: the package the solver met first)."""
+        ...
+
+    def choose_version(self, package: P_contra, range: Range[V]) -> V | Unavailable | None:
+        """A version in ``range`` to try; ``None`` when there is none (the report
+        says "no versions"), or ``Unavailable`` to say why the package is unusable."""
+        ...
+
+    def get_dependencies(
+        self, package: P_contra, version: V
+    ) -> Mapping[Any, Range[V]] | Unavailable: ...
+
+
+class NoSolutionError(Exception):
+    """Solving failed; ``tree`` says why."""
+
+    def __init__(self, tree: DerivationTree) -> None:
+        super().__init__("no solution")
+        self.tree = tree
+
+
+def resolve(provider: DependencyProvider[P, V], root_package: P, root_version: V) -> dict[P, V]:
+    """Select one version of every package reachable from the root, or raise
+    :class:`NoSolutionError`."""
+    return _Solver(provider, root_package, root_version).run()
+
+
+class _Solver(Generic[P, V]):
+    def __init__(self, provider: DependencyProvider[P, V], root: P, root_version: V) -> None:
+        self.provider = provider
+        self.root = root
+        self.root_version = root_version
+        self.store: IncompatibilityStore[P, V] = IncompatibilityStore()
+        self.solution: PartialSolution[P, V] = PartialSolution()
+        self.by_package: dict[P, list[int]] = {}
+        self.contradicted: dict[int, int] = {}  # incompatibility id -> decision level
+        self.merged_deps: dict[tuple[P, P], list[int]] = {}
+        self.added_deps: dict[P, set[V]] = {}
+        self.priorities: dict[P, tuple[Term[V], Any]] = {}
+        self.first_seen: dict[P, int] = {}
+        self._cancel = getattr(provider, "should_cancel", None)
+        self._on_conflict = getattr(provider, "on_conflict", None)
+
+    def run(self) -> dict[P, V]:
+        self._index(self.store.not_root(self.root, self.root_version))
+        next_package = self.root
+        while True:
+            if self._cancel is not None:
+                self._cancel()
+            self._propagate(next_package)
+            package = self._pick()
+            if package is None:
+                return self.solution.solution()
+            next_package = package
+            self._decide(package)
+
+    # -- decisions -----------------------------------------------------------
+    def _pick(self) -> P | None:
+        best: P | None = None
+        best_key: tuple[Any, int] | None = None
+        for package, _ in self.solution.undecided():
+            term = self.solution.term(package)
+            assert term is not None
+            cached = self.priorities.get(package)
+            if cached is None or cached[0] is not term:
+                cached = (term, self.provider.prioritize(package, term.range))
+                self.priorities[package] = cached
+            seen = self.first_seen.setdefault(package, len(self.first_seen))
+            key = (cached[1], -seen)
+            if best_key is None or best_key < key:
+                best, best_key = package, key
+        return best
+
+    def _decide(self, package: P) -> None:
+        term = self.solution.term(package)
+        assert term is not None and term.positive
+        choice = self.provider.choose_version(package, term.range)
+        if choice is None:
+            self._index(self.store.no_versions(package, term))
+            return
+        if isinstance(choice, Unavailable):
+            self._index(self.store.unavailable(package, term.range, choice.reason))
+            return
+        if not term.range.contains(choice):
+            raise ValueError(f"provider chose {package} {choice}, outside {term.range}")
+        seen = self.added_deps.setdefault(package, set())
+        if choice in seen:
+            self.solution.add_decision(package, choice)
+            return
+        seen.add(choice)
+        deps = self.provider.get_dependencies(package, choice)
+        if isinstance(deps, Unavailable):
+            self._index(self.store.unavailable(package, Range.singleton(choice), deps.reason))
+            return
+        new = self._add_dependencies(package, choice, deps)
+        if not any(self.solution.would_satisfy(inc, package, choice) for inc in new):
+            self.solution.add_decision(package, choice)
+
+    def _add_dependencies(
+        self, package: P, version: V, deps: Mapping[P, Range[V]]
+    ) -> list[Incompatibility[P, V]]:
+        versions = Range.singleton(version)
+        added = []
+        for dep, dep_range in deps.items():
+            if dep == package and dep_range.contains(version):
+                continue
+            inc = self.store.from_dependency(package, versions, dep, dep_range)
+            added.append(self._index(inc))
+        return added
+
+    # -- incompatibility index -----------------------------------------------
+    def _index(self, inc: Incompatibility[P, V]) -> Incompatibility[P, V]:
+        """Make ``inc`` known to unit propagation, merging dependency facts that
+        differ only in the depender's versions ("foo 1 and foo 2 depend on bar")."""
+        pair = inc.as_dependency()
+        if pair is not None:
+            past_ids = self.merged_deps.setdefault(pair, [])
+            for i, past_id in enumerate(past_ids):
+                merged = self.store.merged_dependency(self.store[past_id], inc)
+                if merged is not None:
+                    for p in merged.terms:
+                        self.by_package[p].remove(past_id)
+                    past_ids[i] = merged.id
+                    inc = merged
+                    break
+            else:
+                past_ids.append(inc.id)
+        for p in inc.terms:
+            self.by_package.setdefault(p, []).append(inc.id)
+        return inc
+
+    # -- unit propagation ----------------------------------------------------
+    def _propagate(self, package: P) -> None:
+        buffer = [package]
+        while buffer:
+            current = buffer.pop()
+            conflict: int | None = None
+            for inc_id in reversed(self.by_package.get(current, ())):
+                if inc_id in self.contradicted:
+                    continue
+                inc = self.store[inc_id]
+                relation, other = self.solution.relation(inc)
+                if relation == SATISFIED:
+                    conflict = inc_id
+                    break
+                if relation == ALMOST_SATISFIED:
+                    assert other is not None
+                    if other not in buffer:
+                        buffer.append(other)
+                    self.solution.add_derivation(other, inc_id, self.store)
+                    self.contradicted[inc_id] = self.solution.level
+                elif relation == CONTRADICTED:
+                    self.contradicted[inc_id] = self.solution.level
+            if conflict is not None:
+                almost, root_cause = self._resolve_conflict(conflict)
+                buffer = [almost]
+                self.solution.add_derivation(almost, root_cause, self.store)
+                self.contradicted[root_cause] = self.solution.level
+
+    # -- conflict resolution -------------------------------------------------
+    def _resolve_conflict(self, inc_id: int) -> tuple[P, int]:
+        if self._on_conflict is not None:
+            for p in self.store[inc_id].terms:
+                if p != self.root:
+                    self._on_conflict(p)
+            self.priorities.clear()
+        changed = False
+        while True:
+            inc = self.store[inc_id]
+            if inc.is_terminal(self.root, self.root_version):
+                raise NoSolutionError(self._tree(inc_id))
+            package, cause, level, previous = self.solution.satisfier_search(inc, self.store)
+            if previous < level:
+                self.solution.backtrack(previous)
+                self.contradicted = {
+                    i: lvl for i, lvl in self.contradicted.items() if lvl <= previous
+                }
+                if changed:
+                    inc = self._index(inc)
+                return package, inc.id
+            assert cause is not None
+            inc_id = self.store.prior_cause(inc_id, cause, package).id
+            changed = True
+
+    # -- failure report ------------------------------------------------------
+    def _tree(self, terminal: int) -> DerivationTree:
+        """The derivation tree of ``terminal``; derived nodes reached more than once
+        carry their incompatibility id as ``shared_id``."""
+        refs: dict[int, int] = {terminal: 1}
+        stack = [terminal]
+        while stack:
+            cause = self.store[stack.pop()].cause
+            if isinstance(cause, DerivedFrom):
+                for child in (cause.cause1, cause.cause2):
+                    refs[child] = refs.get(child, 0) + 1
+                    if refs[child] == 1:
+                        stack.append(child)
+        built: dict[int, DerivationTree] = {}
+        todo: list[tuple[int, bool]] = [(terminal, False)]
+        while todo:
+            i, ready = todo.pop()
+            if i in built:
+                continue
+            inc = self.store[i]
+            cause = inc.cause
+            if not isinstance(cause, DerivedFrom):
+                built[i] = cause
+            elif ready:
+                shared_id = i if refs[i] > 1 else None
+                c1, c2 = built[cause.cause1], built[cause.cause2]
+                built[i] = Derived(dict(inc.terms), shared_id, c1, c2)
+            else:
+                todo.extend(((i, True), (cause.cause2, False), (cause.cause1, False)))
+        return built[terminal]
