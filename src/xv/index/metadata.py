@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import requests
 from packaging.metadata import parse_email
@@ -169,8 +171,8 @@ def pick_metadata_file(files: Sequence[DistFile]) -> DistFile:
 
 def _metadata_bytes(client: IndexClient, file: DistFile) -> bytes:
     chooser = _Chooser(file.filename)
-    if file.url.startswith("file:"):
-        return _from_wheel_file(client.download(file, Path(tempfile.mkdtemp())), chooser)
+    if file.url.startswith("file:"):  # a find-links directory: read it in place
+        return _from_wheel_file(Path(url2pathname(urlsplit(file.url).path)), chooser)
     if file.has_metadata_file:
         data = _from_metadata_file(client, file)
         if data is not None:
