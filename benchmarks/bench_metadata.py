@@ -250,7 +250,7 @@ def timed_cold(
         if kind == "hybrid":
             results = run_hybrid(client, files, processes=2, threads=max(1, workers // 2))
         else:
-            with WorkerPool(workers, kind=kind) as pool:  # type: ignore[arg-type]
+            with WorkerPool(workers, kind=kind) as pool:
                 results = prefetch_metadata(client, files, pool)
         elapsed = time.perf_counter() - start
     ok = sum(isinstance(v, CoreMetadata) for v in results.values())
