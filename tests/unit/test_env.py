@@ -296,3 +296,13 @@ def test_installed_distributions_reads_metadata(venv_dir: Path) -> None:
     assert found["foo-bar"] == InstalledDist("Foo.Bar", "1.0", good, "uv")
     assert found["legacy"].is_egg_info and found["legacy"].installer is None
     assert found["legacy"].parsed_version is not None
+
+
+def test_facts_survive_the_real_cache(venv_dir: Path, tmp_path: Path) -> None:
+    from xv.cache import Cache
+
+    cache = Cache(tmp_path / "cache")
+    first = query_interpreter(venv_dir / "bin" / "python", cache)
+    assert len(list((tmp_path / "cache" / "interpreter-v1").iterdir())) == 1
+    assert query_interpreter(venv_dir / "bin" / "python", cache) == first
+    assert query_interpreter(venv_dir / "bin" / "python", Cache(None)) == first

@@ -400,3 +400,44 @@ def test_record_hash_format() -> None:
     digest = hashlib.sha256(b"abc").digest()
     expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
     assert record_hash(digest) == f"sha256={expected}"
+
+
+def test_unpack_runs_on_the_worker_pool(wheels: dict[str, Path], tmp_path: Path) -> None:
+    from xv.pool import WorkerPool
+
+    bad = tmp_path / "bad-1.0-py3-none-any.whl"
+    bad.write_bytes(b"not a zip")
+    jobs = [(str(wheels["1.0"]), str(tmp_path)), (str(bad), str(tmp_path))]
+    with WorkerPool(2, kind="process") as pool:
+        good, broken = pool.map(unpack_wheel_to_archive, jobs)
+    assert good.ok and Path(good.value).is_dir()
+    assert not broken.ok and isinstance(broken.exception, InstallError)
+    assert "cannot unpack" in (broken.error or "")
+
+
+def test_hardlink_failure_falls_back_to_copy(
+    venv: Interpreter, archives: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_links(src: object, dst: object) -> None:
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", no_links)
+    install_from_archive(archives["1.0"], venv)
+    init = venv.paths["purelib"] / "demo" / "__init__.py"
+    assert init.stat().st_ino != (archives["1.0"] / "demo" / "__init__.py").stat().st_ino
+    assert run(venv, "-c", "import demo; print(demo.__version__)") == "1.0\n"
+
+
+def test_install_into_python38(archives: dict[str, Path], workdir: Path) -> None:
+    candidates = sorted(Path(os.path.expanduser("~/.pyenv")).glob("versions/3.8.*/bin/python3.8"))
+    if not candidates:
+        pytest.skip("Python 3.8 is not installed through pyenv")
+    path = workdir / "venv38"
+    subprocess.run([candidates[0], "-m", "venv", "--without-pip", str(path)], check=True)
+    interp = query_interpreter(path / "bin" / "python")
+    assert interp.paths["purelib"] == path / "lib" / "python3.8" / "site-packages"
+    install_from_archive(archives["2.0"], interp)
+    out = subprocess.run([interp.paths["scripts"] / "demo-cli"], capture_output=True, text=True)
+    assert out.stdout == "demo 2.0\n"
+    assert compile_bytecode(owned_files(installed_distributions(interp)["demo"]), interp) == []
+    assert list((interp.paths["purelib"] / "demo" / "__pycache__").glob("*.cpython-38.pyc"))
