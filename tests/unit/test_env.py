@@ -306,3 +306,9 @@ def test_facts_survive_the_real_cache(venv_dir: Path, tmp_path: Path) -> None:
     assert len(list((tmp_path / "cache" / "interpreter-v1").iterdir())) == 1
     assert query_interpreter(venv_dir / "bin" / "python", cache) == first
     assert query_interpreter(venv_dir / "bin" / "python", Cache(None)) == first
+
+
+def test_python_option_accepts_a_version(tmp_path: Path) -> None:
+    python = pyenv_python("3.12")
+    interp = find_target("3.12", False, False, tmp_path, {"PATH": str(python.parent)})
+    assert interp.version[:2] == (3, 12)

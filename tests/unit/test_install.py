@@ -441,3 +441,12 @@ def test_install_into_python38(archives: dict[str, Path], workdir: Path) -> None
     assert out.stdout == "demo 2.0\n"
     assert compile_bytecode(owned_files(installed_distributions(interp)["demo"]), interp) == []
     assert list((interp.paths["purelib"] / "demo" / "__pycache__").glob("*.cpython-38.pyc"))
+
+
+def test_filesystem_conflicts_become_install_errors(
+    venv: Interpreter, archives: dict[str, Path]
+) -> None:
+    (venv.paths["purelib"] / "demo" / "__init__.py").mkdir(parents=True)  # a dir where a file goes
+    with pytest.raises(InstallError, match="Failed to install demo"):
+        install_from_archive(archives["1.0"], venv)
+    assert "demo" not in installed_distributions(venv)  # no metadata for a partial install

@@ -1,7 +1,7 @@
 """Which environment xv-sync installs into, chosen as ``uv pip sync`` chooses it.
 
-1. ``--python PATH`` (an interpreter, a virtual environment directory, or a name on
-   ``PATH``);
+1. ``--python PATH`` (an interpreter, a virtual environment directory, a name on
+   ``PATH``, or a version such as ``3.12`` meaning ``python3.12`` on ``PATH``);
 2. ``--system``: the first ``python3``/``python`` on ``PATH``;
 3. the active virtual environment (``VIRTUAL_ENV``, then ``CONDA_PREFIX``);
 4. a ``.venv`` directory in the working directory or one of its parents.
@@ -13,6 +13,7 @@ A non-virtual environment whose stdlib holds an ``EXTERNALLY-MANAGED`` file
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -80,7 +81,8 @@ def _resolve_python(python: str, cwd: Path, environ: Mapping[str, str]) -> Path:
         return found
     if path.is_file():
         return path
-    on_path = shutil.which(python, path=environ.get("PATH", os.defpath))
+    name = f"python{python}" if re.fullmatch(r"3\.\d+", python) else python  # "3.12"
+    on_path = shutil.which(name, path=environ.get("PATH", os.defpath))
     if on_path is None:
         raise TargetEnvironmentError(f"No Python interpreter found at `{python}`")
     return Path(on_path)

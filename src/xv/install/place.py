@@ -194,13 +194,28 @@ def install_from_archive(
     direct_url: dict[str, Any] | None = None,
     link_mode: str = "hardlink",
 ) -> InstalledRecord:
-    """Install the unpacked wheel at ``archive_dir`` into ``interp``'s environment."""
+    """Install the unpacked wheel at ``archive_dir`` into ``interp``'s environment.
+
+    Raises InstallError (also for filesystem failures, e.g. a directory where a
+    file must go); files placed before the failure stay, without metadata.
+    """
     wheel = ArchiveWheel(Path(archive_dir))
+    try:
+        return _install(wheel, interp, installer, direct_url, link_mode)
+    except OSError as exc:
+        raise InstallError(f"Failed to install {wheel.name}: {exc}", wheel.name) from exc
+
+
+def _install(
+    wheel: ArchiveWheel,
+    interp: Interpreter,
+    installer: str,
+    direct_url: dict[str, Any] | None,
+    link_mode: str,
+) -> InstalledRecord:
     site_dir = interp.paths["purelib" if wheel.root_is_purelib else "platlib"]
     dest = Destination(interp, site_dir, link_mode)
-    entries = []
-    for rel in wheel.files():
-        entries.append(_place(wheel, dest, rel))
+    entries = [_place(wheel, dest, rel) for rel in wheel.files()]
     executable = str(interp.executable)
     for entry_point in wheel.entry_points():
         target = _inside(interp.paths["scripts"], entry_point.name, wheel.name)
@@ -210,9 +225,11 @@ def install_from_archive(
     if direct_url is not None:
         data = json.dumps(direct_url, sort_keys=True, separators=(",", ":")).encode()
         entries.append(dest.write(dist_info / "direct_url.json", data))
-    record = RecordEntry(f"{wheel.dist_info}/RECORD")
-    dest.write(dist_info / "RECORD", render_record([*entries, record]).encode("utf-8"))
-    return InstalledRecord(wheel.name, wheel.version, dist_info, (*entries, record))
+    # A later write to the same path (an entry point over a .data script) wins.
+    unique = list({entry.path: entry for entry in entries}.values())
+    unique.append(RecordEntry(f"{wheel.dist_info}/RECORD"))
+    dest.write(dist_info / "RECORD", render_record(unique).encode("utf-8"))
+    return InstalledRecord(wheel.name, wheel.version, dist_info, tuple(unique))
 
 
 def _place(wheel: ArchiveWheel, dest: Destination, rel: str) -> RecordEntry:
