@@ -450,3 +450,11 @@ def test_filesystem_conflicts_become_install_errors(
     with pytest.raises(InstallError, match="Failed to install demo"):
         install_from_archive(archives["1.0"], venv)
     assert "demo" not in installed_distributions(venv)  # no metadata for a partial install
+
+
+def test_unpack_refuses_metadata_of_another_project(tmp_path: Path) -> None:
+    wheel = zip_wheel(tmp_path / "other-1.0-py3-none-any.whl", {"evil/__init__.py": b""})
+    with pytest.raises(InstallError, match="not other's metadata"):
+        unpack_wheel_to_archive(str(wheel), str(tmp_path / "archives"))
+    renamed = wheel.rename(tmp_path / "download.tmp")  # no wheel name: nothing to compare
+    assert Path(unpack_wheel_to_archive(str(renamed), str(tmp_path / "archives"))).is_dir()

@@ -20,6 +20,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+
 from xv.errors import InstallError
 from xv.install.record import RecordEntry, new_hasher, parse_record, record_hash
 
@@ -68,6 +70,7 @@ def extract_wheel(wheel_path: str, dest: str) -> None:
         with zipfile.ZipFile(wheel_path) as wheel:
             members = _checked_members(wheel, label)
             dist_info = find_dist_info_dir(list(members), label)
+            _check_names_agree(dist_info, label)
             record = _read_record(wheel, members, dist_info, label)
             for name, info in members.items():
                 entry = record.get(name)
@@ -110,6 +113,17 @@ def find_dist_info_dir(names: list[str], label: str) -> str:
     if len(found) != 1:
         raise InstallError(f"{label}: expected one .dist-info directory, found {len(found)}", label)
     return found[0]
+
+
+def _check_names_agree(dist_info: str, label: str) -> None:
+    """The .dist-info directory must belong to the project the file name says."""
+    try:
+        project = parse_wheel_filename(label)[0]
+    except InvalidWheelFilename:
+        return  # a temporary download name: nothing to compare with
+    name = dist_info.removesuffix(".dist-info").rpartition("-")[0]
+    if canonicalize_name(name) != project:
+        raise InstallError(f"{label}: holds {dist_info}, not {project}'s metadata", label)
 
 
 def _read_record(
