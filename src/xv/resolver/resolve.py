@@ -1,0 +1,79 @@
+"""Run the solver over the Python provider and shape its answer.
+
+Success becomes a :class:`Resolution` with the ``# via`` parents of every pin;
+failure becomes a :class:`ResolutionError` whose text explains the conflict in
+English, followed by hints about versions that were left out and why.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from xv.errors import ResolutionError, XvError
+from xv.resolver.explain import explain
+from xv.resolver.hints import hints_for
+from xv.resolver.provider import ROOT, DirectUrlUnsupported, PyPackage, PythonProvider
+from xv.resolver.pubgrub import NoSolutionError, resolve
+from xv.resolver.result import Parent, Resolution, ResolvedDist
+
+
+def run(provider: PythonProvider) -> Resolution:
+    """Resolve, or raise ResolutionError (exit 1) with the explanation."""
+    try:
+        solution = resolve(provider, ROOT, Version("0"))
+    except NoSolutionError as exc:
+        text = explain(exc.tree, format_package=_format, versions=provider.version_list)
+        hints = hints_for(exc.tree, provider)
+        raise ResolutionError("\n".join([text, *hints]) if hints else text) from None
+    except DirectUrlUnsupported as exc:
+        raise XvError(
+            f"{exc.name} @ {exc.url}: direct URL requirements need a build, "
+            "which xv does not support yet"
+        ) from None
+    return _resolution(provider, solution)
+
+
+def _format(package: object) -> str:
+    if package == ROOT:
+        return "you"
+    return str(package)
+
+
+def _resolution(provider: PythonProvider, solution: dict[PyPackage, Version]) -> Resolution:
+    parents: dict[str, set[Parent]] = defaultdict(set)
+    extras: dict[str, set[str]] = defaultdict(set)
+    for pkg, version in solution.items():
+        if pkg == ROOT:
+            continue
+        if pkg.extra is not None:
+            extras[pkg.name].add(pkg.extra)
+        for dep in provider.deps.get((pkg, version), ()):
+            if dep.name != pkg.name:
+                parents[dep.name].add(Parent("package", pkg.name))
+    inputs = provider.inputs
+    for r in inputs.requirements:
+        name = canonicalize_name(r.requirement.name)
+        if PyPackage(name) in solution and provider.marker_applies(r.requirement):
+            parents[name].add(r.parent)
+    for r in (*inputs.constraints, *inputs.overrides):
+        name = canonicalize_name(r.requirement.name)
+        if PyPackage(name) in solution:
+            parents[name].add(r.parent)
+    dists = []
+    for pkg, version in sorted(solution.items(), key=lambda kv: (kv[0].name, kv[0].extra or "")):
+        if pkg == ROOT or pkg.extra is not None:
+            continue
+        cand = provider.candidate(pkg.name, version)
+        dists.append(
+            ResolvedDist(
+                name=pkg.name,
+                version=version,
+                extras=frozenset(extras.get(pkg.name, ())),
+                files=cand.files if cand is not None else (),
+                parents=frozenset(parents.get(pkg.name, ())),
+            )
+        )
+    return Resolution(tuple(dists))

@@ -1,0 +1,45 @@
+"""The provider's view of the index layer: pages and metadata, in batches.
+
+Kept apart from the provider so the resolver can be driven by an in-memory source
+in tests, and so the policy "network errors abort, unreadable metadata only rules
+out that version" is written down in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from xv.errors import MetadataError, NetworkError
+from xv.index.client import IndexClient
+from xv.index.metadata import Unavailable, prefetch_metadata
+from xv.index.simple import ProjectPage
+from xv.pool import WorkerPool
+from xv.resolver.candidates import Candidate
+from xv.resolver.provider import MetadataSource
+
+
+class IndexSource(MetadataSource):
+    """Pages from the index client; metadata through the cache, misses on the pool."""
+
+    def __init__(self, client: IndexClient, pool: WorkerPool) -> None:
+        self.client = client
+        self.pool = pool
+
+    def pages(self, names: Iterable[str]) -> dict[str, ProjectPage | None]:
+        return self.client.project_pages(names)
+
+    def metadata(self, cands: Sequence[Candidate]) -> dict[str, object]:
+        files = [c.metadata_file for c in cands if c.metadata_file is not None]
+        out: dict[str, object] = {}
+        for url, result in prefetch_metadata(self.client, files, self.pool).items():
+            if isinstance(result, NetworkError):
+                raise result
+            if isinstance(result, MetadataError):
+                out[url] = f"has unreadable metadata ({result})"
+            elif isinstance(result, Exception):
+                raise result
+            elif isinstance(result, Unavailable):
+                out[url] = f"cannot be used: its metadata {result.reason}"
+            else:
+                out[url] = result
+        return out
