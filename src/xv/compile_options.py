@@ -9,14 +9,19 @@ Inputs arrive already parsed (requirement files and pyproject.toml read, errors 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from packaging.requirements import Requirement
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
+from xv import lockfile, pyproject, reqfile
+from xv.errors import UsageError
 from xv.index.client import IndexSettings
 from xv.lockfile import Pin, RenderOptions
-from xv.reqfile import ParsedRequirement
+from xv.reqfile import FileOptions, Origin, ParsedRequirement, RequirementsFile
 from xv.resolver.result import Parent
 
 PRERELEASE_MODES = ("disallow", "allow", "if-necessary", "explicit", "if-necessary-or-explicit")
@@ -104,3 +109,165 @@ class CompileOptions:
     cache: CacheSettings = CacheSettings()
     render: RenderOptions = RenderOptions()
     output: OutputOptions = OutputOptions()
+
+
+# ---------------------------------------------------------------------------------------------
+# reading the inputs
+
+
+@dataclass(frozen=True)
+class InputRequest:
+    """The input files as the command line names them."""
+
+    src_files: tuple[str, ...] = ()
+    constraints: tuple[str, ...] = ()
+    overrides: tuple[str, ...] = ()
+    extras: tuple[str, ...] = ()
+    all_extras: bool = False
+    groups: tuple[str, ...] = ()  # ``NAME`` or ``PATH:NAME``
+
+
+def load_inputs(
+    request: InputRequest, stdin: Callable[[], str], environ: Mapping[str, str] | None = None
+) -> tuple[Inputs, FileOptions]:
+    """Read every input file; return the requirements and the merged requirement-file options.
+
+    ``-`` reads requirements from ``stdin()``. pyproject.toml inputs contribute their
+    dependencies, the requested extras and groups. Errors name ``file:line``.
+    """
+    if not request.src_files and not request.groups:
+        raise UsageError("no input files given (name a requirements file or pyproject.toml)")
+    projects = [src for src in request.src_files if _is_pyproject(src)]
+    if (request.extras or request.all_extras) and not projects:
+        raise UsageError("requesting extras requires a pyproject.toml input")
+    reqs: list[InputRequirement] = []
+    constraints: list[InputRequirement] = []
+    files: list[RequirementsFile] = []
+    for src in request.src_files:
+        if _is_pyproject(src):
+            found = pyproject.requirements(
+                src, extras=request.extras, all_extras=request.all_extras
+            )
+            reqs += [_from_project(item) for item in found]
+        elif os.path.basename(src) in ("setup.py", "setup.cfg"):
+            raise UsageError(f"{src}: reading setup.py/setup.cfg is not supported yet")
+        else:
+            parsed = _parse_requirements(src, stdin, environ)
+            files.append(parsed)
+            reqs += [_input(item, "requirement", src == "-") for item in parsed.requirements]
+            constraints += [_input(item, "constraint", src == "-") for item in parsed.constraints]
+    reqs += _group_requirements(request.groups, projects)
+    for path in request.constraints:
+        parsed = reqfile.parse_file(path, constraint=True, environ=environ)
+        files.append(parsed)
+        items = (*parsed.requirements, *parsed.constraints)
+        constraints += [_input(item, "constraint") for item in items]
+    overrides: list[InputRequirement] = []
+    for path in request.overrides:
+        parsed = reqfile.parse_file(path, environ=environ)
+        files.append(parsed)
+        overrides += [_input(item, "override") for item in parsed.requirements]
+    inputs = Inputs(
+        src_files=request.src_files,
+        requirements=tuple(reqs),
+        constraints=tuple(constraints),
+        overrides=tuple(overrides),
+        extras=request.extras,
+        all_extras=request.all_extras,
+        groups=request.groups,
+    )
+    return inputs, merge_file_options(f.options for f in files)
+
+
+def _is_pyproject(src: str) -> bool:
+    return os.path.basename(src) == "pyproject.toml"
+
+
+def _parse_requirements(
+    src: str, stdin: Callable[[], str], environ: Mapping[str, str] | None
+) -> RequirementsFile:
+    if src == "-":
+        return reqfile.parse_text(stdin(), "-", environ=environ)
+    return reqfile.parse_file(src, environ=environ)
+
+
+def _input(item: ParsedRequirement, kind: str, from_stdin: bool = False) -> InputRequirement:
+    # uv annotates nothing for stdin; requirements from `-r`/`-c` includes name their own file.
+    parent = None if from_stdin and item.origin.file == "-" else Parent(kind, item.origin.file)
+    return InputRequirement(item, parent)
+
+
+def _from_project(item: pyproject.ProjectRequirement) -> InputRequirement:
+    req = item.requirement
+    parsed = ParsedRequirement(
+        requirement=req,
+        name=canonicalize_name(req.name),
+        url=req.url,
+        editable=False,
+        hashes=(),
+        constraint=False,
+        origin=Origin(item.file, item.line),
+        text=str(req),
+        spec=str(req),
+        extras=frozenset(req.extras),
+        marker=req.marker,
+    )
+    return InputRequirement(parsed, Parent("project", item.source))
+
+
+def _group_requirements(groups: Sequence[str], projects: Sequence[str]) -> list[InputRequirement]:
+    """``--group NAME`` applies to every pyproject.toml input (./pyproject.toml if there is
+    none); ``--group PATH:NAME`` to that file."""
+    found: list[InputRequirement] = []
+    for spec in groups:
+        path, sep, name = spec.rpartition(":")
+        targets = [path] if sep and path else (list(projects) or ["pyproject.toml"])
+        for target in targets:
+            doc = pyproject.load(target)
+            found += [_from_project(i) for i in pyproject.group_dependencies(doc, name or spec)]
+    return found
+
+
+def merge_file_options(options: Iterable[FileOptions]) -> FileOptions:
+    """The options of several requirement files combined (the first ``--index-url`` wins)."""
+    merged = FileOptions()
+    for opt in options:
+        merged = FileOptions(
+            index_url=merged.index_url or opt.index_url,
+            extra_index_urls=_unique(merged.extra_index_urls + opt.extra_index_urls),
+            find_links=_unique(merged.find_links + opt.find_links),
+            no_index=merged.no_index or opt.no_index,
+            trusted_hosts=_unique(merged.trusted_hosts + opt.trusted_hosts),
+            pre=merged.pre or opt.pre,
+            only_binary=merged.only_binary | opt.only_binary,
+            no_binary=merged.no_binary | opt.no_binary,
+            prefer_binary=merged.prefer_binary or opt.prefer_binary,
+            require_hashes=merged.require_hashes or opt.require_hashes,
+        )
+    return merged
+
+
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def preferences_from(
+    output_file: str | None, upgrade: bool, upgrade_packages: Sequence[str]
+) -> dict[str, Pin]:
+    """Pins of an existing output file to keep, minus what ``-U``/``-P`` release.
+
+    A missing file gives none; an unreadable one is an error naming it.
+    """
+    if output_file is None or upgrade or not os.path.isfile(output_file):
+        return {}
+    pins = lockfile.parse(Path(output_file), strict=False)
+    for spec in upgrade_packages:
+        pins.pop(_upgrade_name(spec), None)
+    return pins
+
+
+def _upgrade_name(spec: str) -> str:
+    try:
+        return canonicalize_name(Requirement(spec).name)
+    except InvalidRequirement:
+        raise UsageError(f"invalid --upgrade-package {spec!r}") from None

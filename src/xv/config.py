@@ -97,12 +97,13 @@ def load(
     environ: Mapping[str, str] | None = None,
     no_config: bool = False,
 ) -> Loaded:
-    """Settings from the environment over the config file in ``cwd``."""
+    """Settings from the environment over the config file in ``cwd`` (default: the current
+    directory, named relatively in messages)."""
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     if not (no_config or _bool(env.get("XV_NO_CONFIG", ""), "XV_NO_CONFIG")):
-        found = find_file(Path.cwd() if cwd is None else Path(cwd))
+        found = find_file(Path(".") if cwd is None else Path(cwd))
         if found is not None:
             path, table = found
             for key, value in table.items():

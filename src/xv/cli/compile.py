@@ -1,16 +1,168 @@
-"""``xv-compile``: resolve requirements into a pinned requirements.txt."""
+"""``xv-compile``: resolve requirements into a pinned requirements.txt.
+
+The command parses its arguments (with uv's spellings and pip-compile's aliases), the
+environment and config files into one frozen :class:`~xv.compile_options.CompileOptions`,
+calls :func:`xv.compile.compile`, renders the result with :func:`xv.lockfile.render` and
+writes it: to ``-o FILE`` atomically, else to stdout.
+"""
 
 from __future__ import annotations
 
+import difflib
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import click
+import platformdirs
 
-from xv import __version__
+from xv import __version__, config, lockfile
+from xv.cli.compile_args import build_options, check_pip_compile_options, options
+from xv.cli.output import Reporter
+from xv.compile_options import CompileOptions
+from xv.errors import XvError
+from xv.resolver.result import Resolution
+
+CompileFn = Callable[..., Resolution]
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="xv-compile")
-@click.argument("src_files", nargs=-1, type=click.Path())
-@click.option("-o", "--output-file", type=click.Path(), help="Write the pinned requirements here.")
-def main(src_files: tuple[str, ...], output_file: str | None) -> None:
-    """Resolve SRC_FILES (requirements.in, pyproject.toml) into pinned requirements."""
-    raise click.UsageError("xv-compile cannot resolve yet")
+class _Command(click.Command):
+    """Keeps the raw arguments: the output file's header repeats them."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["xv.argv"] = list(args)
+        return super().parse_args(ctx, args)
+
+
+HELP = f"""Resolve SRC_FILES (requirements.in, *.txt, pyproject.toml, or - for stdin) into
+pinned requirements, in the layout of `uv pip compile`.
+
+\b
+Settings come from, highest first: the command line, XV_* environment variables,
+./xv.toml, [tool.xv] in ./pyproject.toml (skip the files with --no-config).
+The cache lives in {platformdirs.user_cache_dir("xv")} unless --cache-dir or XV_CACHE_DIR say
+otherwise.
+
+\b
+Exit status: 0 on success; 1 when resolution fails or --check finds the output
+out of date; 2 for bad arguments or input files (and --check with no output file).
+"""
+
+
+@click.command(
+    cls=_Command,
+    help=HELP,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, "-V", "--version", prog_name="xv-compile")
+@options
+def main(**params: Any) -> None:
+    ctx = click.get_current_context()
+    reporter = Reporter(params["quiet"], params["verbose"], params["color"] or "auto")
+    try:
+        check_pip_compile_options(params, reporter)
+        loaded = config.load(no_config=bool(params["no_config"]))
+        argv = ctx.meta.get("xv.argv", sys.argv[1:])
+        opts = build_options(params, loaded, argv, _stdin, reporter.warn)
+        code = run(opts, reporter)
+    except XvError as exc:
+        reporter.clear_progress()
+        reporter.error(exc)
+        ctx.exit(exc.exit_code)
+    ctx.exit(code)
+
+
+def _stdin() -> str:
+    return sys.stdin.read()
+
+
+def _compile_fn() -> CompileFn:
+    # Imported late: the resolver pulls in the HTTP stack, which --help does not need.
+    from xv.compile import compile as compile_fn
+
+    return compile_fn
+
+
+def run(opts: CompileOptions, reporter: Reporter) -> int:
+    """Compile, then print, write or check; the exit status."""
+    out = opts.output
+    if out.check:
+        if out.output_file is None:
+            raise click.UsageError("--check needs -o/--output-file")
+        if not os.path.isfile(out.output_file):
+            reporter.error(XvError(f"{out.output_file} does not exist; run xv-compile first"))
+            return 2
+    reporter.start()
+    resolution = _compile_fn()(opts, progress=reporter.progress)
+    reporter.clear_progress()
+    reporter.summary(len(resolution.dists))
+    text = lockfile.render(resolution, opts.render)
+    if out.check:
+        assert out.output_file is not None
+        return check(out.output_file, text, reporter)
+    if out.dry_run or out.output_file is None:
+        click.echo(text, nl=False)
+        if out.dry_run:
+            reporter.info("Dry run: nothing written")
+        return 0
+    write_atomically(out.output_file, text)
+    reporter.info(f"Wrote {out.output_file}")
+    return 0
+
+
+def check(path: str, text: str, reporter: Reporter) -> int:
+    """0 when ``path`` already holds ``text`` (the header's command line aside), else print a
+    unified diff on stderr and return 1."""
+    current = Path(path).read_text(encoding="utf-8")
+    if _without_command(current) == _without_command(text):
+        reporter.info(f"{path} is up to date")
+        return 0
+    diff = difflib.unified_diff(
+        current.splitlines(keepends=True),
+        text.splitlines(keepends=True),
+        fromfile=f"{path} (current)",
+        tofile=f"{path} (compiled)",
+    )
+    reporter.clear_progress()
+    click.echo(f"{path} is out of date:", err=True)
+    click.echo("".join(diff), err=True, nl=False)
+    return 1
+
+
+def _without_command(text: str) -> list[str]:
+    """The lines of a compiled file, minus the header's command line: the same pins compiled
+    with the arguments in another order (or by a pre-commit hook) are up to date."""
+    lines = text.splitlines()
+    if len(lines) >= 2 and lines[0] == lockfile.HEADER and lines[1].startswith("#    "):
+        return [lines[0], *lines[2:]]
+    return lines
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write beside ``path`` then rename over it, so a failure never leaves it half written."""
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise XvError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        if target.exists():
+            os.chmod(tmp, target.stat().st_mode & 0o7777)
+        else:
+            os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise XvError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

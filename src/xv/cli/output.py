@@ -1,0 +1,126 @@
+"""What the commands print on stderr: warnings, errors, a progress line, a closing summary.
+
+Results (the compiled file) go to stdout or a file; everything addressed to the person at the
+terminal goes to stderr, as uv does. Progress is drawn only when stderr is a terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import TextIO
+
+import click
+
+from xv.errors import ResolutionError, XvError
+
+
+class Reporter:
+    """Prints to ``stream`` (stderr) according to ``-q``/``-v`` and ``--color``."""
+
+    def __init__(
+        self,
+        quiet: int = 0,
+        verbose: int = 0,
+        color: str = "auto",
+        stream: TextIO | None = None,
+    ) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.quiet = quiet
+        self.verbose = verbose
+        self.tty = _isatty(self.stream)
+        self.color = color == "always" or (
+            color == "auto" and self.tty and "NO_COLOR" not in os.environ
+        )
+        self._progress_shown = False
+        self._started = time.monotonic()
+
+    # -- messages ------------------------------------------------------------------------------
+
+    def _write(self, text: str) -> None:
+        self.clear_progress()
+        click.echo(text, file=self.stream, color=self.color)
+
+    def warn(self, message: str) -> None:
+        if self.quiet < 2:
+            self._write(f"{self._style('warning', 'yellow')}: {message}")
+
+    def info(self, message: str) -> None:
+        """A message for -v (or for a person at a terminal when ``tty_too``)."""
+        if self.verbose and not self.quiet:
+            self._write(message)
+
+    def error(self, exc: XvError) -> None:
+        """One line for most errors; uv's tree layout for a failed resolution."""
+        if isinstance(exc, ResolutionError):
+            self._write(resolution_failure(exc.explanation, self._style("×", "red")))
+        else:
+            self._write(f"{self._style('error', 'red')}: {exc}")
+
+    def _style(self, text: str, fg: str) -> str:
+        return click.style(text, fg=fg, bold=True) if self.color else text
+
+    # -- progress ------------------------------------------------------------------------------
+
+    @property
+    def interactive(self) -> bool:
+        return self.tty and not self.quiet
+
+    def start(self) -> None:
+        self._started = time.monotonic()
+        self.progress(0)
+
+    def progress(self, count: int) -> None:
+        """Redraw the progress line: the number of packages resolved so far."""
+        if not self.interactive:
+            return
+        text = "Resolving dependencies..." if count <= 0 else f"Resolving... {count} packages"
+        self.stream.write(f"\r\x1b[2K{text}")
+        self.stream.flush()
+        self._progress_shown = True
+
+    def clear_progress(self) -> None:
+        if self._progress_shown:
+            self.stream.write("\r\x1b[2K")
+            self.stream.flush()
+            self._progress_shown = False
+
+    def summary(self, count: int) -> None:
+        """``Resolved N packages in 156ms`` (on a terminal, or with -v)."""
+        if self.quiet or not (self.tty or self.verbose):
+            return
+        noun = "package" if count == 1 else "packages"
+        elapsed = format_elapsed(time.monotonic() - self._started)
+        self._write(f"Resolved {count} {noun} in {elapsed}")
+
+
+def format_elapsed(seconds: float) -> str:
+    """uv's durations: whole milliseconds below a second, else seconds with two decimals.
+
+    >>> format_elapsed(0.156), format_elapsed(2.5)
+    ('156ms', '2.50s')
+    """
+    if seconds < 1:
+        return f"{round(seconds * 1000)}ms"
+    return f"{seconds:.2f}s"
+
+
+def resolution_failure(explanation: str, cross: str = "×") -> str:
+    """uv's layout for an unsatisfiable resolution.
+
+    >>> print(resolution_failure("Because a depends on b and b is missing,\\nno luck."))
+      × No solution found when resolving dependencies:
+      ╰─▶ Because a depends on b and b is missing,
+          no luck.
+    """
+    lines = explanation.strip("\n").splitlines() or [""]
+    body = [f"  ╰─▶ {lines[0]}", *(f"      {line}".rstrip() for line in lines[1:])]
+    return "\n".join([f"  {cross} No solution found when resolving dependencies:", *body])
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
