@@ -28,12 +28,20 @@ local versions of V itself; this module follows the interval semantics above.
 
 from __future__ import annotations
 
+from typing import Any
+
 from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from xv.resolver.pubgrub import Range
 
-__all__ = ["Boundary", "format_range", "specifier_to_range"]
+__all__ = [
+    "Boundary",
+    "format_range",
+    "is_local_gap",
+    "specifier_to_range",
+    "strip_boundaries",
+]
 
 _PRE_RANK = {"a": 0, "b": 1, "rc": 2}
 _INF = float("inf")
@@ -302,3 +310,40 @@ def format_range(range: Range[Version]) -> str:
         if inner.startswith("=="):
             return "!=" + inner[2:]
     return " | ".join(_segment_text(*s) for s in segs)
+
+
+# -- report helpers -----------------------------------------------------------
+
+
+def strip_boundaries(range: Range[Version]) -> Range[Version]:
+    """The range with every :class:`Boundary` replaced by its base version, for
+    reports: ``[1.0, 1.0+[max])`` becomes ``==1.0`` and ``[1.0.post[max], ∞)`` ``>1.0``
+    (uv's ``SentinelRange::strip``). Ranges without boundaries come back unchanged."""
+    segs = range.segments
+    if not any(isinstance(b, Boundary) for s in segs for b in (s.lower, s.upper)):
+        return range
+    out: Range[Version] = Range.empty()
+    for lo, lo_i, hi, hi_i in segs:
+        if isinstance(lo, Boundary):
+            lo, lo_i = lo.base, False
+        if isinstance(hi, Boundary):
+            hi, hi_i = hi.base, True
+        out = out.union(Range.from_bounds(lo, lo_i, hi, hi_i))
+    return out
+
+
+def is_local_gap(range: Range[Any]) -> bool:
+    """Does the range hold only local versions of some version (``(1.0, 1.0+[max])``)?
+
+    Such ranges appear when ``==1.0`` was narrowed by excluding ``1.0`` itself; a
+    report says nothing useful by listing them."""
+    segs = range.segments
+    return bool(segs) and all(
+        isinstance(s.upper, Boundary)
+        and not s.upper.after_posts
+        and s.lower is not None
+        and not s.lower_inclusive
+        and not isinstance(s.lower, Boundary)
+        and s.lower == s.upper.base
+        for s in segs
+    )
