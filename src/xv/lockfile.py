@@ -178,7 +178,12 @@ def _annotation(
 
 
 def _sources(parents: Iterable[Parent]) -> set[Parent]:
-    return {p for p in parents if p.kind != "package"}
+    sources = {p for p in parents if p.kind != "package"}
+    if any(p.kind == "override" for p in sources):
+        # An override replaces every other requirement on the package, constraints included;
+        # uv then names only the override.
+        sources = {p for p in sources if p.kind != "constraint"}
+    return sources
 
 
 _KIND_ORDER = {"constraint": 0, "override": 1, "requirement": 2, "project": 3}

@@ -253,7 +253,13 @@ PROJECT = "example-proj (pyproject.toml)"
 GROUP = "example-proj (pyproject.toml:dev)"
 MIXED = Resolution(
     (
-        dist("idna", "3.10", Parent("override", "o.txt"), Parent("project", GROUP)),
+        dist(
+            "idna",
+            "3.10",
+            Parent("override", "o.txt"),
+            Parent("project", GROUP),
+            Parent("constraint", "c.txt"),  # c.txt has `idna`; uv omits it under the override
+        ),
         dist("jinja2", "3.1.6", Parent("project", PROJECT), pkg("flask")),
         dist(
             "markupsafe",
