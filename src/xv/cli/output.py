@@ -75,7 +75,7 @@ class Reporter:
         """Redraw the progress line: the number of packages resolved so far."""
         if not self.interactive:
             return
-        text = "Resolving dependencies..." if count <= 0 else f"Resolving... {count} packages"
+        text = "Resolving dependencies..." + (f" {count}" if count > 0 else "")
         self.stream.write(f"\r\x1b[2K{text}")
         self.stream.flush()
         self._progress_shown = True
