@@ -3,6 +3,8 @@ Resolution and records the options it was given."""
 
 from __future__ import annotations
 
+import doctest
+import io
 import os
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,11 @@ import pytest
 from click.testing import CliRunner, Result
 from packaging.version import Version
 
+from xv import config, lockfile, pyproject
 from xv.cli import compile as cli
+from xv.cli import compile_args, output
+from xv.cli.compile_args import binary_set
+from xv.cli.output import Reporter, format_elapsed
 from xv.compile_options import CompileOptions
 from xv.errors import ResolutionError
 from xv.resolver.result import Parent, Resolution, ResolvedDist
@@ -354,3 +360,55 @@ def test_options_reach_the_resolver(fake: FakeCompile) -> None:
     assert opts.resolver.no_deps and opts.resolver.no_build
     assert opts.index.offline and opts.cache.no_cache
     assert opts.render.no_emit_packages == ("click", "pip")
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_and_summary_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    term = FakeTerminal()
+    reporter = Reporter(color="never", stream=term)
+    reporter.start()
+    reporter.progress(3)
+    reporter.summary(1)
+    text = term.getvalue()
+    assert "\r\x1b[2KResolving dependencies...\r\x1b[2KResolving dependencies... 3" in text
+    assert text.endswith("\r\x1b[2KResolved 1 package in 0ms\n")
+    quiet = FakeTerminal()
+    reporter = Reporter(quiet=1, stream=quiet)
+    reporter.start()
+    reporter.progress(2)
+    reporter.summary(2)
+    assert quiet.getvalue() == ""
+
+
+def test_colour_always_styles_errors_and_warnings() -> None:
+    stream = io.StringIO()
+    reporter = Reporter(color="always", stream=stream)
+    reporter.warn("careful")
+    assert stream.getvalue() == "\x1b[33m\x1b[1mwarning\x1b[0m: careful\n"
+
+
+def test_format_elapsed_like_uv() -> None:
+    assert [format_elapsed(s) for s in (0.0004, 0.156, 1.0, 12.345)] == [
+        "0ms",
+        "156ms",
+        "1.00s",
+        "12.35s",
+    ]
+
+
+def test_binary_sets() -> None:
+    assert binary_set(["A_b,c", ":all:"]) == frozenset({"a-b", "c", ":all:"})
+    assert binary_set(["x", ":none:"]) == frozenset()
+
+
+@pytest.mark.parametrize(
+    "module", [lockfile, output, compile_args, pyproject, config], ids=lambda m: m.__name__
+)
+def test_docstring_examples(module: Any) -> None:
+    failures, _ = doctest.testmod(module)
+    assert failures == 0
