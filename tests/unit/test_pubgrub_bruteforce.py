@@ -1,0 +1,79 @@
+"""The solver against brute force on small random indexes."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.unit.pubgrub_helpers import OfflineProvider
+from xv.resolver.pubgrub import NoSolutionError, Range, resolve
+
+Index = dict[str, dict[int, dict[str, Range[int]]]]
+
+
+@st.composite
+def small_ranges(draw: st.DrawFn) -> Range[int]:
+    kind = draw(st.sampled_from(["full", "single", "between", "higher", "lower", "not"]))
+    a, b = sorted(draw(st.lists(st.integers(1, 4), min_size=2, max_size=2)))
+    return {
+        "full": Range.full(),
+        "single": Range.singleton(a),
+        "between": Range.between(a, b + 1),
+        "higher": Range.higher_than(a),
+        "lower": Range.lower_than(a),
+        "not": Range.singleton(a).complement(),
+    }[kind]
+
+
+@st.composite
+def indexes(draw: st.DrawFn) -> tuple[Index, dict[str, Range[int]]]:
+    names = [f"p{i}" for i in range(draw(st.integers(3, 5)))]
+    index: Index = {}
+    for name in names:
+        versions = draw(st.lists(st.integers(1, 4), min_size=1, max_size=4, unique=True))
+        index[name] = {}
+        for v in versions:
+            others = [n for n in names if n != name]
+            deps = draw(st.lists(st.sampled_from(others), max_size=2, unique=True))
+            index[name][v] = {d: draw(small_ranges()) for d in deps}
+    root_deps = draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True))
+    return index, {d: draw(small_ranges()) for d in root_deps}
+
+
+def valid(index: Index, root_deps: dict[str, Range[int]], chosen: dict[str, int]) -> bool:
+    needs = [root_deps, *(index[p][v] for p, v in chosen.items())]
+    return all(dep in chosen and r.contains(chosen[dep]) for deps in needs for dep, r in deps.items())
+
+
+def brute_force(index: Index, root_deps: dict[str, Range[int]]) -> dict[str, int] | None:
+    names = list(index)
+    options = [[None, *index[n]] for n in names]
+    for combo in itertools.product(*options):
+        chosen = {n: v for n, v in zip(names, combo, strict=True) if v is not None}
+        if valid(index, root_deps, chosen):
+            return chosen
+    return None
+
+
+@settings(max_examples=200, deadline=None)
+@given(indexes())
+def test_solver_agrees_with_brute_force(case: tuple[Index, dict[str, Range[int]]]) -> None:
+    index, root_deps = case
+    provider = OfflineProvider()
+    provider.add("root", 0, root_deps)
+    for name, versions in index.items():
+        for v, deps in versions.items():
+            provider.add(name, v, deps)
+    expected = brute_force(index, root_deps)
+    try:
+        solution: dict[Any, int] | None = resolve(provider, "root", 0)
+    except NoSolutionError:
+        solution = None
+    if solution is None:
+        assert expected is None, f"solver failed but {expected} works"
+    else:
+        assert solution.pop("root") == 0
+        assert valid(index, root_deps, solution)
