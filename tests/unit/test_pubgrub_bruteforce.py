@@ -45,7 +45,9 @@ def indexes(draw: st.DrawFn) -> tuple[Index, dict[str, Range[int]]]:
 
 def valid(index: Index, root_deps: dict[str, Range[int]], chosen: dict[str, int]) -> bool:
     needs = [root_deps, *(index[p][v] for p, v in chosen.items())]
-    return all(dep in chosen and r.contains(chosen[dep]) for deps in needs for dep, r in deps.items())
+    return all(
+        dep in chosen and r.contains(chosen[dep]) for deps in needs for dep, r in deps.items()
+    )
 
 
 def brute_force(index: Index, root_deps: dict[str, Range[int]]) -> dict[str, int] | None:

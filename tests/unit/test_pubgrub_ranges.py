@@ -104,9 +104,21 @@ def test_simplify_like_pubgrub_rs() -> None:
 @pytest.mark.parametrize(
     ("a", "b", "expected"),
     [
-        (Term.pos(Range.between(1, 5)), Term.pos(Range.between(3, 8)), Term.pos(Range.between(3, 5))),
-        (Term.pos(Range.between(1, 5)), Term.neg(Range.between(3, 8)), Term.pos(Range.between(1, 3))),
-        (Term.neg(Range.between(1, 5)), Term.neg(Range.between(3, 8)), Term.neg(Range.between(1, 8))),
+        (
+            Term.pos(Range.between(1, 5)),
+            Term.pos(Range.between(3, 8)),
+            Term.pos(Range.between(3, 5)),
+        ),
+        (
+            Term.pos(Range.between(1, 5)),
+            Term.neg(Range.between(3, 8)),
+            Term.pos(Range.between(1, 3)),
+        ),
+        (
+            Term.neg(Range.between(1, 5)),
+            Term.neg(Range.between(3, 8)),
+            Term.neg(Range.between(1, 8)),
+        ),
     ],
 )
 def test_term_intersection(a: Term[int], b: Term[int], expected: Term[int]) -> None:

@@ -29,7 +29,11 @@ def solve(table: dict[str, Any], root_deps: dict[str, Range[Version]]) -> dict[s
 
 def test_no_conflicts() -> None:
     table = {"foo": {"1.0.0": {"bar": caret("1.0.0")}}, "bar": {"1.0.0": {}, "2.0.0": {}}}
-    assert solve(table, {"foo": caret("1.0.0")}) == {"root": "1.0.0", "foo": "1.0.0", "bar": "1.0.0"}
+    assert solve(table, {"foo": caret("1.0.0")}) == {
+        "root": "1.0.0",
+        "foo": "1.0.0",
+        "bar": "1.0.0",
+    }
 
 
 def test_avoiding_conflict_during_decision_making() -> None:
@@ -42,7 +46,10 @@ def test_avoiding_conflict_during_decision_making() -> None:
 
 
 def test_performing_conflict_resolution() -> None:
-    table = {"foo": {"2.0.0": {"bar": caret("1.0.0")}, "1.0.0": {}}, "bar": {"1.0.0": {"foo": caret("1.0.0")}}}
+    table = {
+        "foo": {"2.0.0": {"bar": caret("1.0.0")}, "1.0.0": {}},
+        "bar": {"1.0.0": {"foo": caret("1.0.0")}},
+    }
     assert solve(table, {"foo": Range.higher_than(V("1.0.0"))}) == {"root": "1.0.0", "foo": "1.0.0"}
 
 
@@ -134,7 +141,10 @@ def test_choose_version_may_explain_why_a_package_is_unusable() -> None:
     with pytest.raises(NoSolutionError) as info:
         resolve(provider, "root", 0)
     leaves = list(externals(info.value.tree))
-    assert UnavailableVersions("ghost", Range.full(), "was not found in the package registry") in leaves
+    assert (
+        UnavailableVersions("ghost", Range.full(), "was not found in the package registry")
+        in leaves
+    )
 
 
 def test_should_cancel_may_abort() -> None:
