@@ -31,6 +31,7 @@ from xv.resolver.pubgrub import (
     Term,
     UnavailableVersions,
     externals,
+    reduce,
 )
 from xv.resolver.specifiers import format_range as format_version_range
 from xv.resolver.specifiers import is_local_gap, strip_boundaries
@@ -102,16 +103,16 @@ def _capitalize(text: str) -> str:
 def simplify_tree(tree: DerivationTree, versions: VersionsHook | None = None) -> DerivationTree:
     """uv's reductions of a derivation tree before it is reported."""
     tree = _drop_local_gaps(tree) or tree
-    tree = _map_ranges(tree, lambda _, r: strip_boundaries(r))
-    tree = _collapse_unavailable_versions(tree)
-    tree = _collapse_redundant_depends_on_no_versions(tree)
+    tree = reduce.map_ranges(tree, lambda _, r: strip_boundaries(r))
+    tree = reduce.collapse_unavailable_versions(tree)
+    tree = reduce.collapse_redundant_depends_on_no_versions(tree)
     if versions is not None:
         hook = versions
-        tree = _map_ranges(tree, lambda p, r: _simplify_range(r, p, hook))
-    tree = _collapse_redundant_no_versions(tree)
+        tree = reduce.map_ranges(tree, lambda p, r: _simplify_range(r, p, hook))
+    tree = reduce.collapse_redundant_no_versions(tree)
     changed = True
     while changed:
-        tree, changed = _collapse_redundant_no_versions_tree(tree)
+        tree, changed = reduce.collapse_redundant_no_versions_tree(tree)
     return tree
 
 
@@ -126,26 +127,6 @@ def _simplify_range(range: Range[Any], package: Any, versions: VersionsHook) -> 
     return range.simplify(sorted(known))
 
 
-RangeMap = Callable[[Any, Range[Any]], Range[Any]]
-
-
-def _map_ranges(tree: DerivationTree, fn: RangeMap) -> DerivationTree:
-    """The tree with ``fn(package, range)`` applied to every range in it."""
-    if isinstance(tree, Derived):
-        terms = {p: Term(t.positive, fn(p, t.range)) for p, t in tree.terms.items()}
-        c1, c2 = _map_ranges(tree.cause1, fn), _map_ranges(tree.cause2, fn)
-        return Derived(terms, tree.shared_id, c1, c2)
-    if isinstance(tree, FromDependencyOf):
-        return replace(
-            tree,
-            range=fn(tree.package, tree.range),
-            dependency_range=fn(tree.dependency, tree.dependency_range),
-        )
-    if isinstance(tree, NoVersions | UnavailableVersions):
-        return replace(tree, range=fn(tree.package, tree.range))
-    return tree
-
-
 def _drop_local_gaps(tree: DerivationTree) -> DerivationTree | None:
     """Remove "no versions of foo in (1.0, 1.0+[max])" leaves (uv's
     ``collapse_local_version_segments``): a derived node left with one cause
@@ -158,128 +139,6 @@ def _drop_local_gaps(tree: DerivationTree) -> DerivationTree | None:
     if c1 is None or c2 is None:
         return c2 if c1 is None else c1
     return replace(tree, cause1=c1, cause2=c2)
-
-
-def _collapse_unavailable_versions(tree: DerivationTree) -> DerivationTree:
-    """Merge "foo 1 is unusable" and "foo 2 is unusable" (same reason) into one step."""
-    if not isinstance(tree, Derived):
-        return tree
-    c1, c2 = tree.cause1, tree.cause2
-    if not (isinstance(c1, UnavailableVersions) or isinstance(c2, UnavailableVersions)):
-        return replace(
-            tree,
-            cause1=_collapse_unavailable_versions(c1),
-            cause2=_collapse_unavailable_versions(c2),
-        )
-    leaf, other = (c1, c2) if isinstance(c1, UnavailableVersions) else (c2, c1)
-    assert isinstance(leaf, UnavailableVersions)
-    other = _collapse_unavailable_versions(other)
-    tree = replace(tree, cause1=leaf, cause2=other) if leaf is c1 else replace(tree, cause1=other)
-    if not isinstance(other, Derived):
-        return tree
-    for pos, inner in (("cause2", other.cause2), ("cause1", other.cause1)):
-        if (
-            isinstance(inner, UnavailableVersions)
-            and inner.package == leaf.package
-            and inner.reason == leaf.reason
-        ):
-            merged = inner.range.union(leaf.range)
-            terms = dict(other.terms)
-            term = terms.get(leaf.package)
-            if term is not None and term.positive:
-                terms[leaf.package] = Term.pos(merged)
-            new_leaf = replace(inner, range=merged)
-            if pos == "cause1":
-                return replace(other, terms=terms, cause1=new_leaf)
-            return replace(other, terms=terms, cause2=new_leaf)
-    return tree
-
-
-def _collapse_redundant_depends_on_no_versions(tree: DerivationTree) -> DerivationTree:
-    """Drop "there are no other versions of A" next to "C depends on A>=1" when the
-    range of A that matters is already covered by the dependency."""
-    if not isinstance(tree, Derived):
-        return tree
-    c1, c2 = tree.cause1, tree.cause2
-    dep = (
-        c1 if isinstance(c1, FromDependencyOf) else c2 if isinstance(c2, FromDependencyOf) else None
-    )
-    if dep is None:
-        return replace(
-            tree,
-            cause1=_collapse_redundant_depends_on_no_versions(c1),
-            cause2=_collapse_redundant_depends_on_no_versions(c2),
-        )
-    assert isinstance(dep, FromDependencyOf)
-    if dep is c1:
-        return replace(tree, cause2=_collapse_depends_inner(c2, dep.package, dep.range))
-    return replace(tree, cause1=_collapse_depends_inner(c1, dep.package, dep.range))
-
-
-def _collapse_depends_inner(
-    tree: DerivationTree, package: Any, versions: Range[Any]
-) -> DerivationTree:
-    if not isinstance(tree, Derived):
-        return tree
-    c1, c2 = tree.cause1, tree.cause2
-    for no, dep in ((c1, c2), (c2, c1)):
-        if (
-            isinstance(no, NoVersions)
-            and isinstance(dep, FromDependencyOf)
-            and no.package == dep.dependency == package
-            and versions.subset_of(dep.dependency_range)
-        ):
-            return dep
-    return replace(
-        tree,
-        cause1=_collapse_redundant_depends_on_no_versions(c1),
-        cause2=_collapse_redundant_depends_on_no_versions(c2),
-    )
-
-
-def _collapse_redundant_no_versions(tree: DerivationTree) -> DerivationTree:
-    """Drop a "no versions" step whose range is the whole range the conclusion is about."""
-    if not isinstance(tree, Derived):
-        return tree
-    c1, c2 = tree.cause1, tree.cause2
-    if not (isinstance(c1, NoVersions) or isinstance(c2, NoVersions)):
-        return replace(
-            tree,
-            cause1=_collapse_redundant_no_versions(c1),
-            cause2=_collapse_redundant_no_versions(c2),
-        )
-    no, other = (c1, c2) if isinstance(c1, NoVersions) else (c2, c1)
-    assert isinstance(no, NoVersions)
-    other = _collapse_redundant_no_versions(other)
-    tree = replace(tree, cause2=other) if no is c1 else replace(tree, cause1=other)
-    term = (other.terms if isinstance(other, Derived) else tree.terms).get(no.package)
-    if term is None or not term.positive:
-        return tree
-    available = no.range.complement()
-    if available.as_singleton() is not None:
-        return tree
-    if not term.range.is_full() and term.range != available:
-        return tree
-    return other
-
-
-def _collapse_redundant_no_versions_tree(tree: DerivationTree) -> tuple[DerivationTree, bool]:
-    """Two "no versions" leaves of one package under a node become one leaf."""
-    if not isinstance(tree, Derived):
-        return tree, False
-    c1, c2 = tree.cause1, tree.cause2
-    if isinstance(c1, NoVersions) and isinstance(c2, NoVersions) and c1.package == c2.package:
-        term = tree.terms.get(c1.package)
-        if term is None or not term.positive:
-            return tree, False
-        if c1.range.subset_of(term.range) and c2.range.subset_of(term.range):
-            return NoVersions(c1.package, term.range), True
-        return tree, False
-    new1, changed = _collapse_redundant_no_versions_tree(c1)
-    if changed:
-        return replace(tree, cause1=new1), True
-    new2, changed = _collapse_redundant_no_versions_tree(c2)
-    return (replace(tree, cause2=new2), True) if changed else (tree, False)
 
 
 def _find_root(tree: DerivationTree) -> Any:
