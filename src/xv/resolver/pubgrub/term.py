@@ -82,6 +82,11 @@ class Term(Generic[V]):
 
     def relation_with(self, accumulated: Term[V]) -> Relation:
         """How the accumulated assignments of a package relate to this term."""
+        if accumulated.positive:
+            # Fast path for decided packages: a single version is in the term or not.
+            single = accumulated.range.as_singleton()
+            if single is not None:
+                return Relation.SATISFIED if self.contains(single) else Relation.CONTRADICTED
         full = self.intersection(accumulated)
         if full == accumulated:
             return Relation.SATISFIED
