@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
+    canonicalize_name,
     parse_sdist_filename,
     parse_wheel_filename,
 )
@@ -52,9 +54,22 @@ class Candidate:
     excluded: str | None  # why the version cannot be used at all, else None
 
 
+@lru_cache(maxsize=16384)
+def _version(text: str) -> Version | None:
+    """Parse a version once: a project's files repeat each version many times."""
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
 def _file_version(name: str, filename: str) -> Version | None:
     try:
         if filename.endswith(".whl"):
+            # name-version(-build)?-py-abi-platform.whl; the name has no "-" in it.
+            parts = filename[:-4].split("-")
+            if len(parts) in (5, 6) and canonicalize_name(parts[0]) == name:
+                return _version(parts[1])
             return parse_wheel_filename(filename)[1]
         if filename.endswith((".tar.gz", ".zip")):
             return parse_sdist_filename(filename)[1]

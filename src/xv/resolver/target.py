@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from packaging import tags
 from packaging.markers import default_environment
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from xv.errors import UsageError
@@ -114,6 +113,13 @@ class Target:
 
     markers: dict[str, str]
     tag_priority: dict[tags.Tag, int] = field(repr=False)
+    # Answers by spelling; filled lazily (a frozen dataclass may still fill a dict).
+    _tag_memo: dict[str, int | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _python_memo: dict[str, bool] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def python_version(self) -> Version:
@@ -121,23 +127,42 @@ class Target:
 
     def wheel_priority(self, filename: str) -> int | None:
         """Lower is better; None when the wheel cannot be installed on the target."""
-        try:
-            _, _, _, wheel_tags = parse_wheel_filename(filename)
-        except (InvalidWheelFilename, InvalidVersion):
+        # The compressed tag set ("py3-none-any") repeats across a project's
+        # files and versions: judge each spelling once.
+        parts = filename[:-4].split("-") if filename.endswith(".whl") else []
+        if len(parts) not in (5, 6):
             return None
+        key = "-".join(parts[-3:])
+        try:
+            return self._tag_memo[key]
+        except KeyError:
+            pass
+        try:
+            wheel_tags = tags.parse_tag(key)
+        except ValueError:
+            wheel_tags = frozenset()
         best = [self.tag_priority[t] for t in wheel_tags if t in self.tag_priority]
-        return min(best) if best else None
+        result = min(best) if best else None
+        self._tag_memo[key] = result
+        return result
 
     def allows_requires_python(self, requires_python: str | None) -> bool:
         """uv's rule: only the lower bounds of Requires-Python exclude a version."""
         if not requires_python:
             return True
         try:
+            return self._python_memo[requires_python]
+        except KeyError:
+            pass
+        try:
             spec = SpecifierSet(requires_python)
         except InvalidSpecifier:
-            return True
-        lower = SpecifierSet(",".join(str(s) for s in spec if s.operator not in ("<", "<=")))
-        return lower.contains(self.python_version, prereleases=True)
+            result = True
+        else:
+            lower = SpecifierSet(",".join(str(s) for s in spec if s.operator not in ("<", "<=")))
+            result = lower.contains(self.python_version, prereleases=True)
+        self._python_memo[requires_python] = result
+        return result
 
 
 def current_target() -> Target:
