@@ -151,7 +151,7 @@ def plan(
 
 def _needs_reinstall(want: Wanted, dist: InstalledDist) -> bool:
     """Same version installed; does it come from somewhere else than the pin says?"""
-    if dist.duplicates:  # an interrupted upgrade left two metadata directories
+    if dist.duplicates or not dist.complete:  # an interrupted install or upgrade
         return True
     if want.editable != dist.editable:
         return True

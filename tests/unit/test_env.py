@@ -286,6 +286,7 @@ def test_installed_distributions_reads_metadata(venv_dir: Path) -> None:
         "Metadata-Version: 2.1\nName: Foo.Bar\nVersion: 1.0\n\nVersion: 9\n"
     )
     (good / "INSTALLER").write_text("uv\n")
+    (good / "RECORD").write_text("")
     broken = site / "broken-1.0.dist-info"
     broken.mkdir()
     (site / "legacy-0.5-py3.11.egg-info").write_text(
@@ -296,6 +297,8 @@ def test_installed_distributions_reads_metadata(venv_dir: Path) -> None:
     assert found["foo-bar"] == InstalledDist("Foo.Bar", "1.0", good, "uv")
     assert found["legacy"].is_egg_info and found["legacy"].installer is None
     assert found["legacy"].parsed_version is not None
+    (good / "RECORD").unlink()  # what an interrupted install leaves
+    assert not installed_distributions(interp)["foo-bar"].complete
 
 
 def test_facts_survive_the_real_cache(venv_dir: Path, tmp_path: Path) -> None:

@@ -289,4 +289,31 @@ def _unique(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
-__all__ = ["Inputs", "binary_set", "build_options", "check_pip_compile_options", "options"]
+def shared_options(*flags: str) -> Callable[[F], F]:
+    """Apply the ``xv-compile`` options spelled ``flags`` (e.g. ``"--index-url"``) to another
+    command, so both commands spell and document them alike."""
+    chosen = [(decls, attrs) for decls, attrs in _OPTIONS if set(decls) & set(flags)]
+
+    def decorate(func: F) -> F:
+        for decls, attrs in reversed(chosen):
+            func = click.option(*decls, **attrs)(func)
+        return func
+
+    return decorate
+
+
+def index_settings(s: dict[str, Any], file_opts: FileOptions, refresh: bool) -> IndexSettings:
+    """:class:`IndexSettings` from merged settings and requirement-file options, as compile
+    builds them (for ``xv-sync``)."""
+    return _index_settings(s, file_opts, {"refresh": refresh, "upgrade": False})
+
+
+__all__ = [
+    "Inputs",
+    "binary_set",
+    "build_options",
+    "check_pip_compile_options",
+    "index_settings",
+    "options",
+    "shared_options",
+]

@@ -1,15 +1,230 @@
-"""``xv-sync``: make an environment match a requirements.txt exactly."""
+"""``xv-sync``: make an environment match one or more compiled requirements files exactly.
+
+The flow is plan → prepare → install (:mod:`xv.sync`, :mod:`xv.sync_apply`). A run with
+nothing to change reads the files, the interpreter's cached facts and site-packages, and
+stops: it never imports the HTTP stack nor starts a worker.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
 import click
 
-from xv import __version__
+from xv import __version__, config
+from xv.cache import Cache
+from xv.cli.compile_args import index_settings, shared_options
+from xv.cli.output import Reporter, format_elapsed
+from xv.env import find_target, installed_distributions
+from xv.env.interpreter import Interpreter
+from xv.errors import UsageError, XvError
+from xv.sync import Plan, plan
+from xv.sync_inputs import SyncInputs, read_inputs
+
+HELP = """Make the target environment hold exactly the packages pinned in SRC_FILES
+(compiled requirements files, e.g. from xv-compile; default: requirements.txt).
+
+\b
+Target: -p/--python, else --system, else the active virtual environment
+(VIRTUAL_ENV), else a .venv in this directory or a parent.
+Packages missing from the files are removed, except pip, setuptools, wheel and xv.
+Every wheel is downloaded and unpacked into the cache before the environment changes.
+
+\b
+Exit status: 0 on success (and for --check when nothing differs); 1 when an install
+or download fails or --check finds differences; 2 for bad arguments or input files.
+"""
+
+_SHARED = (
+    "--index-url", "--extra-index-url", "--find-links", "--no-index", "--index-strategy",
+    "--trusted-host", "--cache-dir", "--no-cache", "--refresh", "--offline", "--no-config",
+    "-q", "-v", "--color",
+)  # fmt: skip
+_SETTINGS = (
+    "index_url", "extra_index_url", "find_links", "no_index", "index_strategy",
+    "allow_insecure_host", "cache_dir", "no_cache", "offline", "python",
+)  # fmt: skip
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="xv-sync")
+@dataclass(frozen=True)
+class SyncOptions:
+    """Everything ``xv-sync`` was asked, after merging the environment and config files."""
+
+    src_files: tuple[str, ...]
+    settings: dict[str, Any]  # merged index, cache and target settings (config.Loaded spelling)
+    system: bool = False
+    break_system_packages: bool = False
+    dry_run: bool = False
+    check: bool = False
+    reinstall: bool = False
+    reinstall_packages: frozenset[str] = frozenset()
+    link_mode: str = "hardlink"
+    compile_bytecode: bool = False
+    require_hashes: bool = False
+    refresh: bool = False
+
+
+class SyncReporter(Reporter):
+    """uv's sync messages: always shown unless ``-q``; progress only on a terminal."""
+
+    def line(self, text: str) -> None:
+        if not self.quiet:
+            self._write(text)
+
+    def timed(self, verb: str, count: int, seconds: float) -> None:
+        noun = "package" if count == 1 else "packages"
+        self.line(f"{verb} {count} {noun} in {format_elapsed(seconds)}")
+
+    def step(self, phase: str, done: int, total: int) -> None:
+        if not self.interactive:
+            return
+        label = "Preparing packages..." if phase == "prepare" else "Installing wheels..."
+        self.stream.write(f"\r\x1b[2K{label} ({done}/{total})")
+        self.stream.flush()
+        self._progress_shown = True
+
+    def changes(self, the_plan: Plan) -> None:
+        for change in the_plan.changes:
+            sign = self._style(change.sign, "green" if change.sign == "+" else "red")
+            self.line(f" {sign}{change.render()[1:]}")
+
+
+@click.command(help=HELP, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})  # fmt: skip
+@click.version_option(__version__, "-V", "--version", prog_name="xv-sync")
 @click.argument("src_files", nargs=-1, type=click.Path())
-def main(src_files: tuple[str, ...]) -> None:
-    """Make the target environment match SRC_FILES exactly."""
-    raise click.UsageError("xv-sync cannot sync yet")
+@click.option("-p", "--python", help="The interpreter (or environment directory, or 3.12) whose environment to sync. [env: XV_PYTHON]")  # fmt: skip
+@click.option("--system", is_flag=True, help="Sync the first python3 on PATH (not a virtual environment).")  # fmt: skip
+@click.option("--break-system-packages", is_flag=True, help="Allow an externally managed (PEP 668) environment.")  # fmt: skip
+@click.option("--dry-run", is_flag=True, help="Print what would change; change nothing.")
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 and print the differences if the environment differs.")  # fmt: skip
+@click.option("--reinstall", is_flag=True, help="Reinstall every package of the files.")
+@click.option("--reinstall-package", multiple=True, metavar="NAME", help="Reinstall this package (repeatable).")  # fmt: skip
+@click.option("--link-mode", type=click.Choice(("hardlink", "copy")), default="hardlink", help="How files get from the cache into the environment (default: hardlink, copy when that fails).")  # fmt: skip
+@click.option("--compile-bytecode", is_flag=True, help="Compile the installed .py files to bytecode.")  # fmt: skip
+@click.option("--require-hashes", is_flag=True, help="Require a --hash for every pin.")
+@shared_options(*_SHARED)
+def main(**params: Any) -> None:
+    ctx = click.get_current_context()
+    reporter = SyncReporter(params["quiet"], params["verbose"], params["color"] or "auto")
+    try:
+        code = run(build_options(params), reporter)
+    except XvError as exc:
+        reporter.clear_progress()
+        reporter.error(exc)
+        ctx.exit(exc.exit_code)
+    ctx.exit(code)
+
+
+def build_options(params: dict[str, Any]) -> SyncOptions:
+    src_files = tuple(params["src_files"]) or ("requirements.txt",)
+    if not params["src_files"] and not os.path.isfile("requirements.txt"):
+        raise UsageError("no requirements file given, and ./requirements.txt does not exist")
+    if params["dry_run"] and params["check"]:
+        raise UsageError("--dry-run and --check cannot be used together")
+    loaded = config.load(no_config=bool(params["no_config"]))
+    settings = loaded.merged_under({name: params[name] for name in _SETTINGS})
+    return SyncOptions(
+        src_files=src_files,
+        settings=settings,
+        system=bool(params["system"]),
+        break_system_packages=bool(params["break_system_packages"]),
+        dry_run=bool(params["dry_run"]),
+        check=bool(params["check"]),
+        reinstall=bool(params["reinstall"]),
+        reinstall_packages=frozenset(params["reinstall_package"]),
+        link_mode=params["link_mode"],
+        compile_bytecode=bool(params["compile_bytecode"]),
+        require_hashes=bool(params["require_hashes"]),
+        refresh=bool(params["refresh"]),
+    )
+
+
+def run(opts: SyncOptions, reporter: SyncReporter) -> int:
+    """Plan, then print (``--dry-run``/``--check``) or apply; the exit status."""
+    started = time.monotonic()
+    s = opts.settings
+    cache = Cache.default(s.get("cache_dir"), bool(s.get("no_cache")))
+    interp = find_target(
+        s.get("python"),
+        opts.system,
+        opts.break_system_packages,
+        Path.cwd(),
+        os.environ,
+        cache=cache if cache.enabled else None,
+    )
+    reporter.info(f"Using Python {interp.python_version} environment at {interp.prefix}")
+    inputs = read_inputs(opts.src_files, interp.markers, require_hashes=opts.require_hashes)
+    the_plan = plan(
+        inputs.wanted,
+        installed_distributions(interp),
+        reinstall=opts.reinstall,
+        reinstall_packages=opts.reinstall_packages,
+    )
+    count = len(inputs.wanted)
+    reporter.timed("Resolved", count, time.monotonic() - started)
+    if the_plan.is_empty:
+        reporter.timed("Audited", count, time.monotonic() - started)
+        return 0
+    if opts.dry_run or opts.check:
+        _would(the_plan, reporter)
+        return 1 if opts.check else 0
+    with _usable_cache(cache) as usable:
+        _apply(the_plan, interp, inputs, usable, opts, reporter)
+    return 0
+
+
+def _would(the_plan: Plan, reporter: SyncReporter) -> None:
+    removing = len(the_plan.remove) + len(the_plan.reinstall)
+    installing = len(the_plan.install) + len(the_plan.reinstall)
+    for verb, count in (("uninstall", removing), ("install", installing)):
+        if count:
+            reporter.line(f"Would {verb} {count} package{'' if count == 1 else 's'}")
+    reporter.changes(the_plan)
+
+
+def _apply(
+    the_plan: Plan,
+    interp: Interpreter,
+    inputs: SyncInputs,
+    cache: Cache,
+    opts: SyncOptions,
+    reporter: SyncReporter,
+) -> None:
+    # Imported here: the HTTP stack and the pool are not needed when nothing changes.
+    from xv.index.client import IndexClient
+    from xv.sync_apply import ApplyOptions, apply
+
+    settings = index_settings(opts.settings, inputs.options, opts.refresh)
+    client = IndexClient(settings, cache)
+    options = ApplyOptions(link_mode=opts.link_mode, compile_bytecode=opts.compile_bytecode)
+    report = apply(the_plan, interp, client, options, progress=reporter.step)
+    reporter.clear_progress()
+    if report.prepared:
+        reporter.timed("Prepared", report.prepared, report.prepare_seconds)
+    if report.uninstalled:
+        reporter.timed("Uninstalled", report.uninstalled, report.install_seconds)
+    if report.installed:
+        reporter.timed("Installed", report.installed, report.install_seconds)
+    reporter.changes(the_plan)
+
+
+@contextmanager
+def _usable_cache(cache: Cache) -> Iterator[Cache]:
+    """The cache, or for ``--no-cache`` a temporary one removed afterwards (installs link
+    from it, so it must be a real directory)."""
+    if cache.enabled:
+        yield cache
+        return
+    root = tempfile.mkdtemp(prefix="xv-sync-")
+    try:
+        yield Cache(root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

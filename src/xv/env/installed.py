@@ -26,7 +26,8 @@ class InstalledDist:
     ``version`` is the text of the ``Version`` header (it may not be a valid PEP 440
     version in old installs; see :attr:`parsed_version`). ``duplicates`` holds other
     metadata directories claiming the same project, e.g. left behind by an
-    interrupted upgrade; a sync replaces the whole set.
+    interrupted upgrade; a sync replaces the whole set. ``complete`` is False for a
+    ``.dist-info`` directory without RECORD: an install interrupted before its last write.
     """
 
     name: str  # as METADATA spells it
@@ -36,6 +37,7 @@ class InstalledDist:
     direct_url: dict[str, Any] | None = field(default=None, hash=False, compare=False)
     editable: bool = False
     duplicates: tuple[InstalledDist, ...] = ()
+    complete: bool = True
 
     @property
     def canonical_name(self) -> str:
@@ -108,6 +110,7 @@ def read_dist_info(path: Path) -> InstalledDist | None:
         installer=_read_text(path / "INSTALLER"),
         direct_url=direct_url,
         editable=bool(isinstance(dir_info, dict) and dir_info.get("editable")),
+        complete=(path / "RECORD").is_file(),
     )
 
 
@@ -156,6 +159,7 @@ def _with_duplicates(dist: InstalledDist, others: list[InstalledDist]) -> Instal
         direct_url=dist.direct_url,
         editable=dist.editable,
         duplicates=tuple(others),
+        complete=dist.complete,
     )
 
 

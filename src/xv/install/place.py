@@ -129,10 +129,17 @@ class Destination:
         self.interp = interp
         self.site_dir = site_dir
         self._link = link_mode == "hardlink"
+        self._made: set[Path] = set()  # directories known to exist: one mkdir each
+
+    def _temp_beside(self, target: Path) -> Path:
+        if target.parent not in self._made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(target.parent)
+        return _temp_name(target)
 
     def link(self, source: Path, target: Path, known: RecordEntry | None) -> RecordEntry:
         """Place ``source`` at ``target`` by hardlink (or copy, when linking fails)."""
-        temp = _temp_beside(target)
+        temp = self._temp_beside(target)
         try:
             if self._link:
                 try:
@@ -151,7 +158,7 @@ class Destination:
 
     def write(self, target: Path, data: bytes, executable: bool = False) -> RecordEntry:
         """Write a new file at ``target`` (replacing, never modifying, what is there)."""
-        temp = _temp_beside(target)
+        temp = self._temp_beside(target)
         try:
             with open(temp, "xb") as handle:
                 handle.write(data)
@@ -167,8 +174,7 @@ class Destination:
         return RecordEntry(rel, hash_, size)
 
 
-def _temp_beside(target: Path) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
+def _temp_name(target: Path) -> Path:
     return target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.xv-tmp")
 
 

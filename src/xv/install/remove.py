@@ -24,8 +24,12 @@ from xv.install.place import InstalledRecord, install_from_archive
 from xv.install.record import parse_record
 
 
-def owned_files(dist: InstalledDist) -> list[Path]:
-    """The absolute, normalised paths a distribution's metadata says it installed."""
+def owned_files(dist: InstalledDist, *, missing_ok: bool = False) -> list[Path]:
+    """The absolute, normalised paths a distribution's metadata says it installed.
+
+    A ``.dist-info`` without RECORD (an interrupted install) is an InstallError, or owns
+    nothing with ``missing_ok`` (an upgrade, whose new RECORD lists what it placed).
+    """
     meta = dist.dist_info_path
     if dist.is_egg_info:
         listing = meta / "installed-files.txt"
@@ -36,6 +40,8 @@ def owned_files(dist: InstalledDist) -> list[Path]:
     try:
         text = (meta / "RECORD").read_text(encoding="utf-8")
     except OSError as exc:
+        if missing_ok:
+            return []
         raise InstallError(
             f"Cannot uninstall {dist.name} {dist.version}: {meta / 'RECORD'} is missing",
             dist.name,
@@ -61,7 +67,8 @@ def upgrade(
 ) -> tuple[InstalledRecord, list[Path]]:
     """Install the archive over ``old``, then remove the files only ``old`` had."""
     dists = [old, *old.duplicates]
-    old_files = [path for d in dists for path in owned_files(d)]  # before RECORD is replaced
+    # Read before RECORD is replaced; an interrupted install left no RECORD to read.
+    old_files = [path for d in dists for path in owned_files(d, missing_ok=True)]
     new = install_from_archive(archive_dir, interp, **install_options)
     meta_dirs = [d.dist_info_path for d in dists if _normal(d.dist_info_path) != new.dist_info]
     removed = remove_files(old_files, meta_dirs, interp, keep=new.paths)

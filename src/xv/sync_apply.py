@@ -1,0 +1,453 @@
+"""Applying a sync plan: prepare everything, then change the environment.
+
+1. **Choose** a file for every pin to install: the best wheel for the target's
+   tags (an sdist alone is refused: building is not supported yet), or the
+   pin's wheel URL. A lock ``--hash`` that the index's hash for the chosen file
+   contradicts fails here, before anything is fetched.
+2. **Prepare** on the worker pool: download what the cache lacks into
+   ``wheels-v1/<sha256>/`` (verified while streaming), check lock hashes the
+   index could not vouch for, and unpack each wheel once into
+   ``archives-v1/<sha256>/``. A wheel whose archive exists costs nothing.
+3. **Install** only when every archive is ready: dependencies before their
+   dependents (read from the archives' metadata), so an interrupted run leaves
+   each visible distribution's requirements in place; upgrades install over
+   the old version before removing its leftovers; removals come last.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.tags import Tag, parse_tag
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from xv.env.installed import InstalledDist
+from xv.env.interpreter import Interpreter
+from xv.errors import HashMismatchError, InstallError, NetworkError, XvError
+from xv.index.client import IndexClient, IndexSettings, client_for, remember_client
+from xv.index.simple import DistFile, ProjectPage, dist_name_version
+from xv.install import compile_bytecode, install_from_archive, uninstall, upgrade
+from xv.install.archive import file_sha256, unpack_wheel_to_archive
+from xv.install.place import InstalledRecord
+from xv.pool import PoolKind, WorkerPool, cpu_count
+from xv.resolver.target import Target
+from xv.sync import Plan, Wanted
+
+WHEELS_BUCKET = "wheels-v1"
+ARCHIVES_BUCKET = "archives-v1"
+
+#: ``progress(phase, done, total)`` with phase ``"prepare"`` or ``"install"``.
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    """How files are placed (``--link-mode``) and whether bytecode is compiled."""
+
+    link_mode: str = "hardlink"
+    compile_bytecode: bool = False
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What :func:`apply` did, for the summary lines."""
+
+    prepared: int  # wheels that had to be downloaded or unpacked
+    prepare_seconds: float
+    installed: int
+    uninstalled: int
+    install_seconds: float
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """One wheel to make ready: plain data, so it can travel to a pool worker."""
+
+    name: str
+    filename: str
+    url: str
+    index_hashes: Mapping[str, str]  # verified while downloading
+    lock_hashes: tuple[str, ...]  # to check after downloading ("sha256:<hex>"), if any
+
+    @property
+    def sha256(self) -> str | None:
+        return self.index_hashes.get("sha256")
+
+
+def apply(
+    plan: Plan,
+    interp: Interpreter,
+    client: IndexClient,
+    options: ApplyOptions = ApplyOptions(),
+    progress: Progress | None = None,
+) -> SyncReport:
+    """Prepare every wheel the plan installs, then change the environment.
+
+    Nothing in the environment changes unless every wheel is ready: a missing
+    distribution, a hash mismatch or a failed download raises (InstallError,
+    HashMismatchError, NetworkError) with the environment untouched.
+    """
+    if client.cache.root is None:
+        raise ValueError("apply() needs a cache directory (a temporary one for --no-cache)")
+    started = time.monotonic()
+    wanted = [*plan.install, *(r.wanted for r in plan.reinstall)]
+    fetches = choose_files(wanted, interp, client)
+    archives, prepared = prepare(fetches, client, progress)
+    prepared_at = time.monotonic()
+    records = install(plan, archives, interp, options, progress)
+    if options.compile_bytecode:
+        compile_all(records, interp)
+    return SyncReport(
+        prepared=prepared,
+        prepare_seconds=prepared_at - started,
+        installed=len(wanted),
+        uninstalled=len(plan.remove) + len(plan.reinstall),
+        install_seconds=time.monotonic() - prepared_at,
+    )
+
+
+# --- choose ----------------------------------------------------------------------------
+
+
+def target_of(interp: Interpreter) -> Target:
+    """The resolver's view of the interpreter: its markers and wheel tags, best first."""
+    priority: dict[Tag, int] = {}
+    for index, text in enumerate(interp.tags):
+        for tag in parse_tag(text):
+            priority.setdefault(tag, index)
+    return Target(dict(interp.markers), priority)
+
+
+def choose_files(wanted: Sequence[Wanted], interp: Interpreter, client: IndexClient) -> list[Fetch]:
+    """The file to install for each pin; raises InstallError or HashMismatchError."""
+    target = target_of(interp)
+    from_index = [w.canonical_name for w in wanted if w.url is None]
+    pages = client.project_pages(from_index) if from_index else {}
+    out = []
+    for want in wanted:
+        if want.url is not None:
+            file = DistFile(want.url.rsplit("/", 1)[-1].split("#")[0], want.url)
+        else:
+            file = best_file(want, pages.get(want.canonical_name), target, interp)
+        out.append(_fetch(want, file))
+    return out
+
+
+def best_file(
+    want: Wanted, page: ProjectPage | None, target: Target, interp: Interpreter
+) -> DistFile:
+    """The best wheel of the pinned version for the target, or a clear InstallError."""
+    spec = f"{want.canonical_name}=={want.version}"
+    files = files_of_version(page, want)
+    if not files:
+        raise InstallError(f"{spec} was not found on the package index", want.canonical_name)
+    usable = []
+    for f in files:
+        rank = target.wheel_priority(f.filename) if f.is_wheel else None
+        if rank is not None and target.allows_requires_python(f.requires_python):
+            usable.append((rank, f.is_yanked, f))
+    if usable:
+        return min(usable, key=lambda item: item[:2])[2]
+    if not any(f.is_wheel for f in files):
+        raise InstallError(
+            f"{spec} is only available as a source distribution: it needs a build, "
+            "which xv-sync does not support yet",
+            want.canonical_name,
+        )
+    raise InstallError(
+        f"{spec} has no wheel for this platform ({platform_of(interp)}); "
+        f"available: {', '.join(sorted(f.filename for f in files))}",
+        want.canonical_name,
+    )
+
+
+def files_of_version(page: ProjectPage | None, want: Wanted) -> list[DistFile]:
+    """The page's files of the pinned version. Pages can list tens of thousands of files,
+    so each distinct version text is parsed once."""
+    if page is None:
+        return []
+    versions: dict[str, Version | None] = {}
+    out = []
+    for f in page.files:
+        if f.is_wheel:
+            parts = f.filename.split("-")
+            text = parts[1] if len(parts) in (5, 6) else ""
+            if text not in versions:
+                versions[text] = _version(text)
+            found = versions[text]
+        else:
+            parsed = dist_name_version(f.filename, want.canonical_name)
+            found = parsed[1] if parsed is not None else None
+        if found == want.version:
+            out.append(f)
+    return out
+
+
+def _version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+def platform_of(interp: Interpreter) -> str:
+    markers = interp.markers
+    return (
+        f"{interp.implementation} {interp.python_version} on "
+        f"{markers.get('sys_platform', '?')} {markers.get('platform_machine', '?')}"
+    )
+
+
+def _fetch(want: Wanted, file: DistFile) -> Fetch:
+    """Check the lock's hashes against the index's; keep those only a download can check."""
+    lock = {tuple(h.split(":", 1)) for h in want.hashes if ":" in h}
+    proven = False
+    for algorithm, digest in file.hashes.items():
+        if lock and any(a == algorithm for a, _ in lock):
+            if (algorithm, digest.lower()) not in lock:
+                raise HashMismatchError(
+                    f"Hash mismatch for {want.canonical_name}=={want.version} "
+                    f"({file.filename}): the index gives {algorithm}:{digest.lower()}, which "
+                    "none of the requirement file's --hash values allows",
+                    want.canonical_name,
+                )
+            proven = True
+    later = () if proven else tuple(sorted(want.hashes))
+    hashes = {k: v.lower() for k, v in file.hashes.items()}
+    return Fetch(want.canonical_name, file.filename, file.url, hashes, later)
+
+
+# --- prepare ---------------------------------------------------------------------------
+
+
+def prepare(
+    fetches: Sequence[Fetch], client: IndexClient, progress: Progress | None = None
+) -> tuple[dict[str, str], int]:
+    """Archive directories by name, and how many needed work (download or unpack)."""
+    root = client.cache.root
+    assert root is not None
+    archives: dict[str, str] = {}
+    todo: list[Fetch] = []
+    for fetch in fetches:
+        ready = root / ARCHIVES_BUCKET / fetch.sha256 if fetch.sha256 else None
+        if ready is not None and not fetch.lock_hashes and ready.is_dir():
+            archives[fetch.name] = str(ready)
+        else:
+            todo.append(fetch)
+    if not todo:
+        return archives, 0
+    done = 0
+
+    def report(index: int, result: Any) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress("prepare", done, len(todo))
+
+    jobs = [(client.settings, str(root), f.name, f.filename, f.url, dict(f.index_hashes), f.lock_hashes) for f in todo]  # fmt: skip
+    kind: PoolKind | None = "serial" if len(todo) == 1 else None
+    with WorkerPool(kind=kind, work="io", preload=[__name__]) as pool:
+        if pool.kind != "process":
+            remember_client(client, str(root))
+        results = pool.map(fetch_wheel, jobs, on_result=report)
+    for fetch, result in zip(todo, results, strict=True):
+        if not result.ok:
+            raise _fetch_error(fetch, result.exception, result.error)
+        archives[fetch.name] = result.value
+    return archives, len(todo)
+
+
+def fetch_wheel(
+    settings: IndexSettings,
+    cache_root: str,
+    name: str,
+    filename: str,
+    url: str,
+    index_hashes: dict[str, str],
+    lock_hashes: tuple[str, ...],
+) -> str:
+    """Pool job: the wheel's archive directory, downloading and unpacking as needed."""
+    root = Path(cache_root)
+    client = client_for(settings, cache_root)
+    file = DistFile(filename, url, index_hashes)
+    local = _local_file(url)
+    if local is not None:
+        path = local
+        _check_hash(
+            name, path, [f"sha256:{index_hashes['sha256']}"] if "sha256" in index_hashes else []
+        )
+    else:
+        key = index_hashes.get("sha256") or "url-" + hashlib.sha256(url.encode()).hexdigest()[:32]
+        path = root / WHEELS_BUCKET / key / filename
+        if not path.is_file():
+            client.download(file, path.parent)
+    try:
+        _check_hash(name, path, lock_hashes)
+    except HashMismatchError:
+        if local is None:
+            path.unlink(missing_ok=True)  # never keep a file the lock refuses
+        raise
+    return unpack_wheel_to_archive(str(path), str(root / ARCHIVES_BUCKET))
+
+
+def _local_file(url: str) -> Path | None:
+    if url.startswith("file:"):
+        return Path(url2pathname(urlsplit(url).path))
+    return Path(url) if "://" not in url else None
+
+
+def _check_hash(name: str, path: Path, allowed: Iterable[str]) -> None:
+    wanted = {tuple(h.split(":", 1)) for h in allowed if ":" in h}
+    if not wanted:
+        return
+    actual = [(a, _digest(path, a)) for a in sorted({a for a, _ in wanted})]
+    if any(pair in wanted for pair in actual):
+        return
+    shown = ", ".join(f"{a}:{d}" for a, d in actual)
+    raise HashMismatchError(
+        f"Hash mismatch for {name} ({path.name}): it has {shown}, which none of the "
+        "requirement file's --hash values allows",
+        name,
+    )
+
+
+def _digest(path: Path, algorithm: str) -> str:
+    if algorithm == "sha256":
+        return file_sha256(str(path))
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fetch_error(fetch: Fetch, exc: BaseException | None, text: str | None) -> XvError:
+    """One clear error naming the package, keeping the failure's type (and exit code)."""
+    if isinstance(exc, HashMismatchError):
+        message = str(exc)
+        if not message.startswith("Hash mismatch"):
+            message = f"Hash mismatch for {fetch.name}: {message}"
+        return HashMismatchError(message, fetch.name)
+    detail = str(exc) if exc is not None else (text or "unknown error")
+    if isinstance(exc, NetworkError):
+        return NetworkError(f"Failed to download {fetch.name} ({fetch.filename}): {detail}")
+    return InstallError(f"Failed to prepare {fetch.name} ({fetch.filename}): {detail}", fetch.name)
+
+
+# --- install ---------------------------------------------------------------------------
+
+
+def install(
+    plan: Plan,
+    archives: Mapping[str, str],
+    interp: Interpreter,
+    options: ApplyOptions,
+    progress: Progress | None = None,
+) -> list[InstalledRecord]:
+    """Change the environment: installs in dependency order, then removals."""
+    replaced: dict[str, InstalledDist] = {d.canonical_name: d for d in plan.remove}
+    replaced.update({r.wanted.canonical_name: r.installed for r in plan.reinstall})
+    wanted = {w.canonical_name: w for w in (*plan.install, *(r.wanted for r in plan.reinstall))}
+    order = install_order(sorted(wanted), lambda name: requirements_of(archives[name]))
+    records = []
+    total = len(order) + len(set(replaced) - set(wanted))
+    for done, name in enumerate(order, 1):
+        records.append(
+            _install_one(wanted[name], archives[name], replaced.get(name), interp, options)
+        )
+        if progress is not None:
+            progress("install", done, total)
+    for done, name in enumerate(sorted(set(replaced) - set(wanted)), len(order) + 1):
+        uninstall(replaced[name], interp)
+        if progress is not None:
+            progress("install", done, total)
+    return records
+
+
+def _install_one(
+    want: Wanted,
+    archive: str,
+    old: InstalledDist | None,
+    interp: Interpreter,
+    options: ApplyOptions,
+) -> InstalledRecord:
+    direct_url = None
+    if want.url is not None:
+        digest = Path(archive).name  # the archive is keyed by the wheel's sha256
+        direct_url = {
+            "url": want.url.split("#", 1)[0],
+            "archive_info": {"hash": f"sha256={digest}", "hashes": {"sha256": digest}},
+        }
+    extra: dict[str, Any] = {"link_mode": options.link_mode, "direct_url": direct_url}
+    if old is None:
+        return install_from_archive(archive, interp, **extra)
+    return upgrade(old, archive, interp, **extra)[0]
+
+
+def requirements_of(archive: str) -> set[str]:
+    """The names an unpacked wheel's METADATA requires (markers ignored: order only)."""
+    names: set[str] = set()
+    for metadata in Path(archive).glob("*.dist-info/METADATA"):
+        with open(metadata, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if not line.strip():
+                    break  # the long description starts here
+                key, _, value = line.partition(":")
+                if key.strip().lower() == "requires-dist":
+                    try:
+                        names.add(canonicalize_name(Requirement(value.strip()).name))
+                    except InvalidRequirement:
+                        continue
+    return names
+
+
+def install_order(names: Sequence[str], requires: Callable[[str], set[str]]) -> list[str]:
+    """``names`` with each one's requirements (among ``names``) before it; cycles broken
+    where they close.
+
+    >>> install_order(["a", "b", "c"], {"a": {"b"}, "b": {"c", "x"}, "c": {"a"}}.__getitem__)
+    ['c', 'b', 'a']
+    """
+    members = set(names)
+    done: list[str] = []
+    state: dict[str, int] = {}  # 1: visiting, 2: done
+
+    def visit(name: str) -> None:
+        state[name] = 1
+        for dep in sorted(requires(name) & members):
+            if dep not in state:
+                visit(dep)
+        state[name] = 2
+        done.append(name)
+
+    for name in names:
+        if name not in state:
+            visit(name)
+    return done
+
+
+def compile_all(records: Iterable[InstalledRecord], interp: Interpreter) -> None:
+    """Byte-compile the installed ``.py`` files, in chunks across the pool's threads."""
+    sources = sorted(str(p) for r in records for p in r.paths if p.suffix == ".py")
+    if not sources:
+        return
+    chunks = max(1, min(cpu_count(), len(sources) // 200 or 1))
+    parts = [sources[i::chunks] for i in range(chunks)]
+    with WorkerPool(chunks, kind="thread" if chunks > 1 else "serial") as pool:
+        results = pool.map(_compile_chunk, [(part, interp) for part in parts])
+    for result in results:
+        if not result.ok:
+            raise InstallError(f"Compiling bytecode failed: {result.error}")
+
+
+def _compile_chunk(paths: list[str], interp: Interpreter) -> list[Path]:
+    return compile_bytecode([Path(p) for p in paths], interp)

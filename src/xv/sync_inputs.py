@@ -1,0 +1,165 @@
+"""xv-sync's inputs: compiled requirement files read into the pins a sync installs.
+
+As with pip-sync, several files make one set: their union, where the same name
+pinned differently in two places is an error naming both lines. Markers are
+evaluated for the target interpreter, so a lock made for several platforms
+installs only what applies here. Every entry must be an exact pin (``==``),
+or a wheel URL; anything that would need a build is refused by name.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import unquote, urldefrag, urlsplit
+
+from packaging.markers import UndefinedEnvironmentName
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
+
+from xv.compile_options import merge_file_options
+from xv.errors import InputError, InstallError
+from xv.reqfile import FileOptions, Origin, ParsedRequirement, parse_file
+from xv.reqfile.parser import redact
+from xv.sync import Wanted
+
+_HASH_NAMES = ("sha256", "sha384", "sha512")
+
+
+@dataclass(frozen=True)
+class SyncInputs:
+    """The pins that apply to the target, the files' global options, and each pin's line."""
+
+    wanted: tuple[Wanted, ...]
+    options: FileOptions
+    origins: Mapping[str, Origin]  # canonical name -> the line that pinned it
+
+
+def read_inputs(
+    paths: Sequence[str | os.PathLike[str]],
+    markers: Mapping[str, str],
+    *,
+    require_hashes: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> SyncInputs:
+    """Read ``paths`` (union), keep the pins whose markers hold for ``markers``.
+
+    Raises InputError (file:line) for an unpinned entry, a conflicting pin, or a
+    pin without ``--hash`` under ``--require-hashes`` (given here or in a file);
+    InstallError for an entry that needs a build (sdist URL, VCS, ``-e``).
+    """
+    parsed = [parse_file(path, environ=environ) for path in paths]
+    options = merge_file_options(p.options for p in parsed)
+    chosen: dict[str, tuple[Wanted, Origin]] = {}
+    for item in (req for p in parsed for req in p.requirements):
+        if not applies(item, markers):
+            continue
+        want = wanted_from(item)
+        if require_hashes or options.require_hashes:
+            _check_hashed(want, item.origin)
+        previous = chosen.get(want.canonical_name)
+        chosen[want.canonical_name] = (
+            (want, item.origin) if previous is None else _merge(previous, want, item.origin)
+        )
+    wanted = tuple(chosen[name][0] for name in sorted(chosen))
+    origins = {name: origin for name, (_, origin) in chosen.items()}
+    return SyncInputs(wanted, options, origins)
+
+
+def applies(item: ParsedRequirement, markers: Mapping[str, str]) -> bool:
+    """Whether the entry's marker holds for the target (no marker: always)."""
+    if item.marker is None:
+        return True
+    environment = {**markers, "extra": ""}
+    try:
+        return bool(item.marker.evaluate(environment))
+    except UndefinedEnvironmentName as exc:
+        raise InputError(f"cannot evaluate the marker: {exc}", *_where(item.origin)) from None
+
+
+def wanted_from(item: ParsedRequirement) -> Wanted:
+    """The :class:`Wanted` for one entry of a compiled file."""
+    req = item.requirement
+    name = item.name or (req.name if req is not None else None)
+    if name is None:
+        raise InputError("the entry has no package name", *_where(item.origin))
+    hashes = tuple(sorted(set(item.hashes)))
+    if item.url is not None:
+        return _wanted_url(canonicalize_name(name), item, hashes)
+    specs = list(req.specifier) if req is not None else []
+    if len(specs) != 1 or specs[0].operator not in ("==", "===") or "*" in specs[0].version:
+        raise InputError(
+            f"{item.text.strip()!r} is not pinned to one version (xv-sync installs exact "
+            "pins, e.g. from xv-compile)",
+            *_where(item.origin),
+        )
+    try:
+        version = Version(specs[0].version)
+    except InvalidVersion:
+        raise InputError(
+            f"invalid version in {item.text.strip()!r}", *_where(item.origin)
+        ) from None
+    return Wanted(name, version, None, hashes)
+
+
+def _wanted_url(name: str, item: ParsedRequirement, hashes: tuple[str, ...]) -> Wanted:
+    url, fragment = urldefrag(item.url or "")
+    filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    if item.editable or not filename.endswith(".whl") or "+" in urlsplit(url).scheme:
+        raise InstallError(
+            f"{name}: installing {redact(url)} needs a build, which xv-sync does not support "
+            "yet; use a wheel",
+            name,
+        )
+    try:
+        wheel_name, version, _, _ = parse_wheel_filename(filename)
+    except (InvalidWheelFilename, InvalidVersion):
+        raise InputError(f"invalid wheel filename {filename!r}", *_where(item.origin)) from None
+    if wheel_name != name:
+        raise InputError(f"{filename} is not a wheel of {name}", *_where(item.origin))
+    algorithm, _, digest = fragment.partition("=")
+    if algorithm in _HASH_NAMES and digest:
+        hashes = tuple(sorted({*hashes, f"{algorithm}:{digest.lower()}"}))
+    return Wanted(name, version, item.url, hashes)
+
+
+def _check_hashed(want: Wanted, origin: Origin) -> None:
+    if not any(h.partition(":")[0] in _HASH_NAMES for h in want.hashes):
+        raise InputError(
+            f"--require-hashes: {want.canonical_name}=={want.version} has no --hash "
+            "(sha256, sha384 or sha512)",
+            *_where(origin),
+        )
+
+
+def _merge(previous: tuple[Wanted, Origin], want: Wanted, origin: Origin) -> tuple[Wanted, Origin]:
+    """The same pin twice is fine (both hash sets must allow the file); else an error."""
+    first, first_origin = previous
+    if (first.version, first.url) != (want.version, want.url):
+        raise InputError(
+            f"conflicting pins for {want.canonical_name}: {_spec(first)} at {first_origin}, "
+            f"{_spec(want)} here",
+            *_where(origin),
+        )
+    if first.hashes and want.hashes:
+        common = tuple(sorted(set(first.hashes) & set(want.hashes)))
+        if not common:
+            raise InputError(
+                f"{want.canonical_name}: its --hash values share nothing with those at "
+                f"{first_origin}",
+                *_where(origin),
+            )
+        return Wanted(first.name, first.version, first.url, common), first_origin
+    hashes = first.hashes or want.hashes
+    return Wanted(first.name, first.version, first.url, hashes), first_origin
+
+
+def _spec(want: Wanted) -> str:
+    if want.url is not None:
+        return f"{want.canonical_name} @ {redact(want.url)}"
+    return f"{want.canonical_name}=={want.version}"
+
+
+def _where(origin: Origin) -> tuple[str, int]:
+    return origin.file, origin.line
