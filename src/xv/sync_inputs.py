@@ -25,6 +25,7 @@ from xv.reqfile.parser import redact
 from xv.sync import Wanted
 
 _HASH_NAMES = ("sha256", "sha384", "sha512")
+_NEEDS_BUILD = "needs a build, which xv-sync does not support yet; use a wheel"
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,8 @@ def wanted_from(item: ParsedRequirement) -> Wanted:
     """The :class:`Wanted` for one entry of a compiled file."""
     req = item.requirement
     name = item.name or (req.name if req is not None else None)
+    if name is None and item.url is not None:
+        raise InstallError(f"installing {redact(item.url)} {_NEEDS_BUILD}")
     if name is None:
         raise InputError("the entry has no package name", *_where(item.origin))
     hashes = tuple(sorted(set(item.hashes)))
@@ -107,11 +110,7 @@ def _wanted_url(name: str, item: ParsedRequirement, hashes: tuple[str, ...]) -> 
     url, fragment = urldefrag(item.url or "")
     filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
     if item.editable or not filename.endswith(".whl") or "+" in urlsplit(url).scheme:
-        raise InstallError(
-            f"{name}: installing {redact(url)} needs a build, which xv-sync does not support "
-            "yet; use a wheel",
-            name,
-        )
+        raise InstallError(f"{name}: installing {redact(url)} {_NEEDS_BUILD}", name)
     try:
         wheel_name, version, _, _ = parse_wheel_filename(filename)
     except (InvalidWheelFilename, InvalidVersion):

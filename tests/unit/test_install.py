@@ -393,7 +393,9 @@ def test_installed_dist_from_other_installer_is_read(venv: Interpreter) -> None:
     (meta / "direct_url.json").write_text('{"url": "file:///src", "dir_info": {"editable": true}}')
     dist = installed_distributions(venv)["other-pkg"]
     # No RECORD: an interrupted install, which a sync reinstalls.
-    assert dist == InstalledDist("Other_Pkg", "2.0", meta, "pip", None, editable=True, complete=False)
+    assert dist == InstalledDist(
+        "Other_Pkg", "2.0", meta, "pip", None, editable=True, complete=False
+    )
     assert dist.url == "file:///src"
 
 

@@ -1,0 +1,97 @@
+"""Reading sync inputs and choosing files, without an environment or a network."""
+
+from __future__ import annotations
+
+import doctest
+import sys
+from pathlib import Path
+
+import pytest
+from packaging.version import Version
+
+import xv.sync_apply
+import xv.sync_inputs
+from xv.env import Interpreter, query_interpreter
+from xv.errors import HashMismatchError, InputError, InstallError
+from xv.index.simple import DistFile, ProjectPage
+from xv.sync import Wanted
+from xv.sync_apply import _fetch, best_file, target_of
+from xv.sync_inputs import read_inputs
+
+MARKERS = {
+    "python_version": "3.11", "python_full_version": "3.11.7", "sys_platform": "linux",
+    "platform_machine": "x86_64", "os_name": "posix", "platform_system": "Linux",
+    "implementation_name": "cpython", "platform_python_implementation": "CPython",
+    "platform_release": "", "platform_version": "", "implementation_version": "3.11.7",
+}  # fmt: skip
+SHA = "ab" * 32
+
+
+@pytest.fixture(scope="module")
+def interp() -> Interpreter:
+    return query_interpreter(sys.executable)
+
+
+def test_doctests() -> None:
+    for module in (xv.sync_apply, xv.sync_inputs):
+        assert doctest.testmod(module).failed == 0
+
+
+def test_union_markers_hashes_and_urls(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(
+        f"B==1.0 --hash=sha256:{SHA}\nwin==1 ; sys_platform == 'win32'\n"
+        f"c @ https://h/c-2.0-py3-none-any.whl#sha256={SHA}\n"
+    )
+    (tmp_path / "b.txt").write_text("b==1.0\nd===2\n")
+    inputs = read_inputs([tmp_path / "a.txt", tmp_path / "b.txt"], MARKERS, require_hashes=False)
+    assert [(w.canonical_name, str(w.version)) for w in inputs.wanted] == [
+        ("b", "1.0"), ("c", "2.0"), ("d", "2"),
+    ]  # fmt: skip
+    assert inputs.wanted[0].hashes == (f"sha256:{SHA}",)
+    assert inputs.wanted[1].hashes == (f"sha256:{SHA}",)
+    assert str(inputs.origins["b"]) == f"{tmp_path / 'a.txt'}:1"
+
+
+@pytest.mark.parametrize(
+    ("text", "error", "words"),
+    [
+        ("x==1\nx==2\n", InputError, "conflicting pins for x"),
+        ("x>1\n", InputError, "not pinned"),
+        ("x @ git+https://h/x\n", InstallError, "needs a build"),
+        ("-e ./x\n", InstallError, "needs a build"),
+        ("--require-hashes\nx==1\n", InputError, "has no --hash"),
+    ],
+)
+def test_bad_inputs(tmp_path: Path, text: str, error: type[Exception], words: str) -> None:
+    (tmp_path / "r.txt").write_text(text)
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "setup.py").write_text("")
+    with pytest.raises(error, match=words):
+        read_inputs([tmp_path / "r.txt"], MARKERS)
+
+
+def page(*filenames: str) -> ProjectPage:
+    return ProjectPage("x", tuple(DistFile(f, f"https://h/{f}", {"sha256": SHA}) for f in filenames), "i")  # fmt: skip
+
+
+def test_best_file_prefers_the_best_tag(interp: Interpreter) -> None:
+    want = Wanted("x", Version("1.0"))
+    tag = interp.tags[0]
+    chosen = best_file(
+        want, page("x-1.0-py3-none-any.whl", f"x-1.0-{tag}.whl", "x-2.0-py3-none-any.whl", "x-1.0.tar.gz"),
+        target_of(interp), interp,
+    )  # fmt: skip
+    assert chosen.filename == f"x-1.0-{tag}.whl"
+    with pytest.raises(InstallError, match="only available as a source distribution"):
+        best_file(want, page("x-1.0.tar.gz"), target_of(interp), interp)
+    with pytest.raises(InstallError, match="no wheel for this platform"):
+        best_file(want, page("x-1.0-cp99-cp99-win_arm64.whl"), target_of(interp), interp)
+
+
+def test_lock_hash_against_the_index_hash() -> None:
+    file = DistFile("x-1.0-py3-none-any.whl", "https://h/x", {"sha256": SHA})
+    assert _fetch(Wanted("x", Version("1.0"), None, (f"sha256:{SHA}",)), file).lock_hashes == ()
+    with pytest.raises(HashMismatchError, match="Hash mismatch for x==1.0"):
+        _fetch(Wanted("x", Version("1.0"), None, ("sha256:" + "cd" * 32,)), file)
+    other = _fetch(Wanted("x", Version("1.0"), None, ("sha512:" + "ef" * 64,)), file)
+    assert other.lock_hashes == ("sha512:" + "ef" * 64,)  # checked after downloading
