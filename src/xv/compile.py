@@ -6,43 +6,98 @@ reported through an optional callback so the CLI decides what a terminal shows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import dataclasses
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
+from pathlib import Path
 
+from packaging import tags
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-from packaging.version import Version
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
 
 from xv.cache import Cache
-from xv.compile_options import CompileOptions, InputRequirement
+from xv.compile_options import CompileOptions, InputRequirement, ResolverSettings
 from xv.errors import UsageError, XvError
 from xv.index.client import IndexClient
+from xv.index.simple import ProjectPage
 from xv.pool import WorkerPool
 from xv.resolver import provider as prov
-from xv.resolver.candidates import BinaryPolicy
+from xv.resolver.candidates import BinaryPolicy, Candidate
 from xv.resolver.resolve import run
 from xv.resolver.result import Parent, Resolution
 from xv.resolver.source import IndexSource
-from xv.resolver.target import make_target
+from xv.resolver.target import Target, make_target
 
 Progress = Callable[[int], None]
 
+# Parent kinds the resolver needs (every input names where it came from) but `# via` leaves
+# out, as uv does: requirements read from stdin, and `-P name<spec>` restrictions.
+_UNNAMED = "stdin"
+_UPGRADE = "upgrade"
+_HIDDEN = frozenset({_UNNAMED, _UPGRADE})
 
-def compile(opts: CompileOptions, progress: Progress | None = None) -> Resolution:  # noqa: A001
-    """Resolve the inputs of ``opts`` against its indexes."""
-    settings = opts.resolver
-    target = make_target(settings.python_version, settings.python_platform)
+
+def compile(  # noqa: A001
+    opts: CompileOptions, progress: Progress | None = None, *, pinned_only: bool = False
+) -> Resolution:
+    """Resolve the inputs of ``opts`` against its indexes.
+
+    With ``pinned_only`` the resolver sees, of every package the preferences pin to a final
+    release, only the files of that version: the quick way to ask "do the existing pins still
+    resolve?" (a different answer only means "resolve properly").
+    """
     cache = Cache.default(opts.cache.cache_dir, opts.cache.no_cache)
+    target = resolve_target(opts.resolver, cache)
     client = IndexClient(opts.index, cache)
+    inputs = _resolver_inputs(opts, target)
     with WorkerPool() as pool:
+        source: prov.MetadataSource = IndexSource(client, pool)
+        if pinned_only:
+            source = PinnedSource(source, inputs.preferences)
         provider = prov.PythonProvider(
-            inputs=_resolver_inputs(opts),
+            inputs=inputs,
             settings=_resolver_settings(opts),
             target=target,
-            source=IndexSource(client, pool),
+            source=source,
             progress=progress,
         )
-        return run(provider)
+        return _without_hidden_parents(run(provider))
+
+
+def resolve_target(settings: ResolverSettings, cache: Cache | None = None) -> Target:
+    """The marker values and wheel tags to resolve for.
+
+    As with uv: ``-p/--python`` names the interpreter whose markers and tags are used (else
+    the running one); ``--python-version`` and ``--python-platform`` then override the
+    version and the platform.
+    """
+    if settings.python is None:
+        return make_target(settings.python_version, settings.python_platform)
+    from xv.env import find_target  # only -p needs the interpreter probe
+
+    interp = find_target(
+        settings.python, False, True, Path.cwd(), os.environ, cache=cache
+    )  # break_system_packages=True: compiling installs nothing, PEP 668 does not apply
+    markers = {key: str(value) for key, value in interp.markers.items()}
+    if settings.python_version is None and settings.python_platform is None:
+        ordered = dict.fromkeys(tag for text in interp.tags for tag in tags.parse_tag(text))
+        return Target(markers, {tag: i for i, tag in enumerate(ordered)})
+    base = make_target(settings.python_version or interp.python_version, settings.python_platform)
+    changed: set[str] = set()
+    if settings.python_version is not None:
+        changed |= {"python_version", "python_full_version", "implementation_version"}
+    if settings.python_platform is not None:
+        changed |= {"sys_platform", "platform_system", "os_name", "platform_machine"}
+    markers.update({key: base.markers[key] for key in changed})
+    return Target(markers, base.tag_priority)
 
 
 def _resolver_settings(opts: CompileOptions) -> prov.ResolverSettings:
@@ -56,10 +111,10 @@ def _resolver_settings(opts: CompileOptions) -> prov.ResolverSettings:
     )
 
 
-def _resolver_inputs(opts: CompileOptions) -> prov.ResolverInputs:
+def _resolver_inputs(opts: CompileOptions, target: Target) -> prov.ResolverInputs:
     inputs = opts.inputs
     constraints = [
-        *_convert(inputs.constraints),
+        *_convert(c for c in inputs.constraints if _constraint_applies(c, target)),
         *_upgrade_constraints(opts.resolver.upgrade_packages),
     ]
     preferences: dict[str, Version] = {
@@ -75,7 +130,18 @@ def _resolver_inputs(opts: CompileOptions) -> prov.ResolverInputs:
     )
 
 
-def _convert(reqs: Sequence[InputRequirement]) -> list[prov.InputRequirement]:
+def _constraint_applies(item: InputRequirement, target: Target) -> bool:
+    """A constraint without a version or URL, or whose marker is false for the target,
+    changes nothing; uv then leaves it out of ``# via``, and so do we by dropping it."""
+    req = item.requirement
+    if req is None:
+        return True  # _convert reports it
+    if not req.specifier and not req.url:
+        return False
+    return req.marker is None or req.marker.evaluate({**target.markers, "extra": ""})
+
+
+def _convert(reqs: Iterable[InputRequirement]) -> list[prov.InputRequirement]:
     out = []
     for r in reqs:
         if r.requirement is None:
@@ -84,7 +150,7 @@ def _convert(reqs: Sequence[InputRequirement]) -> list[prov.InputRequirement]:
                 f"{origin}: {r.parsed.text!r} has no package name; unnamed paths and URLs "
                 "need a build, which xv does not support yet"
             )
-        out.append(prov.InputRequirement(r.requirement, r.parent or Parent("requirement", "-")))
+        out.append(prov.InputRequirement(r.requirement, r.parent or Parent(_UNNAMED, "-")))
     return out
 
 
@@ -97,8 +163,61 @@ def _upgrade_constraints(specs: Sequence[str]) -> list[prov.InputRequirement]:
         except InvalidRequirement as exc:
             raise UsageError(f"invalid --upgrade-package {text!r}: {exc}") from None
         if req.specifier:
-            out.append(prov.InputRequirement(req, Parent("upgrade", text)))
+            out.append(prov.InputRequirement(req, Parent(_UPGRADE, text)))
     return out
+
+
+def _without_hidden_parents(resolution: Resolution) -> Resolution:
+    return Resolution(
+        tuple(
+            dataclasses.replace(d, parents=frozenset(p for p in d.parents if p.kind not in _HIDDEN))
+            for d in resolution.dists
+        )
+    )
+
+
+class PinnedSource(prov.MetadataSource):
+    """A source whose pages hold, for each pinned package, only the pinned version's files.
+
+    A pre-release pin keeps the whole page: whether a pre-release may be chosen depends on
+    which final releases exist.
+    """
+
+    def __init__(self, inner: prov.MetadataSource, pins: Mapping[str, Version]) -> None:
+        self.inner = inner
+        self.pins = pins
+
+    def pages(self, names: Iterable[str]) -> dict[str, ProjectPage | None]:
+        pages = self.inner.pages(names)
+        return {name: self._narrow(name, page) for name, page in pages.items()}
+
+    def metadata(self, cands: Sequence[Candidate]) -> dict[str, object]:
+        return self.inner.metadata(cands)
+
+    def _narrow(self, name: str, page: ProjectPage | None) -> ProjectPage | None:
+        pin = self.pins.get(canonicalize_name(name))
+        if page is None or pin is None or pin.is_prerelease:
+            return page
+        files = tuple(f for f in page.files if file_version(page.name, f.filename) == pin)
+        return dataclasses.replace(page, files=files)
+
+
+def file_version(name: str, filename: str) -> Version | None:
+    """The version in a wheel or sdist filename of project ``name`` (None if it is not one).
+
+    >>> file_version("cffi", "cffi-2.0.0-cp311-cp311-manylinux_2_17_x86_64.whl")
+    <Version('2.0.0')>
+    >>> file_version("cffi", "cffi-1.0.2-2.tar.gz") is None  # build tag on an sdist: not 2
+    True
+    """
+    try:
+        if filename.endswith(".whl"):
+            found, version, _, _ = parse_wheel_filename(filename)
+        else:
+            found, version = parse_sdist_filename(filename)
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return None
+    return version if found == canonicalize_name(name) else None
 
 
 def parse_exclude_newer(text: str | None) -> datetime | None:

@@ -178,12 +178,9 @@ def _annotation(
 
 
 def _sources(parents: Iterable[Parent]) -> set[Parent]:
-    sources = {p for p in parents if p.kind != "package"}
-    if any(p.kind == "override" for p in sources):
-        # An override replaces every other requirement on the package, constraints included;
-        # uv then names only the override.
-        sources = {p for p in sources if p.kind != "constraint"}
-    return sources
+    # A constraint still applies under an override (uv names both); constraints that change
+    # nothing (no version, or a marker false for the target) never reach the resolution.
+    return {p for p in parents if p.kind != "package"}
 
 
 _KIND_ORDER = {"constraint": 0, "override": 1, "requirement": 2, "project": 3}
@@ -206,6 +203,20 @@ def _source_order(parent: Parent) -> tuple[int, int, str, str]:
 # ---------------------------------------------------------------------------------------------
 # the header's command line
 
+
+def without_command(text: str) -> list[str]:
+    """The lines of a compiled file minus the header's command line: the same pins compiled
+    with the arguments in another order (or by a pre-commit hook) are the same lock.
+
+    >>> without_command(HEADER + "\\n#    make lock\\nidna==3.10\\n") == [HEADER, "idna==3.10"]
+    True
+    """
+    lines = text.splitlines()
+    if len(lines) >= 2 and lines[0] == HEADER and lines[1].startswith("#    "):
+        return [lines[0], *lines[2:]]
+    return lines
+
+
 # Options that change nothing in the output file, so the header leaves them out (uv drops
 # -q/-v/-U/-P/--no-progress; xv also drops cache, network and mode switches, so `--check` and
 # a plain run print the same header).
@@ -227,10 +238,14 @@ def header_command(
 ) -> str:
     """The command line the header shows: ``argv`` (without the program) minus noise.
 
-    Index URLs and find-links are left out unless they are emitted into the file too.
+    Index URLs and find-links are left out unless they are emitted into the file too, and
+    then without credentials.
 
     >>> header_command(["-q", "r.in", "-o", "r.txt", "-P", "idna", "-i", "https://x/simple"])
     'xv-compile r.in -o r.txt'
+    >>> header_command(["r.in", "--emit-index-url", "--index-url=https://u:p@x/simple"],
+    ...                emit_index_url=True)
+    'xv-compile r.in --emit-index-url --index-url=https://x/simple'
     """
     valued = set(_DROP_VALUED)
     if not emit_index_url:
@@ -247,8 +262,13 @@ def header_command(
             continue
         if _joined_value(arg, valued):
             continue
-        kept.append(shlex.quote(arg))
+        kept.append(shlex.quote(_CREDENTIALS_RE.sub(r"\1", arg)))
     return " ".join([program, *kept])
+
+
+# ``scheme://user:password@`` anywhere in an argument (``-i URL``, ``--index-url=URL``): the
+# header is shared like the rest of the file, so it never carries a credential either.
+_CREDENTIALS_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@")
 
 
 def _joined_value(arg: str, valued: set[str]) -> bool:

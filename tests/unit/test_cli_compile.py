@@ -14,13 +14,14 @@ import pytest
 from click.testing import CliRunner, Result
 from packaging.version import Version
 
+from xv import compile as xv_compile
 from xv import config, lockfile, pyproject
 from xv.cli import compile as cli
 from xv.cli import compile_args, output
 from xv.cli.compile_args import binary_set
 from xv.cli.output import Reporter, format_elapsed
 from xv.compile_options import CompileOptions
-from xv.errors import ResolutionError
+from xv.errors import OfflineError, ResolutionError
 from xv.resolver.result import Parent, Resolution, ResolvedDist
 
 FLASK = Resolution(
@@ -44,7 +45,12 @@ class FakeCompile:
         self.result = result
         self.calls: list[CompileOptions] = []
 
-    def __call__(self, opts: CompileOptions, progress: Any = None) -> Resolution:
+    def __call__(
+        self, opts: CompileOptions, progress: Any = None, pinned_only: bool = False
+    ) -> Resolution:
+        if pinned_only:  # --check asking the cache first: the cache knows nothing here
+            assert opts.index.offline
+            raise OfflineError("offline, and the index page is not in the cache: flask")
         self.calls.append(opts)
         if progress is not None:
             progress(1)
@@ -64,6 +70,7 @@ def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeCompile:
     for name in list(os.environ):
         if name.startswith("XV_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("XV_CACHE_DIR", str(tmp_path / "cache"))
     (tmp_path / "r.in").write_text("flask\n")
     fake = FakeCompile()
     monkeypatch.setattr(cli, "_compile_fn", lambda: fake)
@@ -338,7 +345,7 @@ def test_header_command_and_emitted_indexes(fake: FakeCompile) -> None:
     lines = result.stdout.splitlines()
     assert (
         lines[1]
-        == "#    xv-compile r.in -i https://u:p@h.example/simple --emit-index-url --generate-hashes"
+        == "#    xv-compile r.in -i https://h.example/simple --emit-index-url --generate-hashes"
     )
     assert lines[2:4] == ["--index-url https://h.example/simple", ""]
 
@@ -407,7 +414,9 @@ def test_binary_sets() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", [lockfile, output, compile_args, pyproject, config], ids=lambda m: m.__name__
+    "module",
+    [lockfile, output, compile_args, pyproject, config, xv_compile],
+    ids=lambda m: m.__name__,
 )
 def test_docstring_examples(module: Any) -> None:
     failures, _ = doctest.testmod(module)

@@ -90,34 +90,71 @@ def run(opts: CompileOptions, reporter: Reporter) -> int:
     """Compile, then print, write or check; the exit status."""
     out = opts.output
     if out.check:
-        if out.output_file is None:
-            raise click.UsageError("--check needs -o/--output-file")
-        if not os.path.isfile(out.output_file):
-            reporter.error(XvError(f"{out.output_file} does not exist; run xv-compile first"))
-            return 2
-    reporter.start()
-    resolution = _compile_fn()(opts, progress=reporter.progress)
-    reporter.clear_progress()
-    reporter.summary(len(resolution.dists))
-    text = lockfile.render(resolution, opts.render)
-    if out.check:
-        assert out.output_file is not None
-        return check(out.output_file, text, reporter)
+        return run_check(opts, reporter)
+    text = _compile_and_render(opts, reporter)
     if out.dry_run or out.output_file is None:
         click.echo(text, nl=False)
         if out.dry_run:
             reporter.info("Dry run: nothing written")
         return 0
     write_atomically(out.output_file, text)
+    _remember(opts, text)
     reporter.info(f"Wrote {out.output_file}")
     return 0
 
 
-def check(path: str, text: str, reporter: Reporter) -> int:
+def run_check(opts: CompileOptions, reporter: Reporter) -> int:
+    """``--check``: 0 when the output file is what compiling would write, 1 (with a diff)
+    when not, 2 when it is missing. The cache answers the unchanged case when it can."""
+    path = opts.output.output_file
+    if path is None:
+        raise click.UsageError("--check needs -o/--output-file")
+    if not os.path.isfile(path):
+        reporter.error(XvError(f"{path} does not exist; run xv-compile first"))
+        return 2
+    current = _read(path)
+    from xv import compile_check
+
+    def compile_lazily(*args: Any, **kwargs: Any) -> Resolution:
+        return _compile_fn()(*args, **kwargs)
+
+    if compile_check.is_fresh(opts, current, compile_lazily):
+        reporter.info(f"{path} is up to date")
+        return 0
+    text = _compile_and_render(opts, reporter)
+    code = check(path, text, reporter, current)
+    if code == 0:
+        _remember(opts, text)
+    return code
+
+
+def _compile_and_render(opts: CompileOptions, reporter: Reporter) -> str:
+    reporter.start()
+    resolution = _compile_fn()(opts, progress=reporter.progress)
+    reporter.clear_progress()
+    reporter.summary(len(resolution.dists))
+    return lockfile.render(resolution, opts.render)
+
+
+def _remember(opts: CompileOptions, text: str) -> None:
+    from xv import compile_check
+
+    compile_check.remember(opts, text)
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise XvError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+
+
+def check(path: str, text: str, reporter: Reporter, current: str | None = None) -> int:
     """0 when ``path`` already holds ``text`` (the header's command line aside), else print a
     unified diff on stderr and return 1."""
-    current = Path(path).read_text(encoding="utf-8")
-    if _without_command(current) == _without_command(text):
+    if current is None:
+        current = _read(path)
+    if lockfile.without_command(current) == lockfile.without_command(text):
         reporter.info(f"{path} is up to date")
         return 0
     diff = difflib.unified_diff(
@@ -130,15 +167,6 @@ def check(path: str, text: str, reporter: Reporter) -> int:
     click.echo(f"{path} is out of date:", err=True)
     click.echo("".join(diff), err=True, nl=False)
     return 1
-
-
-def _without_command(text: str) -> list[str]:
-    """The lines of a compiled file, minus the header's command line: the same pins compiled
-    with the arguments in another order (or by a pre-commit hook) are up to date."""
-    lines = text.splitlines()
-    if len(lines) >= 2 and lines[0] == lockfile.HEADER and lines[1].startswith("#    "):
-        return [lines[0], *lines[2:]]
-    return lines
 
 
 def write_atomically(path: str, text: str) -> None:

@@ -1,0 +1,154 @@
+"""``xv-compile --check`` without the network when nothing changed.
+
+A lock is *fresh* when compiling its inputs, with its own pins as preferences, gives it back
+(the header's command line aside). Pinned versions' metadata never changes, so once that has
+been confirmed for a given set of inputs, settings, target and lock text, the answer stays
+"fresh" for as long as none of them changes. :func:`is_fresh` answers in two cheap steps
+before the CLI falls back to a normal resolution:
+
+1. **The record.** Every confirmed answer (a ``--check`` that found the lock fresh, a run
+   that wrote it) leaves a small entry in the ``check-v1`` cache bucket, keyed by a digest of
+   everything that decides the output: xv's version, every input requirement with its source,
+   the index, resolver and output settings, the target's markers and wheel tags, and the
+   lock's text. A hit is answered without resolving. Any edit to an input or to the lock,
+   another Python, another index: another key, so no answer from the record.
+2. **The pins, from the cache.** Without a record (say the lock came with ``git pull``), the
+   inputs are resolved offline, pages from the cache however old, each pinned package seeing
+   only its pinned version's files (see :class:`xv.compile.PinnedSource`). When that gives
+   the lock back, a normal resolution would too: every pin stays preferred and its
+   metadata is what was cached. Any other outcome (something not cached, a conflict, other
+   pins) proves nothing, and the caller resolves normally.
+
+What neither step sees is a change on the index to the pinned versions themselves (a
+release yanked, a wheel added to a pinned version, which ``--generate-hashes`` would list);
+``--refresh`` skips both steps, as do ``-U``, ``-P`` and ``--no-cache``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from xv import __version__, lockfile
+from xv.cache import Cache
+from xv.compile_options import CompileOptions
+from xv.errors import XvError
+from xv.resolver.result import Resolution
+
+BUCKET = "check-v1"
+CompileFn = Callable[..., Resolution]
+
+
+def is_fresh(opts: CompileOptions, current: str, compile_fn: CompileFn) -> bool:
+    """True when the cache proves that compiling ``opts`` gives ``current`` back.
+
+    ``compile_fn`` is :func:`xv.compile.compile` (taken as an argument so that importing the
+    resolver waits until the record misses).
+    """
+    if not _eligible(opts):
+        return False
+    cache = _cache(opts)
+    key = fingerprint(opts, current, cache)
+    if key is not None and cache.bucket(BUCKET).get(key) is not None:
+        return True
+    offline = _offline(opts)
+    try:
+        resolution = compile_fn(offline, pinned_only=True)
+    except XvError:
+        return False
+    if not same_lock(lockfile.render(resolution, opts.render), current):
+        return False
+    remember(opts, current)
+    return True
+
+
+def remember(opts: CompileOptions, text: str) -> None:
+    """Record that compiling ``opts`` gives ``text`` (a cache that cannot be written is
+    only a slower next check)."""
+    if opts.cache.no_cache:
+        return
+    cache = _cache(opts)
+    try:
+        key = fingerprint(opts, text, cache)
+    except XvError:
+        return
+    if key is not None:
+        cache.bucket(BUCKET).put(key, {"checked": time.time()})
+
+
+def same_lock(a: str, b: str) -> bool:
+    """Two compiled files are the same lock when only the header's command line differs."""
+    return lockfile.without_command(a) == lockfile.without_command(b)
+
+
+def fingerprint(opts: CompileOptions, text: str, cache: Cache | None = None) -> str | None:
+    """The record's key, or None when the inputs name local directories or ``file:``
+    indexes, whose contents can change without any input changing."""
+    from xv.compile import resolve_target
+
+    index = opts.index
+    locations = (*index.indexes, *index.find_links)
+    if any(not loc.startswith(("http://", "https://")) for loc in locations):
+        return None
+    target = resolve_target(opts.resolver, cache)
+    s = opts.resolver
+    material: dict[str, Any] = {
+        "xv": __version__,
+        "inputs": [
+            [kind, *_requirement(item)]
+            for kind, items in (
+                ("r", opts.inputs.requirements),
+                ("c", opts.inputs.constraints),
+                ("o", opts.inputs.overrides),
+            )
+            for item in items
+        ],
+        "index": [index.indexes, index.find_links, index.index_strategy, index.trusted_hosts],
+        "resolver": [
+            s.prerelease,
+            s.resolution,
+            s.exclude_newer,
+            s.no_deps,
+            s.no_build,
+            sorted(s.only_binary),
+            sorted(s.no_binary),
+        ],  # fmt: skip
+        "target": [sorted(target.markers.items()), [str(t) for t in target.tag_priority]],
+        "render": repr(_without_command_option(opts)),
+        "lock": lockfile.without_command(text),
+    }
+    blob = json.dumps(material, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def _requirement(item: Any) -> list[Any]:
+    parsed = item.parsed
+    parent = item.parent
+    return [
+        str(parsed.requirement) if parsed.requirement is not None else parsed.text,
+        parsed.url,
+        parsed.editable,
+        [parent.kind, parent.name] if parent is not None else None,
+    ]
+
+
+def _without_command_option(opts: CompileOptions) -> Any:
+    return dataclasses.replace(opts.render, command="")
+
+
+def _eligible(opts: CompileOptions) -> bool:
+    """Whether the cache may answer: not when asked to look again or to move pins."""
+    s = opts.resolver
+    return not (opts.cache.no_cache or opts.index.refresh or s.upgrade or s.upgrade_packages)
+
+
+def _cache(opts: CompileOptions) -> Cache:
+    return Cache.default(opts.cache.cache_dir, opts.cache.no_cache)
+
+
+def _offline(opts: CompileOptions) -> CompileOptions:
+    return dataclasses.replace(opts, index=dataclasses.replace(opts.index, offline=True))
