@@ -7,12 +7,9 @@ reported through an optional callback so the CLI decides what a terminal shows.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
-from pathlib import Path
 
-from packaging import tags
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import (
     InvalidSdistFilename,
@@ -24,7 +21,8 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from xv.cache import Cache
-from xv.compile_options import CompileOptions, InputRequirement, ResolverSettings
+from xv.compile_options import CompileOptions, InputRequirement
+from xv.compile_target import resolve_target
 from xv.errors import UsageError, XvError
 from xv.index.client import IndexClient
 from xv.index.simple import ProjectPage
@@ -34,7 +32,7 @@ from xv.resolver.candidates import BinaryPolicy, Candidate
 from xv.resolver.resolve import run
 from xv.resolver.result import Parent, Resolution
 from xv.resolver.source import IndexSource
-from xv.resolver.target import Target, make_target
+from xv.resolver.target import Target
 
 Progress = Callable[[int], None]
 
@@ -70,34 +68,6 @@ def compile(  # noqa: A001
             progress=progress,
         )
         return _without_hidden_parents(run(provider))
-
-
-def resolve_target(settings: ResolverSettings, cache: Cache | None = None) -> Target:
-    """The marker values and wheel tags to resolve for.
-
-    As with uv: ``-p/--python`` names the interpreter whose markers and tags are used (else
-    the running one); ``--python-version`` and ``--python-platform`` then override the
-    version and the platform.
-    """
-    if settings.python is None:
-        return make_target(settings.python_version, settings.python_platform)
-    from xv.env import find_target  # only -p needs the interpreter probe
-
-    interp = find_target(
-        settings.python, False, True, Path.cwd(), os.environ, cache=cache
-    )  # break_system_packages=True: compiling installs nothing, PEP 668 does not apply
-    markers = {key: str(value) for key, value in interp.markers.items()}
-    if settings.python_version is None and settings.python_platform is None:
-        ordered = dict.fromkeys(tag for text in interp.tags for tag in tags.parse_tag(text))
-        return Target(markers, {tag: i for i, tag in enumerate(ordered)})
-    base = make_target(settings.python_version or interp.python_version, settings.python_platform)
-    changed: set[str] = set()
-    if settings.python_version is not None:
-        changed |= {"python_version", "python_full_version", "implementation_version"}
-    if settings.python_platform is not None:
-        changed |= {"sys_platform", "platform_system", "os_name", "platform_machine"}
-    markers.update({key: base.markers[key] for key in changed})
-    return Target(markers, base.tag_priority)
 
 
 def _resolver_settings(opts: CompileOptions) -> prov.ResolverSettings:

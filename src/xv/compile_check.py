@@ -36,6 +36,7 @@ from typing import Any
 from xv import __version__, lockfile
 from xv.cache import Cache
 from xv.compile_options import CompileOptions
+from xv.compile_target import resolve_target
 from xv.errors import XvError
 from xv.resolver.result import Resolution
 
@@ -88,8 +89,6 @@ def same_lock(a: str, b: str) -> bool:
 def fingerprint(opts: CompileOptions, text: str, cache: Cache | None = None) -> str | None:
     """The record's key, or None when the inputs name local directories or ``file:``
     indexes, whose contents can change without any input changing."""
-    from xv.compile import resolve_target
-
     index = opts.index
     locations = (*index.indexes, *index.find_links)
     if any(not loc.startswith(("http://", "https://")) for loc in locations):

@@ -19,7 +19,7 @@ from packaging.utils import canonicalize_name
 
 from xv import lockfile, pyproject, reqfile
 from xv.errors import UsageError
-from xv.index.client import IndexSettings
+from xv.index.settings import IndexSettings
 from xv.lockfile import Pin, RenderOptions
 from xv.reqfile import FileOptions, Origin, ParsedRequirement, RequirementsFile
 from xv.resolver.result import Parent

@@ -8,10 +8,8 @@ writes it: to ``-o FILE`` atomically, else to stdout.
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -157,6 +155,8 @@ def check(path: str, text: str, reporter: Reporter, current: str | None = None) 
     if lockfile.without_command(current) == lockfile.without_command(text):
         reporter.info(f"{path} is up to date")
         return 0
+    import difflib  # imported here: an up-to-date check never needs it
+
     diff = difflib.unified_diff(
         current.splitlines(keepends=True),
         text.splitlines(keepends=True),
@@ -171,6 +171,8 @@ def check(path: str, text: str, reporter: Reporter, current: str | None = None) 
 
 def write_atomically(path: str, text: str) -> None:
     """Write beside ``path`` then rename over it, so a failure never leaves it half written."""
+    import tempfile
+
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     try:

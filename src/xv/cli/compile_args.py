@@ -31,7 +31,7 @@ from xv.compile_options import (
     preferences_from,
 )
 from xv.errors import InputError, UsageError
-from xv.index.client import DEFAULT_INDEX_URL, IndexSettings
+from xv.index.settings import DEFAULT_INDEX_URL, IndexSettings
 from xv.lockfile import RenderOptions
 from xv.reqfile import FileOptions
 

@@ -1,0 +1,70 @@
+"""Where packages come from and how to reach them: :class:`IndexSettings`, a plain value.
+
+Apart from :mod:`xv.index.client` so that building options (the CLI, ``--check`` answered
+from the cache) does not import the HTTP stack.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from xv.errors import UsageError
+
+if TYPE_CHECKING:
+    from xv.index.http import HttpConfig
+
+DEFAULT_INDEX_URL = "https://pypi.org/simple"
+STRATEGIES = ("first-index", "unsafe-best-match", "unsafe-first-match")
+
+
+def _default_timeout() -> float:
+    raw = os.environ.get("XV_HTTP_TIMEOUT", "").strip()
+    try:
+        return float(raw) if raw else 30.0
+    except ValueError:
+        return 30.0
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """Where packages come from and how to talk to those places (picklable)."""
+
+    index_url: str = DEFAULT_INDEX_URL
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    no_index: bool = False
+    index_strategy: str = "first-index"
+    trusted_hosts: tuple[str, ...] = ()
+    cert: str | None = None
+    timeout: float = field(default_factory=_default_timeout)
+    offline: bool = False
+    refresh: bool = False
+    default_ttl: int = 600
+    retries: int = 3
+    backoff: float = 0.25  # seconds before the first retry; doubles each time
+
+    def __post_init__(self) -> None:
+        if self.index_strategy not in STRATEGIES:
+            choices = ", ".join(STRATEGIES)
+            raise UsageError(f"unknown index strategy {self.index_strategy!r} (use {choices})")
+
+    @property
+    def indexes(self) -> tuple[str, ...]:
+        """Index URLs in priority order: extra indexes first, then ``index_url``."""
+        if self.no_index:
+            return ()
+        return (*self.extra_index_urls, self.index_url)
+
+    def http_config(self) -> HttpConfig:
+        from xv.index.http import HttpConfig
+
+        return HttpConfig(
+            timeout=self.timeout,
+            retries=self.retries,
+            backoff=self.backoff,
+            cert=self.cert,
+            trusted_hosts=self.trusted_hosts,
+            credential_urls=(*self.indexes, *self.find_links),
+        )
