@@ -30,7 +30,7 @@ from xv.pool import WorkerPool
 from xv.resolver import provider as prov
 from xv.resolver.candidates import BinaryPolicy, Candidate
 from xv.resolver.resolve import run
-from xv.resolver.result import Parent, Resolution
+from xv.resolver.result import Parent, Resolution, ResolvedDist
 from xv.resolver.source import IndexSource
 from xv.resolver.target import Target
 
@@ -67,7 +67,7 @@ def compile(  # noqa: A001
             source=source,
             progress=progress,
         )
-        return _without_hidden_parents(run(provider))
+        return _tidy(run(provider))
 
 
 def _resolver_settings(opts: CompileOptions) -> prov.ResolverSettings:
@@ -137,13 +137,23 @@ def _upgrade_constraints(specs: Sequence[str]) -> list[prov.InputRequirement]:
     return out
 
 
-def _without_hidden_parents(resolution: Resolution) -> Resolution:
-    return Resolution(
-        tuple(
-            dataclasses.replace(d, parents=frozenset(p for p in d.parents if p.kind not in _HIDDEN))
-            for d in resolution.dists
-        )
-    )
+def _tidy(resolution: Resolution) -> Resolution:
+    """Drop the parents ``# via`` must not name; spell each version as its files do.
+
+    A file of another project can look like one of this version (``cffi-1.0.2-2.tar.gz`` reads
+    as cffi ``2``): such files are no part of the pin (nor of its hashes), and the version is
+    written as the real files write it (``cffi==2.0.0``, as uv does).
+    """
+    return Resolution(tuple(_tidy_dist(d) for d in resolution.dists))
+
+
+def _tidy_dist(dist: ResolvedDist) -> ResolvedDist:
+    parents = frozenset(p for p in dist.parents if p.kind not in _HIDDEN)
+    parsed = [(f, _parse_filename(f.filename)) for f in dist.files]
+    files = tuple(f for f, found in parsed if found is None or found == (dist.name, dist.version))
+    spelled = [found[1] for _, found in parsed if found == (dist.name, dist.version)]
+    version = spelled[0] if spelled else dist.version
+    return dataclasses.replace(dist, parents=parents, files=files or dist.files, version=version)
 
 
 class PinnedSource(prov.MetadataSource):
@@ -180,14 +190,20 @@ def file_version(name: str, filename: str) -> Version | None:
     >>> file_version("cffi", "cffi-1.0.2-2.tar.gz") is None  # build tag on an sdist: not 2
     True
     """
+    found = _parse_filename(filename)
+    return found[1] if found is not None and found[0] == canonicalize_name(name) else None
+
+
+def _parse_filename(filename: str) -> tuple[str, Version] | None:
+    """(normalised name, version) of a wheel, ``.tar.gz`` or ``.zip`` filename, else None."""
     try:
         if filename.endswith(".whl"):
-            found, version, _, _ = parse_wheel_filename(filename)
+            name, version, _, _ = parse_wheel_filename(filename)
         else:
-            found, version = parse_sdist_filename(filename)
+            name, version = parse_sdist_filename(filename)
     except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
         return None
-    return version if found == canonicalize_name(name) else None
+    return str(name), version
 
 
 def parse_exclude_newer(text: str | None) -> datetime | None:
