@@ -10,7 +10,11 @@ in the header's copy of them) are removed, where uv keeps them.
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -269,3 +273,60 @@ def test_check_after_a_yank_of_a_cached_pin_is_still_fresh_until_refresh(
     locked.add(Pkg("idna", "3.9"))
     assert check(locked).exit_code == 0
     assert check(locked, "--refresh").exit_code == 1
+
+
+# ------------------------------------------------------------------------------ pre-commit
+
+
+def read_hooks(path: Path) -> list[dict[str, Any]]:
+    """The subset of YAML that .pre-commit-hooks.yaml uses: a list of flat maps whose values
+    are scalars or flow lists (checked here, so the file cannot drift out of it unseen)."""
+    hooks: list[dict[str, Any]] = []
+    for raw in path.read_text().splitlines():
+        line = raw.split(" #", 1)[0].rstrip() if not raw.lstrip().startswith("#") else ""
+        if not line:
+            continue
+        if line.startswith("- "):
+            hooks.append({})
+            line = "  " + line[2:]
+        assert line.startswith("  ") and ": " in line, f"unexpected YAML: {raw!r}"
+        key, value = (part.strip() for part in line.split(": ", 1))
+        if value.startswith("["):
+            assert value.endswith("]"), raw
+            hooks[-1][key] = [item.strip() for item in value[1:-1].split(",") if item.strip()]
+        else:
+            hooks[-1][key] = {"false": False, "true": True}.get(value, value)
+    return hooks
+
+
+def run_hook(hook: dict[str, Any], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """As pre-commit runs a `language: python` hook: the entry (its console script from the
+    environment the repository is installed into) plus args, in the project's root."""
+    command, *entry_args = shlex.split(hook["entry"])
+    script = Path(sys.executable).with_name(command)
+    args = [str(script), *entry_args, *hook.get("args", [])]
+    assert hook.get("pass_filenames") is False  # else pre-commit appends the changed files
+    return subprocess.run(args, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+
+
+def test_pre_commit_hooks_run_as_pre_commit_runs_them(idx: LocalIndex) -> None:
+    hooks = {h["id"]: h for h in read_hooks(Path(__file__).parents[2] / ".pre-commit-hooks.yaml")}
+    assert set(hooks) == {"xv-compile", "xv-compile-check"}
+    for hook in hooks.values():
+        assert hook["language"] == "python"
+        files = re.compile(hook["files"])
+        for name in ("requirements.in", "sub/requirements-dev.in", "pyproject.toml", "xv.toml",
+                     "requirements.txt"):  # fmt: skip
+            assert files.search(name), name
+        assert not files.search("setup.py") and not files.search("docs/conf.txt")
+    env = {**os.environ, "XV_INDEX_URL": idx.url}  # the project's setting, e.g. in xv.toml
+    made = run_hook(hooks["xv-compile"], env)
+    assert made.returncode == 0, made.stderr
+    assert Path("requirements.txt").read_text().endswith(FLASK_REQUESTS)
+    assert run_hook(hooks["xv-compile-check"], env).returncode == 0
+    Path("requirements.in").write_text("flask\n")
+    stale = run_hook(hooks["xv-compile-check"], env)
+    assert stale.returncode == 1
+    assert "-requests==2.32.3\n" in stale.stderr
+    assert run_hook(hooks["xv-compile"], env).returncode == 0
+    assert run_hook(hooks["xv-compile-check"], env).returncode == 0
