@@ -9,15 +9,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
+from functools import lru_cache
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from xv.cache import Cache
@@ -195,15 +190,40 @@ def file_version(name: str, filename: str) -> Version | None:
 
 
 def _parse_filename(filename: str) -> tuple[str, Version] | None:
-    """(normalised name, version) of a wheel, ``.tar.gz`` or ``.zip`` filename, else None."""
-    try:
-        if filename.endswith(".whl"):
-            name, version, _, _ = parse_wheel_filename(filename)
-        else:
-            name, version = parse_sdist_filename(filename)
-    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+    """(normalised name, version) of a wheel, ``.tar.gz`` or ``.zip`` filename, else None.
+
+    Split by hand rather than with packaging's validating parsers: a page holds thousands of
+    files and only the name and version matter here.
+    """
+    if filename.endswith(".whl"):
+        parts = filename[:-4].split("-")
+        if len(parts) not in (5, 6):
+            return None
+        name, text = parts[0], parts[1]
+    else:
+        stem = filename.removesuffix(".tar.gz")
+        if stem == filename:
+            stem = filename.removesuffix(".zip")
+            if stem == filename:
+                return None
+        name, _, text = stem.rpartition("-")
+    version = _version(text)
+    if not name or version is None:
         return None
-    return str(name), version
+    return _canonical(name), version
+
+
+@lru_cache(maxsize=65536)
+def _version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+@lru_cache(maxsize=4096)
+def _canonical(name: str) -> str:
+    return str(canonicalize_name(name))
 
 
 def parse_exclude_newer(text: str | None) -> datetime | None:

@@ -328,5 +328,3 @@ def test_pre_commit_hooks_run_as_pre_commit_runs_them(idx: LocalIndex) -> None:
     stale = run_hook(hooks["xv-compile-check"], env)
     assert stale.returncode == 1
     assert "-requests==2.32.3\n" in stale.stderr
-    assert run_hook(hooks["xv-compile"], env).returncode == 0
-    assert run_hook(hooks["xv-compile-check"], env).returncode == 0
