@@ -3,7 +3,7 @@
 :func:`render` reproduces uv's output line for line (header, sorted pins, ``# via`` annotations
 in ``split`` or ``line`` style, ``--hash`` continuations, emitted index options, the trailer
 for ``--no-emit-package``), with two deliberate differences: the header names ``xv-compile``,
-and emitted index and find-links URLs never carry credentials.
+and emitted index and find-links URLs (and the header's copy of them) never carry credentials.
 
 :func:`parse` reads a compiled file back into pins, for preferences and for ``xv-sync``.
 """
