@@ -19,9 +19,11 @@ before the CLI falls back to a normal resolution:
    metadata is what was cached. Any other outcome (something not cached, a conflict, other
    pins) proves nothing, and the caller resolves normally.
 
-What neither step sees is a change on the index to the pinned versions themselves (a
-release yanked, a wheel added to a pinned version, which ``--generate-hashes`` would list);
-``--refresh`` skips both steps, as do ``-U``, ``-P`` and ``--no-cache``.
+What neither step sees is what the index published after its pages were cached and that
+would move a pin with the inputs unchanged: a pinned release yanked or removed, a wheel added
+to a pinned version (which ``--generate-hashes`` would list), a final release where the lock
+pins a pre-release. A normal run sees these once the cached pages expire; ``--refresh`` skips
+both steps and looks at once, as do ``-U``, ``-P`` and ``--no-cache``.
 """
 
 from __future__ import annotations
