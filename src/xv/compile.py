@@ -23,7 +23,7 @@ from xv.index.client import IndexClient
 from xv.index.simple import ProjectPage
 from xv.pool import WorkerPool
 from xv.resolver import provider as prov
-from xv.resolver.candidates import BinaryPolicy, Candidate
+from xv.resolver.candidates import BinaryPolicy
 from xv.resolver.resolve import run
 from xv.resolver.result import Parent, Resolution, ResolvedDist
 from xv.resolver.source import IndexSource
@@ -52,9 +52,11 @@ def compile(  # noqa: A001
     client = IndexClient(opts.index, cache)
     inputs = _resolver_inputs(opts, target)
     with WorkerPool() as pool:
-        source: prov.MetadataSource = IndexSource(client, pool)
-        if pinned_only:
-            source = PinnedSource(source, inputs.preferences)
+        source = (
+            PinnedSource(client, pool, inputs.preferences)
+            if pinned_only
+            else IndexSource(client, pool)
+        )
         provider = prov.PythonProvider(
             inputs=inputs,
             settings=_resolver_settings(opts),
@@ -151,23 +153,20 @@ def _tidy_dist(dist: ResolvedDist) -> ResolvedDist:
     return dataclasses.replace(dist, parents=parents, files=files or dist.files, version=version)
 
 
-class PinnedSource(prov.MetadataSource):
-    """A source whose pages hold, for each pinned package, only the pinned version's files.
+class PinnedSource(IndexSource):
+    """Index pages holding, for each pinned package, only the pinned version's files.
 
     A pre-release pin keeps the whole page: whether a pre-release may be chosen depends on
     which final releases exist.
     """
 
-    def __init__(self, inner: prov.MetadataSource, pins: Mapping[str, Version]) -> None:
-        self.inner = inner
+    def __init__(self, client: IndexClient, pool: WorkerPool, pins: Mapping[str, Version]) -> None:
+        super().__init__(client, pool)
         self.pins = pins
 
     def pages(self, names: Iterable[str]) -> dict[str, ProjectPage | None]:
-        pages = self.inner.pages(names)
+        pages = super().pages(names)
         return {name: self._narrow(name, page) for name, page in pages.items()}
-
-    def metadata(self, cands: Sequence[Candidate]) -> dict[str, object]:
-        return self.inner.metadata(cands)
 
     def _narrow(self, name: str, page: ProjectPage | None) -> ProjectPage | None:
         pin = self.pins.get(canonicalize_name(name))
