@@ -289,3 +289,16 @@ def test_another_python_through_python_option(index: LocalIndex, tmp_path: Path)
     assert list(venv.glob("lib/python3.8/site-packages/demo/__pycache__/__init__.cpython-38.pyc"))
     script = subprocess.run([str(venv / "bin" / "demo-cli")], capture_output=True, text=True)
     assert script.stdout.strip() == "demo 1.0"
+
+
+def test_options_from_the_file_and_system_target(
+    index: LocalIndex, venv: Path, tmp_path: Path
+) -> None:
+    # The index comes from the file; --system takes the first python3 on PATH (here a venv's).
+    text = f"--index-url {index.url}\ndep==1.0\n"
+    args = [lock(tmp_path, text), "--system", "--dry-run"]
+    result = CliRunner().invoke(main, args, env={"PATH": str(venv / "bin")})
+    assert result.exit_code == 0, result.output
+    assert changes(result) == [" + dep==1.0"]
+    result = CliRunner().invoke(main, [lock(tmp_path, text), "-p", str(venv)])
+    assert result.exit_code == 0 and pip_list(venv) == {"dep": "1.0"}
