@@ -124,6 +124,7 @@ def test_install_upgrade_remove_downgrade_reinstall_and_noop(
     script = subprocess.run([str(venv / "bin" / "demo-cli")], capture_output=True, text=True)
     assert script.stdout.strip() == "demo 1.0"
     assert pip_list(venv) == pins(LOCK1)
+    assert next(venv.glob("lib/*/site-packages/dep/__init__.py")).stat().st_nlink > 1  # linked
     # Nothing to do: no request, no worker, and uv's word for it.
     index.clear_log()
     again = sync(index, venv, first)
@@ -154,8 +155,9 @@ def test_install_upgrade_remove_downgrade_reinstall_and_noop(
 
 def test_downgrade(index: LocalIndex, venv: Path, tmp_path: Path) -> None:
     assert sync(index, venv, lock(tmp_path, LOCK2)).exit_code == 0
-    result = sync(index, venv, lock(tmp_path, "demo==1.0\ndep==1.0\n"))
+    result = sync(index, venv, lock(tmp_path, "demo==1.0\ndep==1.0\n"), "--link-mode", "copy")
     assert result.exit_code == 0, result.output
+    assert next(venv.glob("lib/*/site-packages/dep/__init__.py")).stat().st_nlink == 1
     assert changes(result) == [" - demo==2.0", " + demo==1.0", " - dep==2.0", " + dep==1.0"]
     assert not list(venv.glob("lib/*/site-packages/dep/m0.py"))
     assert pip_list(venv) == {"demo": "1.0", "dep": "1.0"} and pip_check(venv) == []
