@@ -461,3 +461,13 @@ def test_unpack_refuses_metadata_of_another_project(tmp_path: Path) -> None:
         unpack_wheel_to_archive(str(wheel), str(tmp_path / "archives"))
     renamed = wheel.rename(tmp_path / "download.tmp")  # no wheel name: nothing to compare
     assert Path(unpack_wheel_to_archive(str(renamed), str(tmp_path / "archives"))).is_dir()
+
+
+def test_package_init_files_are_placed_after_the_modules(archives: dict[str, Path]) -> None:
+    from xv.install.place import ArchiveWheel
+
+    files = list(ArchiveWheel(archives["2.0"]).files())
+    inits = [i for i, f in enumerate(files) if f.endswith("/__init__.py")]
+    modules = [i for i, f in enumerate(files) if f.endswith(".py") and i not in inits]
+    assert modules and inits and max(modules) < min(inits)
+    assert files[-1].startswith("demo-2.0.dist-info/")

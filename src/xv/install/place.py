@@ -102,13 +102,18 @@ class ArchiveWheel:
         return self.wheel_info.get("root-is-purelib", "true").lower() == "true"
 
     def files(self) -> Iterator[str]:
-        """Every file's ``/``-separated path, package files first, dist-info last."""
+        """Every file's ``/``-separated path: modules, then ``__init__.py`` files, dist-info last.
+
+        An upgrade interrupted part way then leaves old ``__init__.py`` files, or new ones
+        whose new submodules are already in place: the packages still import.
+        """
         found = []
         for directory, _, names in os.walk(self.root):
             rel_dir = os.path.relpath(directory, self.root).replace(os.sep, "/")
             found += [name if rel_dir == "." else f"{rel_dir}/{name}" for name in names]
         in_dist_info = [f for f in found if f.startswith(self.dist_info + "/")]
-        yield from sorted(set(found) - set(in_dist_info))
+        package = set(found) - set(in_dist_info)
+        yield from sorted(package, key=lambda path: (path.endswith("/__init__.py"), path))
         for path in sorted(in_dist_info):
             if path.split("/", 1)[1] not in _OWN_METADATA:
                 yield path
