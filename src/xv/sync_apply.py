@@ -1,14 +1,14 @@
 """Applying a sync plan: prepare everything, then change the environment.
 
-1. **Choose** a file for every pin to install: the best wheel for the target's
-   tags (an sdist alone is refused: building is not supported yet), or the
-   pin's wheel URL. A lock ``--hash`` that the index's hash for the chosen file
-   contradicts fails here, before anything is fetched.
-2. **Prepare** on the worker pool: download what the cache lacks into
-   ``wheels-v1/<sha256>/`` (verified while streaming), check lock hashes the
-   index could not vouch for, and unpack each wheel once into
-   ``archives-v1/<sha256>/``. A wheel whose archive exists costs nothing.
-3. **Install** only when every archive is ready: dependencies before their
+1. **Prepare**, one job per package on the worker pool (threads by default),
+   so each download starts as soon as its project page arrives: choose the
+   best wheel of the pinned version for the target's tags (an sdist alone is
+   refused: building is not supported yet) or take the pin's wheel URL; refuse
+   a file whose index hash contradicts the lock's ``--hash``; download what
+   the cache lacks into ``wheels-v1/<sha256>/`` (verified while streaming),
+   check lock hashes the index could not vouch for, and unpack the wheel once
+   into ``archives-v1/<sha256>/``. A wheel whose archive exists costs nothing.
+2. **Install** only when every archive is ready: dependencies before their
    dependents (read from the archives' metadata), so an interrupted run leaves
    each visible distribution's requirements in place; upgrades install over
    the old version before removing its leftovers; removals come last.
@@ -115,7 +115,7 @@ def apply(
     )
 
 
-# --- choose ----------------------------------------------------------------------------
+# --- choosing a file ----------------------------------------------------------------------------
 
 
 def target_of(interp: Interpreter) -> Target:
