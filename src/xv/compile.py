@@ -20,6 +20,7 @@ from xv.compile_options import CompileOptions, InputRequirement
 from xv.compile_target import resolve_target
 from xv.errors import UsageError, XvError
 from xv.index.client import IndexClient
+from xv.index.pageform import files_of_version
 from xv.index.simple import ProjectPage
 from xv.pool import WorkerPool
 from xv.resolver import provider as prov
@@ -172,8 +173,7 @@ class PinnedSource(IndexSource):
         pin = self.pins.get(canonicalize_name(name))
         if page is None or pin is None or pin.is_prerelease:
             return page
-        files = tuple(f for f in page.files if file_version(page.name, f.filename) == pin)
-        return dataclasses.replace(page, files=files)
+        return dataclasses.replace(page, files=files_of_version(page, pin))
 
 
 def file_version(name: str, filename: str) -> Version | None:

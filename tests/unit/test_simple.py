@@ -7,10 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import msgpack
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from packaging.version import Version
 
 from xv.index.simple import (
@@ -20,8 +17,6 @@ from xv.index.simple import (
     content_type_is_json,
     dist_name_version,
     files_from_directory,
-    page_from_plain,
-    page_to_plain,
     parse_find_links_html,
     parse_html,
     parse_json,
@@ -449,51 +444,3 @@ def test_dist_name_version(
         assert got is None
     else:
         assert got == (want[0], Version(want[1]))
-
-
-# ---------------------------------------------------------------- cache form
-
-_text = st.text(max_size=20)
-_hashes = st.dictionaries(st.sampled_from(["sha256", "md5", "sha512"]), st.text(max_size=64))
-_dist = st.builds(
-    DistFile,
-    filename=_text,
-    url=_text,
-    hashes=_hashes,
-    requires_python=st.none() | _text,
-    yanked=st.none() | _text,
-    upload_time=st.none() | _text,
-    size=st.none() | st.integers(min_value=0, max_value=2**63 - 1),
-    metadata_hashes=st.none() | _hashes,
-)
-_page = st.builds(
-    ProjectPage,
-    name=_text,
-    files=st.lists(_dist, max_size=5).map(tuple),
-    index_url=_text,
-    versions=st.lists(_text, max_size=3).map(tuple),
-)
-
-
-@given(_page)
-def test_plain_round_trip_through_msgpack(page: ProjectPage) -> None:
-    for use_list in (False, True):
-        raw = msgpack.packb(page_to_plain(page), use_bin_type=True)
-        back = page_from_plain(msgpack.unpackb(raw, raw=False, use_list=use_list))
-        assert_same_page(back, page)
-
-
-def test_plain_form_is_compact() -> None:
-    page = parse_html(HTML_PYPI, PAGE, "requests")
-    plain = page_to_plain(page)
-    rows = plain[-1]
-    assert isinstance(rows, tuple) and all(isinstance(r, tuple) for r in rows)
-
-
-@pytest.mark.parametrize(
-    "obj",
-    [None, 3, (), (2, "a", "u", (), ()), (1, "a", "u", (), [("f",)]), (1, "a", "u", (), [1])],
-)
-def test_page_from_plain_rejects_garbage(obj: Any) -> None:
-    with pytest.raises(ValueError):
-        page_from_plain(obj)

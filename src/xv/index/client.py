@@ -50,7 +50,7 @@ from packaging.utils import canonicalize_name
 
 from xv.cache import Cache
 from xv.errors import HashMismatchError, NetworkError, OfflineError
-from xv.index import simple
+from xv.index import pageform, simple
 from xv.index.http import Http, raise_for_retry, redact_url, split_credentials
 from xv.index.settings import DEFAULT_INDEX_URL, IndexSettings
 from xv.index.simple import DistFile, ProjectPage
@@ -284,7 +284,7 @@ def _read_entry(bucket: Any, url: str) -> _PageEntry | None:
         return None
     try:
         page_plain, fetched, etag, last_modified, max_age = value
-        page = simple.page_from_plain(page_plain) if page_plain is not None else None
+        page = pageform.page_from_plain(page_plain) if page_plain is not None else None
         return _PageEntry(page, float(fetched), etag, last_modified, max_age)
     except (TypeError, ValueError):
         bucket.delete(url)  # an older or damaged layout: a miss
@@ -298,7 +298,7 @@ def _write_entry(
     if not store:
         bucket.delete(url)
         return
-    page_plain = simple.page_to_plain(entry.page) if entry.page is not None else None
+    page_plain = pageform.page_to_plain(entry.page) if entry.page is not None else None
     bucket.put(url, (page_plain, entry.fetched, entry.etag, entry.last_modified, entry.max_age))
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -86,7 +87,8 @@ class ProjectPage:
     """A project's file listing on one index."""
 
     name: str  # normalised
-    files: tuple[DistFile, ...]
+    # A tuple, or from the cache an xv.index.pageform.FileList (decoded when read).
+    files: Sequence[DistFile]
     index_url: str  # the index (or find-links location) it came from
     # PEP 700 ``versions`` (JSON only; empty when the index does not say).
     versions: tuple[str, ...] = ()
@@ -402,53 +404,3 @@ def _name_version(name: str, version: str) -> tuple[NormalizedName, Version] | N
         return canonicalize_name(name), Version(version)
     except InvalidVersion:
         return None
-
-
-# --------------------------------------------------------------------------- cache form
-
-# Bump when the plain layout below changes; page_from_plain refuses other versions.
-PLAIN_FORMAT = 1
-
-
-def page_to_plain(page: ProjectPage) -> tuple[Any, ...]:
-    """A compact msgpack/JSON-friendly form: one tuple per file, no repeated keys."""
-    return (
-        PLAIN_FORMAT,
-        page.name,
-        page.index_url,
-        page.versions,
-        tuple(
-            (
-                f.filename,
-                f.url,
-                f.hashes,
-                f.requires_python,
-                f.yanked,
-                f.upload_time,
-                f.size,
-                f.metadata_hashes,
-            )
-            for f in page.files
-        ),
-    )
-
-
-def page_from_plain(obj: Any) -> ProjectPage:
-    """Inverse of :func:`page_to_plain`; accepts lists for tuples (as msgpack may give).
-
-    Raises :class:`ValueError` for anything else, so a stale or corrupt cache
-    entry can be treated as a miss.
-    """
-    try:
-        version, name, index_url, versions, rows = obj
-        if version != PLAIN_FORMAT:
-            raise ValueError(f"cached page format {version!r}, expected {PLAIN_FORMAT}")
-        # Positional construction: the row order is the field order of DistFile.
-        files = tuple(DistFile(*row) for row in rows)
-        if any(len(row) != 8 for row in rows):
-            raise ValueError("file rows must have 8 fields")
-        return ProjectPage(
-            name=str(name), files=files, index_url=str(index_url), versions=tuple(versions)
-        )
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"not a cached project page: {exc}") from exc

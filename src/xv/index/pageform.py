@@ -1,0 +1,175 @@
+"""The cache form of a project page: files grouped by version, decoded only when read.
+
+A warm run reads hundreds of pages, some with tens of thousands of files, and most
+of it never looks at more than a few versions of each: ``xv-compile --check``
+wants the pinned version's files only, and a resolution usually settles on one of
+the newest versions. So the cache keeps each version's rows as a separate msgpack
+blob (decoding the page then costs a few copies of bytes), and :class:`FileList`
+turns a blob into :class:`~xv.index.simple.DistFile` values the first time it is
+read. Each group keeps the positions of its files on the page, so the files come back
+in the order the index listed them, whichever way they are read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
+from typing import Any, overload
+
+import msgpack
+from packaging.utils import canonicalize_name, canonicalize_version
+from packaging.version import InvalidVersion, Version
+
+from xv.errors import XvError
+from xv.index.simple import SDIST_SUFFIXES, DistFile, ProjectPage, dist_name_version
+
+# Bump when the layout below changes; page_from_plain refuses other versions (a miss).
+PLAIN_FORMAT = 2
+_ROW_FIELDS = 8  # DistFile's fields, in order
+
+
+class FileList(Sequence[DistFile]):
+    """A page's files read from the cache: decoded a version at a time, on first use."""
+
+    __slots__ = ("_groups", "_decoded", "_all")
+
+    def __init__(self, groups: dict[str, tuple[tuple[int, ...], bytes]]) -> None:
+        self._groups = groups  # version key -> (positions on the page, msgpack blob of rows)
+        self._decoded: dict[str, tuple[DistFile, ...]] = {}
+        self._all: tuple[DistFile, ...] | None = None
+
+    def of_version(self, version: Version | str) -> tuple[DistFile, ...]:
+        """The files of one version (empty when there are none), decoding only those."""
+        return self._group(version_key(str(version)))
+
+    @property
+    def files(self) -> tuple[DistFile, ...]:
+        if self._all is None:
+            placed: list[DistFile | None] = [None] * sum(len(p) for p, _ in self._groups.values())
+            for key, (positions, _) in self._groups.items():
+                for position, f in zip(positions, self._group(key), strict=True):
+                    placed[position] = f
+            self._all = tuple(f for f in placed if f is not None)
+        return self._all
+
+    def _group(self, key: str) -> tuple[DistFile, ...]:
+        found = self._decoded.get(key)
+        if found is None:
+            entry = self._groups.get(key)
+            found = _decode_rows(entry[1], len(entry[0])) if entry is not None else ()
+            self._decoded[key] = found
+        return found
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    @overload
+    def __getitem__(self, index: int) -> DistFile: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[DistFile, ...]: ...
+    def __getitem__(self, index: int | slice) -> DistFile | tuple[DistFile, ...]:
+        return self.files[index]
+
+    def __iter__(self) -> Iterator[DistFile]:
+        return iter(self.files)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return self.files == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.files)
+
+    def __repr__(self) -> str:
+        return f"FileList({list(self._groups)!r})"
+
+
+def files_of_version(page: ProjectPage, version: Version) -> tuple[DistFile, ...]:
+    """The files of ``page`` that belong to ``version`` (cheap for a page from the cache)."""
+    if isinstance(page.files, FileList):
+        return page.files.of_version(version)
+    key = version_key(str(version))
+    return tuple(f for f in page.files if file_version_key(page.name, f.filename) == key)
+
+
+def version_key(text: str) -> str:
+    """The group a version belongs to: equal versions (``1.0``, ``1.0.0``) share one."""
+    try:
+        return canonicalize_version(Version(text))
+    except InvalidVersion:
+        return ""
+
+
+def file_version_key(project: str, filename: str) -> str:
+    """:func:`version_key` of a file's version; "" when the filename names no version."""
+    return _file_version_key(canonicalize_name(project), filename)
+
+
+@lru_cache(maxsize=65536)
+def _file_version_key(project: str, filename: str) -> str:
+    if filename.endswith(".whl"):
+        # name-version(-build)?-python-abi-platform.whl: a wheel's name holds no "-".
+        parts = filename[:-4].split("-")
+        if len(parts) in (5, 6) and canonicalize_name(parts[0]) == project:
+            return version_key(parts[1])
+    elif not filename.lower().endswith(SDIST_SUFFIXES):
+        return ""
+    found = dist_name_version(filename, project)
+    if found is None or found[0] != project:
+        return ""
+    return version_key(str(found[1]))
+
+
+def page_to_plain(page: ProjectPage) -> tuple[Any, ...]:
+    """``(format, name, index_url, versions, ((version key, positions, rows blob), ...))``."""
+    groups: dict[str, tuple[list[int], list[tuple[Any, ...]]]] = {}
+    for position, f in enumerate(page.files):
+        row: tuple[Any, ...] = (f.filename, f.url, f.hashes, f.requires_python, f.yanked)
+        row += (f.upload_time, f.size, f.metadata_hashes)
+        positions, rows = groups.setdefault(file_version_key(page.name, f.filename), ([], []))
+        positions.append(position)
+        rows.append(row)
+    blobs = tuple(
+        (key, positions, msgpack.packb(rows, use_bin_type=True))
+        for key, (positions, rows) in groups.items()
+    )
+    return (PLAIN_FORMAT, page.name, page.index_url, page.versions, blobs)
+
+
+def page_from_plain(obj: Any) -> ProjectPage:
+    """Inverse of :func:`page_to_plain`; accepts lists for tuples (as msgpack may give).
+
+    Only the outer layout is checked here (a version's rows are decoded when read);
+    :class:`ValueError` for anything else, so a stale or damaged entry is a miss.
+    """
+    try:
+        version, name, index_url, versions, blobs = obj
+        if version != PLAIN_FORMAT:
+            raise ValueError(f"cached page format {version!r}, expected {PLAIN_FORMAT}")
+        groups = {str(key): (tuple(pos), bytes(blob)) for key, pos, blob in blobs}
+        count = sum(len(pos) for pos, _ in groups.values())
+        if sorted(p for pos, _ in groups.values() for p in pos) != list(range(count)):
+            raise ValueError("file positions do not cover the page")
+        return ProjectPage(
+            name=str(name),
+            files=FileList(groups),
+            index_url=str(index_url),
+            versions=tuple(versions),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"not a cached project page: {exc}") from exc
+
+
+def _decode_rows(blob: bytes, count: int) -> tuple[DistFile, ...]:
+    try:
+        rows = msgpack.unpackb(blob, raw=False, use_list=False, strict_map_key=False)
+        # Positional construction: the row order is DistFile's field order.
+        files = tuple(DistFile(*row) for row in rows)
+        if len(files) != count or any(len(row) != _ROW_FIELDS for row in rows):
+            raise ValueError(f"expected {count} rows of {_ROW_FIELDS} fields")
+        return files
+    except Exception as exc:  # msgpack raises many types on garbage
+        raise XvError(
+            f"a cached project page is damaged ({exc}); run again with --refresh"
+        ) from None
