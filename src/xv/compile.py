@@ -176,23 +176,13 @@ class PinnedSource(IndexSource):
         return dataclasses.replace(page, files=files_of_version(page, pin))
 
 
-def file_version(name: str, filename: str) -> Version | None:
-    """The version in a wheel or sdist filename of project ``name`` (None if it is not one).
-
-    >>> file_version("cffi", "cffi-2.0.0-cp311-cp311-manylinux_2_17_x86_64.whl")
-    <Version('2.0.0')>
-    >>> file_version("cffi", "cffi-1.0.2-2.tar.gz") is None  # build tag on an sdist: not 2
-    True
-    """
-    found = _parse_filename(filename)
-    return found[1] if found is not None and found[0] == canonicalize_name(name) else None
-
-
 def _parse_filename(filename: str) -> tuple[str, Version] | None:
     """(normalised name, version) of a wheel, ``.tar.gz`` or ``.zip`` filename, else None.
 
-    Split by hand rather than with packaging's validating parsers: a page holds thousands of
-    files and only the name and version matter here.
+    >>> _parse_filename("cffi-2.0.0-cp311-cp311-manylinux_2_17_x86_64.whl")
+    ('cffi', <Version('2.0.0')>)
+    >>> _parse_filename("cffi-1.0.2-2.tar.gz")  # an sdist with a build tag: not cffi 2
+    ('cffi-1-0-2', <Version('2')>)
     """
     if filename.endswith(".whl"):
         parts = filename[:-4].split("-")
