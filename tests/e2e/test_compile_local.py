@@ -255,7 +255,11 @@ def test_check_with_the_cache_lacking_the_pins_resolves(locked: LocalIndex) -> N
     shutil.rmtree("cache")
     result = check(locked)
     assert result.exit_code == 0, result.output
-    assert locked.requests  # a normal resolution
+    assert locked.requests  # a normal resolution, which warms the cache
+    locked.close()
+    assert check(locked).exit_code == 0
+    shutil.rmtree("cache/check-v1")
+    assert check(locked).exit_code == 0
 
 
 def test_check_does_not_trust_the_cache_for_refresh_or_upgrade(locked: LocalIndex) -> None:
