@@ -37,9 +37,10 @@ from typing import Any
 
 from xv import __version__, lockfile
 from xv.cache import Cache
-from xv.compile_options import CompileOptions
+from xv.compile_options import CompileOptions, InputRequirement
 from xv.compile_target import resolve_target
 from xv.errors import XvError
+from xv.lockfile import RenderOptions
 from xv.resolver.result import Resolution
 
 BUCKET = "check-v1"
@@ -117,7 +118,7 @@ def fingerprint(opts: CompileOptions, text: str, cache: Cache | None = None) -> 
             s.no_build,
             sorted(s.only_binary),
             sorted(s.no_binary),
-        ],  # fmt: skip
+        ],
         "target": [sorted(target.markers.items()), [str(t) for t in target.tag_priority]],
         "render": repr(_without_command_option(opts)),
         "lock": lockfile.without_command(text),
@@ -126,7 +127,7 @@ def fingerprint(opts: CompileOptions, text: str, cache: Cache | None = None) -> 
     return hashlib.sha256(blob).hexdigest()
 
 
-def _requirement(item: Any) -> list[Any]:
+def _requirement(item: InputRequirement) -> list[Any]:
     parsed = item.parsed
     parent = item.parent
     return [
@@ -137,7 +138,7 @@ def _requirement(item: Any) -> list[Any]:
     ]
 
 
-def _without_command_option(opts: CompileOptions) -> Any:
+def _without_command_option(opts: CompileOptions) -> RenderOptions:
     return dataclasses.replace(opts.render, command="")
 
 
