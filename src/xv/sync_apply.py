@@ -39,7 +39,7 @@ from xv.index.simple import DistFile, ProjectPage, dist_name_version
 from xv.install import compile_bytecode, install_from_archive, uninstall, upgrade
 from xv.install.archive import file_sha256, unpack_wheel_to_archive
 from xv.install.place import InstalledRecord
-from xv.pool import ENV_POOL_KIND, PoolKind, WorkerPool, cpu_count, workers_from_env
+from xv.pool import ENV_POOL_KIND, PoolKind, WorkerPool, cpu_count
 from xv.resolver.target import Target
 from xv.sync import Plan, Wanted
 
@@ -242,8 +242,9 @@ def prepare(
     target, platform = target_of(interp), platform_of(interp)
     jobs = [(w, target, platform, client.settings, str(root)) for w in wanted]
     kind: PoolKind | None = None if os.environ.get(ENV_POOL_KIND) else "thread"
-    workers = workers_from_env() or (min(16, len(jobs)) if kind == "thread" else None)
-    with WorkerPool(workers, kind=kind, work="io", preload=[__name__]) as pool:
+    # The pool's default for I/O work (2 per CPU, 4 to 16): more threads only add
+    # contention for the GIL while pages are decoded and wheels unpacked.
+    with WorkerPool(kind=kind, work="io", preload=[__name__]) as pool:
         if pool.kind != "process":
             remember_client(client, str(root))
         results = pool.map(prepare_one, jobs, on_result=report)
