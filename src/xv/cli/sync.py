@@ -12,7 +12,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from xv import __version__, config
-from xv.cache import Cache
+from xv.cache import Bucket, Cache
 from xv.cli.compile_args import index_settings, shared_options
 from xv.cli.output import Reporter, format_elapsed
 from xv.env import find_target, installed_distributions
@@ -162,6 +162,23 @@ def run(opts: SyncOptions, reporter: SyncReporter) -> int:
     )
     reporter.info(f"Using Python {interp.python_version} environment at {interp.prefix}")
     inputs = read_inputs(opts.src_files, interp.markers, require_hashes=opts.require_hashes)
+    with environment_lock(interp):
+        return _sync(opts, interp, inputs, cache, reporter, started)
+
+
+def environment_lock(interp: Interpreter) -> AbstractContextManager[None]:
+    """One sync at a time per environment (another waits), whatever cache each one uses."""
+    return Bucket(Path(tempfile.gettempdir()) / "xv-environments").lock(str(interp.prefix))
+
+
+def _sync(
+    opts: SyncOptions,
+    interp: Interpreter,
+    inputs: SyncInputs,
+    cache: Cache,
+    reporter: SyncReporter,
+    started: float,
+) -> int:
     the_plan = plan(
         inputs.wanted,
         installed_distributions(interp),
