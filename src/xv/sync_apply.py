@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -264,7 +264,8 @@ def prepare_one(
     """Pool job: ``(archive directory, whether it had to be downloaded or unpacked)``."""
     client = client_for(settings, cache_root)
     if want.url is not None:
-        file = DistFile(want.url.rsplit("/", 1)[-1].split("#")[0], want.url)
+        filename = unquote(urlsplit(want.url).path.rsplit("/", 1)[-1])
+        file = DistFile(filename, want.url)
     else:
         file = best_file(want, client.project_page(want.canonical_name), target, platform)
     fetch = _fetch(want, file)
