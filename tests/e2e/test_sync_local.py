@@ -122,6 +122,7 @@ def test_install_upgrade_remove_downgrade_reinstall_and_noop(
     first = lock(tmp_path, LOCK1)
     result = sync(index, venv, first)
     assert result.exit_code == 0, result.output
+    assert f"Using Python {sys.version.split()[0]} environment at: venv\n" in result.output
     assert "Resolved 3 packages" in result.output and "Installed 3 packages" in result.output
     assert changes(result) == [" + demo==1.0", " + dep==1.0", " + extra==1.0"]
     assert run_py(venv, "import demo, dep, extra, demo.old_only; print(demo.__version__)") == "1.0"

@@ -160,10 +160,19 @@ def run(opts: SyncOptions, reporter: SyncReporter) -> int:
         os.environ,
         cache=cache if cache.enabled else None,
     )
-    reporter.info(f"Using Python {interp.python_version} environment at {interp.prefix}")
+    version = ".".join(map(str, interp.version))
+    reporter.line(f"Using Python {version} environment at: {_shown(interp.prefix)}")
     inputs = read_inputs(opts.src_files, interp.markers, require_hashes=opts.require_hashes)
     with environment_lock(interp):
         return _sync(opts, interp, inputs, cache, reporter, started)
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when inside it, as uv shows it."""
+    try:
+        return str(path.relative_to(Path.cwd())) or "."
+    except ValueError:
+        return str(path)
 
 
 def environment_lock(interp: Interpreter) -> AbstractContextManager[None]:
