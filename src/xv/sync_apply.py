@@ -71,7 +71,7 @@ class SyncReport:
 
 @dataclass(frozen=True)
 class Fetch:
-    """One wheel to make ready: plain data, so it can travel to a pool worker."""
+    """One wheel to make ready: where it is, and the hashes it must have."""
 
     name: str
     filename: str
@@ -115,7 +115,7 @@ def apply(
     )
 
 
-# --- choosing a file ----------------------------------------------------------------------------
+# --- choosing a file -------------------------------------------------------------------
 
 
 def target_of(interp: Interpreter) -> Target:
