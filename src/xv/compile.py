@@ -9,11 +9,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
-from functools import lru_cache
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from xv.cache import Cache
 from xv.compile_options import CompileOptions, InputRequirement
@@ -21,7 +20,7 @@ from xv.compile_target import resolve_target
 from xv.errors import UsageError, XvError
 from xv.index.client import IndexClient
 from xv.index.pageform import files_of_version
-from xv.index.simple import ProjectPage
+from xv.index.simple import ProjectPage, file_version
 from xv.pool import WorkerPool
 from xv.resolver import provider as prov
 from xv.resolver.candidates import BinaryPolicy
@@ -138,20 +137,17 @@ def _upgrade_constraints(specs: Sequence[str]) -> list[prov.InputRequirement]:
 def _tidy(resolution: Resolution) -> Resolution:
     """Drop the parents ``# via`` must not name; spell each version as its files do.
 
-    A file of another project can look like one of this version (``cffi-1.0.2-2.tar.gz`` reads
-    as cffi ``2``): such files are no part of the pin (nor of its hashes), and the version is
-    written as the real files write it (``cffi==2.0.0``, as uv does).
+    The version is written as its files write it (``cffi==2.0.0`` where the resolver chose a
+    version equal to ``2``), as uv does.
     """
     return Resolution(tuple(_tidy_dist(d) for d in resolution.dists))
 
 
 def _tidy_dist(dist: ResolvedDist) -> ResolvedDist:
     parents = frozenset(p for p in dist.parents if p.kind not in _HIDDEN)
-    parsed = [(f, _parse_filename(f.filename)) for f in dist.files]
-    files = tuple(f for f, found in parsed if found is None or found == (dist.name, dist.version))
-    spelled = [found[1] for _, found in parsed if found == (dist.name, dist.version)]
+    spelled = [v for f in dist.files if (v := file_version(dist.name, f.filename)) == dist.version]
     version = spelled[0] if spelled else dist.version
-    return dataclasses.replace(dist, parents=parents, files=files or dist.files, version=version)
+    return dataclasses.replace(dist, parents=parents, version=version)
 
 
 class PinnedSource(IndexSource):
@@ -174,45 +170,6 @@ class PinnedSource(IndexSource):
         if page is None or pin is None or pin.is_prerelease:
             return page
         return dataclasses.replace(page, files=files_of_version(page, pin))
-
-
-def _parse_filename(filename: str) -> tuple[str, Version] | None:
-    """(normalised name, version) of a wheel, ``.tar.gz`` or ``.zip`` filename, else None.
-
-    >>> _parse_filename("cffi-2.0.0-cp311-cp311-manylinux_2_17_x86_64.whl")
-    ('cffi', <Version('2.0.0')>)
-    >>> _parse_filename("cffi-1.0.2-2.tar.gz")  # an sdist with a build tag: not cffi 2
-    ('cffi-1-0-2', <Version('2')>)
-    """
-    if filename.endswith(".whl"):
-        parts = filename[:-4].split("-")
-        if len(parts) not in (5, 6):
-            return None
-        name, text = parts[0], parts[1]
-    else:
-        stem = filename.removesuffix(".tar.gz")
-        if stem == filename:
-            stem = filename.removesuffix(".zip")
-            if stem == filename:
-                return None
-        name, _, text = stem.rpartition("-")
-    version = _version(text)
-    if not name or version is None:
-        return None
-    return _canonical(name), version
-
-
-@lru_cache(maxsize=65536)
-def _version(text: str) -> Version | None:
-    try:
-        return Version(text)
-    except InvalidVersion:
-        return None
-
-
-@lru_cache(maxsize=4096)
-def _canonical(name: str) -> str:
-    return str(canonicalize_name(name))
 
 
 def parse_exclude_newer(text: str | None) -> datetime | None:

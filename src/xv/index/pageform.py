@@ -13,15 +13,14 @@ in the order the index listed them, whichever way they are read.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from functools import lru_cache
 from typing import Any, overload
 
 import msgpack
-from packaging.utils import canonicalize_name, canonicalize_version
+from packaging.utils import canonicalize_version
 from packaging.version import InvalidVersion, Version
 
 from xv.errors import XvError
-from xv.index.simple import SDIST_SUFFIXES, DistFile, ProjectPage, dist_name_version
+from xv.index.simple import DistFile, ProjectPage, file_version
 
 # Bump when the layout below changes; page_from_plain refuses other versions (a miss).
 PLAIN_FORMAT = 2
@@ -103,22 +102,8 @@ def version_key(text: str) -> str:
 
 def file_version_key(project: str, filename: str) -> str:
     """:func:`version_key` of a file's version; "" when the filename names no version."""
-    return _file_version_key(canonicalize_name(project), filename)
-
-
-@lru_cache(maxsize=65536)
-def _file_version_key(project: str, filename: str) -> str:
-    if filename.endswith(".whl"):
-        # name-version(-build)?-python-abi-platform.whl: a wheel's name holds no "-".
-        parts = filename[:-4].split("-")
-        if len(parts) in (5, 6) and canonicalize_name(parts[0]) == project:
-            return version_key(parts[1])
-    elif not filename.lower().endswith(SDIST_SUFFIXES):
-        return ""
-    found = dist_name_version(filename, project)
-    if found is None or found[0] != project:
-        return ""
-    return version_key(str(found[1]))
+    version = file_version(project, filename)
+    return canonicalize_version(version) if version is not None else ""
 
 
 def page_to_plain(page: ProjectPage) -> tuple[Any, ...]:

@@ -23,6 +23,7 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -341,6 +342,43 @@ def files_from_directory(path: str | os.PathLike[str]) -> list[DistFile]:
 
 
 # --------------------------------------------------------------------------- filenames
+
+
+def file_version(project: str, filename: str) -> Version | None:
+    """The version of ``project`` that a wheel or sdist file holds; None when it is none.
+
+    Cached and quick on wheels (a page lists thousands of files, each read many
+    times); a file whose name is another project's is not a file of ``project``.
+
+    >>> file_version("cffi", "cffi-2.0.0-cp311-cp311-manylinux_2_17_x86_64.whl")
+    <Version('2.0.0')>
+    >>> file_version("cffi", "cffi-1.0.2-2.tar.gz")  # not cffi 2: an old post-release
+    <Version('1.0.2.post2')>
+    >>> file_version("cffi", "cffi_ext-1.0.tar.gz") is None
+    True
+    """
+    return _file_version(canonicalize_name(project), filename)
+
+
+@lru_cache(maxsize=65536)
+def _file_version(project: str, filename: str) -> Version | None:
+    if filename.endswith(".whl"):
+        # name-version(-build)?-python-abi-platform.whl: a wheel's name holds no "-".
+        parts = filename[:-4].split("-")
+        if len(parts) in (5, 6) and canonicalize_name(parts[0]) == project:
+            return _version(parts[1])
+    elif not filename.lower().endswith(SDIST_SUFFIXES):
+        return None
+    found = dist_name_version(filename, project)
+    return found[1] if found is not None and found[0] == project else None
+
+
+@lru_cache(maxsize=65536)
+def _version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
 
 
 def is_dist_filename(filename: str) -> bool:

@@ -11,18 +11,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
-from xv.index.simple import DistFile, ProjectPage
+from xv.index.simple import DistFile, ProjectPage, file_version
 from xv.resolver.target import Target
 
 
@@ -54,47 +46,6 @@ class Candidate:
     excluded: str | None  # why the version cannot be used at all, else None
 
 
-@lru_cache(maxsize=16384)
-def _version(text: str) -> Version | None:
-    """Parse a version once: a project's files repeat each version many times."""
-    try:
-        return Version(text)
-    except InvalidVersion:
-        return None
-
-
-def _file_version(name: str, filename: str) -> Version | None:
-    try:
-        if filename.endswith(".whl"):
-            # name-version(-build)?-py-abi-platform.whl; the name has no "-" in it.
-            parts = filename[:-4].split("-")
-            if len(parts) in (5, 6) and canonicalize_name(parts[0]) == name:
-                return _version(parts[1])
-            return parse_wheel_filename(filename)[1]
-        if filename.endswith((".tar.gz", ".zip")):
-            return parse_sdist_filename(filename)[1]
-    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
-        pass
-    return _loose_sdist_version(name, filename)
-
-
-def _loose_sdist_version(name: str, filename: str) -> Version | None:
-    """Old sdists spell names freely (``Django-1.0.tar.gz``, ``foo_bar-1.0.zip``)."""
-    for ext in (".tar.gz", ".tar.bz2", ".zip", ".tgz"):
-        if filename.lower().endswith(ext):
-            stem = filename[: -len(ext)]
-            break
-    else:
-        return None
-    prefix = stem[: len(name)].lower().replace("_", "-").replace(".", "-")
-    if prefix != name or stem[len(name) : len(name) + 1] != "-":
-        return None
-    try:
-        return Version(stem[len(name) + 1 :])
-    except InvalidVersion:
-        return None
-
-
 def _parse_time(text: str | None) -> datetime | None:
     if not text:
         return None
@@ -113,7 +64,7 @@ def build_candidates(
     """Group a page's files by version and judge each version (newest first)."""
     by_version: dict[Version, list[DistFile]] = defaultdict(list)
     for f in page.files:
-        version = _file_version(page.name, f.filename)
+        version = file_version(page.name, f.filename)
         if version is None:
             continue
         if exclude_newer is not None:
