@@ -471,3 +471,16 @@ def test_package_init_files_are_placed_after_the_modules(archives: dict[str, Pat
     modules = [i for i, f in enumerate(files) if f.endswith(".py") and i not in inits]
     assert modules and inits and max(modules) < min(inits)
     assert files[-1].startswith("demo-2.0.dist-info/")
+
+
+def test_a_new_name_is_linked_directly_an_existing_one_replaced(
+    venv: Interpreter, archives: dict[str, Path]
+) -> None:
+    install_from_archive(archives["1.0"], venv)
+    mod = venv.paths["purelib"] / "demo" / "sub" / "mod.py"
+    old_source = archives["1.0"] / "demo" / "sub" / "mod.py"
+    assert mod.stat().st_ino == old_source.stat().st_ino
+    install_from_archive(archives["2.0"], venv)  # the same names, new contents
+    assert mod.stat().st_ino == (archives["2.0"] / "demo" / "sub" / "mod.py").stat().st_ino
+    assert old_source.read_text() == "VALUE = '1.0'\n"  # the cache was not written through
+    assert not list(mod.parent.glob("*.xv-tmp"))

@@ -136,30 +136,50 @@ class Destination:
         self._link = link_mode == "hardlink"
         self._made: set[Path] = set()  # directories known to exist: one mkdir each
 
-    def _temp_beside(self, target: Path) -> Path:
+    def _make_parent(self, target: Path) -> None:
         if target.parent not in self._made:
             target.parent.mkdir(parents=True, exist_ok=True)
             self._made.add(target.parent)
+
+    def _temp_beside(self, target: Path) -> Path:
+        self._make_parent(target)
         return _temp_name(target)
 
     def link(self, source: Path, target: Path, known: RecordEntry | None) -> RecordEntry:
-        """Place ``source`` at ``target`` by hardlink (or copy, when linking fails)."""
-        temp = self._temp_beside(target)
-        try:
-            if self._link:
-                try:
-                    os.link(source, temp)
-                except OSError:  # another device, or links unsupported: copy from now on
-                    self._link = False
-            if not self._link:
-                shutil.copyfile(source, temp)
-                shutil.copymode(source, temp)
-            os.replace(temp, target)
-        finally:
-            _discard(temp)
+        """Place ``source`` at ``target`` by hardlink (or copy, when linking fails).
+
+        A link to a free name appears whole, so it needs no temporary; an existing
+        file is replaced through a temporary beside it, never written into.
+        """
+        if not (self._link and self._link_new(source, target)):
+            temp = self._temp_beside(target)
+            try:
+                if self._link:
+                    try:
+                        os.link(source, temp)
+                    except OSError:  # another device, or links unsupported: copy from now on
+                        self._link = False
+                if not self._link:
+                    shutil.copyfile(source, temp)
+                    shutil.copymode(source, temp)
+                os.replace(temp, target)
+            finally:
+                _discard(temp)
         if known is not None and known.hash and known.size is not None:
             return self._entry(target, known.hash, known.size)
         return self._entry(target, *hash_file(target))
+
+    def _link_new(self, source: Path, target: Path) -> bool:
+        """Link straight to ``target`` when the name is free; False to go the long way."""
+        self._make_parent(target)
+        try:
+            os.link(source, target)
+        except FileExistsError:
+            return False
+        except OSError:
+            self._link = False
+            return False
+        return True
 
     def write(self, target: Path, data: bytes, executable: bool = False) -> RecordEntry:
         """Write a new file at ``target`` (replacing, never modifying, what is there)."""
