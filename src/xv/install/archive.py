@@ -72,11 +72,12 @@ def extract_wheel(wheel_path: str, dest: str) -> None:
             dist_info = find_dist_info_dir(list(members), label)
             _check_names_agree(dist_info, label)
             record = _read_record(wheel, members, dist_info, label)
+            made: set[Path] = set()  # directories created so far: one mkdir each
             for name, info in members.items():
                 entry = record.get(name)
                 if entry is None and not _unrecorded_ok(name, dist_info):
                     raise InstallError(f"{label}: {name} is not listed in RECORD", label)
-                _extract_member(wheel, info, Path(dest), entry, label)
+                _extract_member(wheel, info, Path(dest), entry, label, made)
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise InstallError(f"{label}: cannot unpack the wheel: {exc}", label) from exc
 
@@ -142,10 +143,17 @@ def _unrecorded_ok(name: str, dist_info: str) -> bool:
 
 
 def _extract_member(
-    wheel: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, entry: RecordEntry | None, label: str
+    wheel: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    dest: Path,
+    entry: RecordEntry | None,
+    label: str,
+    made: set[Path],
 ) -> None:
     target = dest.joinpath(*info.filename.split("/"))
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.parent not in made:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        made.add(target.parent)
     check = new_hasher(entry.hash) if entry is not None and entry.hash else None
     if entry is not None and entry.hash and check is None:
         raise InstallError(f"{label}: unsupported hash {entry.hash!r} in RECORD", label)
