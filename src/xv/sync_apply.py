@@ -29,13 +29,13 @@ from urllib.request import url2pathname
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.tags import Tag, parse_tag
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
 
 from xv.env.installed import InstalledDist
 from xv.env.interpreter import Interpreter
 from xv.errors import HashMismatchError, InstallError, NetworkError, XvError
 from xv.index.client import IndexClient, IndexSettings, client_for, remember_client
-from xv.index.simple import DistFile, ProjectPage, dist_name_version
+from xv.index.pageform import files_of_version
+from xv.index.simple import DistFile, ProjectPage
 from xv.install import compile_bytecode, install_from_archive, uninstall, upgrade
 from xv.install.archive import file_sha256, unpack_wheel_to_archive
 from xv.install.place import InstalledRecord
@@ -130,7 +130,7 @@ def target_of(interp: Interpreter) -> Target:
 def best_file(want: Wanted, page: ProjectPage | None, target: Target, platform: str) -> DistFile:
     """The best wheel of the pinned version for the target, or a clear InstallError."""
     spec = f"{want.canonical_name}=={want.version}"
-    files = files_of_version(page, want)
+    files = files_of_version(page, want.version) if page is not None else ()
     if not files:
         raise InstallError(f"{spec} was not found on the package index", want.canonical_name)
     usable = []
@@ -151,35 +151,6 @@ def best_file(want: Wanted, page: ProjectPage | None, target: Target, platform: 
         f"available: {', '.join(sorted(f.filename for f in files))}",
         want.canonical_name,
     )
-
-
-def files_of_version(page: ProjectPage | None, want: Wanted) -> list[DistFile]:
-    """The page's files of the pinned version. Pages can list tens of thousands of files,
-    so each distinct version text is parsed once."""
-    if page is None:
-        return []
-    versions: dict[str, Version | None] = {}
-    out = []
-    for f in page.files:
-        if f.is_wheel:
-            parts = f.filename.split("-")
-            text = parts[1] if len(parts) in (5, 6) else ""
-            if text not in versions:
-                versions[text] = _version(text)
-            found = versions[text]
-        else:
-            parsed = dist_name_version(f.filename, want.canonical_name)
-            found = parsed[1] if parsed is not None else None
-        if found == want.version:
-            out.append(f)
-    return out
-
-
-def _version(text: str) -> Version | None:
-    try:
-        return Version(text)
-    except InvalidVersion:
-        return None
 
 
 def platform_of(interp: Interpreter) -> str:
