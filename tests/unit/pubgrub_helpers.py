@@ -3,7 +3,7 @@ OfflineDependencyProvider): packages with fewer candidate versions go first."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from packaging.specifiers import SpecifierSet
@@ -42,8 +42,8 @@ class OfflineProvider:
         self.calls.append((package, version))
         return self.index[package][version]
 
-    def on_conflict(self, package: Any) -> None:
-        self.conflicts[package] = self.conflicts.get(package, 0) + 1
+    def on_conflict(self, affected: Any, culprits: Sequence[Any]) -> None:
+        self.conflicts[affected] = self.conflicts.get(affected, 0) + 1
 
 
 def spec(text: str) -> Range[Version]:

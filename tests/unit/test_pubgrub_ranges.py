@@ -5,7 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
 from xv.resolver.pubgrub import Range, Term
@@ -141,3 +141,40 @@ def test_term_union_relation_and_special_terms() -> None:
     # A negative term is satisfied by "not selected at all", a positive one is not.
     assert neg.relation_with(Term.neg(Range.full())) is Relation.SATISFIED
     assert pos.relation_with(Term.neg(Range.full())) is Relation.CONTRADICTED
+
+
+GRID = [Fraction(n, 2) for n in range(-2, 44)]
+
+
+@st.composite
+def fragmented(draw: st.DrawFn) -> Range[Fraction]:
+    """Up to a dozen intervals over 0..20, as a package's range gets after many rejections."""
+    result: Range[Fraction] = Range.empty()
+    for _ in range(draw(st.integers(0, 12))):
+        lo = draw(st.none() | st.integers(0, 20).map(Fraction))
+        hi = draw(st.none() | st.integers(0, 20).map(Fraction))
+        result = result.union(Range.from_bounds(lo, draw(st.booleans()), hi, draw(st.booleans())))
+    return result
+
+
+@settings(max_examples=300, deadline=None)
+@given(fragmented(), fragmented())
+def test_many_against_few_intervals_matches_membership(
+    a: Range[Fraction], b: Range[Fraction]
+) -> None:
+    def grid(r: Range[Fraction]) -> set[Fraction]:
+        return {p for p in GRID if r.contains(p)}
+
+    ga, gb = grid(a), grid(b)
+    note(f"{len(a)} and {len(b)} intervals")
+    for x, y, gx, gy in ((a, b, ga, gb), (b, a, gb, ga)):
+        assert grid(x.intersection(y)) == gx & gy
+        assert grid(x.difference(y)) == gx - gy
+        assert x.subset_of(y) == (gx <= gy)
+        assert x.is_disjoint(y) == (not gx & gy)
+        # canonical form: the same structure as the general algorithm's answer
+        assert x.intersection(y) == x.complement().union(y.complement()).complement()
+        for pos_t, pos_u in ((True, True), (True, False), (False, True), (False, False)):
+            t, u = Term(pos_t, x), Term(pos_u, y)
+            assert t.subset_of(u) == (t.intersection(u) == t)
+            assert t.is_disjoint(u) == t.intersection(u).is_void()

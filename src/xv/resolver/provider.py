@@ -9,6 +9,7 @@ metadata in batches so the solver rarely waits on one request at a time.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,13 +22,21 @@ from packaging.version import Version
 
 from xv.index.simple import ProjectPage
 from xv.resolver.candidates import BinaryPolicy, Candidate, build_candidates
+from xv.resolver.prefetch import BatchPrefetcher, next_candidates
 from xv.resolver.pubgrub import Range, Unavailable
 from xv.resolver.result import Parent
+from xv.resolver.selector import CandidateSelector, SelectionPolicy, prerelease_rule
 from xv.resolver.specifiers import specifier_to_range
 from xv.resolver.target import Target
 
 PRERELEASE_MODES = ("disallow", "allow", "if-necessary", "explicit", "if-necessary-or-explicit")
 RESOLUTION_MODES = ("highest", "lowest", "lowest-direct")
+
+# uv's conflict tracking: a project rejected this many times because of others is
+# decided earlier from then on, and one that caused that many rejections later.
+CONFLICT_THRESHOLD = 5
+# Decision classes, highest decided first (uv's PubGrubPriority, without URLs).
+_SINGLETON, _CONFLICT_EARLY, _UNSPECIFIED, _CONFLICT_LATE = 3, 2, 1, 0
 
 
 @dataclass(frozen=True)
@@ -109,7 +118,13 @@ class PythonProvider:
         self._cands: dict[str, list[Candidate]] = {}
         self._meta: dict[str, object] = {}
         self.deps: dict[tuple[PyPackage, Version], list[PyPackage]] = {}
-        self.conflicts: dict[PyPackage, int] = {}
+        self._selectors: dict[str, CandidateSelector] = {}
+        self._by_version: dict[str, dict[Version, Candidate]] = {}
+        self._ascending: dict[str, list[Version]] = {}
+        self._prefetcher = BatchPrefetcher()
+        self._affected: dict[str, int] = {}  # rejections of a project caused by others
+        self._culprit: dict[str, int] = {}  # rejections of others a project caused
+        self._conflict_class: dict[str, int] = {}
         self._order: dict[str, int] = {}
         self.skipped_prereleases: dict[str, list[Version]] = {}
         self.skipped_yanked: dict[str, list[Version]] = {}
@@ -118,6 +133,7 @@ class PythonProvider:
         self.direct = {canonicalize_name(r.requirement.name) for r in inputs.requirements}
         self._explicit_pre = self._explicit_prerelease_names()
         self._pinned = self._pinned_names()
+        self._input_ranges = self._ranges_from_inputs()
 
     # -- inputs -------------------------------------------------------------
 
@@ -146,6 +162,19 @@ class PythonProvider:
                 for s in r.requirement.specifier
             )
         }
+
+    def _ranges_from_inputs(self) -> dict[str, Range[Version]]:
+        """Per name, the versions that the requirements and constraints given to the
+        resolver allow at all (no dependency can widen them)."""
+        ranges: dict[str, Range[Version]] = {}
+        for r in (*self.inputs.requirements, *self.inputs.constraints):
+            req = r.requirement
+            name = canonicalize_name(req.name)
+            if req.url or name in self._overrides or not self._marker_ok(req.marker, None):
+                continue
+            rng = specifier_to_range(req.specifier)
+            ranges[name] = ranges[name].intersection(rng) if name in ranges else rng
+        return ranges
 
     def _all_inputs(self) -> Iterable[InputRequirement]:
         return (*self.inputs.requirements, *self.inputs.constraints, *self.inputs.overrides)
@@ -187,24 +216,18 @@ class PythonProvider:
             for n in missing:
                 self._order.setdefault(n, len(self._order))
 
-    def _prerelease_ok(self, name: str, any_stable_in_range: bool) -> bool:
-        mode = self.settings.prerelease
-        if mode == "allow":
-            return True
-        if mode == "disallow":
-            return False
-        explicit = name in self._explicit_pre
-        if mode == "explicit":
-            return explicit
-        if mode == "if-necessary":
-            return not any_stable_in_range
-        return explicit or not any_stable_in_range
-
-    def _ordered(self, name: str, cands: list[Candidate]) -> list[Candidate]:
-        mode = self.settings.resolution
-        if mode == "lowest" or (mode == "lowest-direct" and name in self.direct):
-            return list(reversed(cands))
-        return cands
+    def selector(self, name: str) -> CandidateSelector:
+        sel = self._selectors.get(name)
+        if sel is None:
+            mode = self.settings.resolution
+            policy = SelectionPolicy(
+                prerelease=prerelease_rule(self.settings.prerelease, name in self._explicit_pre),
+                allow_yanked=name in self._pinned,
+                lowest=mode == "lowest" or (mode == "lowest-direct" and name in self.direct),
+                preferred=self.inputs.preferences.get(name),
+            )
+            sel = self._selectors[name] = CandidateSelector(self.candidates(name), policy)
+        return sel
 
     def choose_version(
         self, package: PyPackage, rng: Range[Version]
@@ -214,35 +237,48 @@ class PythonProvider:
         name = package.name
         if not self.exists(name):
             return Unavailable("was not found in the package registry")
-        cands = [c for c in self.candidates(name) if c.excluded is None and rng.contains(c.version)]
-        stable = [c for c in cands if not c.version.is_prerelease]
-        if not self._prerelease_ok(name, bool(stable)):
-            skipped = [c.version for c in cands if c.version.is_prerelease]
-            if skipped:
-                self.skipped_prereleases.setdefault(name, skipped)
-            cands = stable
-        pinned = name in self._pinned
-        usable = [c for c in cands if pinned or not c.yanked]
-        if len(usable) < len(cands):
-            self.skipped_yanked.setdefault(name, [c.version for c in cands if c.yanked])
-        preferred = self.inputs.preferences.get(name)
-        if preferred is not None:
-            for c in usable:
-                if c.version == preferred:
-                    return c.version
-        ordered = self._ordered(name, usable)
-        return ordered[0].version if ordered else None
+        cand = self.selector(name).select(rng)
+        if cand is None:
+            self._record_skipped(name, rng)
+            return None
+        if package.extra is None:
+            self._prefetcher.version_tried(name, cand.version)
+            self._batch_prefetch(name, rng, cand.version)
+        return cand.version
+
+    def _record_skipped(self, name: str, rng: Range[Version]) -> None:
+        """Remember what the policy passed over, for the hints of a failure."""
+        pre, yanked = self.selector(name).skipped(rng)
+        for found, into in ((pre, self.skipped_prereleases), (yanked, self.skipped_yanked)):
+            if found:
+                known = into.setdefault(name, [])
+                known.extend(v for v in found if v not in known)
+                known.sort(reverse=True)
 
     # -- priorities ---------------------------------------------------------
 
-    def prioritize(self, package: PyPackage, rng: Range[Version]) -> tuple[int, int, int]:
-        """Higher decides first: pinned ranges, then often-conflicting, then discovery order."""
-        pinned = 1 if package.name in self._pinned else 0
-        order = self._order.get(package.name, 1 << 20)
-        return (pinned, self.conflicts.get(package, 0), -order)
+    def prioritize(self, package: PyPackage, rng: Range[Version]) -> tuple[int, int]:
+        """Higher decides first: pinned or single-version ranges, then projects that
+        were often rejected because of others, then the rest, then projects that often
+        caused rejections; within a class, the order in which projects were met."""
+        name = package.name
+        order = self._order.get(name, 1 << 20)
+        if name in self._pinned or rng.as_singleton() is not None:
+            return (_SINGLETON, -order)
+        return (self._conflict_class.get(name, _UNSPECIFIED), -order)
 
-    def on_conflict(self, package: PyPackage) -> None:
-        self.conflicts[package] = self.conflicts.get(package, 0) + 1
+    def on_conflict(self, affected: PyPackage, culprits: Sequence[PyPackage]) -> None:
+        """uv's conflict tracker (extras conflicting with their own project don't count)."""
+        real = [c for c in culprits if c.name != affected.name and c != ROOT]
+        if not real or affected == ROOT:
+            return
+        for c in real:
+            self._culprit[c.name] = count = self._culprit.get(c.name, 0) + 1
+            if count == CONFLICT_THRESHOLD and c.name not in self._conflict_class:
+                self._conflict_class[c.name] = _CONFLICT_LATE
+        self._affected[affected.name] = count = self._affected.get(affected.name, 0) + 1
+        if count == CONFLICT_THRESHOLD:
+            self._conflict_class[affected.name] = _CONFLICT_EARLY
 
     # -- dependencies -------------------------------------------------------
 
@@ -314,10 +350,10 @@ class PythonProvider:
     # -- metadata -----------------------------------------------------------
 
     def candidate(self, name: str, version: Version) -> Candidate | None:
-        for c in self.candidates(name):
-            if c.version == version:
-                return c
-        return None
+        by_version = self._by_version.get(name)
+        if by_version is None:
+            by_version = self._by_version[name] = {c.version: c for c in self.candidates(name)}
+        return by_version.get(version)
 
     def _metadata_for(self, name: str, version: Version) -> object:
         cand = self.candidate(name, version)
@@ -331,23 +367,51 @@ class PythonProvider:
             return Unavailable(meta or "metadata could not be read")
         return meta
 
+    def _fetch(self, cands: Iterable[Candidate]) -> None:
+        """Metadata of the candidates not known yet (failures are known too), in one batch."""
+        wanted = [
+            c
+            for c in cands
+            if c.metadata_file is not None and c.metadata_file.url not in self._meta
+        ]
+        if wanted:
+            self._meta.update(self.source.metadata(wanted))
+
     def _prefetch(self, deps: Mapping[PyPackage, Range[Version]]) -> None:
         """Fetch the pages of new dependencies, then the metadata of their likely picks."""
         self.ensure_pages(p.name for p in deps)
-        wanted: list[Candidate] = []
-        for pkg, rng in deps.items():
-            if pkg.extra is not None:
-                continue
-            version = self.choose_version(pkg, rng)
-            cand = self.candidate(pkg.name, version) if isinstance(version, Version) else None
-            if (
-                cand is not None
-                and cand.metadata_file is not None
-                and cand.metadata_file.url not in self._meta
-            ):
-                wanted.append(cand)
-        if wanted:
-            self._meta.update(self.source.metadata(wanted))
+        likely = (
+            self.selector(pkg.name).select(rng)
+            for pkg, rng in deps.items()
+            if pkg.extra is None and self.exists(pkg.name)
+        )
+        self._fetch(c for c in likely if c is not None)
+
+    def _batch_prefetch(self, name: str, rng: Range[Version], chosen: Version) -> None:
+        """uv's batch prefetch for projects whose versions keep being rejected."""
+        limit = self._prefetcher.due(name)
+        if limit:
+            bound = self._input_ranges.get(name, Range.full())
+            self._fetch(next_candidates(self.selector(name), rng, chosen, bound, limit))
+
+    # -- version spans ------------------------------------------------------
+
+    def version_span(self, package: PyPackage, version: Version) -> Range[Version] | None:
+        """``[version, next version on the index)``: facts about one version are stated
+        over it, so rejecting versions one after another leaves one interval."""
+        if package == ROOT:
+            return None
+        ascending = self._ascending.get(package.name)
+        if ascending is None:
+            ascending = self._ascending[package.name] = sorted(
+                c.version for c in self.candidates(package.name)
+            )
+        i = bisect_right(ascending, version)
+        if i == 0 or ascending[i - 1] != version:
+            return None
+        if i == len(ascending):
+            return Range.higher_than(version)
+        return Range.between(version, ascending[i])
 
     # -- results ------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from xv.errors import ResolutionError, XvError
 from xv.resolver.explain import explain
 from xv.resolver.hints import hints_for
 from xv.resolver.provider import ROOT, DirectUrlUnsupported, PyPackage, PythonProvider
-from xv.resolver.pubgrub import NoSolutionError, resolve
+from xv.resolver.pubgrub import DerivationTree, Derived, NoSolutionError, Range, Term, resolve
 from xv.resolver.result import Parent, Resolution, ResolvedDist
 
 
@@ -25,8 +25,9 @@ def run(provider: PythonProvider) -> Resolution:
     try:
         solution = resolve(provider, ROOT, Version("0"))
     except NoSolutionError as exc:
-        text = explain(exc.tree, format_package=_format, versions=provider.version_list)
-        hints = hints_for(exc.tree, provider)
+        tree = _unspan(exc.tree, provider)
+        text = explain(tree, format_package=_format, versions=provider.version_list)
+        hints = hints_for(tree, provider)
         raise ResolutionError("\n".join([text, *hints]) if hints else text) from None
     except DirectUrlUnsupported as exc:
         raise XvError(
@@ -34,6 +35,25 @@ def run(provider: PythonProvider) -> Resolution:
             "which xv does not support yet"
         ) from None
     return _resolution(provider, solution)
+
+
+def _unspan(tree: DerivationTree, provider: PythonProvider) -> DerivationTree:
+    """Conclusions about ``[v, next version)`` (the span the solver states facts about
+    ``v`` over, see ``PythonProvider.version_span``) read as ``==v``."""
+    if not isinstance(tree, Derived):
+        return tree
+    terms = {p: Term(t.positive, _single(provider, p, t.range)) for p, t in tree.terms.items()}
+    cause1, cause2 = _unspan(tree.cause1, provider), _unspan(tree.cause2, provider)
+    return Derived(terms, tree.shared_id, cause1, cause2)
+
+
+def _single(provider: PythonProvider, package: PyPackage, rng: Range[Version]) -> Range[Version]:
+    segs = rng.segments
+    if len(segs) == 1 and segs[0].lower is not None and segs[0].lower_inclusive:
+        low = segs[0].lower
+        if provider.version_span(package, low) == rng:
+            return Range.singleton(low)
+    return rng
 
 
 def _format(package: object) -> str:

@@ -48,11 +48,12 @@ class Incompatibility(Generic[P, V]):
             return package == root and term.contains(root_version)
         return False
 
-    def as_dependency(self) -> tuple[P, P] | None:
-        """``(package, dependency)`` when this is a two-term dependency fact."""
+    def dependency_key(self) -> tuple[P, P, Range[V]] | None:
+        """``(package, dependency, dependency range)`` when this is a two-term
+        dependency fact: facts with the same key may be merged into one."""
         c = self.cause
         if isinstance(c, FromDependencyOf) and len(self.terms) == 2:
-            return c.package, c.dependency
+            return c.package, c.dependency, c.dependency_range
         return None
 
     def __repr__(self) -> str:
@@ -84,18 +85,36 @@ class IncompatibilityStore(Generic[P, V]):
         assert term.positive, "no_versions needs a positive term"
         return self._add({package: term}, NoVersions(package, term.range))
 
-    def unavailable(self, package: P, range: Range[V], reason: str) -> Incompatibility[P, V]:
-        return self._add({package: Term.pos(range)}, UnavailableVersions(package, range, reason))
+    def unavailable(
+        self, package: P, range: Range[V], reason: str, span: Range[V] | None = None
+    ) -> Incompatibility[P, V]:
+        """``package ∈ range`` cannot be used; the fact covers ``span`` (a range
+        holding no other version than ``range`` does) when given."""
+        cause = UnavailableVersions(package, range, reason)
+        return self._add({package: Term.pos(range if span is None else span)}, cause)
 
     def from_dependency(
-        self, package: P, versions: Range[V], dependency: P, dep_range: Range[V]
+        self,
+        package: P,
+        versions: Range[V],
+        dependency: P,
+        dep_range: Range[V],
+        span: Range[V] | None = None,
     ) -> Incompatibility[P, V]:
-        """``package ∈ versions`` depends on ``dependency ∈ dep_range``."""
+        """``package ∈ versions`` depends on ``dependency ∈ dep_range``.
+
+        ``span``, when given, is a wider range that holds no other version of the
+        package than ``versions`` does (``[1.2, next version)`` for ``==1.2``): the
+        fact is stated over it so that versions rejected one after another add up
+        to one interval instead of hundreds of singletons with gaps between them;
+        the cause keeps ``versions`` for reports.
+        """
         cause = FromDependencyOf(package, versions, dependency, dep_range)
+        covered = versions if span is None else span
         if dependency == package:
             # A self-dependency either holds trivially or makes these versions unusable.
-            return self._add({package: Term.pos(versions.difference(dep_range))}, cause)
-        terms: dict[P, Term[V]] = {package: Term.pos(versions)}
+            return self._add({package: Term.pos(covered.difference(dep_range))}, cause)
+        terms: dict[P, Term[V]] = {package: Term.pos(covered)}
         if not dep_range.is_empty():
             terms[dependency] = Term.neg(dep_range)
         return self._add(terms, cause)
@@ -111,8 +130,9 @@ class IncompatibilityStore(Generic[P, V]):
             return None
         if a.dependency_range != b.dependency_range:
             return None
+        span = old.terms[a.package].range.union(new.terms[b.package].range)
         return self.from_dependency(
-            a.package, a.range.union(b.range), a.dependency, a.dependency_range
+            a.package, a.range.union(b.range), a.dependency, a.dependency_range, span
         )
 
     def prior_cause(self, current: int, satisfier_cause: int, package: P) -> Incompatibility[P, V]:

@@ -104,6 +104,98 @@ def _complement(segs: tuple[_Seg, ...]) -> tuple[_Seg, ...]:
     return tuple(out)
 
 
+# -- many segments against few ---------------------------------------------------
+# A package whose versions are rejected one by one accumulates a range of
+# hundreds of intervals ("not 1.35.2, not 1.35.1, ..."), while the terms it meets
+# have one or two. These helpers find the part of the large range that matters by
+# binary search instead of walking all of it.
+
+_FEW = 2  # a side with at most this many intervals counts as small
+
+
+def _below(seg: _Seg, lo: Any, lo_inc: bool) -> bool:
+    """Is every point of ``seg`` below an interval starting at ``lo``?"""
+    hi = seg[2]
+    if lo is None or hi is None:
+        return False
+    if hi < lo:
+        return True
+    if lo < hi:
+        return False
+    return not (seg[3] and lo_inc)
+
+
+def _above(seg: _Seg, hi: Any, hi_inc: bool) -> bool:
+    """Is every point of ``seg`` above an interval ending at ``hi``?"""
+    lo = seg[0]
+    if hi is None or lo is None:
+        return False
+    if hi < lo:
+        return True
+    if lo < hi:
+        return False
+    return not (seg[1] and hi_inc)
+
+
+def _first(segs: tuple[_Seg, ...], pred: Any, lo: int = 0) -> int:
+    """The first index from ``lo`` whose segment fails ``pred`` (true on a prefix)."""
+    hi = len(segs)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if pred(segs[mid]):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _overlapping(segs: tuple[_Seg, ...], seg: _Seg) -> tuple[int, int]:
+    """The slice ``[i, j)`` of ``segs`` whose intervals meet ``seg``."""
+    lo, lo_i, hi, hi_i = seg
+    i = _first(segs, lambda s: _below(s, lo, lo_i))
+    j = _first(segs, lambda s: not _above(s, hi, hi_i), i)
+    return i, j
+
+
+def _intersect_few(many: tuple[_Seg, ...], few: tuple[_Seg, ...]) -> tuple[_Seg, ...]:
+    out: list[_Seg] = []
+    for seg in few:
+        i, j = _overlapping(many, seg)
+        if j - i == 1:
+            out.extend(_intersect(many[i:j], (seg,)))
+        elif j - i > 1:
+            # Inner intervals lie inside ``seg``; only the two ends need trimming.
+            out.extend(_intersect(many[i : i + 1], (seg,)))
+            out.extend(many[i + 1 : j - 1])
+            out.extend(_intersect(many[j - 1 : j], (seg,)))
+    return tuple(out)
+
+
+def _disjoint_few(many: tuple[_Seg, ...], few: tuple[_Seg, ...]) -> bool:
+    for seg in few:
+        i, j = _overlapping(many, seg)
+        if i < j:
+            return False
+    return True
+
+
+def _subset_few(few: tuple[_Seg, ...], many: tuple[_Seg, ...]) -> bool:
+    """Is every interval of ``few`` inside one interval of ``many``?"""
+    for seg in few:
+        i, j = _overlapping(many, seg)
+        if j - i != 1 or _intersect(many[i:j], (seg,)) != (seg,):
+            return False
+    return True
+
+
+def _difference_few(few: tuple[_Seg, ...], many: tuple[_Seg, ...]) -> tuple[_Seg, ...]:
+    out: list[_Seg] = []
+    for seg in few:
+        i, j = _overlapping(many, seg)
+        out.extend(_intersect((seg,), _complement(many[i:j])))
+    return tuple(out)
+
+
 class Range(Generic[V]):
     """An immutable set of versions: a union of disjoint intervals."""
 
@@ -186,7 +278,7 @@ class Range(Generic[V]):
         """The single version this range holds, if it is ``==v``."""
         if len(self._segs) == 1:
             lo, lo_i, hi, hi_i = self._segs[0]
-            if lo_i and hi_i and not (lo < hi):
+            if lo_i and hi_i and (lo is hi or not (lo < hi)):
                 return lo
         return None
 
@@ -215,7 +307,12 @@ class Range(Generic[V]):
             return other
         if other.is_full():
             return self
-        return Range(_intersect(self._segs, other._segs))
+        a, b = self._segs, other._segs
+        if len(b) <= _FEW < len(a):
+            return Range(_intersect_few(a, b))
+        if len(a) <= _FEW < len(b):
+            return Range(_intersect_few(b, a))
+        return Range(_intersect(a, b))
 
     def complement(self) -> Range[V]:
         return Range(_complement(self._segs))
@@ -228,12 +325,23 @@ class Range(Generic[V]):
         return Range(_complement(_intersect(_complement(self._segs), _complement(other._segs))))
 
     def difference(self, other: Range[V]) -> Range[V]:
+        a, b = self._segs, other._segs
+        if len(a) <= _FEW < len(b):
+            return Range(_difference_few(a, b))
         return self.intersection(other.complement())
 
     def subset_of(self, other: Range[V]) -> bool:
+        a, b = self._segs, other._segs
+        if len(a) <= _FEW < len(b):
+            return _subset_few(a, b)
         return self.intersection(other) == self
 
     def is_disjoint(self, other: Range[V]) -> bool:
+        a, b = self._segs, other._segs
+        if len(b) <= _FEW < len(a):
+            return _disjoint_few(a, b)
+        if len(a) <= _FEW < len(b):
+            return _disjoint_few(b, a)
         return self.intersection(other).is_empty()
 
     def simplify(self, versions: Iterable[V]) -> Range[V]:

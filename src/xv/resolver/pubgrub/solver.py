@@ -39,10 +39,16 @@ class Unavailable:
 class DependencyProvider(Protocol[P_contra, V]):
     """What the solver asks of the outside world.
 
-    Optional hooks, looked up with ``getattr``: ``should_cancel()`` is called once per
-    loop and may raise to abort; ``on_conflict(package)`` is called for every package
-    of an incompatibility the partial solution satisfied, before it is resolved, so a
-    provider can raise the priority of packages that keep conflicting.
+    Optional hooks, looked up with ``getattr``: ``version_span(package, version)`` may
+    return a range around ``version`` that holds no other version of the package
+    (``[v, next version)``), over which facts about ``version`` are then stated
+    (Dart pub does this; it keeps ranges short when many versions are rejected);
+    ``should_cancel()`` is called once per
+    loop and may raise to abort; ``on_conflict(affected, culprits)`` is called at every
+    step of conflict resolution with the package whose assignment satisfied the
+    conflicting incompatibility last (the one that gets "rejected") and the other
+    packages of that incompatibility (those decided earlier that caused it), so a
+    provider can reorder packages that keep conflicting, as uv does.
     """
 
     def prioritize(self, package: P_contra, range: Range[V]) -> Any:
@@ -81,14 +87,18 @@ class _Solver(Generic[P, V]):
         self.root_version = root_version
         self.store: IncompatibilityStore[P, V] = IncompatibilityStore()
         self.solution: PartialSolution[P, V] = PartialSolution()
-        self.by_package: dict[P, list[int]] = {}
+        # Per package, the ids of its incompatibilities in the order they were added
+        # (a dict as an ordered set: merging removes old ids in O(1)).
+        self.by_package: dict[P, dict[int, None]] = {}
         self.contradicted: dict[int, int] = {}  # incompatibility id -> decision level
-        self.merged_deps: dict[tuple[P, P], list[int]] = {}
+        # (package, dependency, dependency range) -> the one fact that says it, for merging.
+        self.merged_deps: dict[tuple[P, P, Range[V]], int] = {}
         self.added_deps: dict[P, set[V]] = {}
         self.priorities: dict[P, tuple[Term[V], Any]] = {}
         self.first_seen: dict[P, int] = {}
         self._cancel = getattr(provider, "should_cancel", None)
         self._on_conflict = getattr(provider, "on_conflict", None)
+        self._version_span = getattr(provider, "version_span", None)
 
     def run(self) -> dict[P, V]:
         self._index(self.store.not_root(self.root, self.root_version))
@@ -139,7 +149,9 @@ class _Solver(Generic[P, V]):
         seen.add(choice)
         deps = self.provider.get_dependencies(package, choice)
         if isinstance(deps, Unavailable):
-            self._index(self.store.unavailable(package, Range.singleton(choice), deps.reason))
+            span = self._span(package, choice)
+            inc = self.store.unavailable(package, Range.singleton(choice), deps.reason, span)
+            self._index(inc)
             return
         new = self._add_dependencies(package, choice, deps)
         if not any(self.solution.would_satisfy(inc, package, choice) for inc in new):
@@ -149,33 +161,35 @@ class _Solver(Generic[P, V]):
         self, package: P, version: V, deps: Mapping[P, Range[V]]
     ) -> list[Incompatibility[P, V]]:
         versions = Range.singleton(version)
+        span = self._span(package, version)
         added = []
         for dep, dep_range in deps.items():
             if dep == package and dep_range.contains(version):
                 continue
-            inc = self.store.from_dependency(package, versions, dep, dep_range)
+            inc = self.store.from_dependency(package, versions, dep, dep_range, span)
             added.append(self._index(inc))
         return added
+
+    def _span(self, package: P, version: V) -> Range[V] | None:
+        """The provider's widest range around ``version`` holding no other version."""
+        return None if self._version_span is None else self._version_span(package, version)
 
     # -- incompatibility index -----------------------------------------------
     def _index(self, inc: Incompatibility[P, V]) -> Incompatibility[P, V]:
         """Make ``inc`` known to unit propagation, merging dependency facts that
         differ only in the depender's versions ("foo 1 and foo 2 depend on bar")."""
-        pair = inc.as_dependency()
-        if pair is not None:
-            past_ids = self.merged_deps.setdefault(pair, [])
-            for i, past_id in enumerate(past_ids):
+        key = inc.dependency_key()
+        if key is not None:
+            past_id = self.merged_deps.get(key)
+            if past_id is not None:
                 merged = self.store.merged_dependency(self.store[past_id], inc)
                 if merged is not None:
                     for p in merged.terms:
-                        self.by_package[p].remove(past_id)
-                    past_ids[i] = merged.id
+                        self.by_package[p].pop(past_id, None)
                     inc = merged
-                    break
-            else:
-                past_ids.append(inc.id)
+            self.merged_deps[key] = inc.id
         for p in inc.terms:
-            self.by_package.setdefault(p, []).append(inc.id)
+            self.by_package.setdefault(p, {})[inc.id] = None
         return inc
 
     # -- unit propagation ----------------------------------------------------
@@ -208,17 +222,13 @@ class _Solver(Generic[P, V]):
 
     # -- conflict resolution -------------------------------------------------
     def _resolve_conflict(self, inc_id: int) -> tuple[P, int]:
-        if self._on_conflict is not None:
-            for p in self.store[inc_id].terms:
-                if p != self.root:
-                    self._on_conflict(p)
-            self.priorities.clear()
         changed = False
         while True:
             inc = self.store[inc_id]
             if inc.is_terminal(self.root, self.root_version):
                 raise NoSolutionError(self._tree(inc_id))
             package, cause, level, previous = self.solution.satisfier_search(inc, self.store)
+            self._report_conflict(package, inc)
             if previous < level:
                 self.solution.backtrack(previous)
                 self.contradicted = {
@@ -230,6 +240,14 @@ class _Solver(Generic[P, V]):
             assert cause is not None
             inc_id = self.store.prior_cause(inc_id, cause, package).id
             changed = True
+
+    def _report_conflict(self, affected: P, inc: Incompatibility[P, V]) -> None:
+        if self._on_conflict is None:
+            return
+        culprits = [p for p in inc.terms if p != affected and p != self.root]
+        if culprits:
+            self._on_conflict(affected, culprits)
+            self.priorities.clear()
 
     # -- failure report ------------------------------------------------------
     def _tree(self, terminal: int) -> DerivationTree:

@@ -75,10 +75,22 @@ class Term(Generic[V]):
         return self.negate().intersection(other.negate()).negate()
 
     def subset_of(self, other: Term[V]) -> bool:
-        return self.intersection(other) == self
+        if self.positive:
+            if other.positive:
+                return self.range.subset_of(other.range)
+            return self.range.is_disjoint(other.range)
+        if other.positive:
+            return False  # "not in R" also holds when the package is absent
+        return other.range.subset_of(self.range)
 
     def is_disjoint(self, other: Term[V]) -> bool:
-        return self.intersection(other).is_void()
+        if self.positive:
+            if other.positive:
+                return self.range.is_disjoint(other.range)
+            return self.range.subset_of(other.range)
+        if other.positive:
+            return other.range.subset_of(self.range)
+        return False  # both hold when the package is absent
 
     def relation_with(self, accumulated: Term[V]) -> Relation:
         """How the accumulated assignments of a package relate to this term."""
@@ -87,10 +99,9 @@ class Term(Generic[V]):
             single = accumulated.range.as_singleton()
             if single is not None:
                 return Relation.SATISFIED if self.contains(single) else Relation.CONTRADICTED
-        full = self.intersection(accumulated)
-        if full == accumulated:
+        if accumulated.subset_of(self):
             return Relation.SATISFIED
-        if full.is_void():
+        if accumulated.is_disjoint(self):
             return Relation.CONTRADICTED
         return Relation.INCONCLUSIVE
 

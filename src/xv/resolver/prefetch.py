@@ -1,0 +1,87 @@
+"""Batch prefetching of metadata for projects whose versions keep being rejected.
+
+This is uv's ``BatchPrefetcher``. When the solver walks down the versions of a
+project one at a time (boto3 and botocore under an old urllib3 try ~1500 versions
+each), fetching each version's metadata only when it is tried makes the solver
+wait on one request at a time. After 5, 10, 20 and then every further 20 tried
+versions of a project, the metadata of its next ``min(tried, 50)`` likely versions
+is fetched in one batch: first the remaining versions of the current range, then
+the versions below (or above, for ``--resolution lowest``) the one just tried,
+within the range the inputs allow. The guesses may be wrong; they only cost a
+fetch, never a wrong answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from packaging.version import Version
+
+from xv.resolver.candidates import Candidate
+from xv.resolver.pubgrub import Range
+from xv.resolver.selector import ALWAYS, CandidateSelector
+
+MAX_BATCH = 50
+
+
+class BatchPrefetcher:
+    def __init__(self) -> None:
+        self._tried: dict[str, set[Version]] = {}
+        self._last: dict[str, int] = {}
+
+    def version_tried(self, name: str, version: Version) -> None:
+        self._tried.setdefault(name, set()).add(version)
+
+    def tried(self, name: str) -> int:
+        return len(self._tried.get(name, ()))
+
+    def due(self, name: str) -> int:
+        """How many versions of ``name`` to prefetch now (0: not yet)."""
+        tried = self.tried(name)
+        last = self._last.get(name, 0)
+        if any(tried >= n > last for n in (5, 10, 20)) or (tried >= 20 and tried - last >= 20):
+            self._last[name] = tried
+            return min(tried, MAX_BATCH)
+        return 0
+
+
+def next_candidates(
+    selector: CandidateSelector,
+    rng: Range[Version],
+    previous: Version,
+    bound: Range[Version],
+    limit: int,
+) -> list[Candidate]:
+    """Up to ``limit`` candidates likely to be tried after ``previous``.
+
+    ``rng`` is the project's current range and ``bound`` what the inputs allow at
+    all (versions outside it will never be tried).
+    """
+    out: list[Candidate] = []
+    seen: set[Version] = {previous}
+    for c in _likely(selector, rng, previous, bound):
+        if c.version not in seen and (selector.policy.allow_yanked or not c.yanked):
+            seen.add(c.version)
+            out.append(c)
+            if len(out) >= limit:
+                break
+    return out
+
+
+def _likely(
+    selector: CandidateSelector, rng: Range[Version], previous: Version, bound: Range[Version]
+) -> Iterator[Candidate]:
+    stable_only = selector.policy.prerelease != ALWAYS
+    for c in selector.compatible(rng):
+        if not (stable_only and c.version.is_prerelease):
+            yield c
+    # The current range is used up: assume the constraints that narrowed it go
+    # away, and continue in order past the version just tried.
+    past = (
+        Range.strictly_higher_than(previous)
+        if selector.policy.lowest
+        else Range.strictly_lower_than(previous)
+    )
+    for c in selector.compatible(past.intersection(bound)):
+        if not (stable_only and c.version.is_prerelease):
+            yield c

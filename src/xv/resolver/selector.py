@@ -1,0 +1,105 @@
+"""Choosing one version of a project from a range: the candidate selector.
+
+The policy (pre-releases, yanked files, a preferred pin, highest or lowest) is
+fixed per project for a whole resolution, so it is worked out once; a selection
+then walks the candidates in preference order and stops at the first that fits,
+which matters when the solver asks thousands of times about a project whose
+newest versions were all rejected (boto3 and botocore under an old urllib3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from packaging.version import Version
+
+from xv.resolver.candidates import Candidate
+from xv.resolver.pubgrub import Range
+
+ALWAYS, NEVER, IF_NECESSARY = "always", "never", "if-necessary"
+
+
+def prerelease_rule(mode: str, explicit: bool) -> str:
+    """When pre-releases of a project may be chosen, for uv's pre-release ``mode``.
+
+    >>> prerelease_rule("if-necessary-or-explicit", explicit=True)
+    'always'
+    >>> prerelease_rule("explicit", explicit=False)
+    'never'
+    """
+    if mode == "allow" or (explicit and mode in ("explicit", "if-necessary-or-explicit")):
+        return ALWAYS
+    if mode == "disallow" or mode == "explicit":
+        return NEVER
+    return IF_NECESSARY  # only when no stable version is in range
+
+
+@dataclass(frozen=True)
+class SelectionPolicy:
+    prerelease: str = IF_NECESSARY  # ALWAYS, NEVER or IF_NECESSARY
+    allow_yanked: bool = False  # pinned with == in the inputs
+    lowest: bool = False
+    preferred: Version | None = None
+
+
+class CandidateSelector:
+    """Picks versions of one project from its candidates (newest first, as built)."""
+
+    def __init__(self, candidates: Sequence[Candidate], policy: SelectionPolicy) -> None:
+        usable = [c for c in candidates if c.excluded is None]
+        self.ordered = usable[::-1] if policy.lowest else usable
+        self.policy = policy
+        self._preferred = next(
+            (c for c in usable if policy.preferred is not None and c.version == policy.preferred),
+            None,
+        )
+
+    def select(self, rng: Range[Version]) -> Candidate | None:
+        """The candidate to try in ``rng``, or None when no candidate may be chosen."""
+        pref = self._preferred
+        if pref is not None and rng.contains(pref.version) and self._allowed(pref, rng):
+            return pref
+        rule = self.policy.prerelease
+        any_stable = False
+        first_pre: Candidate | None = None
+        for c in self.compatible(rng):
+            if c.version.is_prerelease:
+                if rule == ALWAYS and self._unyanked(c):
+                    return c
+                if rule == IF_NECESSARY and first_pre is None and self._unyanked(c):
+                    first_pre = c
+                continue
+            if self._unyanked(c):
+                return c
+            any_stable = True
+        return first_pre if rule == IF_NECESSARY and not any_stable else None
+
+    def compatible(self, rng: Range[Version]) -> Iterator[Candidate]:
+        """Usable candidates in ``rng``, in preference order (policy not applied)."""
+        contains = rng.contains
+        return (c for c in self.ordered if contains(c.version))
+
+    def skipped(self, rng: Range[Version]) -> tuple[list[Version], list[Version]]:
+        """Pre-releases and yanked versions in ``rng`` that the policy passed over."""
+        cands = list(self.compatible(rng))
+        pre: list[Version] = []
+        if self.policy.prerelease == NEVER or (
+            self.policy.prerelease == IF_NECESSARY
+            and any(not c.version.is_prerelease for c in cands)
+        ):
+            pre = [c.version for c in cands if c.version.is_prerelease]
+        yanked = [] if self.policy.allow_yanked else [c.version for c in cands if c.yanked]
+        return pre, yanked
+
+    def _unyanked(self, c: Candidate) -> bool:
+        return self.policy.allow_yanked or not c.yanked
+
+    def _allowed(self, c: Candidate, rng: Range[Version]) -> bool:
+        if not self._unyanked(c):
+            return False
+        if not c.version.is_prerelease or self.policy.prerelease == ALWAYS:
+            return True
+        if self.policy.prerelease == NEVER:
+            return False
+        return not any(not x.version.is_prerelease for x in self.compatible(rng))
