@@ -60,11 +60,23 @@ def brute_force(index: Index, root_deps: dict[str, Range[int]]) -> dict[str, int
     return None
 
 
-@settings(max_examples=200, deadline=None)
-@given(indexes())
-def test_solver_agrees_with_brute_force(case: tuple[Index, dict[str, Range[int]]]) -> None:
+class SpanningProvider(OfflineProvider):
+    """States facts about version v over [v, next version), as the Python provider does."""
+
+    def version_span(self, package: Any, version: int) -> Range[int] | None:
+        if package == "root":
+            return None
+        higher = [v for v in self.index[package] if v > version]
+        return Range.between(version, min(higher)) if higher else Range.higher_than(version)
+
+
+@settings(max_examples=400, deadline=None)
+@given(indexes(), st.booleans())
+def test_solver_agrees_with_brute_force(
+    case: tuple[Index, dict[str, Range[int]]], spans: bool
+) -> None:
     index, root_deps = case
-    provider = OfflineProvider()
+    provider = SpanningProvider() if spans else OfflineProvider()
     provider.add("root", 0, root_deps)
     for name, versions in index.items():
         for v, deps in versions.items():

@@ -170,6 +170,8 @@ def test_many_against_few_intervals_matches_membership(
     for x, y, gx, gy in ((a, b, ga, gb), (b, a, gb, ga)):
         assert grid(x.intersection(y)) == gx & gy
         assert grid(x.difference(y)) == gx - gy
+        assert grid(x.union(y)) == gx | gy
+        assert x.union(y) == x.complement().intersection(y.complement()).complement()
         assert x.subset_of(y) == (gx <= gy)
         assert x.is_disjoint(y) == (not gx & gy)
         # canonical form: the same structure as the general algorithm's answer

@@ -9,6 +9,7 @@ newest versions were all rejected (boto3 and botocore under an old urllib3).
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -50,6 +51,8 @@ class CandidateSelector:
         usable = [c for c in candidates if c.excluded is None]
         self.ordered = usable[::-1] if policy.lowest else usable
         self.policy = policy
+        self._ascending = sorted(usable, key=lambda c: c.version)
+        self._versions = [c.version for c in self._ascending]
         self._preferred = next(
             (c for c in usable if policy.preferred is not None and c.version == policy.preferred),
             None,
@@ -76,9 +79,19 @@ class CandidateSelector:
         return first_pre if rule == IF_NECESSARY and not any_stable else None
 
     def compatible(self, rng: Range[Version]) -> Iterator[Candidate]:
-        """Usable candidates in ``rng``, in preference order (policy not applied)."""
-        contains = rng.contains
-        return (c for c in self.ordered if contains(c.version))
+        """Usable candidates in ``rng``, in preference order (policy not applied).
+
+        Each interval of the range is located in the sorted versions by bisection,
+        so versions above a range that excludes the newest hundreds cost nothing.
+        """
+        segments = rng.segments if self.policy.lowest else reversed(rng.segments)
+        for lo, lo_inc, hi, hi_inc in segments:
+            vs = self._versions
+            start = 0 if lo is None else (bisect_left if lo_inc else bisect_right)(vs, lo)
+            end = len(vs) if hi is None else (bisect_right if hi_inc else bisect_left)(vs, hi)
+            if start < end:
+                chunk = self._ascending[start:end]
+                yield from (chunk if self.policy.lowest else reversed(chunk))
 
     def skipped(self, rng: Range[Version]) -> tuple[list[Version], list[Version]]:
         """Pre-releases and yanked versions in ``rng`` that the policy passed over."""

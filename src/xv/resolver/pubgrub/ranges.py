@@ -188,6 +188,50 @@ def _subset_few(few: tuple[_Seg, ...], many: tuple[_Seg, ...]) -> bool:
     return True
 
 
+def _apart_below(seg: _Seg, lo: Any, lo_inc: bool) -> bool:
+    """Is ``seg`` below an interval starting at ``lo``, with a gap between them?"""
+    hi = seg[2]
+    if lo is None or hi is None:
+        return False
+    if hi < lo:
+        return True
+    if lo < hi:
+        return False
+    return not (seg[3] or lo_inc)
+
+
+def _apart_above(seg: _Seg, hi: Any, hi_inc: bool) -> bool:
+    """Is ``seg`` above an interval ending at ``hi``, with a gap between them?"""
+    lo = seg[0]
+    if hi is None or lo is None:
+        return False
+    if hi < lo:
+        return True
+    if lo < hi:
+        return False
+    return not (seg[1] or hi_inc)
+
+
+def _union_few(many: tuple[_Seg, ...], few: tuple[_Seg, ...]) -> tuple[_Seg, ...]:
+    out = many
+    for seg in few:
+        lo, lo_i, hi, hi_i = seg
+        i = _first(out, lambda s, lo=lo, lo_i=lo_i: _apart_below(s, lo, lo_i))
+        j = _first(out, lambda s, hi=hi, hi_i=hi_i: not _apart_above(s, hi, hi_i), i)
+        if i < j:  # merge the intervals that meet or touch ``seg`` into one
+            first, last = out[i], out[j - 1]
+            if lo is not None and (
+                first[0] is None or first[0] < lo or (first[0] == lo and first[1])
+            ):
+                lo, lo_i = first[0], first[1] or (first[0] == lo and lo_i)
+            if last[2] is None or (
+                hi is not None and (hi < last[2] or (hi == last[2] and last[3]))
+            ):
+                hi, hi_i = last[2], last[3] or (last[2] == hi and hi_i)
+        out = (*out[:i], (lo, lo_i, hi, hi_i), *out[j:])
+    return out
+
+
 def _difference_few(few: tuple[_Seg, ...], many: tuple[_Seg, ...]) -> tuple[_Seg, ...]:
     out: list[_Seg] = []
     for seg in few:
@@ -322,7 +366,12 @@ class Range(Generic[V]):
             return other
         if not other._segs:
             return self
-        return Range(_complement(_intersect(_complement(self._segs), _complement(other._segs))))
+        a, b = self._segs, other._segs
+        if len(b) <= _FEW < len(a):
+            return Range(_union_few(a, b))
+        if len(a) <= _FEW < len(b):
+            return Range(_union_few(b, a))
+        return Range(_complement(_intersect(_complement(a), _complement(b))))
 
     def difference(self, other: Range[V]) -> Range[V]:
         a, b = self._segs, other._segs
