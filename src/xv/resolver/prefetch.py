@@ -3,9 +3,9 @@
 This is uv's ``BatchPrefetcher``. When the solver walks down the versions of a
 project one at a time (boto3 and botocore under an old urllib3 try ~1500 versions
 each), fetching each version's metadata only when it is tried makes the solver
-wait on one request at a time. After 5, 10, 20 and then every further 20 tried
-versions of a project, the metadata of its next ``min(tried, 50)`` likely versions
-is fetched in one batch: first the remaining versions of the current range, then
+wait on one request at a time. After 5, 10 and 20 tried versions of a project,
+and then whenever half of the last batch is used up, the metadata of its next
+likely versions is fetched in one batch: first the remaining versions of the current range, then
 the versions below (or above, for ``--resolution lowest``) the one just tried,
 within the range the inputs allow. The guesses may be wrong; they only cost a
 fetch, never a wrong answer.
@@ -21,7 +21,7 @@ from xv.resolver.candidates import Candidate
 from xv.resolver.pubgrub import Range
 from xv.resolver.selector import ALWAYS, CandidateSelector
 
-MAX_BATCH = 50
+MAX_BATCH = 200
 
 
 class BatchPrefetcher:
@@ -36,12 +36,20 @@ class BatchPrefetcher:
         return len(self._tried.get(name, ()))
 
     def due(self, name: str) -> int:
-        """How many versions of ``name`` to prefetch now (0: not yet)."""
+        """How many versions of ``name`` to prefetch now (0: not yet).
+
+        uv's schedule (after 5, 10 and 20 tried versions) to start early, then a
+        batch whenever half of the previous one has been used up. uv fetches
+        asynchronously and can afford small batches every 20 versions; our batches
+        block the solver, so they grow (twice the versions tried, up to
+        ``MAX_BATCH``) to pay the network's latency less often.
+        """
         tried = self.tried(name)
         last = self._last.get(name, 0)
-        if any(tried >= n > last for n in (5, 10, 20)) or (tried >= 20 and tried - last >= 20):
+        early = any(tried >= n > last for n in (5, 10, 20))
+        if early or (tried > 20 and tried - last >= min(2 * last, MAX_BATCH) // 2):
             self._last[name] = tried
-            return min(tried, MAX_BATCH)
+            return min(2 * tried, MAX_BATCH)
         return 0
 
 
