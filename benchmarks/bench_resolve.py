@@ -1,7 +1,8 @@
 """Benchmark: xv-compile against ``uv pip compile`` and pip-compile on real inputs.
 
-Each input is compiled by each tool twice: cold (an empty cache directory of its
-own) and warm (the same directory again). Times are wall-clock seconds of the
+Each input is compiled by each tool twice, for the running Python: cold (an empty
+cache directory of its own) and warm (the same directory again, without the
+previous output file, whose pins every tool would otherwise prefer). Times are wall-clock seconds of the
 whole command; ratios are xv's time over the other tool's. The pinned versions of
 the tools are compared too, since a fast wrong answer is no answer.
 
@@ -30,7 +31,7 @@ INPUTS: dict[str, list[str]] = {
     "jupyter": ["jupyter"],
     "airflow": ["apache-airflow"],
 }
-PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
+PY = f"{sys.version_info[0]}.{sys.version_info[1]}.{sys.version_info[2]}"
 TIMEOUT = 300.0  # seconds per command by default
 LIMIT = [TIMEOUT]  # what --timeout asked for
 
@@ -40,7 +41,7 @@ def command(tool: str, exe: str, src: Path, out: Path, cache: Path) -> list[str]
         return [exe, str(src), "-o", str(out), "--cache-dir", str(cache), "-q"]
     if tool == "uv":
         args = ["pip", "compile", str(src), "-o", str(out), "--cache-dir", str(cache)]
-        return [exe, *args, "--python-version", PY, "-q"]
+        return [exe, *args, "--python", sys.executable, "-q"]
     return [exe, str(src), "-o", str(out), "--cache-dir", str(cache), "-q", "--no-header"]
 
 
@@ -75,19 +76,24 @@ def bench(tools: dict[str, str], name: str, reqs: list[str], work: Path) -> dict
         cache = work / f"cache-{tool}-{name}"
         out = work / f"{name}-{tool}.txt"
         cold, ok = run(command(tool, exe, src, out, cache), env)
+        # Each tool prefers the pins of an existing output file: drop it, so the
+        # warm run resolves again instead of checking the previous answer.
+        cold_pins = pins(out) if ok and out.exists() else None
+        out.unlink(missing_ok=True)
         warm, ok2 = run(command(tool, exe, src, out, cache), env) if ok else (float("inf"), False)
-        row[tool] = (cold, warm, pins(out) if ok and ok2 and out.exists() else None)
+        warm_pins = pins(out) if ok2 and out.exists() else None
+        row[tool] = (cold, warm, cold_pins if cold_pins == warm_pins else None)
     return row
 
 
 def report(rows: dict[str, dict[str, object]], tools: list[str]) -> None:
-    head = f"{'input':<20}" + "".join(f"{t + ' cold':>14}{t + ' warm':>12}" for t in tools)
+    head = f"{'input':<20}" + "".join(f"{t + ' cold':>18}{t + ' warm':>18}" for t in tools)
     print(head)
     for name, row in rows.items():
         cells = ""
         for t in tools:
             cold, warm, _ = row[t]  # type: ignore[misc]
-            cells += f"{cold:>14.2f}{warm:>12.2f}"
+            cells += f"{cold:>18.2f}{warm:>18.2f}"
         print(f"{name:<20}{cells}")
     print("\nratios (xv / other; below 1 means xv is faster)")
     for name, row in rows.items():
@@ -98,9 +104,15 @@ def report(rows: dict[str, dict[str, object]], tools: list[str]) -> None:
             cold, warm, other = row[t]  # type: ignore[misc]
             same = "same pins" if xv_pins == other else f"DIFFERENT pins: {diff(xv_pins, other)}"
             print(
-                f"  {name:<20} vs {t:<12} cold {xv_cold / cold:6.2f}  warm {xv_warm / warm:6.2f}"
+                f"  {name:<20} vs {t:<12} cold {ratio(xv_cold, cold)}  warm {ratio(xv_warm, warm)}"
                 f"  {same}"
             )
+
+
+def ratio(mine: float, other: float) -> str:
+    if other == float("inf"):
+        return "   n/a"  # the other tool failed or timed out
+    return f"{mine / other:6.2f}"
 
 
 def diff(a: object, b: object) -> str:
