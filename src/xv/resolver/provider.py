@@ -378,14 +378,39 @@ class PythonProvider:
             self._meta.update(self.source.metadata(wanted))
 
     def _prefetch(self, deps: Mapping[PyPackage, Range[Version]]) -> None:
-        """Fetch the pages of new dependencies, then the metadata of their likely picks."""
-        self.ensure_pages(p.name for p in deps)
-        likely = (
-            self.selector(pkg.name).select(rng)
-            for pkg, rng in deps.items()
-            if pkg.extra is None and self.exists(pkg.name)
-        )
-        self._fetch(c for c in likely if c is not None)
+        """Fetch the pages of new dependencies and the metadata of their likely picks,
+        then once more for the dependencies those picks declare that were not met
+        yet: the solver will most likely get to them, and a batch one level ahead
+        saves it a round trip per level of the dependency tree."""
+        for _ in range(2):
+            new = [p for p in deps if p.name not in self._pages]
+            self.ensure_pages(p.name for p in deps)
+            picks = [
+                (pkg, self.selector(pkg.name).select(rng))
+                for pkg, rng in deps.items()
+                if pkg.extra is None and self.exists(pkg.name)
+            ]
+            self._fetch(c for _, c in picks if c is not None)
+            if not new:
+                return
+            deps = self._declared([(p, c) for p, c in picks if c is not None and p in new])
+
+    def _declared(
+        self, picks: Sequence[tuple[PyPackage, Candidate]]
+    ) -> dict[PyPackage, Range[Version]]:
+        """What the picked candidates depend on, as far as their metadata is known."""
+        found: dict[PyPackage, Range[Version]] = {}
+        for pkg, cand in picks:
+            meta = self._meta.get(cand.metadata_file.url) if cand.metadata_file else None
+            if meta is None or isinstance(meta, str):
+                continue
+            try:
+                deps = self._package_deps(pkg, cand.version, meta)
+            except DirectUrlUnsupported:
+                continue  # reported when the solver gets there
+            if not isinstance(deps, Unavailable):
+                found.update((p, r) for p, r in deps.items() if p.name not in self._pages)
+        return found
 
     def _batch_prefetch(self, name: str, rng: Range[Version], chosen: Version) -> None:
         """uv's batch prefetch for projects whose versions keep being rejected."""
