@@ -57,7 +57,7 @@ class IndexSource(MetadataSource):
 # Fetching metadata is waiting on the network, a few small requests per wheel; a
 # batch of 50 on 4 worker processes would leave the connection mostly idle, so
 # each worker takes a slice of the batch and fetches it on its own threads.
-THREADS_PER_WORKER = 12
+THREADS_PER_WORKER = 16
 
 
 def fetch_many(
