@@ -1,0 +1,96 @@
+"""The candidate selector and uv's batch prefetch schedule, without an index."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from packaging.version import Version
+
+from xv.index.simple import DistFile
+from xv.resolver.candidates import Candidate
+from xv.resolver.prefetch import MAX_BATCH, BatchPrefetcher, next_candidates
+from xv.resolver.pubgrub import Range
+from xv.resolver.selector import (
+    ALWAYS,
+    IF_NECESSARY,
+    NEVER,
+    CandidateSelector,
+    SelectionPolicy,
+)
+
+V = Version
+
+
+def cands(*versions: str, yanked: tuple[str, ...] = ()) -> list[Candidate]:
+    """Newest first, as build_candidates gives them."""
+    out = []
+    for v in sorted(versions, key=Version, reverse=True):
+        f = DistFile(f"p-{v}-py3-none-any.whl", f"https://x/p-{v}-py3-none-any.whl")
+        out.append(Candidate(Version(v), (f,), f, v in yanked, None))
+    return out
+
+
+def chosen(sel: CandidateSelector, rng: Range[Version]) -> str | None:
+    c = sel.select(rng)
+    return None if c is None else str(c.version)
+
+
+def test_prerelease_rules_and_yanked() -> None:
+    all_ = cands("1.0", "2.0", "3.0b1", "2.1", yanked=("2.1",))
+    full = Range.full()
+    assert chosen(CandidateSelector(all_, SelectionPolicy(prerelease=ALWAYS)), full) == "3.0b1"
+    assert chosen(CandidateSelector(all_, SelectionPolicy(prerelease=NEVER)), full) == "2.0"
+    assert chosen(CandidateSelector(all_, SelectionPolicy()), full) == "2.0"
+    above = Range.higher_than(V("2.5"))
+    assert chosen(CandidateSelector(all_, SelectionPolicy()), above) == "3.0b1"
+    # a yanked stable version in range still counts as "a stable version exists"
+    yanked_only = Range.between(V("2.1"), V("2.2")).union(Range.singleton(V("3.0b1")))
+    assert chosen(CandidateSelector(all_, SelectionPolicy()), yanked_only) is None
+    pinned = SelectionPolicy(prerelease=IF_NECESSARY, allow_yanked=True)
+    assert chosen(CandidateSelector(all_, pinned), yanked_only) == "2.1"
+    assert chosen(CandidateSelector(all_, SelectionPolicy(lowest=True)), full) == "1.0"
+    prefer = SelectionPolicy(preferred=V("1.0"))
+    assert chosen(CandidateSelector(all_, prefer), full) == "1.0"
+    assert chosen(CandidateSelector(all_, prefer), Range.higher_than(V("2"))) == "2.0"
+    pre, yanked = CandidateSelector(all_, SelectionPolicy()).skipped(full)
+    assert (pre, yanked) == ([V("3.0b1")], [V("2.1")])
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.integers(0, 30), min_size=1, max_size=25, unique=True),
+    st.lists(st.integers(0, 30), max_size=25, unique=True),
+    st.booleans(),
+)
+def test_compatible_bisects_to_the_same_answer_as_a_scan(
+    versions: list[int], rejected: list[int], lowest: bool
+) -> None:
+    sel = CandidateSelector(cands(*map(str, versions)), SelectionPolicy(lowest=lowest))
+    rng: Range[Version] = Range.full()
+    for r in rejected:  # a range full of holes, as after many rejections
+        rng = rng.difference(Range.singleton(V(str(r))))
+    expected = [c.version for c in sel.ordered if rng.contains(c.version)]
+    assert [c.version for c in sel.compatible(rng)] == expected
+
+
+def test_batch_prefetch_schedule_like_uv_then_growing() -> None:
+    pre = BatchPrefetcher()
+    due = []
+    for n in range(1, 400):
+        pre.version_tried("boto3", V(f"1.{n}"))
+        size = pre.due("boto3")
+        if size:
+            due.append((n, size))
+    assert due[:3] == [(5, 10), (10, 20), (20, 40)]
+    assert all(size <= MAX_BATCH for _, size in due)
+    assert len(due) < 12  # a few large batches, not one per version
+    pre.version_tried("extra-free", V("1"))
+    assert pre.due("extra-free") == 0
+
+
+def test_next_candidates_finish_the_range_then_go_on_in_order() -> None:
+    sel = CandidateSelector(cands(*[f"1.{n}" for n in range(10)]), SelectionPolicy())
+    rng = Range.between(V("1.5"), V("1.8"))  # 1.5, 1.6, 1.7
+    got = next_candidates(sel, rng, V("1.7"), Range.higher_than(V("1.2")), 10)
+    assert [str(c.version) for c in got] == ["1.6", "1.5", "1.4", "1.3", "1.2"]
+    assert len(next_candidates(sel, rng, V("1.7"), Range.full(), 2)) == 2
