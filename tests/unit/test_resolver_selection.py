@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from packaging.requirements import Requirement
 from packaging.version import Version
 
-from xv.index.simple import DistFile
+from xv.errors import NetworkError
+from xv.index.metadata import CoreMetadata
+from xv.index.simple import DistFile, ProjectPage
+from xv.resolver import provider as prov
 from xv.resolver.candidates import Candidate
 from xv.resolver.prefetch import MAX_BATCH, BatchPrefetcher, next_candidates
+from xv.resolver.provider import MetadataSource
 from xv.resolver.pubgrub import Range
+from xv.resolver.resolve import run
+from xv.resolver.result import Parent
 from xv.resolver.selector import (
     ALWAYS,
     IF_NECESSARY,
@@ -17,6 +26,7 @@ from xv.resolver.selector import (
     CandidateSelector,
     SelectionPolicy,
 )
+from xv.resolver.target import make_target
 
 V = Version
 
@@ -94,3 +104,41 @@ def test_next_candidates_finish_the_range_then_go_on_in_order() -> None:
     got = next_candidates(sel, rng, V("1.7"), Range.higher_than(V("1.2")), 10)
     assert [str(c.version) for c in got] == ["1.6", "1.5", "1.4", "1.3", "1.2"]
     assert len(next_candidates(sel, rng, V("1.7"), Range.full(), 2)) == 2
+
+
+class FlakySource(MetadataSource):
+    """An index in memory whose metadata of ``b 2.0`` cannot be fetched."""
+
+    REQS = {("a", "1.0"): ("b",), ("b", "1.0"): (), ("b", "2.0"): ()}
+
+    def pages(self, names: Iterable[str]) -> dict[str, ProjectPage | None]:
+        out: dict[str, ProjectPage | None] = {}
+        for name in names:
+            files = [
+                DistFile(f"{n}-{v}-py3-none-any.whl", f"https://x/{n}-{v}-py3-none-any.whl")
+                for n, v in self.REQS
+                if n == name
+            ]
+            out[name] = ProjectPage(name, tuple(files), "https://x/") if files else None
+        return out
+
+    def metadata(self, cands: Sequence[Candidate]) -> dict[str, object]:
+        if any(str(c.version) == "2.0" for c in cands):
+            raise NetworkError("connection reset", "https://x/b-2.0-py3-none-any.whl")
+        out: dict[str, object] = {}
+        for c in cands:
+            assert c.metadata_file is not None
+            name = c.metadata_file.filename.split("-")[0]
+            reqs = self.REQS[(name, str(c.version))]
+            out[c.metadata_file.url] = CoreMetadata(name, str(c.version), reqs, None, ())
+        return out
+
+
+def test_a_failed_guess_does_not_fail_the_resolution() -> None:
+    # Prefetching a's dependencies guesses b 2.0, whose metadata cannot be fetched;
+    # the solver never needs it (b<2), so the resolution must not fail on it.
+    inputs = prov.ResolverInputs(
+        [prov.InputRequirement(Requirement(r), Parent("requirement", "-")) for r in ("a", "b<2")]
+    )
+    provider = prov.PythonProvider(inputs, prov.ResolverSettings(), make_target(), FlakySource())
+    assert {d.name: str(d.version) for d in run(provider).dists} == {"a": "1.0", "b": "1.0"}

@@ -20,6 +20,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from xv.errors import NetworkError
 from xv.index.simple import ProjectPage
 from xv.resolver.candidates import BinaryPolicy, Candidate, build_candidates
 from xv.resolver.prefetch import BatchPrefetcher, next_candidates
@@ -213,8 +214,6 @@ class PythonProvider:
         missing = [n for n in dict.fromkeys(names) if n not in self._pages]
         if missing:
             self._pages.update(self.source.pages(missing))
-            for n in missing:
-                self._order.setdefault(n, len(self._order))
 
     def selector(self, name: str) -> CandidateSelector:
         sel = self._selectors.get(name)
@@ -297,6 +296,8 @@ class PythonProvider:
                 return deps_or_none
             deps = deps_or_none
         self.deps[(package, version)] = list(deps)
+        for p in deps:  # the order in which the solver meets projects breaks priority ties
+            self._order.setdefault(p.name, len(self._order))
         self._prefetch(deps)
         if self.progress is not None:
             self.progress(len(self.deps))
@@ -368,23 +369,34 @@ class PythonProvider:
         return meta
 
     def _fetch(self, cands: Iterable[Candidate]) -> None:
-        """Metadata of the candidates not known yet (failures are known too), in one batch."""
+        """Prefetch the metadata of candidates not known yet (failures are known too) in
+        one batch. A guess must not fail the resolution (offline, a flaky mirror): on a
+        network error nothing is recorded, and the version's own fetch, if the solver
+        ever needs it, reports the error."""
         wanted = [
             c
             for c in cands
             if c.metadata_file is not None and c.metadata_file.url not in self._meta
         ]
         if wanted:
-            self._meta.update(self.source.metadata(wanted))
+            try:
+                self._meta.update(self.source.metadata(wanted))
+            except NetworkError:
+                pass
 
     def _prefetch(self, deps: Mapping[PyPackage, Range[Version]]) -> None:
         """Fetch the pages of new dependencies and the metadata of their likely picks,
         then once more for the dependencies those picks declare that were not met
         yet: the solver will most likely get to them, and a batch one level ahead
         saves it a round trip per level of the dependency tree."""
-        for _ in range(2):
+        for level in range(2):
             new = [p for p in deps if p.name not in self._pages]
-            self.ensure_pages(p.name for p in deps)
+            try:
+                self.ensure_pages(p.name for p in deps)
+            except NetworkError:
+                if level == 0:
+                    raise  # these pages are needed now
+                return
             picks = [
                 (pkg, self.selector(pkg.name).select(rng))
                 for pkg, rng in deps.items()
