@@ -18,6 +18,7 @@ import hashlib
 import tempfile
 import zipfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -351,9 +352,18 @@ def result_from_plain(obj: Sequence[Any], file: DistFile) -> MetadataResult | Ex
 
 
 def prefetch_metadata(
-    client: IndexClient, files: Sequence[DistFile], pool: WorkerPool
+    client: IndexClient,
+    files: Sequence[DistFile],
+    pool: WorkerPool,
+    threads_per_worker: int = 1,
 ) -> dict[str, MetadataResult | Exception]:
-    """Metadata of many files by URL; cache hits first, only misses go to ``pool``."""
+    """Metadata of many files by URL; cache hits first, only misses go to ``pool``.
+
+    With ``threads_per_worker`` above 1 the misses are cut into one slice per
+    worker and each worker fetches its slice on that many threads: fetching is
+    mostly waiting on a few small requests per wheel, which a handful of
+    processes alone would leave idle.
+    """
     results: dict[str, MetadataResult | Exception] = {}
     misses: dict[str, DistFile] = {}
     for file in files:
@@ -367,15 +377,33 @@ def prefetch_metadata(
         return results
     cache_root = _cache_root(client)
     remember_client(client, cache_root)  # thread and serial pools reuse this client
-    jobs = [(client.settings, cache_root, file_to_plain(file)) for file in misses.values()]
-    for file, job in zip(misses.values(), pool.map(fetch_metadata_job, jobs), strict=True):
-        if job.ok:
-            results[file.url] = result_from_plain(job.value, file)
-        elif isinstance(job.exception, Exception):
-            results[file.url] = job.exception
-        else:
-            results[file.url] = MetadataError(f"{file.filename}: {job.error}", file.filename)
+    todo = list(misses.values())
+    slices = [todo[i :: pool.workers] for i in range(min(pool.workers, len(todo)))]
+    if threads_per_worker <= 1:
+        slices = [[file] for file in todo]
+    jobs = [
+        (client.settings, cache_root, [file_to_plain(f) for f in part], threads_per_worker)
+        for part in slices
+    ]
+    for part, job in zip(slices, pool.map(fetch_slice_job, jobs), strict=True):
+        for i, file in enumerate(part):
+            if job.ok:
+                results[file.url] = result_from_plain(job.value[i], file)
+            elif isinstance(job.exception, Exception):
+                results[file.url] = job.exception
+            else:
+                results[file.url] = MetadataError(f"{file.filename}: {job.error}", file.filename)
     return results
+
+
+def fetch_slice_job(
+    settings: IndexSettings, cache_root: str | None, plains: list[tuple[Any, ...]], threads: int
+) -> list[tuple[Any, ...]]:
+    """Worker job: :func:`fetch_metadata_job` for each file, on up to ``threads`` threads."""
+    if len(plains) == 1 or threads <= 1:
+        return [fetch_metadata_job(settings, cache_root, p) for p in plains]
+    with ThreadPoolExecutor(min(threads, len(plains))) as executor:
+        return list(executor.map(lambda p: fetch_metadata_job(settings, cache_root, p), plains))
 
 
 def _cache_root(client: IndexClient) -> str | None:

@@ -113,8 +113,11 @@ def _complement(segs: tuple[_Seg, ...]) -> tuple[_Seg, ...]:
 _FEW = 2  # a side with at most this many intervals counts as small
 
 
-def _below(seg: _Seg, lo: Any, lo_inc: bool) -> bool:
-    """Is every point of ``seg`` below an interval starting at ``lo``?"""
+def _below(seg: _Seg, lo: Any, lo_inc: bool, apart: bool = False) -> bool:
+    """Is every point of ``seg`` below an interval starting at ``lo``?
+
+    With ``apart``, there must also be a gap between them (they cannot be joined).
+    """
     hi = seg[2]
     if lo is None or hi is None:
         return False
@@ -122,11 +125,11 @@ def _below(seg: _Seg, lo: Any, lo_inc: bool) -> bool:
         return True
     if lo < hi:
         return False
-    return not (seg[3] and lo_inc)
+    return not (seg[3] or lo_inc) if apart else not (seg[3] and lo_inc)
 
 
-def _above(seg: _Seg, hi: Any, hi_inc: bool) -> bool:
-    """Is every point of ``seg`` above an interval ending at ``hi``?"""
+def _above(seg: _Seg, hi: Any, hi_inc: bool, apart: bool = False) -> bool:
+    """Is every point of ``seg`` above an interval ending at ``hi``? (``apart``: as above.)"""
     lo = seg[0]
     if hi is None or lo is None:
         return False
@@ -134,7 +137,7 @@ def _above(seg: _Seg, hi: Any, hi_inc: bool) -> bool:
         return True
     if lo < hi:
         return False
-    return not (seg[1] and hi_inc)
+    return not (seg[1] or hi_inc) if apart else not (seg[1] and hi_inc)
 
 
 def _first(segs: tuple[_Seg, ...], pred: Any, lo: int = 0) -> int:
@@ -188,36 +191,12 @@ def _subset_few(few: tuple[_Seg, ...], many: tuple[_Seg, ...]) -> bool:
     return True
 
 
-def _apart_below(seg: _Seg, lo: Any, lo_inc: bool) -> bool:
-    """Is ``seg`` below an interval starting at ``lo``, with a gap between them?"""
-    hi = seg[2]
-    if lo is None or hi is None:
-        return False
-    if hi < lo:
-        return True
-    if lo < hi:
-        return False
-    return not (seg[3] or lo_inc)
-
-
-def _apart_above(seg: _Seg, hi: Any, hi_inc: bool) -> bool:
-    """Is ``seg`` above an interval ending at ``hi``, with a gap between them?"""
-    lo = seg[0]
-    if hi is None or lo is None:
-        return False
-    if hi < lo:
-        return True
-    if lo < hi:
-        return False
-    return not (seg[1] or hi_inc)
-
-
 def _union_few(many: tuple[_Seg, ...], few: tuple[_Seg, ...]) -> tuple[_Seg, ...]:
     out = many
     for seg in few:
         lo, lo_i, hi, hi_i = seg
-        i = _first(out, lambda s, lo=lo, lo_i=lo_i: _apart_below(s, lo, lo_i))
-        j = _first(out, lambda s, hi=hi, hi_i=hi_i: not _apart_above(s, hi, hi_i), i)
+        i = _first(out, lambda s, lo=lo, lo_i=lo_i: _below(s, lo, lo_i, True))
+        j = _first(out, lambda s, hi=hi, hi_i=hi_i: not _above(s, hi, hi_i, True), i)
         if i < j:  # merge the intervals that meet or touch ``seg`` into one
             first, last = out[i], out[j - 1]
             if lo is not None and (
