@@ -243,3 +243,20 @@ def test_conflict_explanation(idx: Any, tmp_path: Path) -> None:
     text = str(err.value)
     assert "app==2.0 depends on lib>=2" in text
     assert "your requirements are unsatisfiable" in text
+
+
+def test_pins_of_an_existing_lock_are_fetched_first(make_index: Any, tmp_path: Path) -> None:
+    chain = ["aa", "bb", "cc", "dd"]
+    pkgs = [
+        Pkg(name, version, deps=[f"{nxt}>=1"] if nxt else [], sdist=False)
+        for name, nxt in zip(chain, [*chain[1:], None], strict=True)
+        for version in ("1.0", "2.0")
+    ]
+    index = make_index(pkgs)
+    prefs = {name: "1.0" for name in chain}
+    assert resolve(index, tmp_path, ["aa"], preferences=prefs) == prefs
+    paths = [r.path for r in index.requests]
+    first_file = next(i for i, p in enumerate(paths) if "/files/" in p or p.endswith(".whl"))
+    # Every pinned project's page comes before any file is read, not one level at a time.
+    pages = {p.rstrip("/").rsplit("/", 1)[-1] for p in paths[:first_file]}
+    assert set(chain) <= pages

@@ -287,6 +287,7 @@ class PythonProvider:
         if package == ROOT:
             reqs = [r.requirement for r in self.inputs.requirements]
             deps = self._to_ranges(reqs, None, own=None)
+            self._prefetch_preferences()
         else:
             meta = self._metadata_for(package.name, version)
             if isinstance(meta, Unavailable):
@@ -423,6 +424,20 @@ class PythonProvider:
             if not isinstance(deps, Unavailable):
                 found.update((p, r) for p, r in deps.items() if p.name not in self._pages)
         return found
+
+    def _prefetch_preferences(self) -> None:
+        """An existing lock names most of what will be chosen: fetch the pages of all its
+        pins and their pinned versions' metadata in one batch each, instead of one level
+        of the dependency tree at a time. Only a guess: a network error waits until the
+        solver needs what failed."""
+        prefs = self.inputs.preferences
+        if not prefs:
+            return
+        try:
+            self.ensure_pages(prefs)
+        except NetworkError:
+            return
+        self._fetch(c for n, v in prefs.items() if self.exists(n) and (c := self.candidate(n, v)))
 
     def _batch_prefetch(self, name: str, rng: Range[Version], chosen: Version) -> None:
         """uv's batch prefetch for projects whose versions keep being rejected."""
