@@ -133,11 +133,10 @@ def main() -> None:
     LIMIT[0] = args.timeout
     if not args.xv:
         sys.exit("xv-compile not found (install xv, or pass --xv)")
-    tools = {"xv": args.xv}
-    if args.uv:
-        tools["uv"] = args.uv
-    if args.pip_compile:
-        tools["pip-compile"] = args.pip_compile
+    found = {"xv": args.xv, "uv": args.uv, "pip-compile": args.pip_compile}
+    tools = {name: exe for name, exe in found.items() if exe and shutil.which(exe)}
+    if "xv" not in tools:
+        sys.exit(f"xv-compile not found at {args.xv}")
     print(f"Python {PY}; tools: {tools}")
     rows: dict[str, dict[str, object]] = {}
     with tempfile.TemporaryDirectory(prefix="xv-bench-resolve-") as tmp:
