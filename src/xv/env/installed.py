@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -151,16 +151,7 @@ def read_metadata_headers(path: Path) -> tuple[str, str] | None:
 
 
 def _with_duplicates(dist: InstalledDist, others: list[InstalledDist]) -> InstalledDist:
-    return InstalledDist(
-        name=dist.name,
-        version=dist.version,
-        dist_info_path=dist.dist_info_path,
-        installer=dist.installer,
-        direct_url=dist.direct_url,
-        editable=dist.editable,
-        duplicates=tuple(others),
-        complete=dist.complete,
-    )
+    return replace(dist, duplicates=tuple(others))
 
 
 def _mtime(dist: InstalledDist) -> int:
