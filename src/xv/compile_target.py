@@ -9,11 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from packaging import tags
-
 from xv.cache import Cache
 from xv.compile_options import ResolverSettings
-from xv.resolver.target import Target, make_target
+from xv.resolver.target import Target, make_target, target_for
 
 
 def resolve_target(settings: ResolverSettings, cache: Cache | None = None) -> Target:
@@ -30,10 +28,10 @@ def resolve_target(settings: ResolverSettings, cache: Cache | None = None) -> Ta
     interp = find_target(
         settings.python, False, True, Path.cwd(), os.environ, cache=cache
     )  # break_system_packages=True: compiling installs nothing, PEP 668 does not apply
-    markers = {key: str(value) for key, value in interp.markers.items()}
+    own = target_for(interp.markers, interp.tags)
     if settings.python_version is None and settings.python_platform is None:
-        ordered = dict.fromkeys(tag for text in interp.tags for tag in tags.parse_tag(text))
-        return Target(markers, {tag: i for i, tag in enumerate(ordered)})
+        return own
+    markers = dict(own.markers)
     base = make_target(settings.python_version or interp.python_version, settings.python_platform)
     changed: set[str] = set()
     if settings.python_version is not None:

@@ -27,7 +27,6 @@ from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.tags import Tag, parse_tag
 from packaging.utils import canonicalize_name
 
 from xv.env.installed import InstalledDist
@@ -40,7 +39,7 @@ from xv.install import compile_bytecode, install_from_archive, uninstall, upgrad
 from xv.install.archive import file_sha256, unpack_wheel_to_archive
 from xv.install.place import InstalledRecord
 from xv.pool import ENV_POOL_KIND, PoolKind, WorkerPool, cpu_count
-from xv.resolver.target import Target
+from xv.resolver.target import Target, target_for
 from xv.sync import Plan, Wanted
 
 WHEELS_BUCKET = "wheels-v1"
@@ -120,11 +119,7 @@ def apply(
 
 def target_of(interp: Interpreter) -> Target:
     """The resolver's view of the interpreter: its markers and wheel tags, best first."""
-    priority: dict[Tag, int] = {}
-    for index, text in enumerate(interp.tags):
-        for tag in parse_tag(text):
-            priority.setdefault(tag, index)
-    return Target(dict(interp.markers), priority)
+    return target_for(interp.markers, interp.tags)
 
 
 def best_file(want: Wanted, page: ProjectPage | None, target: Target, platform: str) -> DistFile:

@@ -8,6 +8,7 @@ uv's platform names, so a lock can be made for another machine.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from packaging import tags
@@ -169,6 +170,17 @@ def current_target() -> Target:
     """The running interpreter."""
     ordered = list(tags.sys_tags())
     return Target(_markers(), {t: i for i, t in enumerate(ordered)})
+
+
+def target_for(markers: Mapping[str, object], tag_texts: Iterable[str]) -> Target:
+    """Another interpreter's target: its marker values and its wheel tags, best first
+    (each as ``packaging.tags`` writes it; compressed sets such as ``py2.py3-none-any``
+    count as one place in the order)."""
+    priority: dict[tags.Tag, int] = {}
+    for text in tag_texts:
+        for tag in tags.parse_tag(text):
+            priority.setdefault(tag, len(priority))
+    return Target({key: str(value) for key, value in markers.items()}, priority)
 
 
 def _markers() -> dict[str, str]:
