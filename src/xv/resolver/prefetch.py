@@ -68,7 +68,7 @@ def next_candidates(
     out: list[Candidate] = []
     seen: set[Version] = {previous}
     for c in _likely(selector, rng, previous, bound):
-        if c.version not in seen and (selector.policy.allow_yanked or not c.yanked):
+        if c.version not in seen and selector.unyanked(c):
             seen.add(c.version)
             out.append(c)
             if len(out) >= limit:

@@ -453,11 +453,7 @@ class PythonProvider:
         over it, so rejecting versions one after another leaves one interval."""
         if package == ROOT:
             return None
-        ascending = self._ascending.get(package.name)
-        if ascending is None:
-            ascending = self._ascending[package.name] = sorted(
-                c.version for c in self.candidates(package.name)
-            )
+        ascending = self._versions(package.name)
         i = bisect_right(ascending, version)
         if i == 0 or ascending[i - 1] != version:
             return None
@@ -470,7 +466,14 @@ class PythonProvider:
     def version_list(self, package: PyPackage) -> list[Version] | None:
         if package == ROOT or package.name not in self._cands:
             return None
-        return sorted(c.version for c in self._cands[package.name])
+        return list(self._versions(package.name))
+
+    def _versions(self, name: str) -> list[Version]:
+        """Every version of ``name`` on the index, ascending (usable or not)."""
+        ascending = self._ascending.get(name)
+        if ascending is None:
+            ascending = self._ascending[name] = sorted(c.version for c in self.candidates(name))
+        return ascending
 
 
 class DirectUrlUnsupported(Exception):

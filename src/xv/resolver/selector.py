@@ -68,12 +68,12 @@ class CandidateSelector:
         first_pre: Candidate | None = None
         for c in self.compatible(rng):
             if c.version.is_prerelease:
-                if rule == ALWAYS and self._unyanked(c):
+                if rule == ALWAYS and self.unyanked(c):
                     return c
-                if rule == IF_NECESSARY and first_pre is None and self._unyanked(c):
+                if rule == IF_NECESSARY and first_pre is None and self.unyanked(c):
                     first_pre = c
                 continue
-            if self._unyanked(c):
+            if self.unyanked(c):
                 return c
             any_stable = True
         return first_pre if rule == IF_NECESSARY and not any_stable else None
@@ -105,11 +105,12 @@ class CandidateSelector:
         yanked = [] if self.policy.allow_yanked else [c.version for c in cands if c.yanked]
         return pre, yanked
 
-    def _unyanked(self, c: Candidate) -> bool:
+    def unyanked(self, c: Candidate) -> bool:
+        """Whether ``c`` may be chosen as far as yanking goes."""
         return self.policy.allow_yanked or not c.yanked
 
     def _allowed(self, c: Candidate, rng: Range[Version]) -> bool:
-        if not self._unyanked(c):
+        if not self.unyanked(c):
             return False
         if not c.version.is_prerelease or self.policy.prerelease == ALWAYS:
             return True
