@@ -29,7 +29,7 @@ from urllib.request import url2pathname
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from xv.env.installed import InstalledDist
+from xv.env.installed import InstalledDist, metadata_headers
 from xv.env.interpreter import Interpreter
 from xv.errors import HashMismatchError, InstallError, NetworkError, XvError
 from xv.index.client import IndexClient, IndexSettings, client_for, remember_client
@@ -380,16 +380,12 @@ def requirements_of(archive: str) -> set[str]:
     """The names an unpacked wheel's METADATA requires (markers ignored: order only)."""
     names: set[str] = set()
     for metadata in Path(archive).glob("*.dist-info/METADATA"):
-        with open(metadata, encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                if not line.strip():
-                    break  # the long description starts here
-                key, _, value = line.partition(":")
-                if key.strip().lower() == "requires-dist":
-                    try:
-                        names.add(canonicalize_name(Requirement(value.strip()).name))
-                    except InvalidRequirement:
-                        continue
+        for key, value in metadata_headers(metadata):
+            if key == "requires-dist":
+                try:
+                    names.add(canonicalize_name(Requirement(value).name))
+                except InvalidRequirement:
+                    continue
     return names
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -125,24 +126,29 @@ def read_egg_info(path: Path) -> InstalledDist | None:
     )
 
 
+def metadata_headers(path: Path) -> Iterator[tuple[str, str]]:
+    """``(lower-cased key, value)`` of each line of a core metadata file's header block
+    (the long description after it is not read). Raises OSError."""
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if not line.strip():
+                return  # the body (long description) starts here
+            key, sep, value = line.partition(":")
+            if sep:
+                yield key.strip().lower(), value.strip()
+
+
 def read_metadata_headers(path: Path) -> tuple[str, str] | None:
     """``(Name, Version)`` from a core metadata file, reading only its header block."""
     name = version = None
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                if not line.strip():
-                    break  # the body (long description) starts here
-                key, sep, value = line.partition(":")
-                if not sep:
-                    continue
-                key = key.strip().lower()
-                if key == "name" and name is None:
-                    name = value.strip()
-                elif key == "version" and version is None:
-                    version = value.strip()
-                if name is not None and version is not None:
-                    break
+        for key, value in metadata_headers(path):
+            if key == "name" and name is None:
+                name = value
+            elif key == "version" and version is None:
+                version = value
+            if name is not None and version is not None:
+                break
     except OSError:
         return None
     if not name or not version:
