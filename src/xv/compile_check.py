@@ -64,7 +64,7 @@ def is_fresh(opts: CompileOptions, current: str, compile_fn: CompileFn) -> bool:
         resolution = compile_fn(offline, pinned_only=True)
     except XvError:
         return False
-    if not same_lock(lockfile.render(resolution, opts.render), current):
+    if not lockfile.same_lock(lockfile.render(resolution, opts.render), current):
         return False
     remember(opts, current)
     return True
@@ -82,11 +82,6 @@ def remember(opts: CompileOptions, text: str) -> None:
         return
     if key is not None:
         cache.bucket(BUCKET).put(key, {"checked": time.time()})
-
-
-def same_lock(a: str, b: str) -> bool:
-    """Two compiled files are the same lock when only the header's command line differs."""
-    return lockfile.without_command(a) == lockfile.without_command(b)
 
 
 def fingerprint(opts: CompileOptions, text: str, cache: Cache | None = None) -> str | None:

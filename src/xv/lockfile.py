@@ -217,6 +217,11 @@ def without_command(text: str) -> list[str]:
     return lines
 
 
+def same_lock(a: str, b: str) -> bool:
+    """Two compiled files are the same lock when only the header's command line differs."""
+    return without_command(a) == without_command(b)
+
+
 # Options that change nothing in the output file, so the header leaves them out (uv drops
 # -q/-v/-U/-P/--no-progress; xv also drops cache, network and mode switches, so `--check` and
 # a plain run print the same header).

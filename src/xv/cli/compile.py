@@ -152,7 +152,7 @@ def check(path: str, text: str, reporter: Reporter, current: str | None = None) 
     unified diff on stderr and return 1."""
     if current is None:
         current = _read(path)
-    if lockfile.without_command(current) == lockfile.without_command(text):
+    if lockfile.same_lock(current, text):
         reporter.info(f"{path} is up to date")
         return 0
     import difflib  # imported here: an up-to-date check never needs it
