@@ -199,3 +199,28 @@ def test_generic_versions_render_without_packaging() -> None:
         "a>=2,<5, "
         "we can conclude that your requirements are unsatisfiable."
     )
+
+
+def test_dependencies_of_different_ranges_are_not_merged() -> None:
+    # Issue 10 defect 5: two "depends on" facts of one package were joined into one
+    # sentence even when they hold for different versions of it, so a term of one
+    # read as if it belonged to the other ("drf>=3.18.0 depends on django>=5.2 and
+    # django>=4.2"). uv joins them only when the versions are the same.
+    tree, provider = failure(
+        {
+            "drf": {
+                "3.15.0": {},
+                "3.16.0": {"django": spec(">=4.2")},
+                "3.17.0": {"django": spec(">=4.2")},
+                "3.18.0": {"django": spec(">=5.2")},
+            },
+            "django": {"4.1.0": {}, "4.2.0": {}, "5.2.0": {}},
+        },
+        {"drf": spec(">=3.16.0"), "django": spec("<4.2")},
+    )
+    assert explain(collapse_no_versions(tree), versions=provider.versions) == (
+        "Because drf==3.18.0 depends on django>=5.2 and drf>=3.16.0,<3.18.0 depends on "
+        "django>=4.2, we can conclude that drf>=3.16.0 depends on django>=4.2.\n"
+        "And because you require drf>=3.16.0 and django<4.2, "
+        "we can conclude that your requirements are unsatisfiable."
+    )

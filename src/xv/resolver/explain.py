@@ -246,7 +246,10 @@ class _Formatter:
             isinstance(e1, FromDependencyOf)
             and isinstance(e2, FromDependencyOf)
             and e1.package == e2.package
+            and e1.range == e2.range
         ):
+            # Only facts about the same versions share a sentence: "foo>=2 depends on
+            # bar>=2 and baz" must not absorb what foo<2 depends on (uv's rule).
             deps = [(e1.dependency, e1.dependency_range), (e2.dependency, e2.dependency_range)]
             return self.depends_on(e1.package, e1.range, deps)
         return f"{self.external(e1)} and {self.external(e2)}"
