@@ -260,3 +260,24 @@ def test_pins_of_an_existing_lock_are_fetched_first(make_index: Any, tmp_path: P
     # Every pinned project's page comes before any file is read, not one level at a time.
     pages = {p.rstrip("/").rsplit("/", 1)[-1] for p in paths[:first_file]}
     assert set(chain) <= pages
+
+
+@pytest.mark.parametrize(
+    ("reqs", "constraints", "pair"),
+    [
+        (["lib==1.0", "lib==2.1"], [], "lib==1.0 and lib==2.1"),
+        (["lib<1", "lib>1"], [], "lib<1 and lib>1"),
+        (["lib>=1", "lib<3", "lib==2.1", "lib<2"], [], "lib==2.1 and lib<2"),
+        (["lib==1.0"], ["lib==2.1"], "lib==1.0 and lib==2.1"),
+        (["lib"], ["lib>2", "lib<2"], "lib>2 and lib<2"),
+    ],
+)
+def test_conflicting_inputs_name_both_requirements(
+    idx: Any, tmp_path: Path, reqs: list[str], constraints: list[str], pair: str
+) -> None:
+    # Issue 10 defect 4: inputs no version satisfies together read "You require lib∅."
+    with pytest.raises(ResolutionError) as err:
+        resolve(idx, tmp_path, reqs, constraints=constraints)
+    assert str(err.value) == (
+        f"Because you require {pair}, we can conclude that your requirements are unsatisfiable."
+    )

@@ -16,13 +16,25 @@ from xv.errors import ResolutionError, XvError
 from xv.resolver.explain import explain
 from xv.resolver.hints import hints_for
 from xv.resolver.provider import ROOT, DirectUrlUnsupported, PyPackage, PythonProvider
-from xv.resolver.pubgrub import DerivationTree, Derived, NoSolutionError, Range, Term, resolve
+from xv.resolver.pubgrub import (
+    DerivationTree,
+    Derived,
+    FromDependencyOf,
+    NoSolutionError,
+    Range,
+    Term,
+    resolve,
+)
 from xv.resolver.result import Parent, Resolution, ResolvedDist
+from xv.resolver.specifiers import specifier_to_range
 
 
 def run(provider: PythonProvider) -> Resolution:
     """Resolve, or raise ResolutionError (exit 1) with the explanation."""
     try:
+        conflict = _root_conflict(provider)
+        if conflict is not None:
+            raise NoSolutionError(conflict)
         solution = resolve(provider, ROOT, Version("0"))
     except NoSolutionError as exc:
         tree = _unspan(exc.tree, provider)
@@ -35,6 +47,41 @@ def run(provider: PythonProvider) -> Resolution:
             "which xv does not support yet"
         ) from None
     return _resolution(provider, solution)
+
+
+def _root_conflict(provider: PythonProvider) -> DerivationTree | None:
+    """Two inputs that no version satisfies together (``foo==1`` and ``foo==2``, or a
+    requirement and a ``-c`` constraint), as the tree uv reports for them: "you require
+    foo==1 and foo==2". The solver would only see their empty intersection."""
+    inputs = provider.inputs
+    overridden = {canonicalize_name(r.requirement.name) for r in inputs.overrides}
+    ranges: dict[str, list[Range[Version]]] = {}
+    tagged = [(r, False) for r in (*inputs.requirements, *inputs.constraints)]
+    for item, is_override in [*tagged, *((r, True) for r in inputs.overrides)]:
+        req = item.requirement
+        name = canonicalize_name(req.name)
+        if req.url or (name in overridden) != is_override or not provider.marker_applies(req):
+            continue
+        ranges.setdefault(name, []).append(specifier_to_range(req.specifier))
+    for name, parts in ranges.items():
+        pair = _disjoint_pair(parts)
+        if pair is not None:
+            full: Range[Version] = Range.full()
+            causes = [FromDependencyOf(ROOT, full, PyPackage(name), rng) for rng in pair]
+            return Derived({ROOT: Term(True, full)}, None, causes[0], causes[1])
+    return None
+
+
+def _disjoint_pair(parts: list[Range[Version]]) -> tuple[Range[Version], Range[Version]] | None:
+    """The first input that leaves no version, with an earlier one it excludes alone
+    (else with what all the earlier ones allow together)."""
+    allowed: Range[Version] = Range.full()
+    for k, rng in enumerate(parts):
+        if allowed.intersection(rng).is_empty():
+            alone = [p for p in parts[:k] if p.intersection(rng).is_empty()]
+            return (alone[0] if alone else allowed, rng)
+        allowed = allowed.intersection(rng)
+    return None
 
 
 def _unspan(tree: DerivationTree, provider: PythonProvider) -> DerivationTree:
