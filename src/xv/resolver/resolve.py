@@ -63,11 +63,11 @@ def _root_conflict(provider: PythonProvider) -> DerivationTree | None:
         if req.url or (name in overridden) != is_override or not provider.marker_applies(req):
             continue
         ranges.setdefault(name, []).append(specifier_to_range(req.specifier))
-    for name, parts in ranges.items():
+    for project, parts in ranges.items():
         pair = _disjoint_pair(parts)
         if pair is not None:
             full: Range[Version] = Range.full()
-            causes = [FromDependencyOf(ROOT, full, PyPackage(name), rng) for rng in pair]
+            causes = [FromDependencyOf(ROOT, full, PyPackage(project), rng) for rng in pair]
             return Derived({ROOT: Term(True, full)}, None, causes[0], causes[1])
     return None
 
