@@ -16,7 +16,7 @@ from packaging.version import Version
 
 from xv.cache import Cache
 from xv.compile_options import CompileOptions, InputRequirement
-from xv.compile_target import resolve_target
+from xv.env.target import Target, build_target
 from xv.errors import UsageError, XvError
 from xv.index.client import IndexClient
 from xv.index.pageform import files_of_version
@@ -27,7 +27,6 @@ from xv.resolver.candidates import BinaryPolicy
 from xv.resolver.resolve import run
 from xv.resolver.result import Parent, Resolution, ResolvedDist
 from xv.resolver.source import IndexSource
-from xv.resolver.target import Target
 
 Progress = Callable[[int], None]
 
@@ -39,16 +38,23 @@ _HIDDEN = frozenset({_UNNAMED, _UPGRADE})
 
 
 def compile(  # noqa: A001
-    opts: CompileOptions, progress: Progress | None = None, *, pinned_only: bool = False
+    opts: CompileOptions,
+    progress: Progress | None = None,
+    *,
+    pinned_only: bool = False,
+    target: Target | None = None,
 ) -> Resolution:
     """Resolve the inputs of ``opts`` against its indexes.
 
     With ``pinned_only`` the resolver sees, of every package the preferences pin to a final
     release, only the files of that version: the quick way to ask "do the existing pins still
-    resolve?" (a different answer only means "resolve properly").
+    resolve?" (a different answer only means "resolve properly"). ``target`` is the command's
+    target (:func:`xv.env.target.build_target`), built here when not given.
     """
     cache = Cache.default(opts.cache.cache_dir, opts.cache.no_cache)
-    target = resolve_target(opts.resolver, cache)
+    if target is None:
+        s = opts.resolver
+        target = build_target(s.python, s.python_version, s.python_platform, cache)
     client = IndexClient(opts.index, cache)
     inputs = _resolver_inputs(opts, target)
     with WorkerPool() as pool:

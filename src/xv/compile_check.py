@@ -38,7 +38,7 @@ from typing import Any
 from xv import __version__, lockfile
 from xv.cache import Cache
 from xv.compile_options import CompileOptions, InputRequirement
-from xv.compile_target import resolve_target
+from xv.env.target import Target, build_target
 from xv.errors import XvError
 from xv.lockfile import RenderOptions
 from xv.resolver.result import Resolution
@@ -47,7 +47,9 @@ BUCKET = "check-v1"
 CompileFn = Callable[..., Resolution]
 
 
-def is_fresh(opts: CompileOptions, current: str, compile_fn: CompileFn) -> bool:
+def is_fresh(
+    opts: CompileOptions, current: str, compile_fn: CompileFn, target: Target | None = None
+) -> bool:
     """True when the cache proves that compiling ``opts`` gives ``current`` back.
 
     ``compile_fn`` is :func:`xv.compile.compile` (taken as an argument so that importing the
@@ -56,43 +58,46 @@ def is_fresh(opts: CompileOptions, current: str, compile_fn: CompileFn) -> bool:
     if not _eligible(opts):
         return False
     cache = _cache(opts)
-    key = fingerprint(opts, current, cache)
+    key = fingerprint(opts, current, cache, target)
     if key is not None and cache.bucket(BUCKET).get(key) is not None:
         return True
     offline = _offline(opts)
     try:
-        resolution = compile_fn(offline, pinned_only=True)
+        resolution = compile_fn(offline, pinned_only=True, target=target)
     except XvError:
         return False
     if not lockfile.same_lock(lockfile.render(resolution, opts.render), current):
         return False
-    remember(opts, current)
+    remember(opts, current, target)
     return True
 
 
-def remember(opts: CompileOptions, text: str) -> None:
+def remember(opts: CompileOptions, text: str, target: Target | None = None) -> None:
     """Record that compiling ``opts`` gives ``text`` (a cache that cannot be written is
     only a slower next check)."""
     if opts.cache.no_cache:
         return
     cache = _cache(opts)
     try:
-        key = fingerprint(opts, text, cache)
+        key = fingerprint(opts, text, cache, target)
     except XvError:
         return
     if key is not None:
         cache.bucket(BUCKET).put(key, {"checked": time.time()})
 
 
-def fingerprint(opts: CompileOptions, text: str, cache: Cache | None = None) -> str | None:
+def fingerprint(
+    opts: CompileOptions, text: str, cache: Cache | None = None, target: Target | None = None
+) -> str | None:
     """The record's key, or None when the inputs name local directories or ``file:``
     indexes, whose contents can change without any input changing."""
     index = opts.index
     locations = (*index.indexes, *index.find_links)
     if any(not loc.startswith(("http://", "https://")) for loc in locations):
         return None
-    target = resolve_target(opts.resolver, cache)
     s = opts.resolver
+    if target is None:
+        target = build_target(s.python, s.python_version, s.python_platform, cache)
     material: dict[str, Any] = {
         "xv": __version__,
         "inputs": [

@@ -31,6 +31,7 @@ from packaging.utils import canonicalize_name
 
 from xv.env.installed import InstalledDist, metadata_headers
 from xv.env.interpreter import Interpreter
+from xv.env.target import Target, interpreter_target
 from xv.errors import HashMismatchError, InstallError, NetworkError, XvError
 from xv.index.client import IndexClient, IndexSettings, client_for, remember_client
 from xv.index.pageform import files_of_version
@@ -39,7 +40,6 @@ from xv.install import compile_bytecode, install_from_archive, uninstall, upgrad
 from xv.install.archive import file_sha256, unpack_wheel_to_archive
 from xv.install.place import InstalledRecord
 from xv.pool import ENV_POOL_KIND, PoolKind, WorkerPool, cpu_count
-from xv.resolver.target import Target, target_for
 from xv.sync import Plan, Wanted
 
 WHEELS_BUCKET = "wheels-v1"
@@ -119,7 +119,7 @@ def apply(
 
 def target_of(interp: Interpreter) -> Target:
     """The resolver's view of the interpreter: its markers and wheel tags, best first."""
-    return target_for(interp.markers, interp.tags)
+    return interpreter_target(interp)
 
 
 def best_file(want: Wanted, page: ProjectPage | None, target: Target, platform: str) -> DistFile:

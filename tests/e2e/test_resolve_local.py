@@ -13,6 +13,7 @@ from packaging.version import Version
 
 from tests.support.localindex import Pkg
 from xv.cache import Cache
+from xv.env.target import make_target
 from xv.errors import ResolutionError
 from xv.index.client import IndexClient, IndexSettings
 from xv.pool import WorkerPool
@@ -26,7 +27,6 @@ from xv.resolver.provider import (
 from xv.resolver.resolve import run
 from xv.resolver.result import Parent, Resolution
 from xv.resolver.source import IndexSource
-from xv.resolver.target import make_target
 
 REQ = Parent("requirement", "requirements.in")
 
@@ -117,6 +117,8 @@ PKGS = [
     Pkg("dated", "2.0", upload_time="2024-06-01T00:00:00Z"),
     Pkg("native", "1.0", tags=("cp311-cp311-win_amd64",), sdist=False),
     Pkg("native", "0.9"),
+    Pkg("oldwheel", "1.0", tags=("cp311-cp311-manylinux1_x86_64",), sdist=False),
+    Pkg("oldwheel", "2.0", tags=("cp311-cp311-manylinux2010_x86_64",), sdist=False),
 ]
 
 
@@ -229,6 +231,12 @@ def test_wheel_tags_and_no_build(idx: Any, tmp_path: Path) -> None:
         resolve(idx, tmp_path, ["native==1.0"])
     assert "native==1.0 has no wheels with a matching platform tag" in str(err.value)
     assert resolve(idx, tmp_path, ["lib"], binary=BinaryPolicy(no_build=True)) == {"lib": "2.1"}
+
+
+def test_linux_takes_manylinux1_and_manylinux2010_wheels(idx: Any, tmp_path: Path) -> None:
+    # Issue 10 defect 6: --python-platform linux rejected both legacy spellings.
+    assert resolve(idx, tmp_path, ["oldwheel"]) == {"oldwheel": "2.0"}
+    assert resolve(idx, tmp_path, ["oldwheel<2"]) == {"oldwheel": "1.0"}
 
 
 def test_missing_package_is_explained(idx: Any, tmp_path: Path) -> None:

@@ -21,6 +21,8 @@ from xv.cli import compile_args, output
 from xv.cli.compile_args import binary_set
 from xv.cli.output import Reporter, format_elapsed
 from xv.compile_options import CompileOptions
+from xv.env import target as env_target
+from xv.env.target import Target
 from xv.errors import OfflineError, ResolutionError
 from xv.resolver.result import Parent, Resolution, ResolvedDist
 
@@ -44,10 +46,16 @@ class FakeCompile:
     def __init__(self, result: Resolution | Exception = FLASK) -> None:
         self.result = result
         self.calls: list[CompileOptions] = []
+        self.targets: list[Target | None] = []
 
     def __call__(
-        self, opts: CompileOptions, progress: Any = None, pinned_only: bool = False
+        self,
+        opts: CompileOptions,
+        progress: Any = None,
+        pinned_only: bool = False,
+        target: Target | None = None,
     ) -> Resolution:
+        self.targets.append(target)
         if pinned_only:  # --check asking the cache first: the cache knows nothing here
             assert opts.index.offline
             raise OfflineError("offline, and the index page is not in the cache: flask")
@@ -181,6 +189,25 @@ def test_check_out_of_date_prints_a_diff_and_writes_nothing(fake: FakeCompile) -
     assert result.stdout == ""
     assert Path("r.txt").read_text() == stale
     assert fake.opts.resolver.preferences["click"].version == Version("8.1.0")
+
+
+def test_check_builds_the_target_once_and_passes_it_down(
+    fake: FakeCompile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 11 step 1: --check derived the target up to five times (fingerprint, the
+    # offline pinned resolution, remember, the real resolution, remember again).
+    built: list[Target] = []
+    real = env_target.make_target
+
+    def counting(*args: Any, **kwargs: Any) -> Target:
+        built.append(real(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(env_target, "make_target", counting)
+    Path("r.txt").write_text(EXPECTED.replace("click==8.5.1", "click==8.1.0"))
+    assert invoke("r.in", "-o", "r.txt", "--check", "--python-platform", "linux").exit_code == 1
+    assert len(built) == 1
+    assert len(fake.targets) == 2 and all(t is built[0] for t in fake.targets)
 
 
 def test_check_missing_output_file_exits_2(fake: FakeCompile) -> None:

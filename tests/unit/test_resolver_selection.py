@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from packaging.requirements import Requirement
 from packaging.version import Version
 
+from xv.env.target import make_target
 from xv.errors import NetworkError
 from xv.index.metadata import CoreMetadata
 from xv.index.simple import DistFile, ProjectPage
@@ -26,7 +27,6 @@ from xv.resolver.selector import (
     CandidateSelector,
     SelectionPolicy,
 )
-from xv.resolver.target import make_target
 
 V = Version
 

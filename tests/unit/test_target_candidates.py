@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 from packaging.version import Version
 
+from xv.env.target import make_target
 from xv.errors import UsageError
 from xv.index.simple import DistFile, ProjectPage
 from xv.resolver.candidates import BinaryPolicy, build_candidates
-from xv.resolver.target import make_target
 
 
 def _f(name: str, **kw: object) -> DistFile:
@@ -25,7 +25,8 @@ def test_python_version_changes_markers_and_tags() -> None:
     assert t.wheel_priority("a-1-cp39-cp39-manylinux_2_17_x86_64.whl") is not None
     assert t.wheel_priority("a-1-cp39-cp39-manylinux2014_x86_64.whl") is not None
     assert t.wheel_priority("a-1-cp311-cp311-manylinux_2_17_x86_64.whl") is None
-    assert t.wheel_priority("a-1-cp39-cp39-manylinux_2_28_x86_64.whl") is None
+    assert t.wheel_priority("a-1-cp39-cp39-manylinux_2_28_x86_64.whl") is not None  # uv >= 0.8
+    assert t.wheel_priority("a-1-cp39-cp39-manylinux_2_31_x86_64.whl") is None
     assert t.wheel_priority("a-1-cp39-cp39-win_amd64.whl") is None
     assert t.wheel_priority("a-1-py3-none-any.whl") is not None
     # a specific wheel is preferred over a universal one
@@ -62,6 +63,8 @@ def test_platforms(platform: str, sys_platform: str, good: str, bad: str) -> Non
 def test_unknown_platform_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="unknown --python-platform 'beos'"):
         make_target(None, "beos")
+    with pytest.raises(UsageError, match="x86_64-manylinux_2_29"):  # not one of uv's
+        make_target(None, "x86_64-manylinux_2_29")
 
 
 def test_requires_python_only_lower_bounds_count() -> None:

@@ -18,9 +18,11 @@ import click
 import platformdirs
 
 from xv import __version__, config, lockfile
+from xv.cache import Cache
 from xv.cli.compile_args import build_options, check_pip_compile_options, options
 from xv.cli.output import Reporter
 from xv.compile_options import CompileOptions
+from xv.env.target import Target, build_target
 from xv.errors import XvError
 from xv.resolver.result import Resolution
 
@@ -89,19 +91,26 @@ def run(opts: CompileOptions, reporter: Reporter) -> int:
     out = opts.output
     if out.check:
         return run_check(opts, reporter)
-    text = _compile_and_render(opts, reporter)
+    target = _target(opts)  # once per command, passed down: -p runs a probe
+    text = _compile_and_render(opts, reporter, target)
     if out.dry_run or out.output_file is None:
         click.echo(text, nl=False)
         if out.dry_run:
             reporter.info("Dry run: nothing written")
         return 0
     write_atomically(out.output_file, text)
-    _remember(opts, text)
+    _remember(opts, text, target)
     reporter.info(f"Wrote {out.output_file}")
     return 0
 
 
-def run_check(opts: CompileOptions, reporter: Reporter) -> int:
+def _target(opts: CompileOptions) -> Target:
+    s = opts.resolver
+    cache = Cache.default(opts.cache.cache_dir, opts.cache.no_cache)
+    return build_target(s.python, s.python_version, s.python_platform, cache)
+
+
+def run_check(opts: CompileOptions, reporter: Reporter, target: Target | None = None) -> int:
     """``--check``: 0 when the output file is what compiling would write, 1 (with a diff)
     when not, 2 when it is missing. The cache answers the unchanged case when it can."""
     path = opts.output.output_file
@@ -111,33 +120,34 @@ def run_check(opts: CompileOptions, reporter: Reporter) -> int:
         reporter.error(XvError(f"{path} does not exist; run xv-compile first"))
         return 2
     current = _read(path)
+    target = target or _target(opts)
     from xv import compile_check
 
     def compile_lazily(*args: Any, **kwargs: Any) -> Resolution:
         return _compile_fn()(*args, **kwargs)
 
-    if compile_check.is_fresh(opts, current, compile_lazily):
+    if compile_check.is_fresh(opts, current, compile_lazily, target):
         reporter.info(f"{path} is up to date")
         return 0
-    text = _compile_and_render(opts, reporter)
+    text = _compile_and_render(opts, reporter, target)
     code = check(path, text, reporter, current)
     if code == 0:
-        _remember(opts, text)
+        _remember(opts, text, target)
     return code
 
 
-def _compile_and_render(opts: CompileOptions, reporter: Reporter) -> str:
+def _compile_and_render(opts: CompileOptions, reporter: Reporter, target: Target | None) -> str:
     reporter.start()
-    resolution = _compile_fn()(opts, progress=reporter.progress)
+    resolution = _compile_fn()(opts, progress=reporter.progress, target=target)
     reporter.clear_progress()
     reporter.summary(len(resolution.dists))
     return lockfile.render(resolution, opts.render)
 
 
-def _remember(opts: CompileOptions, text: str) -> None:
+def _remember(opts: CompileOptions, text: str, target: Target | None) -> None:
     from xv import compile_check
 
-    compile_check.remember(opts, text)
+    compile_check.remember(opts, text, target)
 
 
 def _read(path: str) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from xv.env import _probe
-from xv.env.tags import supported_tags
+from xv.env.tags import platform_tags, supported_tags
 from xv.errors import TargetEnvironmentError
 
 BUCKET = "interpreter-v1"
@@ -52,6 +52,7 @@ class Interpreter:
     paths: Mapping[str, Path] = field(hash=False)
     markers: Mapping[str, str] = field(hash=False)  # packaging.markers.default_environment()
     tags: tuple[str, ...] = field(hash=False)  # supported wheel tags, best first
+    platforms: tuple[str, ...] = field(default=(), hash=False)  # platform tags, best first
     externally_managed: bool = False  # PEP 668 marker present (never for a venv)
 
     @classmethod
@@ -69,6 +70,7 @@ class Interpreter:
             paths=paths,
             markers=dict(facts["markers"]),
             tags=tuple(supported_tags(facts)),
+            platforms=tuple(platform_tags(facts)),
             externally_managed=not is_venv and marker_file.is_file(),
         )
 

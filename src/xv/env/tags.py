@@ -2,8 +2,11 @@
 
 The target may not have ``packaging`` installed, so it only reports raw facts
 (see ``_probe.py``); this module feeds them to ``packaging.tags``' parameterised
-generators. The manylinux and musllinux platform lists are computed here because
-``packaging`` only computes them for the running process.
+generators. The manylinux, musllinux, Android and iOS platform lists are computed here
+because ``packaging`` only computes them for the running process (or, for Android and
+iOS, only in versions newer than xv requires). This is the one tag generator: the
+running interpreter, another interpreter and a ``--python-platform`` target
+(:mod:`xv.env.target`) all get their tags from :func:`interpreter_tags`.
 """
 
 from __future__ import annotations
@@ -26,15 +29,21 @@ def normalize_platform(text: str) -> str:
     return text.replace(".", "_").replace("-", "_").replace(" ", "_")
 
 
-def manylinux_platforms(glibc: tuple[int, int], archs: Sequence[str]) -> Iterator[str]:
-    """Every ``manylinux`` platform a glibc of this version runs, best first.
+def manylinux_platforms(
+    glibc: tuple[int, int], archs: Sequence[str], oldest_minor: int | None = None
+) -> Iterator[str]:
+    """Every ``manylinux`` platform a glibc of this version runs, best first (as
+    ``packaging._manylinux.platform_tags``; ``oldest_minor`` raises the floor, as uv does
+    for riscv64, whose first manylinux is 2.31).
 
     >>> list(manylinux_platforms((2, 18), ["aarch64"]))
     ['manylinux_2_18_aarch64', 'manylinux_2_17_aarch64', 'manylinux2014_aarch64']
     """
-    too_old = (2, 4) if set(archs) & {"x86_64", "i686"} else (2, 16)
+    oldest = 5 if set(archs) & {"x86_64", "i686"} else 17
+    if oldest_minor is not None:
+        oldest = max(oldest, oldest_minor)
     for arch in archs:
-        for minor in range(glibc[1], too_old[1], -1):
+        for minor in range(glibc[1], oldest - 1, -1):
             version = (glibc[0], minor)
             yield f"manylinux_{version[0]}_{version[1]}_{arch}"
             legacy = _LEGACY_MANYLINUX.get(version)
@@ -47,6 +56,32 @@ def musllinux_platforms(musl: tuple[int, int], archs: Sequence[str]) -> Iterator
     for arch in archs:
         for minor in range(musl[1], -1, -1):
             yield f"musllinux_{musl[0]}_{minor}_{arch}"
+
+
+def android_platforms(api_level: int, abi: str) -> Iterator[str]:
+    """``android_24_arm64_v8a`` down to API level 16, the oldest CPython runs on.
+
+    >>> list(android_platforms(17, "x86_64"))
+    ['android_17_x86_64', 'android_16_x86_64']
+    """
+    for level in range(api_level, 15, -1):
+        yield f"android_{level}_{abi}"
+
+
+def ios_platforms(version: tuple[int, int], multiarch: str) -> Iterator[str]:
+    """``ios_13_0_arm64_iphoneos``, then every older X.Y down to 12.0 (minor up to 9).
+
+    >>> list(ios_platforms((12, 1), "arm64_iphoneos"))
+    ['ios_12_1_arm64_iphoneos', 'ios_12_0_arm64_iphoneos']
+    """
+    major, minor = version
+    if major < 12:
+        return
+    for m in range(minor, -1, -1):
+        yield f"ios_{major}_{m}_{multiarch}"
+    for older in range(major - 1, 11, -1):
+        for m in range(9, -1, -1):
+            yield f"ios_{older}_{m}_{multiarch}"
 
 
 def linux_platforms(facts: Mapping[str, Any]) -> list[str]:
@@ -129,8 +164,18 @@ def supported_tags(facts: Mapping[str, Any]) -> list[str]:
     """
     version = (int(facts["version"][0]), int(facts["version"][1]))
     config = facts.get("config") or {}
-    platforms = platform_tags(facts)
-    name = _SHORT_NAMES.get(facts["implementation"], facts["implementation"])
+    return interpreter_tags(version, facts["implementation"], config, platform_tags(facts))
+
+
+def interpreter_tags(
+    version: tuple[int, int],
+    implementation: str,
+    config: Mapping[str, Any],
+    platforms: Sequence[str],
+) -> list[str]:
+    """The wheel tags of an interpreter of this version and implementation (sysconfig
+    values in ``config``: ABI flags, ``py_version_nodot``) on these platforms, best first."""
+    name = _SHORT_NAMES.get(implementation, implementation)
     nodot = str(config.get("py_version_nodot") or f"{version[0]}{version[1]}")
     if name == "cp":
         found = list(tags.cpython_tags(version, cpython_abis(version, config), platforms))

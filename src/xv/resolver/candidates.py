@@ -14,8 +14,8 @@ from datetime import datetime
 
 from packaging.version import Version
 
+from xv.env.target import Target
 from xv.index.simple import DistFile, ProjectPage, file_version
-from xv.resolver.target import Target
 
 
 @dataclass(frozen=True)

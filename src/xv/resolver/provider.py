@@ -20,6 +20,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from xv.env.target import Target
 from xv.errors import NetworkError
 from xv.index.simple import ProjectPage
 from xv.resolver.candidates import BinaryPolicy, Candidate, build_candidates
@@ -28,7 +29,6 @@ from xv.resolver.pubgrub import Range, Unavailable
 from xv.resolver.result import Parent
 from xv.resolver.selector import CandidateSelector, SelectionPolicy, prerelease_rule
 from xv.resolver.specifiers import specifier_to_range
-from xv.resolver.target import Target
 
 PRERELEASE_MODES = ("disallow", "allow", "if-necessary", "explicit", "if-necessary-or-explicit")
 RESOLUTION_MODES = ("highest", "lowest", "lowest-direct")
