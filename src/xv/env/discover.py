@@ -1,7 +1,9 @@
 """Which environment xv-sync installs into, chosen as ``uv pip sync`` chooses it.
 
 1. ``--python PATH`` (an interpreter, a virtual environment directory, a name on
-   ``PATH``, or a version such as ``3.12`` meaning ``python3.12`` on ``PATH``);
+   ``PATH``, or a version such as ``3.12``: every ``python3.12`` on ``PATH``, then
+   pyenv's ``versions/3.12*/bin/python3.12``, the first that runs and is 3.12 wins, so
+   a pyenv shim that refuses a version not selected is passed over as uv passes it);
 2. ``--system``: the first ``python3``/``python`` on ``PATH``;
 3. the active virtual environment (``VIRTUAL_ENV``, then ``CONDA_PREFIX``);
 4. a ``.venv`` directory in the working directory or one of its parents.
@@ -22,6 +24,7 @@ from xv.env.interpreter import BucketSource, Interpreter, query_interpreter
 from xv.errors import TargetEnvironmentError
 
 MIN_VERSION = (3, 8)
+_VERSION_REQUEST = re.compile(r"(\d+)\.(\d+)")
 _NO_ENV = (
     "No virtual environment found; create one with `python3 -m venv .venv`, "
     "activate one, or pass `--system` to install into a non-virtual environment"
@@ -51,7 +54,7 @@ def find_target(
 ) -> Interpreter:
     """The interpreter whose environment is synced; raises TargetEnvironmentError."""
     if python is not None:
-        interp = query_interpreter(_resolve_python(python, cwd, environ), cache)
+        interp = _first_usable(python, _resolve_python(python, cwd, environ), cache)
     elif system:
         interp = query_interpreter(_system_python(environ), cache)
     else:
@@ -70,7 +73,8 @@ def find_target(
     return interp
 
 
-def _resolve_python(python: str, cwd: Path, environ: Mapping[str, str]) -> Path:
+def _resolve_python(python: str, cwd: Path, environ: Mapping[str, str]) -> list[Path]:
+    """The interpreters ``--python`` may mean, best first."""
     path = Path(python).expanduser()
     if not path.is_absolute() and (os.sep in python or Path(cwd, path).exists()):
         path = cwd / path
@@ -78,14 +82,68 @@ def _resolve_python(python: str, cwd: Path, environ: Mapping[str, str]) -> Path:
         found = venv_python(path)
         if found is None:
             raise TargetEnvironmentError(f"No Python interpreter found in {path}")
-        return found
+        return [found]
     if path.is_file():
-        return path
-    name = f"python{python}" if re.fullmatch(r"3\.\d+", python) else python  # "3.12"
-    on_path = shutil.which(name, path=environ.get("PATH", os.defpath))
-    if on_path is None:
+        return [path]
+    request = _VERSION_REQUEST.fullmatch(python)  # "3.12"
+    if request is not None:
+        version = (int(request[1]), int(request[2]))
+        if version < MIN_VERSION:
+            raise TargetEnvironmentError(
+                f"Python {python} is not supported; xv supports Python 3.8 and newer"
+            )
+        candidates = _version_candidates(version, environ)
+    else:
+        on_path = shutil.which(python, path=environ.get("PATH", os.defpath))
+        candidates = [Path(on_path)] if on_path is not None else []
+    if not candidates:
         raise TargetEnvironmentError(f"No Python interpreter found at `{python}`")
-    return Path(on_path)
+    return candidates
+
+
+def _version_candidates(version: tuple[int, int], environ: Mapping[str, str]) -> list[Path]:
+    """Every ``python3.X`` on ``PATH``, then pyenv's installs of 3.X (newest first)."""
+    name = f"python{version[0]}.{version[1]}"
+    found: list[Path] = []
+    for directory in environ.get("PATH", os.defpath).split(os.pathsep):
+        on_path = shutil.which(name, path=directory) if directory else None
+        if on_path is not None and Path(on_path) not in found:
+            found.append(Path(on_path))
+    home = environ.get("HOME")
+    root = environ.get("PYENV_ROOT") or (os.path.join(home, ".pyenv") if home else None)
+    versions = Path(root, "versions") if root else None
+    if versions is not None and versions.is_dir():
+        installs = versions.glob(f"{version[0]}.{version[1]}*/bin/{name}")
+        for path in sorted(installs, key=_install_order, reverse=True):
+            if path not in found and os.access(path, os.X_OK):
+                found.append(path)
+    return found
+
+
+def _install_order(path: Path) -> tuple[int, ...]:
+    """``versions/3.8.18/bin/python3.8`` -> (3, 8, 18); other names sort first."""
+    parts = re.findall(r"\d+", path.parent.parent.name)
+    return tuple(int(p) for p in parts)
+
+
+def _first_usable(request: str, candidates: list[Path], cache: BucketSource | None) -> Interpreter:
+    """The first candidate that describes itself (and, for ``3.X``, is 3.X)."""
+    failures: list[str] = []
+    wanted = _VERSION_REQUEST.fullmatch(request)
+    for path in candidates:
+        try:
+            interp = query_interpreter(path, cache)
+        except TargetEnvironmentError as exc:
+            failures.append(str(exc))
+            continue
+        if wanted is not None and interp.python_version != f"{int(wanted[1])}.{int(wanted[2])}":
+            failures.append(f"The interpreter at {path} is Python {interp.python_version}")
+            continue
+        return interp
+    if len(failures) == 1:
+        raise TargetEnvironmentError(failures[0])
+    tried = "\n".join(f"- {failure}" for failure in failures)
+    raise TargetEnvironmentError(f"No usable Python interpreter for `{request}`; tried:\n{tried}")
 
 
 def _system_python(environ: Mapping[str, str]) -> Path:

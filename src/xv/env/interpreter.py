@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -124,6 +125,26 @@ def _cached(bucket: _Bucket | None, key: str) -> dict[str, Any] | None:
     return None
 
 
+def _old_version(executable: Path) -> str | None:
+    """``"2.7"`` when ``executable`` is a Python older than the probe needs (Python 2 has
+    no ``-I``), else None. Only builtins run: ``-E -S`` and ``import sys``, no site."""
+    code = "import sys; sys.stdout.write('%d.%d' % sys.version_info[:2])"
+    try:
+        proc = subprocess.run(
+            [str(executable), "-E", "-S", "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=_PROBE_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.fullmatch(r"(\d+)\.(\d+)", proc.stdout.strip())
+    if proc.returncode != 0 or match is None or (int(match[1]), int(match[2])) >= (3, 8):
+        return None
+    return proc.stdout.strip()
+
+
 def run_probe(executable: Path) -> dict[str, Any]:
     """Run the probe script in ``executable`` and return the facts it printed."""
     try:
@@ -139,9 +160,16 @@ def run_probe(executable: Path) -> dict[str, Any]:
             f"Cannot run the Python interpreter at {executable}: {exc}"
         ) from exc
     if proc.returncode != 0:
-        detail = proc.stderr.strip().splitlines()[-1:] or ["no output"]
+        old = _old_version(executable)
+        if old is not None:
+            raise TargetEnvironmentError(
+                f"The interpreter at {executable} is Python {old}; Python {old} is not "
+                "supported (xv supports Python 3.8 and newer)"
+            )
+        detail = "\n".join(f"  {line}" for line in proc.stderr.strip().splitlines() if line.strip())
         raise TargetEnvironmentError(
-            f"The Python interpreter at {executable} failed to describe itself: {detail[0]}"
+            f"The Python interpreter at {executable} failed to describe itself:\n"
+            f"{detail or '  (no output)'}"
         )
     try:
         facts = json.loads(proc.stdout)
