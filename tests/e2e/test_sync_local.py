@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -31,6 +32,9 @@ PKGS = [
     Pkg("extra", "1.0"),
     Pkg("native", "1.0", tags=("cp99-cp99-fakeos_9_x86",), sdist=False),
     Pkg("srconly", "1.0", wheel=False),
+    # A header over several lines, one of them only spaces (as matplotlib's License).
+    Pkg("aaa", "1.0", deps=["zzz"], summary="first line\n        \n         last line"),
+    Pkg("zzz", "1.0"),
 ]  # fmt: skip
 LOCK1 = "demo==1.0\ndep==1.0\nextra==1.0\n"
 LOCK2 = "demo==2.0\ndep==2.0\n"
@@ -309,3 +313,22 @@ def test_options_from_the_file_and_system_target(
     assert changes(result) == [" + dep==1.0"]
     result = CliRunner().invoke(main, [lock(tmp_path, text), "-p", str(venv)])
     assert result.exit_code == 0 and pip_list(venv) == {"dep": "1.0"}
+
+
+def test_dependencies_install_before_their_dependents(
+    index: LocalIndex, venv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import xv.sync_apply
+
+    order: list[str] = []
+    original = xv.sync_apply.install_from_archive
+
+    def recording(archive: str, *args: Any, **kwargs: Any) -> Any:
+        record = original(archive, *args, **kwargs)
+        order.append(record.name)
+        return record
+
+    monkeypatch.setattr(xv.sync_apply, "install_from_archive", recording)
+    result = sync(index, venv, lock(tmp_path, "aaa==1.0\nzzz==1.0\n"))
+    assert result.exit_code == 0, result.output
+    assert order == ["zzz", "aaa"]

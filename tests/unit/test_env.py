@@ -22,6 +22,7 @@ from xv.env import (
     interpreter,
     query_interpreter,
 )
+from xv.env.installed import metadata_headers, read_metadata_headers
 from xv.env.tags import manylinux_platforms, musllinux_platforms, supported_tags
 from xv.errors import TargetEnvironmentError
 
@@ -299,6 +300,30 @@ def test_installed_distributions_reads_metadata(venv_dir: Path) -> None:
     assert found["legacy"].parsed_version is not None
     (good / "RECORD").unlink()  # what an interrupted install leaves
     assert not installed_distributions(interp)["foo-bar"].complete
+
+
+# matplotlib's METADATA: a License spread over lines, one of them only spaces.
+MULTILINE_LICENSE = (
+    "Metadata-Version: 2.1\nLicense: License agreement for matplotlib\n"
+    "         =========================================\n        \n"
+    "         1. This LICENSE AGREEMENT is between...\nName: matplotlib\nVersion: 3.9.0\n"
+    "Requires-Dist: numpy>=1.23\nRequires-Dist: pyparsing ; python_version >= '3'\n"
+    "\nRequires-Dist: in-the-description\n"
+)
+
+
+def test_metadata_headers_follow_continuation_lines(tmp_path: Path) -> None:
+    path = tmp_path / "METADATA"
+    path.write_text(MULTILINE_LICENSE)
+    headers = list(metadata_headers(path))
+    assert [v for k, v in headers if k == "requires-dist"] == [
+        "numpy>=1.23", "pyparsing ; python_version >= '3'",
+    ]  # fmt: skip
+    assert read_metadata_headers(path) == ("matplotlib", "3.9.0")
+    license_text = dict(headers)["license"]
+    assert license_text.startswith("License agreement") and "1. This LICENSE" in license_text
+    path.write_bytes(b"Name: caf\xc3\xa9\r\nVersion: 1.0\r\n\r\nVersion: 2\r\n")
+    assert read_metadata_headers(path) == ("caf\u00e9", "1.0")
 
 
 def test_facts_survive_the_real_cache(venv_dir: Path, tmp_path: Path) -> None:

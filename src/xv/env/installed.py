@@ -1,16 +1,17 @@
 """The distributions installed in an environment, read from its site-packages.
 
 Reads ``*.dist-info`` (and legacy ``*.egg-info``) directories directly, without
-running the target interpreter: only the ``Name``/``Version`` headers of
-``METADATA``, ``INSTALLER`` and ``direct_url.json``.
+running the target interpreter: the header block of ``METADATA`` (for ``Name``
+and ``Version``), ``INSTALLER`` and ``direct_url.json``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from email.parser import HeaderParser
+from email.policy import compat32
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,9 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from xv.env.interpreter import Interpreter
+
+#: Lines of METADATA read first for Name and Version (see :func:`read_metadata_headers`).
+_FIRST_LINES = 4
 
 
 @dataclass(frozen=True)
@@ -126,34 +130,50 @@ def read_egg_info(path: Path) -> InstalledDist | None:
     )
 
 
-def metadata_headers(path: Path) -> Iterator[tuple[str, str]]:
-    """``(lower-cased key, value)`` of each line of a core metadata file's header block
-    (the long description after it is not read). Raises OSError."""
-    with open(path, encoding="utf-8", errors="replace") as handle:
+def metadata_headers(path: Path, *, stop_after: int | None = None) -> list[tuple[str, str]]:
+    """``(lower-cased key, value)`` of each header of a core metadata file, in order.
+
+    The email parser reads the headers (core metadata is RFC 822 in form, so a value
+    may continue over lines, even whitespace-only ones, as matplotlib's License
+    does). Only the header block is handed to it: the long description after the
+    first empty line can be large and is not needed. With ``stop_after``, only the
+    headers that start within its first ``stop_after`` lines are read (each whole,
+    with its continuation lines). Raises OSError.
+    """
+    block: list[bytes] = []
+    with open(path, "rb") as handle:
         for line in handle:
-            if not line.strip():
-                return  # the body (long description) starts here
-            key, sep, value = line.partition(":")
-            if sep:
-                yield key.strip().lower(), value.strip()
+            if line in (b"\n", b"\r\n"):
+                break  # the body (long description) starts here
+            if stop_after is not None and len(block) >= stop_after and line[:1] not in b" \t":
+                break  # a new header starts past the limit (a folded line continues one)
+            block.append(line)
+    text = b"".join(block).decode("utf-8", errors="replace")
+    message = HeaderParser(policy=compat32).parsestr(text)
+    return [(key.lower(), value.strip()) for key, value in message.items()]
 
 
 def read_metadata_headers(path: Path) -> tuple[str, str] | None:
-    """``(Name, Version)`` from a core metadata file, reading only its header block."""
-    name = version = None
+    """``(Name, Version)`` from a core metadata file (the first of each).
+
+    Every tool writes them among the first few headers, so those are parsed first
+    (on a no-op sync this is read for every installed distribution, and the email
+    parser's cost grows with the lines it reads); the whole header block only when
+    they are not there.
+    """
     try:
-        for key, value in metadata_headers(path):
-            if key == "name" and name is None:
-                name = value
-            elif key == "version" and version is None:
-                version = value
-            if name is not None and version is not None:
-                break
+        found = _name_and_version(metadata_headers(path, stop_after=_FIRST_LINES))
+        if found is None:
+            found = _name_and_version(metadata_headers(path))
     except OSError:
         return None
-    if not name or not version:
-        return None
-    return name, version
+    return found
+
+
+def _name_and_version(headers: list[tuple[str, str]]) -> tuple[str, str] | None:
+    values = dict(reversed(headers))  # the first of each key wins
+    name, version = values.get("name"), values.get("version")
+    return (name, version) if name and version else None
 
 
 def _with_duplicates(dist: InstalledDist, others: list[InstalledDist]) -> InstalledDist:
