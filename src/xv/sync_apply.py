@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from time import monotonic
 from typing import Any
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
@@ -59,13 +59,20 @@ class ApplyOptions:
 
 @dataclass(frozen=True)
 class SyncReport:
-    """What :func:`apply` did, for the summary lines."""
+    """What :func:`apply` did, for the summary lines.
+
+    ``uninstall_seconds`` is the time spent removing the distributions no longer
+    pinned; the old files of an upgrade or reinstall go in the same step that
+    installs their replacement (so the package imports throughout), which is
+    counted in ``install_seconds``.
+    """
 
     prepared: int  # wheels that had to be downloaded or unpacked
     prepare_seconds: float
     installed: int
     uninstalled: int
     install_seconds: float
+    uninstall_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -98,11 +105,11 @@ def apply(
     """
     if client.cache.root is None:
         raise ValueError("apply() needs a cache directory (a temporary one for --no-cache)")
-    started = time.monotonic()
+    started = monotonic()
     wanted = [*plan.install, *(r.wanted for r in plan.reinstall)]
     archives, prepared = prepare(wanted, interp, client, progress)
-    prepared_at = time.monotonic()
-    records = install(plan, archives, interp, options, progress)
+    prepared_at = monotonic()
+    records, removing = install(plan, archives, interp, options, progress)
     if options.compile_bytecode:
         compile_all(records, interp)
     return SyncReport(
@@ -110,7 +117,8 @@ def apply(
         prepare_seconds=prepared_at - started,
         installed=len(wanted),
         uninstalled=len(plan.remove) + len(plan.reinstall),
-        install_seconds=time.monotonic() - prepared_at,
+        install_seconds=monotonic() - prepared_at - removing,
+        uninstall_seconds=removing,
     )
 
 
@@ -335,8 +343,11 @@ def install(
     interp: Interpreter,
     options: ApplyOptions,
     progress: Progress | None = None,
-) -> list[InstalledRecord]:
-    """Change the environment: installs in dependency order, then removals."""
+) -> tuple[list[InstalledRecord], float]:
+    """Change the environment: installs in dependency order, then removals.
+
+    Returns what was installed, and the seconds spent on the removals.
+    """
     replaced: dict[str, InstalledDist] = {d.canonical_name: d for d in plan.remove}
     replaced.update({r.wanted.canonical_name: r.installed for r in plan.reinstall})
     wanted = {w.canonical_name: w for w in (*plan.install, *(r.wanted for r in plan.reinstall))}
@@ -349,11 +360,12 @@ def install(
         )
         if progress is not None:
             progress("install", done, total)
+    removing_from = monotonic()
     for done, name in enumerate(sorted(set(replaced) - set(wanted)), len(order) + 1):
         uninstall(replaced[name], interp)
         if progress is not None:
             progress("install", done, total)
-    return records
+    return records, monotonic() - removing_from
 
 
 def _install_one(

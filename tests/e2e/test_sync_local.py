@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -332,3 +333,27 @@ def test_dependencies_install_before_their_dependents(
     result = sync(index, venv, lock(tmp_path, "aaa==1.0\nzzz==1.0\n"))
     assert result.exit_code == 0, result.output
     assert order == ["zzz", "aaa"]
+
+
+def test_uninstall_and_install_report_their_own_durations(
+    index: LocalIndex, venv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import xv.sync_apply
+
+    assert sync(index, venv, lock(tmp_path, LOCK1)).exit_code == 0
+    # A clock that jumps an hour whenever a package is removed: only "Uninstalled" sees it.
+    skew = [0.0]
+    real_clock, real_uninstall = time.monotonic, xv.sync_apply.uninstall
+
+    def slow_uninstall(*args: Any, **kwargs: Any) -> Any:
+        skew[0] += 3600
+        return real_uninstall(*args, **kwargs)
+
+    monkeypatch.setattr(xv.sync_apply, "monotonic", lambda: real_clock() + skew[0], raising=False)
+    monkeypatch.setattr(xv.sync_apply, "uninstall", slow_uninstall)
+    result = sync(index, venv, lock(tmp_path, "demo==1.0\ndep==1.0\nzzz==1.0\n"))
+    assert result.exit_code == 0, result.output
+    assert changes(result) == [" - extra==1.0", " + zzz==1.0"]
+    assert "Uninstalled 1 package in 3600." in result.output
+    installed = next(line for line in result.output.splitlines() if line.startswith("Installed"))
+    assert installed.endswith("ms") or "3600." not in installed, installed

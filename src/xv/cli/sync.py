@@ -236,7 +236,7 @@ def _apply(
     if report.prepared:
         reporter.timed("Prepared", report.prepared, report.prepare_seconds)
     if report.uninstalled:
-        reporter.timed("Uninstalled", report.uninstalled, report.install_seconds)
+        reporter.timed("Uninstalled", report.uninstalled, report.uninstall_seconds)
     if report.installed:
         reporter.timed("Installed", report.installed, report.install_seconds)
     reporter.changes(the_plan)
