@@ -30,11 +30,17 @@ _NEEDS_BUILD = "needs a build, which xv-sync does not support yet; use a wheel"
 
 @dataclass(frozen=True)
 class SyncInputs:
-    """The pins that apply to the target, the files' global options, and each pin's line."""
+    """The pins that apply to the target, the files' global options, and each pin's line.
+
+    ``not_here`` are the entries left out because their marker is false for the
+    target; ``empty_files`` the files that hold neither an entry nor an option.
+    """
 
     wanted: tuple[Wanted, ...]
     options: FileOptions
     origins: Mapping[str, Origin]  # canonical name -> the line that pinned it
+    not_here: tuple[Origin, ...] = ()
+    empty_files: tuple[str, ...] = ()
 
 
 def read_inputs(
@@ -53,8 +59,10 @@ def read_inputs(
     parsed = [parse_file(path, environ=environ) for path in paths]
     options = merge_file_options(p.options for p in parsed)
     chosen: dict[str, tuple[Wanted, Origin]] = {}
+    not_here: list[Origin] = []
     for item in (req for p in parsed for req in p.requirements):
         if not applies(item, markers):
+            not_here.append(item.origin)
             continue
         want = wanted_from(item)
         if require_hashes or options.require_hashes:
@@ -65,7 +73,12 @@ def read_inputs(
         )
     wanted = tuple(chosen[name][0] for name in sorted(chosen))
     origins = {name: origin for name, (_, origin) in chosen.items()}
-    return SyncInputs(wanted, options, origins)
+    empty = tuple(
+        os.fspath(path)
+        for path, p in zip(paths, parsed, strict=True)
+        if not p.requirements and not p.constraints and p.options == FileOptions()
+    )
+    return SyncInputs(wanted, options, origins, tuple(not_here), empty)
 
 
 def applies(item: ParsedRequirement, markers: Mapping[str, str]) -> bool:

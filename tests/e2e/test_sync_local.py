@@ -357,3 +357,30 @@ def test_uninstall_and_install_report_their_own_durations(
     assert "Uninstalled 1 package in 3600." in result.output
     installed = next(line for line in result.output.splitlines() if line.startswith("Installed"))
     assert installed.endswith("ms") or "3600." not in installed, installed
+
+
+def test_an_empty_lock_is_refused_unless_allowed(
+    index: LocalIndex, venv: Path, tmp_path: Path
+) -> None:
+    assert sync(index, venv, lock(tmp_path, LOCK1)).exit_code == 0
+    before = snapshot(venv)
+    hint = "(hint: use `--allow-empty-requirements` to clear the environment)"
+    empty = lock(tmp_path, "# nothing pinned\n", "empty.txt")
+    for args in ([empty], [empty, "--dry-run"], [empty, "--check"]):
+        result = sync(index, venv, *args)
+        assert result.exit_code == 0, result.output
+        assert f"No requirements found {hint}" in result.output
+        assert changes(result) == []
+    assert (
+        f"warning: Requirements file `{empty}` does not contain any dependencies" in result.output
+    )
+    elsewhere = lock(tmp_path, 'demo==1.0 ; sys_platform == "nowhere"\n', "elsewhere.txt")
+    result = sync(index, venv, elsewhere)
+    assert result.exit_code == 0 and changes(result) == []
+    assert "No requirements apply to this environment" in result.output and hint in result.output
+    assert "elsewhere.txt:1" in result.output
+    assert snapshot(venv) == before
+    cleared = sync(index, venv, empty, "--allow-empty-requirements")
+    assert cleared.exit_code == 0, cleared.output
+    assert changes(cleared) == [" - demo==1.0", " - dep==1.0", " - extra==1.0"]
+    assert pip_list(venv) == {}

@@ -46,7 +46,7 @@ def test_help_and_usage_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert result.exit_code == 0
     for option in ("--python", "--system", "--dry-run", "--check", "--reinstall-package",
                    "--link-mode", "--compile-bytecode", "--require-hashes", "--index-url",
-                   "--find-links", "--offline", "--no-cache"):  # fmt: skip
+                   "--find-links", "--offline", "--no-cache", "--allow-empty-requirements"):  # fmt: skip
         assert option in result.output
     monkeypatch.chdir(tmp_path)
     missing = runner.invoke(main, [])

@@ -36,6 +36,7 @@ HELP = """Make the target environment hold exactly the packages pinned in SRC_FI
 Target: -p/--python, else --system, else the active virtual environment
 (VIRTUAL_ENV), else a .venv in this directory or a parent.
 Packages missing from the files are removed, except pip, setuptools, wheel and xv.
+Files that pin nothing for the target change nothing, unless --allow-empty-requirements.
 Every wheel is downloaded and unpacked into the cache before the environment changes.
 
 \b
@@ -70,6 +71,7 @@ class SyncOptions:
     compile_bytecode: bool = False
     require_hashes: bool = False
     refresh: bool = False
+    allow_empty_requirements: bool = False
 
 
 class SyncReporter(Reporter):
@@ -110,6 +112,7 @@ class SyncReporter(Reporter):
 @click.option("--link-mode", type=click.Choice(("hardlink", "copy")), default="hardlink", help="How files get from the cache into the environment (default: hardlink, copy when that fails).")  # fmt: skip
 @click.option("--compile-bytecode", is_flag=True, help="Compile the installed .py files to bytecode.")  # fmt: skip
 @click.option("--require-hashes", is_flag=True, help="Require a --hash for every pin.")
+@click.option("--allow-empty-requirements/--no-allow-empty-requirements", default=False, help="Sync even when no pin applies, which removes every package (refused by default).")  # fmt: skip
 @shared_options(*_SHARED)
 def main(**params: Any) -> None:
     ctx = click.get_current_context()
@@ -144,6 +147,7 @@ def build_options(params: dict[str, Any]) -> SyncOptions:
         compile_bytecode=bool(params["compile_bytecode"]),
         require_hashes=bool(params["require_hashes"]),
         refresh=bool(params["refresh"]),
+        allow_empty_requirements=bool(params["allow_empty_requirements"]),
     )
 
 
@@ -163,8 +167,25 @@ def run(opts: SyncOptions, reporter: SyncReporter) -> int:
     version = ".".join(map(str, interp.version))
     reporter.line(f"Using Python {version} environment at: {_shown(interp.prefix)}")
     inputs = read_inputs(opts.src_files, interp.markers, require_hashes=opts.require_hashes)
+    for path in inputs.empty_files:
+        reporter.warn(f"Requirements file `{path}` does not contain any dependencies")
+    if not inputs.wanted and not opts.allow_empty_requirements:
+        reporter.line(_nothing_pinned(inputs))  # as uv: change nothing, and say why
+        return 0
     with environment_lock(interp):
         return _sync(opts, interp, inputs, cache, reporter, started)
+
+
+def _nothing_pinned(inputs: SyncInputs) -> str:
+    """Why a sync with no pin for the target is refused (it would remove everything)."""
+    hint = "(hint: use `--allow-empty-requirements` to clear the environment)"
+    if not inputs.not_here:
+        return f"No requirements found {hint}"
+    where = ", ".join(map(str, inputs.not_here[:3])) + (", ..." if len(inputs.not_here) > 3 else "")
+    return (
+        "No requirements apply to this environment: the marker of every entry is false "
+        f"here ({where}) {hint}"
+    )
 
 
 def _shown(path: Path) -> str:
