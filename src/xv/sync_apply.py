@@ -186,11 +186,21 @@ def _fetch(want: Wanted, file: DistFile) -> Fetch:
 # --- prepare ---------------------------------------------------------------------------
 
 
+def check(plan: Plan, interp: Interpreter, client: IndexClient) -> None:
+    """What a dry run does instead of :func:`apply`: every check of the prepare step
+    (a usable wheel for the target, the lock's hashes against the index's, a local
+    wheel present), raising as :func:`apply` would, but nothing is downloaded."""
+    wanted = [*plan.install, *(r.wanted for r in plan.reinstall)]
+    prepare(wanted, interp, client, download=False)
+
+
 def prepare(
     wanted: Sequence[Wanted],
     interp: Interpreter,
     client: IndexClient,
     progress: Progress | None = None,
+    *,
+    download: bool = True,
 ) -> tuple[dict[str, str], int]:
     """Archive directories by name, and how many wheels needed work (download or unpack).
 
@@ -200,6 +210,7 @@ def prepare(
     network, and hashing, inflating and writing release the GIL (on this
     project's benchmark threads beat processes, which pay for a start-up, a
     re-import and fresh connections). Raises the first failure, in pin order.
+    Without ``download``, the jobs stop after the checks (for a dry run).
     """
     root = client.cache.root
     assert root is not None
@@ -221,7 +232,7 @@ def prepare(
     with WorkerPool(kind=kind, work="io", preload=[__name__]) as pool:
         if pool.kind != "process":
             remember_client(client, str(root))
-        results = pool.map(prepare_one, jobs, on_result=report)
+        results = pool.map(prepare_one if download else check_one, jobs, on_result=report)
     archives: dict[str, str] = {}
     for want, result in zip(wanted, results, strict=True):
         if not result.ok:
@@ -236,13 +247,7 @@ def prepare_one(
     want: Wanted, target: Target, platform: str, settings: IndexSettings, cache_root: str
 ) -> tuple[str, bool]:
     """Pool job: ``(archive directory, whether it had to be downloaded or unpacked)``."""
-    client = client_for(settings, cache_root)
-    if want.url is not None:
-        filename = unquote(urlsplit(want.url).path.rsplit("/", 1)[-1])
-        file = DistFile(filename, want.url)
-    else:
-        file = best_file(want, client.project_page(want.canonical_name), target, platform)
-    fetch = _fetch(want, file)
+    fetch = choose(want, client_for(settings, cache_root), target, platform)
     ready = Path(cache_root, ARCHIVES_BUCKET, fetch.sha256) if fetch.sha256 else None
     if ready is not None and not fetch.lock_hashes and ready.is_dir():
         return str(ready), False
@@ -261,6 +266,31 @@ def prepare_one(
     except OSError as exc:
         raise InstallError(f"Failed to prepare {fetch.name} ({fetch.filename}): {exc}") from None
     return archive, True
+
+
+def check_one(
+    want: Wanted, target: Target, platform: str, settings: IndexSettings, cache_root: str
+) -> tuple[str, bool]:
+    """Pool job for a dry run: :func:`prepare_one`'s checks, without downloading."""
+    fetch = choose(want, client_for(settings, cache_root), target, platform)
+    local = _local_file(fetch.url)
+    if local is not None and not local.is_file():
+        raise InstallError(
+            f"Failed to prepare {fetch.name} ({fetch.filename}): {local} does not exist",
+            fetch.name,
+        )
+    return "", False
+
+
+def choose(want: Wanted, client: IndexClient, target: Target, platform: str) -> Fetch:
+    """The file to install for a pin (its wheel URL, or the best wheel on the index),
+    with the lock's hashes checked against the index's."""
+    if want.url is not None:
+        filename = unquote(urlsplit(want.url).path.rsplit("/", 1)[-1])
+        file = DistFile(filename, want.url)
+    else:
+        file = best_file(want, client.project_page(want.canonical_name), target, platform)
+    return _fetch(want, file)
 
 
 def fetch_wheel(

@@ -384,3 +384,26 @@ def test_an_empty_lock_is_refused_unless_allowed(
     assert cleared.exit_code == 0, cleared.output
     assert changes(cleared) == [" - demo==1.0", " - dep==1.0", " - extra==1.0"]
     assert pip_list(venv) == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("dep==1.0\nsrconly==1.0\n", "srconly==1.0 is only available as a source distribution"),
+        ("dep==1.0\nnative==1.0\n", "native==1.0 has no wheel for this platform"),
+        ("dep==1.0\nnothere==1.0\n", "nothere==1.0 was not found"),
+        (f"dep==1.0 --hash=sha256:{'0' * 64}\n", "Hash mismatch for dep==1.0"),
+    ],
+)
+def test_dry_run_fails_where_the_real_run_fails(
+    index: LocalIndex, venv: Path, tmp_path: Path, text: str, words: str
+) -> None:
+    path = lock(tmp_path, text)
+    index.clear_log()
+    dry = sync(index, venv, path, "--dry-run")
+    assert [r.path for r in index.requests if r.path.endswith(".whl")] == []  # nothing downloaded
+    real = sync(index, venv, path)
+    assert real.exit_code == 1 and words in real.output
+    assert dry.exit_code == real.exit_code and words in dry.output, dry.output
+    assert changes(dry) == [] and "Traceback" not in dry.output
+    assert pip_list(venv) == {}

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -28,6 +28,9 @@ from xv.env.interpreter import Interpreter
 from xv.errors import UsageError, XvError
 from xv.sync import Plan, plan
 from xv.sync_inputs import SyncInputs, read_inputs
+
+if TYPE_CHECKING:
+    from xv.index.client import IndexClient
 
 HELP = """Make the target environment hold exactly the packages pinned in SRC_FILES
 (compiled requirements files, e.g. from xv-compile; default: requirements.txt).
@@ -105,7 +108,7 @@ class SyncReporter(Reporter):
 @click.option("-p", "--python", help="The interpreter (or environment directory, or 3.12) whose environment to sync. [env: XV_PYTHON]")  # fmt: skip
 @click.option("--system", is_flag=True, help="Sync the first python3 on PATH (not a virtual environment).")  # fmt: skip
 @click.option("--break-system-packages", is_flag=True, help="Allow an externally managed (PEP 668) environment.")  # fmt: skip
-@click.option("--dry-run", is_flag=True, help="Print what would change; change nothing.")
+@click.option("--dry-run", is_flag=True, help="Print what would change; change nothing. Fails where a sync would, short of downloading.")  # fmt: skip
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 and print the differences if the environment differs.")  # fmt: skip
 @click.option("--reinstall", is_flag=True, help="Reinstall every package of the files.")
 @click.option("--reinstall-package", multiple=True, metavar="NAME", help="Reinstall this package (repeatable).")  # fmt: skip
@@ -220,12 +223,30 @@ def _sync(
     if the_plan.is_empty:
         reporter.timed("Audited", count, time.monotonic() - started)
         return 0
+    if opts.dry_run:
+        with _usable_cache(cache) as usable:
+            _check(the_plan, interp, inputs, usable, opts)  # fails where a real run would
     if opts.dry_run or opts.check:
         _would(the_plan, reporter)
         return 1 if opts.check else 0
     with _usable_cache(cache) as usable:
         _apply(the_plan, interp, inputs, usable, opts, reporter)
     return 0
+
+
+def _check(
+    the_plan: Plan, interp: Interpreter, inputs: SyncInputs, cache: Cache, opts: SyncOptions
+) -> None:
+    from xv.sync_apply import check
+
+    check(the_plan, interp, _client(opts, inputs, cache))
+
+
+def _client(opts: SyncOptions, inputs: SyncInputs, cache: Cache) -> IndexClient:
+    # Imported here: the HTTP stack and the pool are not needed when nothing changes.
+    from xv.index.client import IndexClient
+
+    return IndexClient(index_settings(opts.settings, inputs.options, opts.refresh), cache)
 
 
 def _would(the_plan: Plan, reporter: SyncReporter) -> None:
@@ -245,14 +266,10 @@ def _apply(
     opts: SyncOptions,
     reporter: SyncReporter,
 ) -> None:
-    # Imported here: the HTTP stack and the pool are not needed when nothing changes.
-    from xv.index.client import IndexClient
     from xv.sync_apply import ApplyOptions, apply
 
-    settings = index_settings(opts.settings, inputs.options, opts.refresh)
-    client = IndexClient(settings, cache)
     options = ApplyOptions(link_mode=opts.link_mode, compile_bytecode=opts.compile_bytecode)
-    report = apply(the_plan, interp, client, options, progress=reporter.step)
+    report = apply(the_plan, interp, _client(opts, inputs, cache), options, progress=reporter.step)
     reporter.clear_progress()
     if report.prepared:
         reporter.timed("Prepared", report.prepared, report.prepare_seconds)
