@@ -412,7 +412,10 @@ def _install_one(
             "url": want.url.split("#", 1)[0],
             "archive_info": {"hash": f"sha256={digest}", "hashes": {"sha256": digest}},
         }
-    extra: dict[str, Any] = {"link_mode": options.link_mode, "direct_url": direct_url}
+    # Every pin of the files was asked for (as uv pip sync marks them), dependencies too.
+    extra: dict[str, Any] = {
+        "link_mode": options.link_mode, "direct_url": direct_url, "requested": True,
+    }  # fmt: skip
     if old is None:
         return install_from_archive(archive, interp, **extra)
     return upgrade(old, archive, interp, **extra)[0]

@@ -407,3 +407,26 @@ def test_dry_run_fails_where_the_real_run_fails(
     assert dry.exit_code == real.exit_code and words in dry.output, dry.output
     assert changes(dry) == [] and "Traceback" not in dry.output
     assert pip_list(venv) == {}
+
+
+def test_every_package_of_the_lock_is_marked_requested(
+    index: LocalIndex, venv: Path, tmp_path: Path
+) -> None:
+    # As uv pip sync does: every entry of the files is explicit, so each gets REQUESTED
+    # (empty, in RECORD), dependencies included; upgrades too.
+    empty_sha = "sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"
+
+    def requested() -> dict[str, bool]:
+        found = {}
+        for dist_info in venv.glob("lib/*/site-packages/*.dist-info"):
+            marker = dist_info / "REQUESTED"
+            record = (dist_info / "RECORD").read_text().splitlines()
+            listed = f"{dist_info.name}/REQUESTED,{empty_sha},0" in record
+            found[dist_info.name] = marker.is_file() and marker.stat().st_size == 0 and listed
+        return found
+
+    assert sync(index, venv, lock(tmp_path, LOCK1)).exit_code == 0
+    assert requested() == {"demo-1.0.dist-info": True, "dep-1.0.dist-info": True, "extra-1.0.dist-info": True}  # fmt: skip
+    assert sync(index, venv, lock(tmp_path, LOCK2)).exit_code == 0
+    assert requested() == {"demo-2.0.dist-info": True, "dep-2.0.dist-info": True}
+    assert pip_check(venv) == []

@@ -224,15 +224,19 @@ def install_from_archive(
     installer: str = "xv",
     direct_url: dict[str, Any] | None = None,
     link_mode: str = "hardlink",
+    requested: bool = False,
 ) -> InstalledRecord:
     """Install the unpacked wheel at ``archive_dir`` into ``interp``'s environment.
+
+    ``requested`` writes an empty ``REQUESTED`` file (PEP 376): the user asked for
+    this distribution, it is not only there as a dependency.
 
     Raises InstallError (also for filesystem failures, e.g. a directory where a
     file must go); files placed before the failure stay, without metadata.
     """
     wheel = ArchiveWheel(Path(archive_dir))
     try:
-        return _install(wheel, interp, installer, direct_url, link_mode)
+        return _install(wheel, interp, installer, direct_url, link_mode, requested)
     except OSError as exc:
         raise InstallError(f"Failed to install {wheel.name}: {exc}", wheel.name) from exc
 
@@ -243,6 +247,7 @@ def _install(
     installer: str,
     direct_url: dict[str, Any] | None,
     link_mode: str,
+    requested: bool = False,
 ) -> InstalledRecord:
     site_dir = interp.paths["purelib" if wheel.root_is_purelib else "platlib"]
     dest = Destination(interp, site_dir, link_mode)
@@ -253,6 +258,8 @@ def _install(
         entries.append(dest.write(target, launcher(entry_point, executable), executable=True))
     dist_info = site_dir / wheel.dist_info
     entries.append(dest.write(dist_info / "INSTALLER", f"{installer}\n".encode()))
+    if requested:
+        entries.append(dest.write(dist_info / "REQUESTED", b""))
     if direct_url is not None:
         data = json.dumps(direct_url, sort_keys=True, separators=(",", ":")).encode()
         entries.append(dest.write(dist_info / "direct_url.json", data))
