@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -430,3 +431,51 @@ def test_every_package_of_the_lock_is_marked_requested(
     assert sync(index, venv, lock(tmp_path, LOCK2)).exit_code == 0
     assert requested() == {"demo-2.0.dist-info": True, "dep-2.0.dist-info": True}
     assert pip_check(venv) == []
+
+
+def copy_distribution(name: str, site: Path, seen: set[str]) -> None:
+    """Copy an installed distribution of this interpreter, and what it requires, into ``site``."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    if canonicalize_name(name) in seen:
+        return
+    seen.add(canonicalize_name(name))
+    dist = metadata.distribution(name)
+    for file in dist.files or []:
+        if not str(file).startswith(".."):  # scripts: not needed to run
+            (site / file).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(dist.locate_file(file), site / file)  # type: ignore[arg-type]
+    for text in dist.requires or []:
+        req = Requirement(text)
+        if req.marker is None or req.marker.evaluate({"extra": ""}):
+            copy_distribution(req.name, site, seen)
+
+
+def test_syncing_the_environment_xv_runs_from_keeps_what_xv_needs(
+    index: LocalIndex, tmp_path: Path
+) -> None:
+    venv = make_venv(tmp_path / "self")
+    site = next(venv.glob("lib/*/site-packages"))
+    kept: set[str] = set()
+    copy_distribution("xv", site, kept)
+    assert {"click", "msgpack", "requests", "urllib3", "idna"} <= kept
+    cli = [str(venv / "bin" / "python"), "-c", "from xv.cli.sync import main; main()"]
+    args = [lock(tmp_path, "dep==1.0\n"), "-p", str(venv), "-i", index.url]
+    result = subprocess.run([*cli, *args], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert " + dep==1.0" in result.stderr and " - " not in result.stderr
+    assert "xv needs to run" in result.stderr
+    assert set(pip_list(venv)) == kept | {"dep"}
+    again = subprocess.run([*cli, *args], capture_output=True, text=True)
+    assert again.returncode == 0 and "Audited 1 package" in again.stderr, again.stderr
+    # Another environment gets no such favour: the same packages there are removed.
+    other = make_venv(tmp_path / "other")
+    copy_distribution("xv", next(other.glob("lib/*/site-packages")), set())
+    result = subprocess.run(
+        [*cli, *args[:2], str(other), *args[3:]], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert set(pip_list(other)) == {"dep", "xv"}

@@ -340,3 +340,13 @@ def test_python_option_accepts_a_version(tmp_path: Path) -> None:
     python = pyenv_python("3.12")
     interp = find_target("3.12", False, False, tmp_path, {"PATH": str(python.parent)})
     assert interp.version[:2] == (3, 12)
+
+
+def test_xv_own_runtime_tree(venv_dir: Path) -> None:
+    from xv.env.own import runs_from, runtime_tree
+
+    tree = runtime_tree()
+    assert {"xv", "click", "msgpack", "requests", "idna", "urllib3", "packaging"} <= tree
+    assert "pytest" not in tree and "mypy" not in tree  # the test extra is not needed to run
+    assert runs_from(query_interpreter(sys.executable))
+    assert not runs_from(query_interpreter(venv_dir / "bin" / "python"))

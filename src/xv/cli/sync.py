@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,8 +26,9 @@ from xv.cli.compile_args import index_settings, shared_options
 from xv.cli.output import Reporter, format_elapsed
 from xv.env import find_target, installed_distributions
 from xv.env.interpreter import Interpreter
+from xv.env.own import runs_from, runtime_tree
 from xv.errors import UsageError, XvError
-from xv.sync import Plan, plan
+from xv.sync import DEFAULT_KEEP, Plan, plan
 from xv.sync_inputs import SyncInputs, read_inputs
 
 if TYPE_CHECKING:
@@ -38,7 +40,8 @@ HELP = """Make the target environment hold exactly the packages pinned in SRC_FI
 \b
 Target: -p/--python, else --system, else the active virtual environment
 (VIRTUAL_ENV), else a .venv in this directory or a parent.
-Packages missing from the files are removed, except pip, setuptools, wheel and xv.
+Packages missing from the files are removed, except pip, setuptools, wheel and xv
+(and, in the environment xv runs from, what xv needs to run).
 Files that pin nothing for the target change nothing, unless --allow-empty-requirements.
 Every wheel is downloaded and unpacked into the cache before the environment changes.
 
@@ -212,12 +215,7 @@ def _sync(
     reporter: SyncReporter,
     started: float,
 ) -> int:
-    the_plan = plan(
-        inputs.wanted,
-        installed_distributions(interp),
-        reinstall=opts.reinstall,
-        reinstall_packages=opts.reinstall_packages,
-    )
+    the_plan = _plan(opts, interp, inputs, reporter)
     count = len(inputs.wanted)
     reporter.timed("Resolved", count, time.monotonic() - started)
     if the_plan.is_empty:
@@ -232,6 +230,29 @@ def _sync(
     with _usable_cache(cache) as usable:
         _apply(the_plan, interp, inputs, usable, opts, reporter)
     return 0
+
+
+def _plan(
+    opts: SyncOptions, interp: Interpreter, inputs: SyncInputs, reporter: SyncReporter
+) -> Plan:
+    """The plan; in the environment xv runs from, never removing what xv needs to run
+    (as pip-sync keeps its own), unless the files pin it."""
+    installed = installed_distributions(interp)
+    planned = partial(
+        plan, inputs.wanted, installed,
+        reinstall=opts.reinstall, reinstall_packages=opts.reinstall_packages,
+    )  # fmt: skip
+    the_plan = planned()
+    if not the_plan.remove or not runs_from(interp):
+        return the_plan  # read xv's own tree only when it could matter
+    needed = runtime_tree()
+    spared = sorted({d.canonical_name for d in the_plan.remove} & needed - set(inputs.origins))
+    if spared:
+        reporter.line(
+            f"Keeping {len(spared)} package{'' if len(spared) == 1 else 's'} xv needs to run "
+            f"(not in the files): {', '.join(spared)}"
+        )
+    return planned(keep=DEFAULT_KEEP | needed)
 
 
 def _check(
