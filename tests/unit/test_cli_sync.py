@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,3 +56,11 @@ def test_help_and_usage_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     Path("r.txt").write_text("x==1\n")
     both = runner.invoke(main, ["r.txt", "--dry-run", "--check"])
     assert both.exit_code == 2 and "cannot be used together" in both.output
+
+
+def test_the_command_imports_nothing_a_no_op_sync_does_not_need() -> None:
+    code = "import sys, xv.cli.sync; print([m for m in HEAVY if m in sys.modules])"
+    heavy = "HEAVY = ('requests', 'importlib.metadata', 'xv.index.client', 'xv.pool')\n"
+    out = subprocess.run([sys.executable, "-c", heavy + code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

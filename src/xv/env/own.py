@@ -9,7 +9,6 @@ evaluated for the running interpreter (and the extras a requirement asks for).
 from __future__ import annotations
 
 import sys
-from importlib import metadata
 from pathlib import Path
 
 from packaging.markers import default_environment
@@ -31,6 +30,8 @@ def runtime_tree(root: str = "xv") -> frozenset[str]:
     >>> {"xv", "click", "packaging"} <= runtime_tree()
     True
     """
+    from importlib import metadata  # 30ms to import: only on the path that needs it
+
     environment = {key: str(value) for key, value in default_environment().items()}
     extras_seen: dict[str, set[str]] = {}
     found: set[str] = set()
