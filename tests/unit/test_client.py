@@ -329,14 +329,14 @@ def test_corrupt_cache_entry_is_refetched(make_index: MakeIndex, tmp_path: Path)
     idx = make_index([Pkg("a", "1.0")])
     s = settings(idx.url)
     first = client(s, tmp_path).project_page("a")
-    entries = [p for p in (tmp_path / "simple-v1").rglob("*") if p.is_file()]
+    entries = [p for p in (tmp_path / "simple-v2").rglob("*") if p.is_file()]
     assert len(entries) == 1
     entries[0].write_bytes(b"\x00garbage")
     idx.clear_log()
     assert client(s, tmp_path).project_page("a") == first
     assert len(idx.requests) == 1
     # Well-formed msgpack of the wrong shape is a miss too.
-    entries = [p for p in (tmp_path / "simple-v1").rglob("*") if p.is_file()]
+    entries = [p for p in (tmp_path / "simple-v2").rglob("*") if p.is_file()]
     entries[0].write_bytes(
         msgpack.packb([cache_module._MAGIC, cache_module._ENVELOPE_VERSION, {"what": 1}])
     )

@@ -133,8 +133,8 @@ def test_cached_pages_load_lazily_through_the_client(tmp_path: Path) -> None:
     from xv.index.client import _read_entry, _write_entry
 
     page = parse_html(HTML_PYPI, PAGE, "requests")
-    bucket = Cache.default(str(tmp_path), False).bucket("simple-v1")
-    _write_entry(bucket, PAGE, Entry(page, 1.0, None, None, None), (True, None))
+    bucket = Cache.default(str(tmp_path), False).bucket("simple-v2")
+    _write_entry(bucket, PAGE, Entry(page, 1.0, {"etag": '"x"'}))
     entry = _read_entry(bucket, PAGE)
     assert entry is not None and entry.page is not None
     assert_same_page(entry.page, page)

@@ -8,23 +8,22 @@ index has priority over the default one). With ``index_strategy="first-index"``
 provider's business). Files found through ``find_links`` (directories, or HTML
 pages over http) are always added. ``no_index`` drops the indexes.
 
-**Page cache.** The *parsed* page is stored in the ``simple-v1`` bucket together
-with its fetch time and validators (ETag, Last-Modified, max-age). A fresh
-entry (younger than the server's max-age, or than ``default_ttl`` when the
-server gives no freshness) is returned without any request and without
-parsing; a stale one is revalidated with a conditional request (a 304 only
-renews it). ``no-store`` pages are not kept; ``no-cache``/``max-age=0`` are kept
-but always revalidated. ``refresh`` revalidates every page once per client;
-``offline`` answers from the cache alone (stale is fine) and raises
-:class:`~xv.errors.OfflineError` for what it lacks. "Not found" (404/410) is
-cached the same way, so a warm run against two indexes makes no request.
+**Page cache.** The *parsed* page is stored in the ``simple-v2`` bucket together
+with its fetch time and the response's caching headers; :mod:`xv.index.httpcache`
+(CacheControl's ``CacheController``) decides from those headers whether a page may be
+stored, whether it is fresh (``max-age``, ``Expires``; ``default_ttl`` when the server
+gives no freshness) and how to revalidate it. A fresh entry is returned without any
+request and without parsing; a stale one is revalidated with a conditional request (a
+304 only renews it). ``refresh`` revalidates every page once per client; ``offline``
+answers from the cache alone (stale is fine) and raises
+:class:`~xv.errors.OfflineError` for what it lacks. "Not found" (404/410) is cached the
+same way, so a warm run against two indexes makes no request.
 
-**Why not CacheControl.** It would cache raw response bodies, so a warm lookup
-would still re-parse a multi-megabyte page; it cannot express ``offline`` or
-``refresh`` as defined here; and everything else we fetch is immutable and
-cached parsed by :mod:`xv.index.metadata` (core metadata) or by the installer
-(wheels), while range responses (206) are not cacheable by it at all. So the
-session is a plain ``requests`` session (see :mod:`xv.index.http`).
+**Why not CacheControl's adapter.** It would cache raw response bodies, so a warm
+lookup would re-parse a multi-megabyte page, and it cannot express ``offline`` or
+``refresh`` as defined here; so only its controller is used, and the session is a plain
+``requests`` session (see :mod:`xv.index.http`). Everything else we fetch is immutable
+and cached parsed by :mod:`xv.index.metadata` or by the installer.
 
 Nothing here is pickled: pool workers call :func:`client_for` with the
 settings and cache root and get a per-process client.
@@ -52,10 +51,11 @@ from xv.cache import Cache
 from xv.errors import HashMismatchError, NetworkError, OfflineError
 from xv.index import pageform, simple
 from xv.index.http import Http, raise_for_retry, redact_url, split_credentials
+from xv.index.httpcache import PageRules
 from xv.index.settings import DEFAULT_INDEX_URL, IndexSettings
 from xv.index.simple import DistFile, ProjectPage
 
-PAGE_BUCKET = "simple-v1"
+PAGE_BUCKET = "simple-v2"  # v2: entries keep the caching headers
 _PAGE_THREADS = 16
 
 
@@ -73,6 +73,7 @@ class IndexClient:
         self._pages = cache.bucket(PAGE_BUCKET)
         self._memo: dict[str, ProjectPage | None] = {}
         self._revalidated: set[str] = set()
+        self._rules = PageRules(settings.default_ttl)
         self._find_links: list[DistFile] | None = None
         self._lock = threading.Lock()
 
@@ -180,7 +181,11 @@ class IndexClient:
                 )
             return entry.page
         revalidate = self.settings.refresh and url not in self._revalidated
-        if entry is not None and not revalidate and entry.is_fresh(self.settings.default_ttl):
+        if (
+            entry is not None
+            and not revalidate
+            and self._rules.is_fresh(url, entry.headers, entry.fetched)
+        ):
             return entry.page
         if not network:
             raise _NeedsNetwork(url)
@@ -197,17 +202,16 @@ class IndexClient:
     ) -> ProjectPage | None:
         headers = {"Accept": simple.ACCEPT}
         if entry is not None:
-            headers.update(entry.conditional_headers())
+            headers.update(self._rules.conditional_headers(url, entry.headers))
         response = self.http.get(url, headers)
-        freshness = _freshness(response)
         if response.status_code == 304 and entry is not None:
-            renewed = entry.renewed(freshness)
-            _write_entry(self._pages, url, renewed, freshness)
+            renewed = _PageEntry(
+                entry.page, time.time(), self._rules.renewed(url, entry.headers, response.headers)
+            )
+            _write_entry(self._pages, url, renewed)
             return renewed.page
         if response.status_code in (404, 410):
-            _write_entry(
-                self._pages, url, _PageEntry(None, time.time(), None, None, freshness[1]), freshness
-            )
+            self._store(url, None, response)
             return None
         if response.status_code != 200:
             raise NetworkError(_status_message(url, response.status_code, name), redact_url(url))
@@ -217,10 +221,15 @@ class IndexClient:
             raise NetworkError(
                 f"{redact_url(url)}: unreadable index page: {exc}", redact_url(url)
             ) from None
-        validators = (response.headers.get("ETag"), response.headers.get("Last-Modified"))
-        new = _PageEntry(page, time.time(), *validators, freshness[1])
-        _write_entry(self._pages, url, new, freshness)
+        self._store(url, page, response)
         return page
+
+    def _store(self, url: str, page: ProjectPage | None, response: requests.Response) -> None:
+        kept = self._rules.to_store(url, response.status_code, response.headers)
+        if kept is None:
+            self._pages.delete(url)
+        else:
+            _write_entry(self._pages, url, _PageEntry(page, time.time(), kept))
 
     # --- downloads ------------------------------------------------------------------
 
@@ -255,27 +264,9 @@ class IndexClient:
 
 @dataclass(frozen=True)
 class _PageEntry:
-    page: ProjectPage | None  # None: the index answered 404
+    page: ProjectPage | None  # None: the index answered 404/410
     fetched: float
-    etag: str | None
-    last_modified: str | None
-    max_age: int | None  # None: the server gave no freshness; use default_ttl
-
-    def is_fresh(self, default_ttl: int) -> bool:
-        limit = self.max_age if self.max_age is not None else default_ttl
-        return 0 <= time.time() - self.fetched < limit
-
-    def conditional_headers(self) -> dict[str, str]:
-        headers = {}
-        if self.etag:
-            headers["If-None-Match"] = self.etag
-        if self.last_modified:
-            headers["If-Modified-Since"] = self.last_modified
-        return headers
-
-    def renewed(self, freshness: tuple[bool, int | None]) -> _PageEntry:
-        max_age = freshness[1] if freshness[1] is not None else self.max_age
-        return _PageEntry(self.page, time.time(), self.etag, self.last_modified, max_age)
+    headers: dict[str, str]  # the response's caching headers (see xv.index.httpcache)
 
 
 def _read_entry(bucket: Any, url: str) -> _PageEntry | None:
@@ -283,40 +274,19 @@ def _read_entry(bucket: Any, url: str) -> _PageEntry | None:
     if value is None:
         return None
     try:
-        page_plain, fetched, etag, last_modified, max_age = value
+        page_plain, fetched, headers = value
         page = pageform.page_from_plain(page_plain) if page_plain is not None else None
-        return _PageEntry(page, float(fetched), etag, last_modified, max_age)
+        if not isinstance(headers, dict):
+            raise TypeError("headers")
+        return _PageEntry(page, float(fetched), {str(k): str(v) for k, v in headers.items()})
     except (TypeError, ValueError):
         bucket.delete(url)  # an older or damaged layout: a miss
         return None
 
 
-def _write_entry(
-    bucket: Any, url: str, entry: _PageEntry, freshness: tuple[bool, int | None]
-) -> None:
-    store, _ = freshness
-    if not store:
-        bucket.delete(url)
-        return
+def _write_entry(bucket: Any, url: str, entry: _PageEntry) -> None:
     page_plain = pageform.page_to_plain(entry.page) if entry.page is not None else None
-    bucket.put(url, (page_plain, entry.fetched, entry.etag, entry.last_modified, entry.max_age))
-
-
-def _freshness(response: requests.Response) -> tuple[bool, int | None]:
-    """(may we store it, max-age) from Cache-Control; max-age None when not given."""
-    directives = {}
-    for part in response.headers.get("Cache-Control", "").split(","):
-        key, _, value = part.strip().partition("=")
-        directives[key.lower()] = value.strip().strip('"')
-    if "no-store" in directives:
-        return False, None
-    if "no-cache" in directives:
-        return True, 0
-    raw = directives.get("max-age")
-    try:
-        return True, max(0, int(raw)) if raw is not None else None
-    except ValueError:
-        return True, None
+    bucket.put(url, (page_plain, entry.fetched, entry.headers))
 
 
 # --- helpers ---------------------------------------------------------------------------

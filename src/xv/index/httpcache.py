@@ -1,0 +1,136 @@
+"""HTTP caching rules for index pages, decided by CacheControl's ``CacheController``.
+
+xv keeps the *parsed* page in its msgpack bucket, so a warm run never re-parses a page;
+beside it it keeps the response headers that HTTP caching reads (``Date``,
+``Cache-Control``, ``Expires``, ``ETag``, ``Last-Modified``). Every decision about those
+headers is the controller's (RFC 9111 as CacheControl implements it): whether a response
+may be stored (``no-store``, ``Vary: *``, status), whether a stored one is still fresh
+(``max-age``, else ``Expires`` against ``Date``), the conditional request headers
+(``If-None-Match``, ``If-Modified-Since``) and how a 304 updates the stored headers. The
+controller works on a throwaway one-entry cache that holds only those headers.
+
+xv's own policy on top, where CacheController has none or differs:
+
+* **Heuristic freshness**: a response with neither ``max-age`` nor ``Expires`` is fresh for
+  ``default_ttl`` seconds (600 by default), applied at lookup time so the setting in force
+  decides. (CacheControl leaves such responses uncached unless they carry an ``ETag``.)
+* A stored response with ``no-cache`` is always revalidated (RFC 9111 §5.2.2.4); the
+  controller only looks at ``no-cache`` in the request.
+* 404/410 are stored like pages, so a warm run against several indexes makes no request.
+* A response without ``Date`` is dated by its fetch time, and a 304 without ``Date``
+  renews it to now (the controller would keep the old date and revalidate every time).
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Mapping
+from email.utils import formatdate
+
+import msgpack
+from cachecontrol.cache import DictCache
+from cachecontrol.controller import CacheController
+from cachecontrol.serialize import Serializer
+from requests import PreparedRequest
+from requests.structures import CaseInsensitiveDict
+from urllib3 import HTTPResponse
+
+KEPT_HEADERS = ("date", "cache-control", "expires", "etag", "last-modified")
+_STATUSES = (200, 203, 300, 301, 308, 404, 410)
+
+
+def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The caching headers of a response, lower-cased names.
+
+    >>> kept_headers({"ETag": '"x"', "Content-Type": "text/html"})
+    {'etag': '"x"'}
+    """
+    return {k.lower(): v for k, v in headers.items() if k.lower() in KEPT_HEADERS}
+
+
+class _HeadersOnly(Serializer):
+    """The controller's cache entry: status and caching headers, never a body."""
+
+    def dumps(
+        self, request: PreparedRequest, response: HTTPResponse, body: bytes | None = None
+    ) -> bytes:
+        return msgpack.packb([response.status, kept_headers(response.headers)])
+
+    def loads(
+        self, request: PreparedRequest, data: bytes, body_file: object = None
+    ) -> HTTPResponse | None:
+        status, headers = msgpack.unpackb(data)
+        return _response(status, headers)
+
+
+def _response(status: int, headers: Mapping[str, str]) -> HTTPResponse:
+    return HTTPResponse(
+        body=io.BytesIO(b""), headers=dict(headers), status=status, preload_content=False
+    )
+
+
+class PageRules:
+    """Freshness, storing and revalidation of index pages; one per client."""
+
+    def __init__(self, default_ttl: int) -> None:
+        self.default_ttl = default_ttl
+
+    def _controller(
+        self, url: str, stored: Mapping[str, str] | None, status: int = 200
+    ) -> tuple[CacheController, DictCache, PreparedRequest]:
+        cache = DictCache()
+        controller = CacheController(cache, serializer=_HeadersOnly(), status_codes=_STATUSES)
+        request = PreparedRequest()
+        request.url, request.headers = url, CaseInsensitiveDict()
+        if stored is not None:
+            cache.set(controller.cache_url(url), msgpack.packb([status, dict(stored)]))
+        return controller, cache, request
+
+    def _with_heuristic(
+        self, controller: CacheController, headers: Mapping[str, str], fetched: float, ttl: int
+    ) -> dict[str, str]:
+        """``headers`` dated (fetch time) and, without explicit freshness, fresh for ``ttl`` s."""
+        effective = dict(headers)
+        effective.setdefault("date", formatdate(fetched, usegmt=True))
+        directives = controller.parse_cache_control(effective)
+        if not {"max-age", "no-cache"} & directives.keys() and "expires" not in effective:
+            extra = f"max-age={max(0, ttl)}"
+            old = effective.get("cache-control")
+            effective["cache-control"] = f"{old}, {extra}" if old else extra
+        return effective
+
+    def is_fresh(self, url: str, stored: Mapping[str, str], fetched: float) -> bool:
+        """May the stored page be used without asking the index?"""
+        controller, cache, request = self._controller(url, None)
+        effective = self._with_heuristic(controller, stored, fetched, self.default_ttl)
+        if "no-cache" in controller.parse_cache_control(effective):
+            return False
+        cache.set(controller.cache_url(url), msgpack.packb([200, effective]))
+        return controller.cached_request(request) is not False
+
+    def conditional_headers(self, url: str, stored: Mapping[str, str]) -> dict[str, str]:
+        controller, _, request = self._controller(url, stored)
+        return controller.conditional_headers(request)
+
+    def to_store(self, url: str, status: int, headers: Mapping[str, str]) -> dict[str, str] | None:
+        """The headers to keep with a fresh response, or None when it must not be kept."""
+        controller, cache, request = self._controller(url, None)
+        kept = kept_headers(headers)
+        # Kept even when default_ttl is 0 (for --offline and revalidation): at least 1 s here.
+        ttl = max(1, self.default_ttl)
+        every = {k.lower(): v for k, v in headers.items()}  # Vary etc. count for the decision
+        candidate = _response(status, self._with_heuristic(controller, every, time.time(), ttl))
+        controller.cache_response(request, candidate, status_codes=_STATUSES)
+        return kept if cache.get(controller.cache_url(url)) is not None else None
+
+    def renewed(
+        self, url: str, stored: Mapping[str, str], headers: Mapping[str, str]
+    ) -> dict[str, str]:
+        """The stored headers updated by a 304's headers."""
+        controller, _, request = self._controller(url, stored)
+        merged = controller.update_cached_response(request, _response(304, kept_headers(headers)))
+        renewed = kept_headers(merged.headers)
+        if not any(k.lower() == "date" for k in headers):
+            renewed.pop("date", None)  # dated by the new fetch time instead
+        return renewed

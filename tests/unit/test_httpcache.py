@@ -1,0 +1,55 @@
+"""Index-page caching rules (xv.index.httpcache): CacheController's decisions plus xv's policy."""
+
+from __future__ import annotations
+
+import time
+from email.utils import formatdate
+
+from xv.index.httpcache import PageRules
+
+URL = "https://index.example/simple/a/"
+
+
+def _date(offset: float) -> str:
+    return formatdate(time.time() + offset, usegmt=True)
+
+
+def test_max_age_and_expires_decide_freshness() -> None:
+    rules = PageRules(default_ttl=600)
+    now = time.time()
+    assert rules.is_fresh(URL, {"date": _date(-10), "cache-control": "max-age=60"}, now)
+    assert not rules.is_fresh(URL, {"date": _date(-100), "cache-control": "max-age=60"}, now)
+    assert rules.is_fresh(URL, {"date": _date(-10), "expires": _date(50)}, now)
+    assert not rules.is_fresh(URL, {"date": _date(-10), "expires": _date(-5)}, now)
+
+
+def test_default_ttl_applies_without_explicit_freshness() -> None:
+    headers = {"etag": '"v1"'}  # no Date either: dated by the fetch time
+    assert PageRules(600).is_fresh(URL, headers, time.time() - 500)
+    assert not PageRules(600).is_fresh(URL, headers, time.time() - 700)
+    assert not PageRules(0).is_fresh(URL, headers, time.time())
+
+
+def test_no_cache_is_always_revalidated_and_no_store_never_kept() -> None:
+    rules = PageRules(600)
+    stored = {"date": _date(0), "cache-control": "no-cache", "etag": '"v1"'}
+    assert not rules.is_fresh(URL, stored, time.time())
+    assert rules.to_store(URL, 200, {"Cache-Control": "no-cache", "ETag": '"v1"'}) is not None
+    assert rules.to_store(URL, 200, {"Cache-Control": "no-store", "ETag": '"v1"'}) is None
+    assert rules.to_store(URL, 200, {"Vary": "*"}) is None
+    assert rules.to_store(URL, 404, {}) == {}
+    assert rules.to_store(URL, 500, {}) is None
+
+
+def test_conditional_headers_and_304_renewal() -> None:
+    rules = PageRules(600)
+    stored = {"date": _date(-1000), "etag": '"v1"', "last-modified": _date(-5000)}
+    assert rules.conditional_headers(URL, stored) == {
+        "If-None-Match": '"v1"',
+        "If-Modified-Since": stored["last-modified"],
+    }
+    renewed = rules.renewed(URL, stored, {"Date": _date(0), "Cache-Control": "max-age=60"})
+    assert renewed["etag"] == '"v1"' and renewed["cache-control"] == "max-age=60"
+    assert rules.is_fresh(URL, renewed, time.time())
+    # A 304 without Date: the entry is dated by the new fetch time.
+    assert "date" not in rules.renewed(URL, stored, {"ETag": '"v1"'})
