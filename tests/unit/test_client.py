@@ -16,6 +16,7 @@ from tests.support.localindex import LocalIndex, Pkg
 from xv import cache as cache_module
 from xv.cache import Cache
 from xv.errors import HashMismatchError, NetworkError, OfflineError, UsageError
+from xv.index import http as http_module
 from xv.index.client import IndexClient, IndexSettings, client_for
 from xv.index.http import redact_url, split_credentials
 from xv.index.simple import DistFile, dist_name_version
@@ -224,6 +225,25 @@ def test_fault_persists_then_network_error(
     assert "after 3 attempt(s)" in message and "/simple/a/" in message
     assert "hidden-pw" not in message
     assert len(page_requests(idx, wait_for=3)) == 3
+
+
+def test_429_is_retried_after_the_wait_it_asks_for(
+    make_index: MakeIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    idx = make_index([Pkg("a", "1.0")])
+    idx.inject_fault("429", times=2, match="/simple/", delay=7)
+    idx.inject_fault("429", times=1, match="/files/", delay=500)
+    slept: list[float] = []
+    monkeypatch.setattr(http_module.time, "sleep", slept.append)
+    c = client(settings(idx.url, retries=3), tmp_path)
+    page = c.project_page("a")
+    assert page is not None and len(page_requests(idx, wait_for=3)) == 3
+    wheel = next(f for f in page.files if f.is_wheel)
+    c.download(wheel, tmp_path / "dl")
+    assert slept == [7.0, 7.0, http_module.MAX_RETRY_AFTER]  # a long wait is bounded
+    idx.inject_fault("429", times=10, match="/simple/b", delay=0)
+    with pytest.raises(NetworkError, match="429"):
+        client(settings(idx.url, retries=1), tmp_path / "other").project_page("b")
 
 
 def test_4xx_is_not_retried(make_index: MakeIndex, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import doctest
 import http.server
@@ -1004,3 +1005,30 @@ def test_continuations_do_not_change_meaning(breaks: set[int], newline: str) -> 
 @given(st.text(alphabet=st.characters(blacklist_characters="$"), max_size=40))
 def test_env_expansion_leaves_text_without_dollar_alone(text: str) -> None:
     assert lines.expand_env(text, {"A": "b"}) == text
+
+
+def test_remote_file_with_credentials_in_the_url_uses_basic_auth(tmp_path: Path) -> None:
+    expected = "Basic " + base64.b64encode(b"user:p@ss").decode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            ok = self.headers.get("Authorization") == expected
+            body = b"flask==2.0\n" if ok else b"denied\n"
+            self.send_response(200 if ok else 401)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://user:p%40ss@127.0.0.1:{server.server_address[1]}/r.txt"
+        result = parse_file(url, environ={})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [str(r.requirement) for r in result.requirements] == ["flask==2.0"]
+    assert "p%40ss" not in str(result.requirements[0].origin)

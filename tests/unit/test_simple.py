@@ -167,6 +167,34 @@ def test_parse_json_rejects_non_pages(body: bytes) -> None:
         parse_json(body, PAGE, "x")
 
 
+@pytest.mark.parametrize(
+    ("meta", "entry", "words"),
+    [
+        ({"api-version": "1.0"}, {"hashes": ["sha256", "00"]}, "not a mapping"),
+        ({"api-version": "1.0"}, {"hashes": "sha256=00"}, "not a mapping"),
+        ({"api-version": "1.0"}, {"hashes": None}, "not a mapping"),
+        ({"api-version": "1.0"}, {"hashes": {"sha256": 5}}, "not a mapping"),
+        ({"api-version": "2.0"}, {"hashes": {}}, "repository API version 2.0"),
+        ({"api-version": "0.9"}, {"hashes": {}}, "repository API version 0.9"),
+    ],
+)
+def test_parse_json_refuses_what_it_cannot_trust(
+    meta: dict[str, str], entry: dict[str, Any], words: str
+) -> None:
+    file = {"filename": "a-1-py3-none-any.whl", "url": "https://h/a-1-py3-none-any.whl", **entry}
+    body = json.dumps({"meta": meta, "name": "a", "files": [file]})
+    with pytest.raises(ValueError, match=words):
+        parse_json(body, PAGE, "a")
+
+
+def test_parse_html_refuses_an_unknown_major_api_version() -> None:
+    head = '<meta name="pypi:repository-version" content="{}">'
+    link = '<a href="https://h/a-1.tar.gz">a-1.tar.gz</a>'
+    assert len(parse_html(head.format("1.4") + link, PAGE, "a").files) == 1
+    with pytest.raises(ValueError, match="repository API version 2.1"):
+        parse_html(head.format("2.1") + link, PAGE, "a")
+
+
 def test_parse_json_is_fast() -> None:
     files = [
         {

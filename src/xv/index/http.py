@@ -9,9 +9,10 @@
   files they link to), as uv does; otherwise ``~/.netrc`` (or ``$NETRC``) is
   consulted by host. Credentials never reach a URL we return, log or raise:
   :func:`redact_url` turns ``http://u:p@host/`` into ``http://****@host/``.
-* **Retries**: connection errors, resets, timeouts, truncated bodies and 5xx
-  are retried with exponential backoff, ``1 + retries`` attempts in all; 4xx
-  are answers, not failures. After the last attempt a :class:`NetworkError`
+* **Retries**: connection errors, resets, timeouts, truncated bodies, 5xx and
+  429 are retried with exponential backoff (or, for a 429, after the
+  ``Retry-After`` it gives, at most a minute), ``1 + retries`` attempts in all;
+  other 4xx are answers, not failures. After the last attempt a :class:`NetworkError`
   names the redacted URL and the cause.
 * **TLS**: verification is always on (``cert`` names a CA bundle) except for
   ``trusted_hosts``, whose certificates are not verified; without ``cert`` a
@@ -21,6 +22,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import netrc
 import os
 import re
@@ -82,7 +84,18 @@ def origin(url: str) -> tuple[str, str, int | None]:
 
 
 class Retryable(Exception):
-    """An attempt failed in a way worth retrying (5xx, reset, truncated body)."""
+    """An attempt failed in a way worth retrying (5xx, 429, reset, truncated body).
+
+    ``wait`` is what the server asked for (``Retry-After``), in seconds, if anything.
+    """
+
+    def __init__(self, message: str, wait: float | None = None) -> None:
+        super().__init__(message)
+        self.wait = wait
+
+
+#: The longest ``Retry-After`` honoured: a server asking for more is waited on this long.
+MAX_RETRY_AFTER = 60.0
 
 
 @dataclass(frozen=True)
@@ -212,13 +225,16 @@ class Http:
         """Run ``attempt`` until it succeeds, up to ``1 + retries`` times."""
         cause = "no attempt made"
         attempts = 1 + max(0, self.config.retries)
+        asked: float | None = None  # the last Retry-After
         for number in range(attempts):
             if number:
-                time.sleep(self.config.backoff * 2 ** (number - 1))
+                backoff = self.config.backoff * 2 ** (number - 1)
+                time.sleep(backoff if asked is None else max(backoff, asked))
+            asked = None
             try:
                 return attempt()
             except Retryable as exc:
-                cause = str(exc)
+                cause, asked = str(exc), exc.wait
             except (requests.ConnectionError, requests.Timeout) as exc:
                 cause = describe(exc)
             except (
@@ -235,9 +251,35 @@ class Http:
 
 
 def raise_for_retry(response: requests.Response) -> None:
-    if response.status_code >= 500:
+    """Raise Retryable for a 5xx or a 429 (Too Many Requests, honouring ``Retry-After``)."""
+    status = response.status_code
+    if status >= 500 or status == 429:
+        wait = retry_after(response.headers.get("Retry-After")) if status == 429 else None
         response.close()
-        raise Retryable(f"HTTP {response.status_code} {response.reason or ''}".rstrip())
+        raise Retryable(f"HTTP {status} {response.reason or ''}".rstrip(), wait)
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds a ``Retry-After`` value (seconds or an HTTP date) asks for, at most
+    :data:`MAX_RETRY_AFTER`; None when absent or unreadable.
+
+    >>> retry_after("3"), retry_after("9999"), retry_after("soon")
+    (3.0, 60.0, None)
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - time.time()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 def describe(exc: BaseException) -> str:

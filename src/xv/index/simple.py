@@ -126,11 +126,16 @@ def parse_json(
     """Parse a PEP 691 project page (with PEP 700 and PEP 714 fields).
 
     ``index_url`` defaults to ``page_url``. Raises :class:`ValueError` when the
-    body is not a JSON object with a ``files`` list.
+    body is not a JSON object with a ``files`` list, declares an ``api-version``
+    whose major version is not 1 (PEP 691: refuse what we do not know), or lists
+    a file whose ``hashes`` is not a mapping of strings (accepting it would
+    install that file with no hash check).
     """
     doc = json.loads(data)
     if not isinstance(doc, dict) or not isinstance(doc.get("files"), list):
         raise ValueError(f"{page_url}: not a PEP 691 project page")
+    meta = doc.get("meta")
+    check_api_version(meta.get("api-version") if isinstance(meta, dict) else None)
     files = tuple(_json_file(entry, page_url) for entry in doc["files"] if isinstance(entry, dict))
     versions = doc.get("versions")
     return ProjectPage(
@@ -145,7 +150,11 @@ def _json_file(entry: dict[str, Any], page_url: str) -> DistFile:
     url = entry.get("url") or ""
     if not url.startswith(_ABSOLUTE):
         url = urljoin(page_url, url)
-    hashes = entry.get("hashes")
+    hashes = entry.get("hashes", {})
+    if not isinstance(hashes, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in hashes.items()
+    ):
+        raise ValueError(f"{entry.get('filename') or url}: 'hashes' is not a mapping of strings")
     meta = entry.get("core-metadata")
     if meta is None:
         meta = entry.get("dist-info-metadata")
@@ -153,13 +162,30 @@ def _json_file(entry: dict[str, Any], page_url: str) -> DistFile:
     return DistFile(
         filename=entry.get("filename") or _url_filename(url),
         url=url,
-        hashes=hashes if isinstance(hashes, dict) else {},
+        hashes=hashes,
         requires_python=entry.get("requires-python") or None,
         yanked=_json_yanked(entry.get("yanked")),
         upload_time=entry.get("upload-time"),
         size=size if type(size) is int else None,
         metadata_hashes=_json_metadata(meta),
     )
+
+
+def check_api_version(value: object) -> None:
+    """Refuse a repository API version (PEP 629/691) whose major version is not 1.
+
+    >>> check_api_version("1.3"), check_api_version(None)
+    (None, None)
+    >>> check_api_version("2.0")
+    Traceback (most recent call last):
+    ...
+    ValueError: unsupported repository API version 2.0 (xv reads 1.x)
+    """
+    if value is None:
+        return
+    major = str(value).strip().split(".", 1)[0]
+    if major != "1":
+        raise ValueError(f"unsupported repository API version {value} (xv reads 1.x)")
 
 
 def _json_yanked(value: object) -> str | None:
@@ -186,7 +212,9 @@ def parse_html(text: str, page_url: str, name: str, *, index_url: str | None = N
 
     ``<base href>`` applies to the whole document, as in browsers and pip.
     """
-    anchors, base = _collect_anchors(text)
+    parser = _parse_anchors(text)
+    check_api_version(parser.api_version)
+    anchors, base = parser.anchors, parser.base
     base_url = urljoin(page_url, base) if base is not None else page_url
     files = tuple(_html_file(attrs, label, base_url) for attrs, label in anchors)
     return ProjectPage(name=canonicalize_name(name), files=files, index_url=index_url or page_url)
@@ -218,6 +246,7 @@ class _AnchorParser(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.anchors: list[tuple[dict[str, str | None], str]] = []
         self.base: str | None = None
+        self.api_version: str | None = None  # <meta name="pypi:repository-version">
         self._attrs: dict[str, str | None] | None = None
         self._text: list[str] = []
 
@@ -229,6 +258,8 @@ class _AnchorParser(HTMLParser):
                 self._attrs = found
         elif tag == "base" and self.base is None:
             self.base = dict(attrs).get("href") or None
+        elif tag == "meta" and dict(attrs).get("name") == "pypi:repository-version":
+            self.api_version = dict(attrs).get("content")
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.handle_starttag(tag, attrs)
@@ -254,10 +285,15 @@ class _AnchorParser(HTMLParser):
         self._close_anchor()
 
 
-def _collect_anchors(text: str) -> tuple[list[tuple[dict[str, str | None], str]], str | None]:
+def _parse_anchors(text: str) -> _AnchorParser:
     parser = _AnchorParser()
     parser.feed(text)
     parser.close()
+    return parser
+
+
+def _collect_anchors(text: str) -> tuple[list[tuple[dict[str, str | None], str]], str | None]:
+    parser = _parse_anchors(text)
     return parser.anchors, parser.base
 
 

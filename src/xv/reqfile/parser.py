@@ -6,12 +6,13 @@ options and requirements keep the order in which pip would see them.
 
 from __future__ import annotations
 
+import base64
 import os
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 from xv.errors import IncludeLoopError, RequirementFileError, XvError
 from xv.reqfile.lines import (
@@ -38,8 +39,19 @@ FETCH_TIMEOUT = 30.0
 
 
 def fetch_url(url: str) -> str:
-    """Fetch a remote requirements file with the standard library (the default ``fetch``)."""
-    with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT) as response:
+    """Fetch a remote requirements file with the standard library (the default ``fetch``).
+
+    Credentials in the URL (``https://user:pw@host/r.txt``) are sent as HTTP basic
+    auth: urllib would otherwise take ``user:pw@host`` for a host name.
+    """
+    parts = urlsplit(url)
+    headers = {}
+    if parts.username is not None or parts.password is not None:
+        pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+        headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+        url = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+    request = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:
         charset = response.headers.get_content_charset() or "utf-8"
         data: bytes = response.read()
     return data.decode(charset)

@@ -95,7 +95,9 @@ class Handler(BaseHTTPRequestHandler):
                 401, b"authentication required\n", {"WWW-Authenticate": 'Basic realm="xv-test"'}
             )
         if fault is not None and fault.status is not None:
-            return Response(fault.status, f"injected fault {fault.kind}\n".encode())
+            # A 429 says when to come back (whole seconds, from the fault's delay).
+            extra = {"Retry-After": str(round(fault.delay))} if fault.status == 429 else {}
+            return Response(fault.status, f"injected fault {fault.kind}\n".encode(), extra)
         response = index.route(path, self.headers.get("Accept"))
         if response.status == 200 and index.cache_headers:
             response = _conditional(response, index.cache_headers, self.headers)
