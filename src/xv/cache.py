@@ -196,15 +196,23 @@ class Bucket:
             return
         lock_dir = self.root / ".locks"
         lock_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock_dir / (sanitize_key(key) + ".lock"), os.O_RDWR | os.O_CREAT, 0o666)
+        with lock_file(lock_dir / (sanitize_key(key) + ".lock")):
+            yield
+
+
+@contextlib.contextmanager
+def lock_file(path: Path) -> Iterator[None]:
+    """Hold an exclusive inter-process lock on the file ``path`` (created if missing),
+    blocking until it is free. Raises OSError when the file cannot be opened."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        _lock_fd(fd)
         try:
-            _lock_fd(fd)
-            try:
-                yield
-            finally:
-                _unlock_fd(fd)
+            yield
         finally:
-            os.close(fd)
+            _unlock_fd(fd)
+    finally:
+        os.close(fd)
 
 
 def write_atomic(target: Path, data: bytes) -> None:

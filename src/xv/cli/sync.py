@@ -12,7 +12,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from xv import __version__, config
-from xv.cache import Bucket, Cache
+from xv.cache import Cache
 from xv.cli.compile_args import index_settings, shared_options
 from xv.cli.output import Reporter, format_elapsed
 from xv.env import find_target, installed_distributions
 from xv.env.interpreter import Interpreter
+from xv.env.lock import environment_lock
 from xv.env.own import runs_from, runtime_tree
 from xv.errors import UsageError, XvError
 from xv.sync import DEFAULT_KEEP, Plan, plan
@@ -178,7 +179,9 @@ def run(opts: SyncOptions, reporter: SyncReporter) -> int:
     if not inputs.wanted and not opts.allow_empty_requirements:
         reporter.line(_nothing_pinned(inputs))  # as uv: change nothing, and say why
         return 0
-    with environment_lock(interp):
+    if opts.dry_run or opts.check:  # they change nothing, so they may run on a read-only env
+        return _sync(opts, interp, inputs, cache, reporter, started)
+    with environment_lock(interp.prefix):
         return _sync(opts, interp, inputs, cache, reporter, started)
 
 
@@ -200,11 +203,6 @@ def _shown(path: Path) -> str:
         return str(path.relative_to(Path.cwd())) or "."
     except ValueError:
         return str(path)
-
-
-def environment_lock(interp: Interpreter) -> AbstractContextManager[None]:
-    """One sync at a time per environment (another waits), whatever cache each one uses."""
-    return Bucket(Path(tempfile.gettempdir()) / "xv-environments").lock(str(interp.prefix))
 
 
 def _sync(
