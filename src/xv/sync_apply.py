@@ -39,6 +39,7 @@ from xv.index.simple import DistFile, ProjectPage
 from xv.install import compile_bytecode, install_from_archive, uninstall, upgrade
 from xv.install.archive import file_sha256, unpack_wheel_to_archive
 from xv.install.place import InstalledRecord
+from xv.install.validate import validate_archive
 from xv.pool import ENV_POOL_KIND, PoolKind, WorkerPool, cpu_count
 from xv.sync import Plan, Wanted
 
@@ -73,6 +74,7 @@ class SyncReport:
     uninstalled: int
     install_seconds: float
     uninstall_seconds: float = 0.0
+    warnings: tuple[str, ...] = ()  # e.g. a RECORD listing paths outside the environment
 
 
 @dataclass(frozen=True)
@@ -108,8 +110,10 @@ def apply(
     started = monotonic()
     wanted = [*plan.install, *(r.wanted for r in plan.reinstall)]
     archives, prepared = prepare(wanted, interp, client, progress)
+    validate_all(wanted, archives, interp)
     prepared_at = monotonic()
-    records, removing = install(plan, archives, interp, options, progress)
+    warnings: list[str] = []
+    records, removing = install(plan, archives, interp, options, progress, warnings.append)
     if options.compile_bytecode:
         compile_all(records, interp)
     return SyncReport(
@@ -119,6 +123,7 @@ def apply(
         uninstalled=len(plan.remove) + len(plan.reinstall),
         install_seconds=monotonic() - prepared_at - removing,
         uninstall_seconds=removing,
+        warnings=tuple(warnings),
     )
 
 
@@ -364,6 +369,26 @@ def _fetch_error(fetch: Fetch, exc: XvError) -> XvError:
     return InstallError(f"Failed to prepare {fetch.name} ({fetch.filename}): {exc}", fetch.name)
 
 
+# --- validate --------------------------------------------------------------------------
+
+
+def validate_all(
+    wanted: Sequence[Wanted], archives: Mapping[str, str], interp: Interpreter
+) -> None:
+    """Check every prepared wheel against its pin and the target before anything changes."""
+    for want in wanted:
+        filename = None
+        if want.url is not None:
+            filename = unquote(urlsplit(want.url).path.rsplit("/", 1)[-1])
+        validate_archive(
+            Path(archives[want.canonical_name]),
+            want.canonical_name,
+            want.version,
+            filename,
+            interp.paths,
+        )
+
+
 # --- install ---------------------------------------------------------------------------
 
 
@@ -373,6 +398,7 @@ def install(
     interp: Interpreter,
     options: ApplyOptions,
     progress: Progress | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> tuple[list[InstalledRecord], float]:
     """Change the environment: installs in dependency order, then removals.
 
@@ -386,13 +412,13 @@ def install(
     total = len(order) + len(set(replaced) - set(wanted))
     for done, name in enumerate(order, 1):
         records.append(
-            _install_one(wanted[name], archives[name], replaced.get(name), interp, options)
+            _install_one(wanted[name], archives[name], replaced.get(name), interp, options, warn)
         )
         if progress is not None:
             progress("install", done, total)
     removing_from = monotonic()
     for done, name in enumerate(sorted(set(replaced) - set(wanted)), len(order) + 1):
-        uninstall(replaced[name], interp)
+        uninstall(replaced[name], interp, warn=warn)
         if progress is not None:
             progress("install", done, total)
     return records, monotonic() - removing_from
@@ -404,6 +430,7 @@ def _install_one(
     old: InstalledDist | None,
     interp: Interpreter,
     options: ApplyOptions,
+    warn: Callable[[str], None] | None = None,
 ) -> InstalledRecord:
     direct_url = None
     if want.url is not None:
@@ -418,7 +445,7 @@ def _install_one(
     }  # fmt: skip
     if old is None:
         return install_from_archive(archive, interp, **extra)
-    return upgrade(old, archive, interp, **extra)[0]
+    return upgrade(old, archive, interp, warn, **extra)[0]
 
 
 def requirements_of(archive: str) -> set[str]:

@@ -302,7 +302,7 @@ def test_interrupted_upgrade_still_imports_and_heals(
     check_record(venv, new.dist_info)
 
 
-def test_uninstall_refuses_paths_outside_the_environment(
+def test_uninstall_leaves_paths_outside_the_environment_and_warns_once(
     venv: Interpreter, archives: dict[str, Path], tmp_path: Path
 ) -> None:
     install_from_archive(archives["1.0"], venv)
@@ -312,10 +312,12 @@ def test_uninstall_refuses_paths_outside_the_environment(
     record = dist.dist_info_path / "RECORD"
     rel = os.path.relpath(victim, dist.dist_info_path.parent)
     record.write_text(record.read_text() + f"{rel},,\n")
-    with pytest.raises(InstallError, match="outside the environment"):
-        uninstall(dist, venv)
+    warnings: list[str] = []
+    uninstall(dist, venv, warn=warnings.append)
     assert victim.read_text() == "keep me"
-    assert (venv.paths["purelib"] / "demo" / "__init__.py").exists()  # nothing removed
+    assert len(warnings) == 1 and "outside the environment" in warnings[0]
+    assert not (venv.paths["purelib"] / "demo").exists()  # the rest went
+    assert "demo" not in installed_distributions(venv)
 
 
 def test_uninstall_legacy_egg_info(venv: Interpreter) -> None:

@@ -290,6 +290,8 @@ def _apply(
     options = ApplyOptions(link_mode=opts.link_mode, compile_bytecode=opts.compile_bytecode)
     report = apply(the_plan, interp, _client(opts, inputs, cache), options, progress=reporter.step)
     reporter.clear_progress()
+    for warning in report.warnings:
+        reporter.warn(warning)
     if report.prepared:
         reporter.timed("Prepared", report.prepared, report.prepare_seconds)
     if report.uninstalled:

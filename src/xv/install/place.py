@@ -28,13 +28,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xv.env.installed import read_metadata_headers
 from xv.env.interpreter import Interpreter
 from xv.errors import InstallError
-from xv.install.record import RecordEntry, hash_file, parse_record, record_hash, render_record
-from xv.install.scripts import EntryPoint, launcher, parse_entry_points, rewrite_python_shebang
+from xv.install.record import RecordEntry, hash_file, record_hash, render_record
+from xv.install.scripts import EntryPoint, launcher, rewrite_python_shebang
+from xv.install.validate import (
+    SCHEMES,
+    archive_files,
+    check_inside,
+    join_inside,
+    read_layout,
+    scheme_dir,
+)
 
-SCHEMES = ("purelib", "platlib", "headers", "scripts", "data")
 _OWN_METADATA = ("RECORD", "RECORD.jws", "RECORD.p7s", "INSTALLER", "direct_url.json", "REQUESTED")
 
 
@@ -60,46 +66,19 @@ class InstalledRecord:
 
 
 class ArchiveWheel:
-    """Read-only view of an unpacked wheel in the archive bucket."""
+    """Read-only view of an unpacked wheel in the archive bucket (see ``validate``)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        dist_infos = [p.name for p in root.iterdir() if p.name.endswith(".dist-info")]
-        if len(dist_infos) != 1:
-            raise InstallError(
-                f"{root}: expected one .dist-info directory, found {len(dist_infos)}"
-            )
-        self.dist_info = dist_infos[0]
-        self.data_dir = self.dist_info.removesuffix(".dist-info") + ".data"
-        headers = read_metadata_headers(root / self.dist_info / "METADATA")
-        if headers is None:
-            raise InstallError(f"{root}: METADATA lacks Name or Version")
-        self.name, self.version = headers
-        self.wheel_info = self._read_wheel_file()
-        self.hashes = self._read_record()
-
-    def _read_wheel_file(self) -> dict[str, str]:
-        path = self.root / self.dist_info / "WHEEL"
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise InstallError(f"{self.name}: cannot read WHEEL: {exc}", self.name) from exc
-        info = {}
-        for line in lines:
-            key, sep, value = line.partition(":")
-            if sep:
-                info[key.strip().lower()] = value.strip()
-        if not info.get("wheel-version", "").startswith("1."):
-            raise InstallError(f"{self.name}: unsupported Wheel-Version in WHEEL", self.name)
-        return info
-
-    def _read_record(self) -> dict[str, RecordEntry]:
-        text = (self.root / self.dist_info / "RECORD").read_text(encoding="utf-8")
-        return {entry.path: entry for entry in parse_record(text) if entry.hash}
+        self.layout = read_layout(root)
+        self.dist_info = self.layout.dist_info
+        self.data_dir = self.layout.data_dir
+        self.name, self.version = self.layout.name, self.layout.version
+        self.hashes = {path: entry for path, entry in self.layout.record.items() if entry.hash}
 
     @property
     def root_is_purelib(self) -> bool:
-        return self.wheel_info.get("root-is-purelib", "true").lower() == "true"
+        return self.layout.root_is_purelib
 
     def files(self) -> Iterator[str]:
         """Every file's ``/``-separated path: modules, then ``__init__.py`` files, dist-info last.
@@ -107,10 +86,7 @@ class ArchiveWheel:
         An upgrade interrupted part way then leaves old ``__init__.py`` files, or new ones
         whose new submodules are already in place: the packages still import.
         """
-        found = []
-        for directory, _, names in os.walk(self.root):
-            rel_dir = os.path.relpath(directory, self.root).replace(os.sep, "/")
-            found += [name if rel_dir == "." else f"{rel_dir}/{name}" for name in names]
+        found = list(archive_files(self.root))
         in_dist_info = [f for f in found if f.startswith(self.dist_info + "/")]
         package = set(found) - set(in_dist_info)
         yield from sorted(package, key=lambda path: (path.endswith("/__init__.py"), path))
@@ -119,10 +95,7 @@ class ArchiveWheel:
                 yield path
 
     def entry_points(self) -> list[EntryPoint]:
-        path = self.root / self.dist_info / "entry_points.txt"
-        if not path.is_file():
-            return []
-        return parse_entry_points(path.read_text(encoding="utf-8"), self.name)
+        return list(self.layout.entry_points)
 
 
 class Destination:
@@ -211,9 +184,8 @@ def _discard(path: Path) -> None:
 
 
 def _inside(root: Path, rel: str, package: str) -> Path:
-    target = Path(os.path.normpath(root.joinpath(*rel.split("/"))))
-    if not rel or os.path.commonpath([root, target]) != os.path.normpath(root):
-        raise InstallError(f"{package}: {rel!r} escapes {root}", package)
+    target = join_inside(root, rel, package)
+    check_inside(root, target, package)
     return target
 
 
@@ -277,9 +249,8 @@ def _place(wheel: ArchiveWheel, dest: Destination, rel: str) -> RecordEntry:
     scheme, _, sub = rel[len(wheel.data_dir) + 1 :].partition("/")
     if scheme not in SCHEMES or not sub:
         raise InstallError(f"{wheel.name}: unknown .data scheme in {rel!r}", wheel.name)
-    root = dest.interp.paths[scheme]
-    if scheme == "headers":
-        root = root / wheel.name
+    # Built from the validated, normalized project name, never METADATA's raw text.
+    root = scheme_dir(dest.interp.paths, scheme, wheel.layout)
     target = _inside(root, sub, wheel.name)
     if scheme != "scripts":
         return dest.link(source, target, wheel.hashes.get(rel))

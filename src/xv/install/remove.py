@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,8 @@ from xv.env.interpreter import Interpreter
 from xv.errors import InstallError
 from xv.install.place import InstalledRecord, install_from_archive
 from xv.install.record import parse_record
+
+Warn = Callable[[str], None]
 
 
 def owned_files(dist: InstalledDist, *, missing_ok: bool = False) -> list[Path]:
@@ -49,20 +51,31 @@ def owned_files(dist: InstalledDist, *, missing_ok: bool = False) -> list[Path]:
     return [_normal(meta.parent / entry.path) for entry in parse_record(text)]
 
 
-def uninstall(dist: InstalledDist, interp: Interpreter, *, keep: Iterable[Path] = ()) -> list[Path]:
+def uninstall(
+    dist: InstalledDist,
+    interp: Interpreter,
+    *,
+    keep: Iterable[Path] = (),
+    warn: Warn | None = None,
+) -> list[Path]:
     """Remove ``dist`` (and its duplicates) except the files in ``keep``; return what went.
 
-    Nothing is removed when any path lies outside the environment.
+    Paths its RECORD lists outside the environment, or that belong to the environment
+    itself (the interpreter, ``pyvenv.cfg``), are left alone and reported once to ``warn``.
     """
     dists = [dist, *dist.duplicates]
     files = [path for d in dists for path in owned_files(d)]
-    return remove_files(files, [d.dist_info_path for d in dists], interp, keep=keep)
+    label = f"{dist.name} {dist.version}"
+    return remove_files(
+        files, [d.dist_info_path for d in dists], interp, keep=keep, warn=warn, label=label
+    )
 
 
 def upgrade(
     old: InstalledDist,
     archive_dir: str | os.PathLike[str],
     interp: Interpreter,
+    warn: Warn | None = None,
     **install_options: Any,
 ) -> tuple[InstalledRecord, list[Path]]:
     """Install the archive over ``old``, then remove the files only ``old`` had."""
@@ -71,7 +84,8 @@ def upgrade(
     old_files = [path for d in dists for path in owned_files(d, missing_ok=True)]
     new = install_from_archive(archive_dir, interp, **install_options)
     meta_dirs = [d.dist_info_path for d in dists if _normal(d.dist_info_path) != new.dist_info]
-    removed = remove_files(old_files, meta_dirs, interp, keep=new.paths)
+    label = f"{old.name} {old.version}"
+    removed = remove_files(old_files, meta_dirs, interp, keep=new.paths, warn=warn, label=label)
     return new, removed
 
 
@@ -81,13 +95,27 @@ def remove_files(
     interp: Interpreter,
     *,
     keep: Iterable[Path] = (),
+    warn: Warn | None = None,
+    label: str = "a distribution",
 ) -> list[Path]:
-    """Remove ``files`` not in ``keep``, their bytecode, ``meta_dirs``, then empty parents."""
+    """Remove ``files`` not in ``keep``, their bytecode, ``meta_dirs``, then empty parents.
+
+    A path that is not the environment's to lose (outside it, or the interpreter,
+    ``pyvenv.cfg`` and the like) is skipped; ``warn`` hears of it once per call.
+    """
     kept = {_normal(path) for path in keep}
-    targets = sorted({_normal(path) for path in files} - kept)
+    guard = _Guard(interp)
+    candidates = sorted({_normal(path) for path in files} - kept)
+    targets = [path for path in candidates if guard.removable(path)]
     metas = [_normal(path) for path in meta_dirs]
-    for path in [*targets, *metas]:
-        _check_inside(path, interp)
+    metas = [path for path in metas if guard.removable(path)]
+    refused = [path for path in candidates if path not in set(targets)]
+    if refused and warn is not None:
+        shown = ", ".join(str(p) for p in refused[:3]) + (", ..." if len(refused) > 3 else "")
+        warn(
+            f"{label}: its RECORD lists {len(refused)} path(s) outside the environment or "
+            f"belonging to it, left in place: {shown}"
+        )
     removed: list[Path] = []
     for path in targets:
         if _unlink(path):
@@ -131,16 +159,46 @@ def _roots(interp: Interpreter) -> list[Path]:
     return [_normal(interp.prefix), *(_normal(p) for p in paths)]
 
 
-def _check_inside(path: Path, interp: Interpreter) -> None:
-    """Refuse a path outside the environment, lexically or through a symlinked parent."""
-    roots = _roots(interp)
-    lexical = any(path != root and path.is_relative_to(root) for root in roots)
-    real_parent = Path(os.path.realpath(path.parent))
-    real = any(real_parent.is_relative_to(os.path.realpath(root)) for root in roots)
-    if not (lexical and real):
-        raise InstallError(
-            f"Refusing to remove {path}: it is outside the environment {interp.prefix}"
-        )
+#: Files of the environment itself, never removed whatever a RECORD says: the
+#: interpreter and its links, the activation scripts, the venv's configuration,
+#: and xv's own lock and journal.
+_PROTECTED_SCRIPTS = ("python", "activate")
+_PROTECTED_AT_PREFIX = ("pyvenv.cfg", ".lock", ".xv-journal")
+
+
+class _Guard:
+    """Decides which paths a RECORD may remove: inside the environment's schemes (lexically
+    and through symlinked parents), and not the environment's own files."""
+
+    def __init__(self, interp: Interpreter) -> None:
+        self.roots = _roots(interp)
+        self.real_roots = [Path(os.path.realpath(root)) for root in self.roots]
+        self.scripts = _normal(interp.paths["scripts"]) if "scripts" in interp.paths else None
+        prefix = _normal(interp.prefix)
+        self.protected = {prefix / name for name in _PROTECTED_AT_PREFIX}
+        self.protected.add(Path(os.path.realpath(interp.executable)))
+        self.protected.add(_normal(interp.executable))
+        self.fenced = [  # the interpreter's own library and headers, outside site-packages
+            _normal(interp.paths[key]) for key in ("stdlib", "include") if key in interp.paths
+        ]
+        self.sites = [_normal(p) for p in interp.site_packages]
+        self._real: dict[Path, Path] = {}
+
+    def removable(self, path: Path) -> bool:
+        if path in self.protected or not any(
+            path != root and path.is_relative_to(root) for root in self.roots
+        ):
+            return False
+        if path.parent == self.scripts and path.name.startswith(_PROTECTED_SCRIPTS):
+            return False
+        if any(path.is_relative_to(f) for f in self.fenced) and not any(
+            path.is_relative_to(s) for s in self.sites
+        ):
+            return False
+        real_parent = self._real.get(path.parent)
+        if real_parent is None:
+            real_parent = self._real[path.parent] = Path(os.path.realpath(path.parent))
+        return any(real_parent.is_relative_to(root) for root in self.real_roots)
 
 
 def _prune_empty_dirs(removed: list[Path], interp: Interpreter) -> None:

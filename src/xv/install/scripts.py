@@ -36,17 +36,19 @@ def parse_entry_points(text: str, package: str | None = None) -> list[EntryPoint
     try:
         parser.read_string(text)
     except configparser.Error as exc:
-        raise InstallError(f"invalid entry_points.txt: {exc}", package) from exc
+        where = f"{package}: " if package else ""
+        raise InstallError(f"{where}invalid entry_points.txt: {exc}", package) from exc
     out = []
     for section, gui in (("console_scripts", False), ("gui_scripts", True)):
         if not parser.has_section(section):
             continue
         for name, value in parser.items(section):
             match = _ENTRY.match(value.strip())
+            where = f"{package}: " if package else ""
             if match is None or not match.group("attr"):
-                raise InstallError(f"invalid entry point {name} = {value}", package)
+                raise InstallError(f"{where}invalid entry point {name} = {value}", package)
             if "/" in name or "\\" in name or name in ("", ".", ".."):
-                raise InstallError(f"invalid script name {name!r}", package)
+                raise InstallError(f"{where}invalid script name {name!r}", package)
             out.append(EntryPoint(name, match.group("module"), match.group("attr"), gui))
     return out
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import tempfile
 import threading
+import zipfile
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -148,6 +149,22 @@ class LocalIndex:
         """
         with self._lock:
             self._pending.extend(pkgs)
+
+    def add_raw(self, name: str, version: str, filename: str, data: bytes) -> FileEntry:
+        """Serve ``data`` as ``filename``, a file of release ``name==version``, exactly as
+        given (a crafted, possibly hostile wheel). Its PEP 658 metadata file, if any, is
+        the archive's ``*.dist-info/METADATA``."""
+        self._build_pending()
+        path = self._files_dir / filename
+        path.write_bytes(data)
+        pkg = Pkg(name, version, wheel=False, sdist=False)
+        entry = dataclasses.replace(FileEntry.from_path(pkg, path), metadata=_raw_metadata(path))
+        with self._lock:
+            files = self._projects.setdefault(pkg.project, {})
+            files[filename] = entry
+            self._display[pkg.project] = name
+            self._projects[pkg.project] = dict(sorted(files.items()))
+        return entry
 
     def remove(self, name: str, version: str | None = None) -> None:
         """Drop a project (or one version of it) from the index and the files dir."""
@@ -294,6 +311,15 @@ class LocalIndex:
         body = entry.path.read_bytes()  # read each time: tests may corrupt the file
         content_type = "application/zip" if target.endswith(".whl") else "application/gzip"
         return Response(200, body, {"Content-Type": content_type}, is_file=True)
+
+
+def _raw_metadata(path: Path) -> bytes | None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+            return archive.read(names[0]) if len(names) == 1 else None
+    except (zipfile.BadZipFile, OSError):
+        return None
 
 
 def _not_found() -> Response:

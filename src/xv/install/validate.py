@@ -1,0 +1,275 @@
+"""Check a whole unpacked wheel before anything of it reaches an environment.
+
+:func:`validate_archive` runs for every package of a sync plan after every wheel
+is prepared and before the environment changes, so a hostile or broken wheel
+anywhere in the plan stops the sync with nothing installed. It checks, in the
+spirit of pypa/installer's validation (our own code):
+
+* the file name, the ``.dist-info`` directory and METADATA's ``Name``/``Version``
+  all name the pinned project and version (a wheel named 1.0 whose METADATA says
+  9.9 is refused: it would never converge), and ``Name`` is a valid project name
+  (it becomes the ``.data/headers`` directory);
+* WHEEL has a ``Wheel-Version`` whose major version is 1;
+* ``.data`` holds only the known schemes;
+* console and GUI script names are plain file names and their targets
+  ``module:attr``;
+* RECORD lists every file, with no path escaping the archive, and each listed
+  size matches (hashes were checked when the wheel was unpacked, and again by
+  the cache's manifest when it is verified fully);
+* every destination, after joining it to its scheme directory, stays inside that
+  directory, also through symlinked parents.
+
+Core metadata and WHEEL are read with the standard ``email`` parser; a file that
+is not UTF-8 is an :class:`InstallError`, never a ``UnicodeDecodeError``.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from email.message import Message
+from pathlib import Path
+
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
+
+from xv.errors import InstallError
+from xv.install.record import RecordEntry, parse_record
+from xv.install.scripts import EntryPoint, parse_entry_points
+
+SCHEMES = ("purelib", "platlib", "headers", "scripts", "data")
+UNRECORDED = ("RECORD", "RECORD.jws", "RECORD.p7s")
+# PEP 508's name: letters and digits, with . _ - inside.
+_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class WheelLayout:
+    """What a valid unpacked wheel is: names, flags and its RECORD."""
+
+    name: str  # METADATA's Name, validated
+    version: str  # METADATA's Version
+    dist_info: str  # "<name>-<version>.dist-info"
+    root_is_purelib: bool
+    record: Mapping[str, RecordEntry]
+    entry_points: tuple[EntryPoint, ...]
+
+    @property
+    def data_dir(self) -> str:
+        return self.dist_info.removesuffix(".dist-info") + ".data"
+
+    @property
+    def canonical_name(self) -> str:
+        return canonicalize_name(self.name)
+
+
+def read_headers(path: Path, label: str) -> Message:
+    """The header block of an RFC 822 style file (METADATA, WHEEL), strictly UTF-8."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise InstallError(f"{label}: {path.name} is not valid UTF-8", label) from None
+    except OSError as exc:
+        raise InstallError(f"{label}: cannot read {path.name}: {exc}", label) from None
+    parser = email.parser.HeaderParser(policy=email.policy.compat32)
+    return parser.parsestr(text)
+
+
+def read_text(path: Path, label: str) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise InstallError(f"{label}: {path.name} is not valid UTF-8", label) from None
+    except OSError as exc:
+        raise InstallError(f"{label}: cannot read {path.name}: {exc}", label) from None
+
+
+def read_layout(root: Path) -> WheelLayout:
+    """Read (and check the inner consistency of) the unpacked wheel at ``root``."""
+    label = root.name
+    dist_infos = sorted(p.name for p in root.iterdir() if p.name.endswith(".dist-info"))
+    if len(dist_infos) != 1:
+        raise InstallError(f"{label}: expected one .dist-info directory, found {len(dist_infos)}")
+    dist_info = dist_infos[0]
+    metadata = read_headers(root / dist_info / "METADATA", label)
+    name, version = metadata.get("Name"), metadata.get("Version")
+    if not name or not version:
+        raise InstallError(f"{label}: METADATA lacks Name or Version", label)
+    name, version = str(name).strip(), str(version).strip()
+    if not _NAME.match(name):
+        raise InstallError(f"{label}: METADATA gives an invalid project name {name!r}", label)
+    label = name
+    wheel = read_headers(root / dist_info / "WHEEL", label)
+    _check_wheel_version(wheel.get("Wheel-Version"), label)
+    purelib = str(wheel.get("Root-Is-Purelib", "true")).strip().lower() == "true"
+    record_text = read_text(root / dist_info / "RECORD", label)
+    try:
+        record = {entry.path: entry for entry in parse_record(record_text)}
+    except Exception as exc:  # csv.Error and friends: a garbled RECORD
+        raise InstallError(f"{label}: unreadable RECORD: {exc}", label) from None
+    entry_points: list[EntryPoint] = []
+    if (root / dist_info / "entry_points.txt").is_file():
+        text = read_text(root / dist_info / "entry_points.txt", label)
+        entry_points = parse_entry_points(text, label)
+    return WheelLayout(name, version, dist_info, purelib, record, tuple(entry_points))
+
+
+def _check_wheel_version(value: object, label: str) -> None:
+    if value is None:
+        raise InstallError(f"{label}: WHEEL has no Wheel-Version", label)
+    major = str(value).strip().split(".", 1)[0]
+    if major != "1":
+        raise InstallError(f"{label}: unsupported Wheel-Version {str(value).strip()}", label)
+
+
+def validate_archive(
+    root: Path,
+    name: str,
+    version: Version,
+    filename: str | None,
+    scheme: Mapping[str, Path],
+) -> WheelLayout:
+    """Check the unpacked wheel at ``root`` against the pin ``name==version`` and the
+    target ``scheme`` (sysconfig paths). Raises InstallError naming the package."""
+    layout = read_layout(root)
+    label = f"{name}=={version}"
+    _check_identity(layout, name, version, filename, label)
+    _check_record(root, layout, label)
+    _check_scripts(layout, label)
+    parents = {(base, target.parent) for _, target, base in destinations(root, layout, scheme)}
+    for base, parent in parents:
+        check_inside(base, parent / "_", label)
+    return layout
+
+
+def _check_identity(
+    layout: WheelLayout, name: str, version: Version, filename: str | None, label: str
+) -> None:
+    """File name, dist-info directory and METADATA must all name the pin."""
+    claims: list[tuple[str, str, str]] = [("METADATA", layout.name, layout.version)]
+    stem_name, _, stem_version = layout.dist_info.removesuffix(".dist-info").rpartition("-")
+    claims.append((layout.dist_info, stem_name, stem_version))
+    if filename is not None and filename.endswith(".whl"):
+        try:
+            parsed = parse_wheel_filename(filename)
+        except InvalidWheelFilename:
+            raise InstallError(f"{label}: invalid wheel file name {filename!r}", name) from None
+        claims.append((filename, parsed[0], str(parsed[1])))
+    for where, claimed_name, claimed_version in claims:
+        if canonicalize_name(claimed_name) != canonicalize_name(name) or not _same_version(
+            claimed_version, version
+        ):
+            raise InstallError(
+                f"{label}: the wheel is not {label}: {where} says {claimed_name} {claimed_version}",
+                name,
+            )
+
+
+def _same_version(text: str, version: Version) -> bool:
+    try:
+        return Version(text) == version
+    except InvalidVersion:
+        return False
+
+
+def _check_record(root: Path, layout: WheelLayout, label: str) -> None:
+    """Every file listed, nothing listed that escapes, listed sizes match."""
+    from xv.install.archive import check_member_name  # archive imports this module's names
+
+    for path in layout.record:
+        check_member_name(path, label)
+    for rel in archive_files(root):
+        head, _, tail = rel.rpartition("/")
+        if head == layout.dist_info and tail in UNRECORDED:
+            continue
+        entry = layout.record.get(rel)
+        if entry is None:
+            raise InstallError(f"{label}: {rel} is not listed in RECORD", label)
+        if entry.size is not None and entry.size != (root / rel).stat().st_size:
+            raise InstallError(f"{label}: {rel} does not match its RECORD size", label)
+
+
+def _check_scripts(layout: WheelLayout, label: str) -> None:
+    for entry_point in layout.entry_points:
+        check_script_name(entry_point.name, label)
+
+
+def check_script_name(name: str, label: str) -> None:
+    """A script name must be a plain file name: no separator, no ``..``, nothing absolute."""
+    if (
+        not name
+        or name in (".", "..")
+        or any(c in name for c in "/\\\0:")
+        or name.startswith("-")
+        or name != name.strip()
+    ):
+        raise InstallError(f"{label}: invalid script name {name!r}", label)
+
+
+def archive_files(root: Path) -> Iterator[str]:
+    """Every file under ``root``, as ``/``-separated relative paths."""
+    for directory, _, names in os.walk(root):
+        rel_dir = os.path.relpath(directory, root).replace(os.sep, "/")
+        for name in names:
+            yield name if rel_dir == "." else f"{rel_dir}/{name}"
+
+
+def destinations(
+    root: Path, layout: WheelLayout, scheme: Mapping[str, Path]
+) -> Iterator[tuple[str, Path, Path]]:
+    """``(archive path or script name, destination, scheme directory)`` of every file the
+    install writes (without its own metadata files). Raises InstallError for an unknown
+    ``.data`` scheme."""
+    site = scheme["purelib" if layout.root_is_purelib else "platlib"]
+    prefix = layout.data_dir + "/"
+    for rel in archive_files(root):
+        if not rel.startswith(prefix):
+            yield rel, join_inside(site, rel, layout.name), site
+            continue
+        kind, _, sub = rel[len(prefix) :].partition("/")
+        if kind not in SCHEMES or not sub:
+            raise InstallError(f"{layout.name}: unknown .data scheme in {rel!r}", layout.name)
+        base = scheme_dir(scheme, kind, layout)
+        yield rel, join_inside(base, sub, layout.name), base
+    for entry_point in layout.entry_points:
+        yield (
+            entry_point.name,
+            join_inside(scheme["scripts"], entry_point.name, layout.name),
+            (scheme["scripts"]),
+        )
+
+
+def scheme_dir(scheme: Mapping[str, Path], kind: str, layout: WheelLayout) -> Path:
+    """A scheme's directory; headers go to a directory named by the validated project name."""
+    if kind == "headers":
+        return scheme["headers"] / layout.canonical_name
+    return scheme[kind]
+
+
+def join_inside(base: Path, rel: str, label: str) -> Path:
+    """``base / rel`` normalised, refused when it leaves ``base`` (lexically)."""
+    if not rel or rel.startswith("/") or "\0" in rel:
+        raise InstallError(f"{label}: {rel!r} escapes {base}", label)
+    target = Path(os.path.normpath(base.joinpath(*rel.split("/"))))
+    root = Path(os.path.normpath(base))
+    if target == root or not target.is_relative_to(root):
+        raise InstallError(f"{label}: {rel!r} escapes {base}", label)
+    return target
+
+
+def check_inside(base: Path, target: Path, label: str) -> None:
+    """Refuse ``target`` when its existing parent resolves (through symlinks) outside ``base``."""
+    real_base = Path(os.path.realpath(base))
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    real_parent = Path(os.path.realpath(parent))
+    lexical_parent = Path(os.path.normpath(parent))
+    if lexical_parent.is_relative_to(Path(os.path.normpath(base))) and not (
+        real_parent.is_relative_to(real_base)
+    ):
+        raise InstallError(f"{label}: {target} leads outside {base} through a symlink", label)
