@@ -8,10 +8,15 @@
    the cache lacks into ``wheels-v1/<sha256>/`` (verified while streaming),
    check lock hashes the index could not vouch for, and unpack the wheel once
    into ``archives-v1/<sha256>/``. A wheel whose archive exists costs nothing.
-2. **Install** only when every archive is ready: dependencies before their
+2. **Validate** every archive against its pin and the target
+   (``xv.install.validate``): one bad wheel stops the sync before any change.
+3. **Install** only when every archive is ready and valid: dependencies before their
    dependents (read from the archives' metadata), so an interrupted run leaves
    each visible distribution's requirements in place; upgrades install over
-   the old version before removing its leftovers; removals come last.
+   the old version before removing its leftovers; removals come last, each
+   distribution before those it requires. Every step is journalled inside the
+   environment first (``xv.install.journal``), so the next run finishes an
+   interrupted one.
 """
 
 from __future__ import annotations
@@ -36,9 +41,10 @@ from xv.errors import HashMismatchError, InstallError, NetworkError, XvError
 from xv.index.client import IndexClient, IndexSettings, client_for, remember_client
 from xv.index.pageform import files_of_version
 from xv.index.simple import DistFile, ProjectPage
-from xv.install import compile_bytecode, install_from_archive, uninstall, upgrade
+from xv.install import compile_bytecode, install_from_archive, owned_files, uninstall, upgrade
 from xv.install.archive import file_sha256, unpack_wheel_to_archive
-from xv.install.place import InstalledRecord
+from xv.install.journal import InstallStep, RemoveStep, Step, clear_journal, write_journal
+from xv.install.place import InstalledRecord, planned_paths
 from xv.install.validate import validate_archive
 from xv.pool import ENV_POOL_KIND, PoolKind, WorkerPool, cpu_count
 from xv.sync import Plan, Wanted
@@ -400,7 +406,8 @@ def install(
     progress: Progress | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> tuple[list[InstalledRecord], float]:
-    """Change the environment: installs in dependency order, then removals.
+    """Change the environment: installs in dependency order, then removals, dependents
+    before their dependencies; every step journalled first (see ``install.journal``).
 
     Returns what was installed, and the seconds spent on the removals.
     """
@@ -408,8 +415,11 @@ def install(
     replaced.update({r.wanted.canonical_name: r.installed for r in plan.reinstall})
     wanted = {w.canonical_name: w for w in (*plan.install, *(r.wanted for r in plan.reinstall))}
     order = install_order(sorted(wanted), lambda name: requirements_of(archives[name]))
+    removals = removal_order({n: replaced[n] for n in set(replaced) - set(wanted)})
+    steps = journal_steps(order, removals, wanted, archives, replaced, interp, options)
+    write_journal(interp, steps)
     records = []
-    total = len(order) + len(set(replaced) - set(wanted))
+    total = len(order) + len(removals)
     for done, name in enumerate(order, 1):
         records.append(
             _install_one(wanted[name], archives[name], replaced.get(name), interp, options, warn)
@@ -417,11 +427,55 @@ def install(
         if progress is not None:
             progress("install", done, total)
     removing_from = monotonic()
-    for done, name in enumerate(sorted(set(replaced) - set(wanted)), len(order) + 1):
+    for done, name in enumerate(removals, len(order) + 1):
         uninstall(replaced[name], interp, warn=warn)
         if progress is not None:
             progress("install", done, total)
+    clear_journal(interp)
     return records, monotonic() - removing_from
+
+
+def removal_order(dists: Mapping[str, InstalledDist]) -> list[str]:
+    """Names to remove, each before the distributions it requires (the reverse of install
+    order), so an interruption never leaves a distribution whose requirements are gone."""
+    order = install_order(
+        sorted(dists), lambda name: _requires_in(dists[name].dist_info_path / "METADATA")
+    )
+    return order[::-1]
+
+
+def journal_steps(
+    order: Sequence[str],
+    removals: Sequence[str],
+    wanted: Mapping[str, Wanted],
+    archives: Mapping[str, str],
+    replaced: Mapping[str, InstalledDist],
+    interp: Interpreter,
+    options: ApplyOptions,
+) -> list[Step]:
+    """What :func:`install` will do, path by path, for the journal."""
+    steps: list[Step] = []
+    for name in order:
+        old = replaced.get(name)
+        olds = [old, *old.duplicates] if old is not None else []
+        meta, targets = planned_paths(archives[name], interp)
+        steps.append(
+            InstallStep(
+                name,
+                archives[name],
+                str(meta),
+                tuple(map(str, targets)),
+                tuple(str(p) for d in olds for p in owned_files(d, missing_ok=True)),
+                tuple(str(d.dist_info_path) for d in olds),
+                _direct_url(wanted[name], archives[name]),
+                options.link_mode,
+            )
+        )
+    for name in removals:
+        dists = [replaced[name], *replaced[name].duplicates]
+        files = tuple(str(p) for d in dists for p in owned_files(d))
+        steps.append(RemoveStep(name, files, tuple(str(d.dist_info_path) for d in dists)))
+    return steps
 
 
 def _install_one(
@@ -432,13 +486,7 @@ def _install_one(
     options: ApplyOptions,
     warn: Callable[[str], None] | None = None,
 ) -> InstalledRecord:
-    direct_url = None
-    if want.url is not None:
-        digest = Path(archive).name  # the archive is keyed by the wheel's sha256
-        direct_url = {
-            "url": want.url.split("#", 1)[0],
-            "archive_info": {"hash": f"sha256={digest}", "hashes": {"sha256": digest}},
-        }
+    direct_url = _direct_url(want, archive)
     # Every pin of the files was asked for (as uv pip sync marks them), dependencies too.
     extra: dict[str, Any] = {
         "link_mode": options.link_mode, "direct_url": direct_url, "requested": True,
@@ -448,16 +496,35 @@ def _install_one(
     return upgrade(old, archive, interp, warn, **extra)[0]
 
 
+def _direct_url(want: Wanted, archive: str) -> dict[str, Any] | None:
+    if want.url is None:
+        return None
+    digest = Path(archive).name  # the archive is keyed by the wheel's sha256
+    return {
+        "url": want.url.split("#", 1)[0],
+        "archive_info": {"hash": f"sha256={digest}", "hashes": {"sha256": digest}},
+    }
+
+
 def requirements_of(archive: str) -> set[str]:
     """The names an unpacked wheel's METADATA requires (markers ignored: order only)."""
     names: set[str] = set()
     for metadata in Path(archive).glob("*.dist-info/METADATA"):
+        names |= _requires_in(metadata)
+    return names
+
+
+def _requires_in(metadata: Path) -> set[str]:
+    names: set[str] = set()
+    try:
         for key, value in metadata_headers(metadata):
             if key == "requires-dist":
                 try:
                     names.add(canonicalize_name(Requirement(value).name))
                 except InvalidRequirement:
                     continue
+    except OSError:
+        pass
     return names
 
 

@@ -29,6 +29,7 @@ from xv.env.interpreter import Interpreter
 from xv.env.lock import environment_lock
 from xv.env.own import runs_from, runtime_tree
 from xv.errors import UsageError, XvError
+from xv.install.journal import repair
 from xv.sync import DEFAULT_KEEP, Plan, plan
 from xv.sync_inputs import SyncInputs, read_inputs
 
@@ -182,6 +183,10 @@ def run(opts: SyncOptions, reporter: SyncReporter) -> int:
     if opts.dry_run or opts.check:  # they change nothing, so they may run on a read-only env
         return _sync(opts, interp, inputs, cache, reporter, started)
     with environment_lock(interp.prefix):
+        # A run that was interrupted is finished (or rolled back) before anything is planned.
+        repaired = repair(interp, reporter.warn)
+        if repaired:
+            reporter.line(f"Repaired an interrupted sync ({len(repaired)} steps)")
         return _sync(opts, interp, inputs, cache, reporter, started)
 
 

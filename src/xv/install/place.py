@@ -30,12 +30,14 @@ from typing import Any
 
 from xv.env.interpreter import Interpreter
 from xv.errors import InstallError
+from xv.install.killpoint import tick
 from xv.install.record import RecordEntry, hash_file, record_hash, render_record
 from xv.install.scripts import EntryPoint, launcher, rewrite_python_shebang
 from xv.install.validate import (
     SCHEMES,
     archive_files,
     check_inside,
+    destinations,
     join_inside,
     read_layout,
     scheme_dir,
@@ -124,6 +126,7 @@ class Destination:
         A link to a free name appears whole, so it needs no temporary; an existing
         file is replaced through a temporary beside it, never written into.
         """
+        tick()
         if not (self._link and self._link_new(source, target)):
             temp = self._temp_beside(target)
             try:
@@ -134,7 +137,9 @@ class Destination:
                         self._link = False
                 if not self._link:
                     shutil.copyfile(source, temp)
-                    shutil.copymode(source, temp)
+                    # A copy is the environment's own file: writable, whatever the cache's mode.
+                    os.chmod(temp, 0o755 if os.stat(source).st_mode & 0o111 else 0o644)
+                tick()
                 os.replace(temp, target)
             finally:
                 _discard(temp)
@@ -156,12 +161,14 @@ class Destination:
 
     def write(self, target: Path, data: bytes, executable: bool = False) -> RecordEntry:
         """Write a new file at ``target`` (replacing, never modifying, what is there)."""
+        tick()
         temp = self._temp_beside(target)
         try:
             with open(temp, "xb") as handle:
                 handle.write(data)
             if executable:
                 temp.chmod(0o755)
+            tick()
             os.replace(temp, target)
         finally:
             _discard(temp)
@@ -187,6 +194,18 @@ def _inside(root: Path, rel: str, package: str) -> Path:
     target = join_inside(root, rel, package)
     check_inside(root, target, package)
     return target
+
+
+def planned_paths(
+    archive_dir: str | os.PathLike[str], interp: Interpreter
+) -> tuple[Path, list[Path]]:
+    """The ``.dist-info`` directory and every path installing the archive may write
+    (its own metadata files included), for the journal."""
+    wheel = ArchiveWheel(Path(archive_dir))
+    site_dir = interp.paths["purelib" if wheel.root_is_purelib else "platlib"]
+    targets = [target for _, target, _ in destinations(wheel.root, wheel.layout, interp.paths)]
+    meta = site_dir / wheel.dist_info
+    return meta, [*targets, *(meta / name for name in _OWN_METADATA)]
 
 
 def install_from_archive(

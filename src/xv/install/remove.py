@@ -20,6 +20,7 @@ from typing import Any
 from xv.env.installed import InstalledDist
 from xv.env.interpreter import Interpreter
 from xv.errors import InstallError
+from xv.install.killpoint import tick
 from xv.install.place import InstalledRecord, install_from_archive
 from xv.install.record import parse_record
 
@@ -124,12 +125,31 @@ def remove_files(
             removed += [p for p in _bytecode_of(path) if _unlink(p)]
     for meta in metas:
         if meta.is_dir() and not meta.is_symlink():
-            shutil.rmtree(meta, ignore_errors=True)
+            _remove_meta_dir(meta)
             removed.append(meta)
         elif _unlink(meta):
             removed.append(meta)
-    _prune_empty_dirs(removed, interp)
+    # Every path, not only those removed now: a repair run finds files already gone
+    # but their directories still there.
+    _prune_empty_dirs([*targets, *removed, *metas], interp)
     return removed
+
+
+def _remove_meta_dir(meta: Path) -> None:
+    """Remove a metadata directory, METADATA first: from then on it names no distribution,
+    so an interruption never leaves a half-removed one that looks installed."""
+    _unlink(meta / "METADATA")
+    for child in sorted(meta.iterdir()) if meta.is_dir() else []:
+        if child.is_dir() and not child.is_symlink():
+            tick()
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            _unlink(child)
+    tick()
+    try:
+        meta.rmdir()
+    except OSError:
+        shutil.rmtree(meta, ignore_errors=True)
 
 
 def _bytecode_of(source: Path) -> list[Path]:
@@ -139,6 +159,7 @@ def _bytecode_of(source: Path) -> list[Path]:
 
 
 def _unlink(path: Path) -> bool:
+    tick()
     try:
         path.unlink()
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
@@ -181,7 +202,10 @@ class _Guard:
         self.fenced = [  # the interpreter's own library and headers, outside site-packages
             _normal(interp.paths[key]) for key in ("stdlib", "include") if key in interp.paths
         ]
+        # ... where site-packages and the headers directory may nevertheless sit.
         self.sites = [_normal(p) for p in interp.site_packages]
+        if "headers" in interp.paths:
+            self.sites.append(_normal(interp.paths["headers"]))
         self._real: dict[Path, Path] = {}
 
     def removable(self, path: Path) -> bool:
