@@ -32,3 +32,15 @@ def tick() -> None:
 
 
 _load()
+
+
+def arm(budget: int | None) -> None:
+    """Set (or with None, clear) the budget in this process, e.g. in a forked test child."""
+    _left.clear()
+    if budget is not None:
+        _left.append(budget)
+
+
+def remaining() -> int | None:
+    """The budget left (None when unarmed): a test arms a large one to count operations."""
+    return _left[0] if _left else None
