@@ -17,7 +17,6 @@ import random
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -194,9 +193,10 @@ def leftovers(venv: Path, baseline_dirs: set[Path]) -> list[str]:
             path = here / name
             if name.endswith(".xv-tmp"):
                 found.append(f"temporary file {path.relative_to(venv)}")
-            elif path.is_relative_to(site) and "__pycache__" not in path.parts:
-                if path not in owned:
-                    found.append(f"unowned file {path.relative_to(venv)}")
+            elif (
+                path.is_relative_to(site) and "__pycache__" not in path.parts and path not in owned
+            ):
+                found.append(f"unowned file {path.relative_to(venv)}")
     return found
 
 
