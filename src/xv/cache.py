@@ -11,8 +11,9 @@ Rules, in the spirit of uv's cache:
 
 * A bucket name carries the version of what its entries mean (``simple-v1``).
   An incompatible change to a value's layout bumps the name (``simple-v2``);
-  old buckets are then simply ignored. The envelope below only catches entries
-  that are not ours at all (corruption, another writer, a raw blob read as msgpack).
+  old buckets are then simply ignored. The envelope below catches entries that
+  are not ours (another writer, a raw blob read as msgpack) and, through its
+  checksum, entries damaged on disk: both are misses.
 * Writes go to a temporary file in the same directory and are renamed over the
   entry with :func:`os.replace`, so concurrent readers, in any process, see the
   old entry or the new one, never a partial one. There is no fsync: a torn entry
@@ -49,10 +50,12 @@ import platformdirs
 log = logging.getLogger(__name__)
 
 ENV_CACHE_DIR = "XV_CACHE_DIR"
-# Envelope: (MAGIC, ENVELOPE_VERSION, value). Change the version only if the
-# envelope itself changes; value layouts are versioned by the bucket name.
+# Envelope: (MAGIC, ENVELOPE_VERSION, checksum, packed value). Change the version only
+# if the envelope itself changes; value layouts are versioned by the bucket name. The
+# checksum (blake2b of the packed value) turns a flipped bit into a miss, never into a
+# wrong value.
 _MAGIC = "xv"
-_ENVELOPE_VERSION = 1
+_ENVELOPE_VERSION = 2
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 # Keys made only of these characters (and not too long) are used as they are.
@@ -130,11 +133,12 @@ class Bucket:
         if raw is None:
             return None
         try:
-            magic, version, value = msgpack.unpackb(
-                raw, raw=False, use_list=False, strict_map_key=False
-            )
+            magic, version, checksum, payload = msgpack.unpackb(raw, raw=False, use_list=False)
             if magic != _MAGIC or version != _ENVELOPE_VERSION:
                 raise ValueError("not an xv cache entry")
+            if checksum != _checksum(payload):
+                raise ValueError("checksum mismatch")
+            value = msgpack.unpackb(payload, raw=False, use_list=False, strict_map_key=False)
         except Exception:  # msgpack raises many types on garbage; all mean "corrupt"
             log.debug("deleting undecodable cache entry %s", self.path(key))
             self.delete(key)
@@ -148,7 +152,10 @@ class Bucket:
         """
         if self.root is None:
             return False
-        raw = msgpack.packb((_MAGIC, _ENVELOPE_VERSION, value), use_bin_type=True)
+        payload = msgpack.packb(value, use_bin_type=True)
+        raw = msgpack.packb(
+            (_MAGIC, _ENVELOPE_VERSION, _checksum(payload), payload), use_bin_type=True
+        )
         return self.put_bytes(key, raw)
 
     # ------------------------------------------------------------ raw blobs
@@ -213,6 +220,10 @@ def lock_file(path: Path) -> Iterator[None]:
             _unlock_fd(fd)
     finally:
         os.close(fd)
+
+
+def _checksum(payload: bytes) -> bytes:
+    return hashlib.blake2b(payload, digest_size=16).digest()
 
 
 def write_atomic(target: Path, data: bytes) -> None:

@@ -70,6 +70,18 @@ def test_corrupt_entry_is_a_miss_and_deleted(bucket: Bucket, garbage: bytes) -> 
     assert not bucket.path("requests").exists()
 
 
+def test_every_entry_carries_a_checksum_and_a_bad_one_is_a_miss(bucket: Bucket) -> None:
+    assert bucket.put("page", {"url": "https://h/a-1.0.whl", "sha256": "ab" * 32})
+    raw = bytearray(bucket.path("page").read_bytes())
+    at = raw.index(b"a-1.0.whl")
+    raw[at] ^= 0x01  # one flipped bit in the value: still well-formed msgpack
+    bucket.path("page").write_bytes(bytes(raw))
+    assert bucket.get("page") is None and not bucket.path("page").exists()
+    # An entry of the older envelope, without a checksum, is a miss too.
+    bucket.put_bytes("old", msgpack.packb(("xv", 1, {"url": "x"})))
+    assert bucket.get("old") is None
+
+
 def test_writes_leave_no_temporary_files(bucket: Bucket) -> None:
     for i in range(5):
         bucket.put(f"k{i}", i)
@@ -201,7 +213,8 @@ def test_concurrent_writers_never_produce_a_corrupt_read(tmp_path: Path) -> None
             raw = bucket.get_bytes("shared")
             if raw is None:
                 continue
-            magic, _version, value = msgpack.unpackb(raw, raw=False)  # raises if partial
+            magic, _version, _sum, payload = msgpack.unpackb(raw, raw=False)  # raises if partial
+            value = msgpack.unpackb(payload, raw=False)
             assert magic == "xv" and value["pad"] == "x" * (1000 * (value["writer"] + 1))
             seen += 1
     finally:
