@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import pickle
 import time
@@ -400,3 +401,25 @@ def test_trusted_hosts_and_auth_precedence(tmp_path: Path, monkeypatch: pytest.M
     assert http.auth_for("https://idx.test/files/a.whl") == ("user", "from-url")
     assert http.auth_for("https://idx.test:8443/files/a.whl") == ("n", "from-netrc")
     assert http.auth_for("https://elsewhere.test/x") is None
+
+
+def test_credentials_in_file_urls_never_reach_the_cache(tmp_path: Path) -> None:
+    from xv.index import client as client_module
+    from xv.index.metadata import cache_key
+    from xv.index.simple import ProjectPage
+
+    secret = "s3cr3t-pw"
+    file = DistFile(
+        "a-1.0-py3-none-any.whl", f"https://user:{secret}@files.example/a-1.0-py3-none-any.whl"
+    )
+    page = ProjectPage("a", (file,), "https://index.example/simple")
+    bucket = Cache(tmp_path).bucket("simple-v1")
+    entry = client_module._PageEntry(page, time.time(), {})
+    client_module._write_entry(bucket, "https://index.example/simple/a/", entry)
+    assert secret not in cache_key(file)
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert all(secret.encode() not in p.read_bytes() and secret not in str(p) for p in written)
+    plain = dataclasses.replace(file, url="https://files.example/a-1.0-py3-none-any.whl")
+    entry = client_module._PageEntry(ProjectPage("a", (plain,), "x"), time.time(), {})
+    client_module._write_entry(bucket, "https://index.example/simple/a/", entry)
+    assert bucket.get("https://index.example/simple/a/") is not None  # others are kept

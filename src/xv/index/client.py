@@ -285,8 +285,16 @@ def _read_entry(bucket: Any, url: str) -> _PageEntry | None:
 
 
 def _write_entry(bucket: Any, url: str, entry: _PageEntry) -> None:
+    if entry.page is not None and _carries_credentials(entry.page):
+        # Credentials an index embeds in its file URLs stay in memory, never on disk.
+        bucket.delete(url)
+        return
     page_plain = pageform.page_to_plain(entry.page) if entry.page is not None else None
     bucket.put(url, (page_plain, entry.fetched, entry.headers))
+
+
+def _carries_credentials(page: ProjectPage) -> bool:
+    return any("@" in urlsplit(f.url).netloc for f in page.files)
 
 
 # --- helpers ---------------------------------------------------------------------------

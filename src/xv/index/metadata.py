@@ -117,7 +117,8 @@ def parse_metadata(data: bytes, source: str) -> CoreMetadata:
 
 def cache_key(file: DistFile) -> str:
     sha256 = file.hashes.get("sha256")
-    return f"sha256:{sha256.lower()}" if sha256 else f"url:{file.url}"
+    # A URL's credentials never reach the cache, not even in an entry's file name.
+    return f"sha256:{sha256.lower()}" if sha256 else f"url:{redact_url(file.url)}"
 
 
 def cached_metadata(client: IndexClient, file: DistFile) -> CoreMetadata | None:
