@@ -42,7 +42,12 @@ from xv.index.client import IndexClient, IndexSettings, client_for, remember_cli
 from xv.index.pageform import files_of_version
 from xv.index.simple import DistFile, ProjectPage
 from xv.install import compile_bytecode, install_from_archive, owned_files, uninstall, upgrade
-from xv.install.archive import file_sha256, unpack_wheel_to_archive
+from xv.install.archive import (
+    discard_archive,
+    file_sha256,
+    unpack_wheel_to_archive,
+    verify_archive,
+)
 from xv.install.journal import InstallStep, RemoveStep, Step, clear_journal, write_journal
 from xv.install.place import InstalledRecord, planned_paths
 from xv.install.validate import validate_archive
@@ -62,6 +67,7 @@ class ApplyOptions:
 
     link_mode: str = "hardlink"
     compile_bytecode: bool = False
+    full_check: bool = False  # hash every cached file before use, not only sizes and mtimes
 
 
 @dataclass(frozen=True)
@@ -115,8 +121,13 @@ def apply(
         raise ValueError("apply() needs a cache directory (a temporary one for --no-cache)")
     started = monotonic()
     wanted = [*plan.install, *(r.wanted for r in plan.reinstall)]
-    archives, prepared = prepare(wanted, interp, client, progress)
-    validate_all(wanted, archives, interp)
+    archives, prepared = prepare(wanted, interp, client, progress, full_check=options.full_check)
+    target, platform = target_of(interp), platform_of(interp)
+
+    def rebuild(want: Wanted) -> str:
+        return prepare_one(want, target, platform, client.settings, str(client.cache.root), True)[0]
+
+    validate_all(wanted, archives, interp, rebuild)
     prepared_at = monotonic()
     warnings: list[str] = []
     records, removing = install(plan, archives, interp, options, progress, warnings.append)
@@ -212,6 +223,7 @@ def prepare(
     progress: Progress | None = None,
     *,
     download: bool = True,
+    full_check: bool = False,
 ) -> tuple[dict[str, str], int]:
     """Archive directories by name, and how many wheels needed work (download or unpack).
 
@@ -236,7 +248,7 @@ def prepare(
             progress("prepare", done, len(wanted))
 
     target, platform = target_of(interp), platform_of(interp)
-    jobs = [(w, target, platform, client.settings, str(root)) for w in wanted]
+    jobs = [(w, target, platform, client.settings, str(root), full_check) for w in wanted]
     kind: PoolKind | None = None if os.environ.get(ENV_POOL_KIND) else "thread"
     # The pool's default for I/O work (2 per CPU, 4 to 16): more threads only add
     # contention for the GIL while pages are decoded and wheels unpacked.
@@ -255,17 +267,30 @@ def prepare(
 
 
 def prepare_one(
-    want: Wanted, target: Target, platform: str, settings: IndexSettings, cache_root: str
+    want: Wanted,
+    target: Target,
+    platform: str,
+    settings: IndexSettings,
+    cache_root: str,
+    full_check: bool = False,
 ) -> tuple[str, bool]:
-    """Pool job: ``(archive directory, whether it had to be downloaded or unpacked)``."""
+    """Pool job: ``(archive directory, whether it had to be downloaded or unpacked)``.
+
+    A cached archive is used when its manifest verifies: sizes and mtimes, and every
+    file's hash with ``full_check`` (``--reinstall``, ``--refresh``,
+    ``--require-hashes``) or when the pin has hashes.
+    """
     fetch = choose(want, client_for(settings, cache_root), target, platform)
+    full = full_check or bool(want.hashes)  # a hashed pin: every cached byte is checked
     ready = Path(cache_root, ARCHIVES_BUCKET, fetch.sha256) if fetch.sha256 else None
-    if ready is not None and not fetch.lock_hashes and ready.is_dir():
-        return str(ready), False
+    if ready is not None and not fetch.lock_hashes:
+        if verify_archive(ready, full=full):
+            return str(ready), False
+        discard_archive(ready)  # damaged, or from before manifests: rebuilt from the wheel
     try:
         archive = fetch_wheel(
             settings, cache_root, fetch.name, fetch.filename, fetch.url,
-            dict(fetch.index_hashes), fetch.lock_hashes,
+            dict(fetch.index_hashes), fetch.lock_hashes, full,
         )  # fmt: skip
     except HashMismatchError as exc:
         if str(exc).startswith("Hash mismatch"):
@@ -280,7 +305,12 @@ def prepare_one(
 
 
 def check_one(
-    want: Wanted, target: Target, platform: str, settings: IndexSettings, cache_root: str
+    want: Wanted,
+    target: Target,
+    platform: str,
+    settings: IndexSettings,
+    cache_root: str,
+    full_check: bool = False,
 ) -> tuple[str, bool]:
     """Pool job for a dry run: :func:`prepare_one`'s checks, without downloading."""
     fetch = choose(want, client_for(settings, cache_root), target, platform)
@@ -312,29 +342,38 @@ def fetch_wheel(
     url: str,
     index_hashes: dict[str, str],
     lock_hashes: tuple[str, ...],
+    full_check: bool = False,
 ) -> str:
-    """Pool job: the wheel's archive directory, downloading and unpacking as needed."""
-    root = Path(cache_root)
-    client = client_for(settings, cache_root)
-    file = DistFile(filename, url, index_hashes)
+    """Pool job: the wheel's archive directory, downloading and unpacking as needed.
+
+    A cached wheel that fails its index hash, the lock's hashes or unpacking is damaged:
+    it is deleted and downloaded once more, so the cache heals instead of failing forever.
+    """
+    archives = str(Path(cache_root) / ARCHIVES_BUCKET)
     local = _local_file(url)
     if local is not None:
-        path = local
-        _check_hash(
-            name, path, [f"sha256:{index_hashes['sha256']}"] if "sha256" in index_hashes else []
-        )
-    else:
-        key = index_hashes.get("sha256") or "url-" + hashlib.sha256(url.encode()).hexdigest()[:32]
-        path = root / WHEELS_BUCKET / key / filename
-        if not path.is_file():
-            client.download(file, path.parent)
-    try:
-        _check_hash(name, path, lock_hashes)
-    except HashMismatchError:
-        if local is None:
-            path.unlink(missing_ok=True)  # never keep a file the lock refuses
-        raise
-    return unpack_wheel_to_archive(str(path), str(root / ARCHIVES_BUCKET))
+        _check_hash(name, local, [f"sha256:{index_hashes['sha256']}"] if "sha256" in index_hashes else [])  # fmt: skip
+        _check_hash(name, local, lock_hashes)
+        return unpack_wheel_to_archive(str(local), archives, full_check=full_check)
+    key = index_hashes.get("sha256") or "url-" + hashlib.sha256(url.encode()).hexdigest()[:32]
+    path = Path(cache_root, WHEELS_BUCKET, key, filename)
+    cached = path.is_file() and (
+        "sha256" not in index_hashes or file_sha256(str(path)) == index_hashes["sha256"]
+    )
+    for from_cache in (True, False) if cached else (False,):
+        if not from_cache:
+            path.unlink(missing_ok=True)
+            client_for(settings, cache_root).download(
+                DistFile(filename, url, index_hashes), path.parent
+            )
+        try:
+            _check_hash(name, path, lock_hashes)
+            return unpack_wheel_to_archive(str(path), archives, full_check=full_check)
+        except (HashMismatchError, InstallError):
+            if not from_cache:
+                path.unlink(missing_ok=True)  # never keep a file the lock or unpacking refuses
+                raise
+    raise AssertionError("unreachable")
 
 
 def _local_file(url: str) -> Path | None:
@@ -379,20 +418,29 @@ def _fetch_error(fetch: Fetch, exc: XvError) -> XvError:
 
 
 def validate_all(
-    wanted: Sequence[Wanted], archives: Mapping[str, str], interp: Interpreter
+    wanted: Sequence[Wanted],
+    archives: dict[str, str],
+    interp: Interpreter,
+    rebuild: Callable[[Wanted], str],
 ) -> None:
-    """Check every prepared wheel against its pin and the target before anything changes."""
+    """Check every prepared wheel against its pin and the target before anything changes.
+
+    A cached archive that fails is rebuilt once from its wheel (``rebuild``): the cache
+    may have been damaged (garbled RECORD, WHEEL, entry_points.txt) without its sizes
+    and mtimes changing. A wheel that fails again is refused.
+    """
     for want in wanted:
         filename = None
         if want.url is not None:
             filename = unquote(urlsplit(want.url).path.rsplit("/", 1)[-1])
-        validate_archive(
-            Path(archives[want.canonical_name]),
-            want.canonical_name,
-            want.version,
-            filename,
-            interp.paths,
-        )
+        name = want.canonical_name
+        args = (name, want.version, filename, interp.paths)
+        try:
+            validate_archive(Path(archives[name]), *args)
+        except InstallError:
+            discard_archive(archives[name])
+            archives[name] = rebuild(want)
+            validate_archive(Path(archives[name]), *args)
 
 
 # --- install ---------------------------------------------------------------------------

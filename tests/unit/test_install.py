@@ -111,7 +111,7 @@ def test_unpack_is_keyed_by_sha256_and_idempotent(wheels: dict[str, Path], tmp_p
     inode = marker.stat().st_ino
     assert unpack_wheel_to_archive(str(wheels["1.0"]), str(tmp_path)) == first
     assert marker.stat().st_ino == inode  # not unpacked again
-    assert sorted(p.name for p in tmp_path.iterdir()) == [digest]  # no staging left
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".locks", digest, f"{digest}.manifest"]
 
 
 def test_concurrent_unpack_from_two_processes(wheels: dict[str, Path], tmp_path: Path) -> None:
@@ -119,7 +119,8 @@ def test_concurrent_unpack_from_two_processes(wheels: dict[str, Path], tmp_path:
     with concurrent.futures.ProcessPoolExecutor(2) as pool:
         results = list(pool.map(unpack_wheel_to_archive, *zip(*args, strict=True)))
     assert len(set(results)) == 1
-    assert [p.name for p in tmp_path.iterdir()] == [Path(results[0]).name]
+    digest = Path(results[0]).name
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".locks", digest, f"{digest}.manifest"]
     assert (Path(results[0]) / "demo" / "sub" / "mod.py").read_text() == "VALUE = '2.0'\n"
 
 
@@ -149,7 +150,7 @@ def test_unpack_refuses_escaping_paths(tmp_path: Path, name: str) -> None:
     wheel = zip_wheel(tmp_path / "evil-1.0-py3-none-any.whl", {name: b"x = 1\n"})
     with pytest.raises(InstallError, match="path"):
         unpack_wheel_to_archive(str(wheel), str(tmp_path / "archives"))
-    assert list((tmp_path / "archives").iterdir()) == []
+    assert [p.name for p in (tmp_path / "archives").iterdir()] == [".locks"]
     assert not (tmp_path / "evil.py").exists() and not Path("/abs/evil.py").exists()
 
 
@@ -182,7 +183,7 @@ def test_unpack_checks_record(tmp_path: Path) -> None:
     tampered.write_bytes(buffer.getvalue())
     with pytest.raises(InstallError, match="RECORD hash"):
         unpack_wheel_to_archive(str(tampered), str(tmp_path / "a"))
-    assert list((tmp_path / "a").iterdir()) == []
+    assert [p.name for p in (tmp_path / "a").iterdir()] == [".locks"]
 
 
 # --- install ---------------------------------------------------------------------------

@@ -292,7 +292,12 @@ def _apply(
 ) -> None:
     from xv.sync_apply import ApplyOptions, apply
 
-    options = ApplyOptions(link_mode=opts.link_mode, compile_bytecode=opts.compile_bytecode)
+    full_check = opts.reinstall or bool(opts.reinstall_packages) or opts.refresh
+    options = ApplyOptions(
+        link_mode=opts.link_mode,
+        compile_bytecode=opts.compile_bytecode,
+        full_check=full_check or opts.require_hashes,
+    )
     report = apply(the_plan, interp, _client(opts, inputs, cache), options, progress=reporter.step)
     reporter.clear_progress()
     for warning in report.warnings:

@@ -5,8 +5,11 @@ wheel's tree exactly as zipped, every file checked against RECORD. Installs then
 hardlink (or copy) from it, so archive files must never be modified in place.
 
 Unpacking is atomic: the tree is extracted into a temporary directory beside
-the final one and renamed into place; when another process got there first, its
-(identical) tree is kept and ours discarded.
+the final one and renamed into place, under a lock, so one process unpacks and
+the others use its tree. Every file is then made read-only, and a manifest
+(``<sha256>.manifest``: each file's size, mtime and hash) is written beside the
+tree; a tree is used only while it matches its manifest, checked cheaply (sizes
+and mtimes) or fully (hashes), and rebuilt from the wheel otherwise.
 """
 
 from __future__ import annotations
@@ -16,43 +19,115 @@ import os
 import shutil
 import stat
 import tempfile
+import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
+from xv.cache import Bucket
 from xv.errors import InstallError
-from xv.install.record import RecordEntry, new_hasher, parse_record, record_hash
+from xv.install.record import RecordEntry, hash_file, new_hasher, parse_record, record_hash
+from xv.install.validate import archive_files
 
 _CHUNK = 1 << 20
 _SIGNATURES = ("RECORD.jws", "RECORD.p7s")
 
 
-def unpack_wheel_to_archive(wheel_path: str, archive_dir: str) -> str:
+def unpack_wheel_to_archive(wheel_path: str, archive_dir: str, *, full_check: bool = False) -> str:
     """Unpack ``wheel_path`` under ``archive_dir`` (once) and return the tree's path.
 
-    A plain top-level function with plain arguments, so it can run on the
-    process pool. Raises InstallError for a wheel that is malformed, does not
-    match its RECORD or holds a path escaping the archive.
+    An existing tree is used only when its manifest verifies (sizes and mtimes, and
+    with ``full_check`` every file's hash); otherwise it is discarded and unpacked
+    again. A plain top-level function with plain arguments, so it can run on the
+    process pool. Raises InstallError for a wheel that is malformed, does not match
+    its RECORD or holds a path escaping the archive.
     """
-    final = os.path.join(archive_dir, file_sha256(wheel_path))
-    if os.path.isdir(final):
+    digest = file_sha256(wheel_path)
+    final = os.path.join(archive_dir, digest)
+    if verify_archive(final, full=full_check):
         return final
     os.makedirs(archive_dir, exist_ok=True)
+    with _manifests(archive_dir).lock(digest):  # one process checks, discards and unpacks
+        if verify_archive(final, full=full_check):
+            return final
+        discard_archive(final)
+        _extract_sealed(wheel_path, archive_dir, digest, final)
+    return final
+
+
+def _extract_sealed(wheel_path: str, archive_dir: str, digest: str, final: str) -> None:
     staging = tempfile.mkdtemp(prefix=".unpack-", dir=archive_dir)
     try:
         extract_wheel(wheel_path, staging)
-        try:
-            os.rename(staging, final)
-        except OSError:
-            if not os.path.isdir(final):
-                raise
-            # Another process won the race; its tree is identical (same sha256).
+        manifest = _seal(Path(staging), digest)
+        os.rename(staging, final)
+        _manifests(archive_dir).put(manifest_key(digest), manifest)
     finally:
         if os.path.isdir(staging):
             shutil.rmtree(staging, ignore_errors=True)
-    return final
+
+
+def manifest_key(digest: str) -> str:
+    return f"{digest}.manifest"
+
+
+def _manifests(archive_dir: str | os.PathLike[str]) -> Bucket:
+    """The manifests live beside the trees (``<sha256>.manifest``), checksummed msgpack."""
+    return Bucket(Path(archive_dir))
+
+
+def _seal(root: Path, digest: str) -> dict[str, Any]:
+    """Make every file read-only (an edit through a hardlink in some environment then
+    fails instead of reaching every other one) and return the tree's manifest."""
+    files = []
+    for rel in sorted(archive_files(root)):
+        path = root / rel
+        mode = 0o555 if path.stat().st_mode & 0o111 else 0o444
+        path.chmod(mode)
+        info = path.stat()
+        files.append((rel, info.st_size, info.st_mtime_ns, hash_file(path)[0]))
+    return {"wheel_sha256": digest, "files": files}
+
+
+def verify_archive(final: str | os.PathLike[str], *, full: bool = False) -> bool:
+    """Whether the tree at ``final`` is exactly what its manifest recorded: the same
+    files, sizes and mtimes (cheap), and with ``full`` the same contents."""
+    root = Path(final)
+    if not root.is_dir():
+        return False
+    manifest = _manifests(root.parent).get(manifest_key(root.name))
+    try:
+        if manifest is None or manifest["wheel_sha256"] != root.name:
+            return False
+        expected = {rel: (size, mtime, digest) for rel, size, mtime, digest in manifest["files"]}
+        found = set(archive_files(root))
+        if found != set(expected):
+            return False
+        for rel, (size, mtime, digest) in expected.items():
+            info = (root / rel).stat()
+            if info.st_size != size or info.st_mtime_ns != mtime:
+                return False
+            if full and hash_file(root / rel)[0] != digest:
+                return False
+    except (KeyError, TypeError, ValueError, OSError):
+        return False
+    return True
+
+
+def discard_archive(final: str | os.PathLike[str]) -> None:
+    """Remove a tree and its manifest (renamed away first, so it vanishes at once)."""
+    root = Path(final)
+    _manifests(root.parent).delete(manifest_key(root.name))
+    if not root.exists():
+        return
+    doomed = root.with_name(f".discard-{uuid.uuid4().hex[:12]}")
+    try:
+        os.rename(root, doomed)
+    except OSError:
+        doomed = root
+    shutil.rmtree(doomed, ignore_errors=True)
 
 
 def file_sha256(path: str) -> str:
@@ -133,7 +208,10 @@ def _read_record(
     info = members.get(f"{dist_info}/RECORD")
     if info is None:
         raise InstallError(f"{label}: {dist_info}/RECORD is missing", label)
-    text = wheel.read(info).decode("utf-8", errors="replace")
+    try:
+        text = wheel.read(info).decode("utf-8")
+    except UnicodeDecodeError:
+        raise InstallError(f"{label}: {dist_info}/RECORD is not valid UTF-8", label) from None
     return {entry.path: entry for entry in parse_record(text)}
 
 
