@@ -51,6 +51,7 @@ class InstallStep:
     old_metas: tuple[str, ...] = ()
     direct_url: dict[str, Any] | None = field(default=None, compare=False)
     link_mode: str = "hardlink"
+    requested: bool = True  # writes REQUESTED, as the interrupted install would have
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,11 @@ def _repair_install(step: InstallStep, interp: Interpreter, warn: Warn | None) -
     new_meta = Path(step.new_meta)
     try:
         new = install_from_archive(
-            step.archive, interp, direct_url=step.direct_url, link_mode=step.link_mode
+            step.archive,
+            interp,
+            direct_url=step.direct_url,
+            link_mode=step.link_mode,
+            requested=step.requested,
         )
     except (InstallError, OSError):
         # The archive is gone or damaged: roll back to a cleanly absent package.
