@@ -53,7 +53,7 @@ RangeEdges = tuple[tuple[Any, bool, int], ...]
 _FALSE_ID, _TRUE_ID = 0, 1
 _nodes: list[tuple[Var, tuple[Any, ...]]] = [((), ()), ((), ())]
 _unique: dict[tuple[Var, tuple[Any, ...]], int] = {}
-_and_memo: dict[tuple[int, int, bool], int] = {}
+_and_memo: dict[tuple[int, int], int] = {}
 _not_memo: dict[int, int] = {_TRUE_ID: _FALSE_ID, _FALSE_ID: _TRUE_ID}
 _exclusions: list[int] = []
 
@@ -163,7 +163,7 @@ def _not(x: int) -> int:
     return found
 
 
-def _and(x: int, y: int, check: bool = True) -> int:
+def _and(x: int, y: int) -> int:
     if x in (_TRUE_ID, y):
         return y
     if y == _TRUE_ID:
@@ -172,28 +172,17 @@ def _and(x: int, y: int, check: bool = True) -> int:
         return _FALSE_ID
     if x > y:
         x, y = y, x
-    memo_key = (x, y, check)
-    found = _and_memo.get(memo_key)
+    found = _and_memo.get((x, y))
     if found is not None:
         return found
     (xv, xe), (yv, ye) = _nodes[x], _nodes[y]
     if xv < yv:
-        node = _map(xv, xe, lambda c: _and(c, y, check))
+        node = _map(xv, xe, lambda c: _and(c, y))
     elif yv < xv:
-        node = _map(yv, ye, lambda c: _and(x, c, check))
+        node = _map(yv, ye, lambda c: _and(x, c))
     else:
-        node = _zip(xv, xe, ye, lambda a, b: _and(a, b, check))
-    # A conjunction of platform tests that only holds where a known-impossible pair
-    # holds is false (uv checks this only at the top, where such tests sit).
-    if (
-        check
-        and node > _TRUE_ID
-        and _conflicting(xv)
-        and _conflicting(yv)
-        and _and(node, _not(_exclusions_node()), False) == _FALSE_ID
-    ):
-        node = _FALSE_ID
-    _and_memo[memo_key] = node
+        node = _zip(xv, xe, ye, _and)
+    _and_memo[(x, y)] = node
     return node
 
 
@@ -201,8 +190,82 @@ def _or(x: int, y: int) -> int:
     return _not(_and(_not(x), _not(y)))
 
 
-def _conflicting(var: Var) -> bool:
+# -- platforms -----------------------------------------------------------------
+# Some platform tests never hold together (``os_name == "nt"`` and ``sys_platform ==
+# "linux"``). On such impossible assignments a function's value does not matter, so
+# canonicalising picks one value there, as uv does, so that functions equal on every
+# possible platform are one node. Platform fields sit on top of the variable order,
+# so only a root testing one of them with a child testing another can be affected.
+
+
+def _is_platform(var: Var) -> bool:
     return var[0] == _STRING and var[1] <= _PLATFORM_TOP
+
+
+def _mixes_platforms(node: int) -> bool:
+    if node <= _TRUE_ID:
+        return False
+    var, edges = _nodes[node]
+    return _is_platform(var) and any(
+        c > _TRUE_ID and _is_platform(_nodes[c][0]) for c in _children(edges, var)
+    )
+
+
+_canon_memo: dict[int, int] = {}
+
+
+def canonical(node: int) -> int:
+    """The one node for ``node``'s function on the possible platforms."""
+    if not _mixes_platforms(node):
+        return node
+    found = _canon_memo.get(node)
+    if found is None:
+        found = _cofactor(node, _not(_exclusions_node()), {})
+        if _mixes_platforms(found):
+            var, edges = _nodes[found]
+            found = _map(var, edges, canonical)
+        _canon_memo[node] = found
+        _canon_memo[_not(node)] = _not(found)
+    return found
+
+
+def _first_child(node: int) -> int:
+    var, edges = _nodes[node]
+    return int(edges[0] if _is_bool(var) else edges[0][2])
+
+
+def _cofactor(value: int, domain: int, memo: dict[tuple[int, int], int]) -> int:
+    """``value`` extended from the platforms in ``domain`` to all: uv's
+    ``platform_cofactor`` (on impossible values, follow the first range's child)."""
+    if domain == _TRUE_ID or value <= _TRUE_ID:
+        return value
+    var, edges = _nodes[value]
+    if not _is_platform(var):
+        return value
+    found = memo.get((value, domain))
+    if found is not None:
+        return found
+    dvar, dedges = _nodes[domain]
+    default_domain = _first_child(domain)
+    if var < dvar:
+        found = _map(var, edges, lambda c: _cofactor(c, domain, memo))
+    elif dvar < var:
+        found = _cofactor(value, default_domain, memo)
+    else:
+        default_value = _first_child(value)
+        default = _cofactor(default_value, default_domain, memo)
+
+        def pick(child: int, enabled: int) -> int:
+            if enabled == _FALSE_ID or child == default_value:
+                return default
+            result = _cofactor(child, enabled, memo)
+            if enabled != default_domain and result == _cofactor(default, enabled, memo):
+                return default
+            return result
+
+        found = _zip(var, edges, dedges, pick)
+    memo[(value, domain)] = found
+    return found
 
 
 def _exclusions_node() -> int:
@@ -213,9 +276,9 @@ def _exclusions_node() -> int:
     def eq(key: str, value: str) -> int:
         return _string_node(key, "==", value)
 
-    pairs = [(eq("os_name", "nt"), eq("sys_platform", p)) for p in ("linux", "darwin", "ios")] + [
-        (eq("os_name", "posix"), eq("sys_platform", "win32"))
-    ]
+    pairs = [
+        (eq("os_name", "nt"), eq("sys_platform", p)) for p in ("linux", "darwin", "ios")
+    ] + [(eq("os_name", "posix"), eq("sys_platform", "win32"))]
     platforms = ("aix", "android", "emscripten", "ios", "linux", "darwin", "win32", "cygwin")
     for system in ("FreeBSD", "NetBSD", "OpenBSD", "SunOS", "iOS", "iPadOS"):
         for plat in (*platforms, "wasi"):
@@ -224,7 +287,7 @@ def _exclusions_node() -> int:
             pairs.append((eq("platform_system", system), eq("sys_platform", plat)))
     tree = _FALSE_ID
     for a, b in pairs:
-        tree = _not(_and(_not(tree), _not(_and(a, b, False)), False))
+        tree = _or(tree, _and(a, b))
     _exclusions.append(tree)
     return tree
 
@@ -252,11 +315,22 @@ def _string_node(key: str, op: str, value: str) -> int:
         "==": lambda: Range.singleton(value),
         "===": lambda: Range.singleton(value),
         "!=": lambda: Range.singleton(value).complement(),
-        "<": lambda: Range.strictly_lower_than(value),
-        "<=": lambda: Range.lower_than(value),
-        ">": lambda: Range.strictly_higher_than(value),
-        ">=": lambda: Range.higher_than(value),
+        # PEP 508: strict ordering of string fields is false, ``<=``/``>=`` equality;
+        # uv keeps lexicographic order for the two fields that hold versions.
+        "<": lambda: Range.empty(),
+        ">": lambda: Range.empty(),
+        "<=": lambda: Range.singleton(value),
+        ">=": lambda: Range.singleton(value),
     }
+    if key in ("platform_release", "platform_version"):
+        ranges["<"], ranges[">"] = (
+            lambda: Range.strictly_lower_than(value),
+            lambda: Range.strictly_higher_than(value),
+        )
+        ranges["<="], ranges[">="] = (
+            lambda: Range.lower_than(value),
+            lambda: Range.higher_than(value),
+        )
     if op not in ranges:
         return _TRUE_ID  # ``~=`` on a string: uv ignores the comparison
     return _from_range(var, ranges[op]())

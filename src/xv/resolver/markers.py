@@ -20,10 +20,13 @@ What it knows beyond PEP 508, as uv does:
   ``platform_system == "FreeBSD"`` with ``sys_platform == "darwin"``, ...) are false;
 * ``extra == "x"`` is one boolean variable per extra, so several extras may hold.
 
-Deviations from ``packaging``'s evaluation, all uv's: ordering comparisons of
-string fields (``sys_platform < "x"``) are lexicographic; ``<version field> in
-"3.8 3.9"`` is a list of versions; a comparison that cannot be understood (a
-string compared with ``~=``, an invalid version) is dropped (true).
+Deviations from ``packaging``'s evaluation, all uv's (0.13): a strict ordering
+comparison of a string field (``sys_platform < "x"``) is false and ``<=``/``>=``
+mean ``==``, as PEP 508 says (``platform_release``/``platform_version`` compare
+lexicographically); ``<version field> in "3.8 3.9"`` is a list of versions; a
+comparison that cannot be understood (a string compared with ``~=``, an invalid
+version) is dropped (true). uv's version ordering of Darwin ``platform_release``
+is not modelled.
 
 >>> a = MarkerTree.parse('python_version >= "3.9" and sys_platform == "linux"')
 >>> b = MarkerTree.parse('python_version < "3.9"')
@@ -70,7 +73,7 @@ class MarkerTree:
         # packaging exposes no public tree of a parsed marker; ``_markers`` has been
         # its parse result since packaging 16 (variables, ops and values as
         # objects with a ``value``, alternating with "and"/"or", lists for groups).
-        return cls(alg._from_parsed(parsed._markers))
+        return cls(alg.canonical(alg._from_parsed(parsed._markers)))
 
     @classmethod
     def python_range(cls, rng: Range[tuple[int, ...]]) -> MarkerTree:
@@ -83,10 +86,10 @@ class MarkerTree:
 
     # -- algebra --------------------------------------------------------------
     def __and__(self, other: MarkerTree) -> MarkerTree:
-        return MarkerTree(alg._and(self._id, other._id))
+        return MarkerTree(alg.canonical(alg._and(self._id, other._id)))
 
     def __or__(self, other: MarkerTree) -> MarkerTree:
-        return MarkerTree(alg._or(self._id, other._id))
+        return MarkerTree(alg.canonical(alg._or(self._id, other._id)))
 
     def __invert__(self) -> MarkerTree:
         return MarkerTree(alg._not(self._id))
@@ -99,11 +102,11 @@ class MarkerTree:
 
     def is_disjoint(self, other: MarkerTree) -> bool:
         """No environment satisfies both."""
-        return alg._and(self._id, other._id) == alg._FALSE_ID
+        return alg.canonical(alg._and(self._id, other._id)) == alg._FALSE_ID
 
     def implies(self, other: MarkerTree) -> bool:
         """Every environment satisfying this one satisfies ``other``."""
-        return alg._and(self._id, alg._not(other._id)) == alg._FALSE_ID
+        return alg.canonical(alg._and(self._id, alg._not(other._id))) == alg._FALSE_ID
 
     # -- partial evaluation ----------------------------------------------------
     def with_extras(self, active: Iterable[str]) -> MarkerTree:
@@ -122,11 +125,11 @@ class MarkerTree:
                     memo[node] = alg._map(var, edges, go)
             return memo[node]
 
-        return MarkerTree(go(self._id))
+        return MarkerTree(alg.canonical(go(self._id)))
 
     def without_extras(self) -> MarkerTree:
         """Where some choice of extras makes the tree true (extra tests removed)."""
-        return MarkerTree(_exists(self._id, lambda var: var[0] == alg._EXTRA))
+        return MarkerTree(alg.canonical(_exists(self._id, lambda var: var[0] == alg._EXTRA)))
 
     def only_python(self) -> Range[tuple[int, ...]]:
         """The Python versions (release keys) for which the tree can hold."""
@@ -151,7 +154,7 @@ class MarkerTree:
                     memo[node] = alg._map(var, edges, go)
             return memo[node]
 
-        return MarkerTree(go(self._id))
+        return MarkerTree(alg.canonical(go(self._id)))
 
     def evaluate(self, env: Mapping[str, str], extras: Iterable[str] = ()) -> bool:
         """The value in one environment (``env`` as ``packaging`` names its fields)."""
