@@ -276,9 +276,9 @@ def _exclusions_node() -> int:
     def eq(key: str, value: str) -> int:
         return _string_node(key, "==", value)
 
-    pairs = [
-        (eq("os_name", "nt"), eq("sys_platform", p)) for p in ("linux", "darwin", "ios")
-    ] + [(eq("os_name", "posix"), eq("sys_platform", "win32"))]
+    pairs = [(eq("os_name", "nt"), eq("sys_platform", p)) for p in ("linux", "darwin", "ios")] + [
+        (eq("os_name", "posix"), eq("sys_platform", "win32"))
+    ]
     platforms = ("aix", "android", "emscripten", "ios", "linux", "darwin", "win32", "cygwin")
     for system in ("FreeBSD", "NetBSD", "OpenBSD", "SunOS", "iOS", "iPadOS"):
         for plat in (*platforms, "wasi"):
