@@ -52,10 +52,16 @@ def compile(  # noqa: A001
     target (:func:`xv.env.target.build_target`), built here when not given.
     """
     cache = Cache.default(opts.cache.cache_dir, opts.cache.no_cache)
+    client = IndexClient(opts.index, cache)
+    if opts.resolver.universal:
+        from xv.compile_universal import compile_universal
+
+        inputs = _resolver_inputs(opts, None)
+        settings = _resolver_settings(opts)
+        return _tidy(compile_universal(opts, client, inputs, settings, progress))
     if target is None:
         s = opts.resolver
         target = build_target(s.python, s.python_version, s.python_platform, cache)
-    client = IndexClient(opts.index, cache)
     inputs = _resolver_inputs(opts, target)
     with WorkerPool() as pool:
         source = (
@@ -84,7 +90,7 @@ def _resolver_settings(opts: CompileOptions) -> prov.ResolverSettings:
     )
 
 
-def _resolver_inputs(opts: CompileOptions, target: Target) -> prov.ResolverInputs:
+def _resolver_inputs(opts: CompileOptions, target: Target | None) -> prov.ResolverInputs:
     inputs = opts.inputs
     constraints = [
         *_convert(c for c in inputs.constraints if _constraint_applies(c, target)),
@@ -103,14 +109,17 @@ def _resolver_inputs(opts: CompileOptions, target: Target) -> prov.ResolverInput
     )
 
 
-def _constraint_applies(item: InputRequirement, target: Target) -> bool:
+def _constraint_applies(item: InputRequirement, target: Target | None) -> bool:
     """A constraint without a version or URL, or whose marker is false for the target,
-    changes nothing; uv then leaves it out of ``# via``, and so do we by dropping it."""
+    changes nothing; uv then leaves it out of ``# via``, and so do we by dropping it.
+    (A universal resolution has no target: its forks judge markers.)"""
     req = item.requirement
     if req is None:
         return True  # _convert reports it
     if not req.specifier and not req.url:
         return False
+    if target is None:
+        return True
     return req.marker is None or req.marker.evaluate({**target.markers, "extra": ""})
 
 

@@ -113,6 +113,7 @@ def fingerprint(
         "resolver": [
             s.prerelease,
             s.resolution,
+            s.universal,
             s.exclude_newer,
             s.no_deps,
             s.no_build,

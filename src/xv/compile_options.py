@@ -69,6 +69,7 @@ class ResolverSettings:
     python_version: str | None = None
     python_platform: str | None = None
     python: str | None = None  # an interpreter (path or version request) to take markers from
+    universal: bool = False  # one lock for every platform and Python from the floor up
     prerelease: str = "if-necessary-or-explicit"
     resolution: str = "highest"
     exclude_newer: str | None = None

@@ -49,6 +49,7 @@ KEYS: dict[str, Key] = {
     "python": Key("str", env="XV_PYTHON"),
     "python-version": Key("str", env="XV_PYTHON_VERSION"),
     "python-platform": Key("str", env="XV_PYTHON_PLATFORM"),
+    "universal": Key("bool", env="XV_UNIVERSAL"),
     "prerelease": Key("choice", _PRERELEASE, "XV_PRERELEASE"),
     "resolution": Key("choice", ("highest", "lowest", "lowest-direct"), "XV_RESOLUTION"),
     "exclude-newer": Key("str", env="XV_EXCLUDE_NEWER"),

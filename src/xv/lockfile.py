@@ -135,9 +135,8 @@ def _requirement_text(dist: ResolvedDist, opts: RenderOptions) -> str:
     name = dist.name
     if dist.extras and not opts.strip_extras:
         name += "[" + ", ".join(sorted(dist.extras)) + "]"
-    if dist.url is not None:
-        return f"{name} @ {dist.url}"
-    return f"{name}=={dist.version}"
+    text = f"{name} @ {dist.url}" if dist.url is not None else f"{name}=={dist.version}"
+    return f"{text} ; {dist.marker}" if dist.marker else text
 
 
 def _hashes(dist: ResolvedDist) -> list[str]:

@@ -55,6 +55,7 @@ _OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--python-version",), {"help": "Resolve for this Python version (e.g. 3.12). [env: XV_PYTHON_VERSION]"}),
     (("--python-platform",), {"help": "Resolve for this platform: linux, macos, windows, x86_64-manylinux_2_28, ... [env: XV_PYTHON_PLATFORM]"}),
     (("-p", "--python"), {"help": "The Python interpreter to resolve for. [env: XV_PYTHON]"}),
+    (("--universal",), {**_FLAG, "help": "Resolve for every platform and every Python from --python-version up, with markers. [env: XV_UNIVERSAL]"}),
     (("--prerelease",), {"type": click.Choice(PRERELEASE_MODES), "help": "Pre-release policy (default: if-necessary-or-explicit). [env: XV_PRERELEASE]"}),
     (("--pre",), {"is_flag": True, "help": "Allow pre-releases (same as --prerelease allow)."}),
     (("--resolution",), {"type": click.Choice(RESOLUTION_MODES), "help": "Which compatible version to pick (default: highest). [env: XV_RESOLUTION]"}),
@@ -152,7 +153,7 @@ def check_pip_compile_options(params: dict[str, Any], reporter: Reporter) -> Non
 _SETTINGS = (
     "index_url", "extra_index_url", "find_links", "no_index", "index_strategy",
     "allow_insecure_host", "cache_dir", "no_cache", "offline", "python", "python_version",
-    "python_platform", "prerelease", "resolution", "exclude_newer", "no_deps", "no_build",
+    "python_platform", "universal", "prerelease", "resolution", "exclude_newer", "no_deps", "no_build",
     "only_binary", "no_binary", "generate_hashes", "no_strip_extras", "no_annotate", "no_header",
     "annotation_style", "custom_compile_command", "emit_index_url", "emit_find_links",
     "no_emit_package",
@@ -227,10 +228,14 @@ def _resolver_settings(
         # A hand-mangled output file should not block regenerating it.
         warn(f"ignoring the existing pins: {exc}")
         preferences = {}
+    universal = bool(s.get("universal"))
+    if universal and s.get("python_platform") is not None:  # uv refuses it too
+        raise UsageError("--python-platform cannot be used with --universal")
     return ResolverSettings(
         python_version=s.get("python_version"),
         python_platform=s.get("python_platform"),
         python=s.get("python"),
+        universal=universal,
         prerelease=prerelease,
         resolution=s.get("resolution") or "highest",
         exclude_newer=s.get("exclude_newer"),

@@ -31,11 +31,16 @@ from xv.resolver.specifiers import specifier_to_range
 
 def run(provider: PythonProvider) -> Resolution:
     """Resolve, or raise ResolutionError (exit 1) with the explanation."""
+    return _resolution(provider, solve(provider))
+
+
+def solve(provider: PythonProvider) -> dict[PyPackage, Version]:
+    """The solver's answer, or ResolutionError (exit 1) with the explanation."""
     try:
         conflict = _root_conflict(provider)
         if conflict is not None:
             raise NoSolutionError(conflict)
-        solution = resolve(provider, ROOT, Version("0"))
+        return resolve(provider, ROOT, Version("0"))
     except NoSolutionError as exc:
         tree = _unspan(exc.tree, provider)
         text = explain(tree, format_package=_format, versions=provider.version_list)
@@ -46,7 +51,6 @@ def run(provider: PythonProvider) -> Resolution:
             f"{exc.name} @ {exc.url}: direct URL requirements need a build, "
             "which xv does not support yet"
         ) from None
-    return _resolution(provider, solution)
 
 
 def _root_conflict(provider: PythonProvider) -> DerivationTree | None:

@@ -46,6 +46,7 @@ class ResolvedDist:
     url: str | None = None  # a direct URL requirement, pinned as ``name @ url``
     files: tuple[DistFile, ...] = ()  # every file of this version, for --generate-hashes
     parents: frozenset[Parent] = field(default_factory=frozenset)
+    marker: str | None = None  # where the pin applies, in a universal resolution
 
 
 @dataclass(frozen=True, slots=True)

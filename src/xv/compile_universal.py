@@ -1,0 +1,77 @@
+"""``xv-compile --universal``: one lock for every platform and every Python from a floor.
+
+The floor is the lower bound of ``--python-version``, else of ``requires-python`` in a
+``pyproject.toml`` input, else the running (or ``-p``) interpreter's minor version, as
+uv takes it. Markers are carried, not evaluated (see :mod:`xv.resolver.forks`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from xv import pyproject
+from xv.compile_options import CompileOptions
+from xv.env.target import build_target
+from xv.errors import UsageError
+from xv.index.client import IndexClient
+from xv.pool import WorkerPool
+from xv.resolver import provider as prov
+from xv.resolver.forks import resolve_universal
+from xv.resolver.result import Resolution
+from xv.resolver.source import IndexSource
+
+
+def python_floor(opts: CompileOptions) -> tuple[int, ...]:
+    """The lowest Python the lock is for, as release numbers (``(3, 9)``)."""
+    s = opts.resolver
+    if s.python_version is not None:
+        try:
+            release = Version(s.python_version).release
+        except InvalidVersion:
+            raise UsageError(f"invalid --python-version {s.python_version!r}") from None
+        return _trim(release)
+    for src in opts.inputs.src_files:
+        if src.endswith("pyproject.toml"):
+            floor = _requires_python_floor(src)
+            if floor is not None:
+                return floor
+    target = build_target(s.python, None, None)
+    return _trim(Version(target.markers["python_version"]).release)
+
+
+def _requires_python_floor(path: str) -> tuple[int, ...] | None:
+    text = pyproject.load(path).project.get("requires-python")
+    if not isinstance(text, str):
+        return None
+    try:
+        specs = SpecifierSet(text)
+    except InvalidSpecifier:
+        return None
+    floors = [
+        _trim(Version(s.version.removesuffix(".*")).release)
+        for s in specs
+        if s.operator in (">=", ">", "~=", "==")
+    ]
+    return max(floors) if floors else None
+
+
+def _trim(release: tuple[int, ...]) -> tuple[int, ...]:
+    out = list(release)
+    while len(out) > 1 and out[-1] == 0:
+        out.pop()
+    return tuple(out)
+
+
+def compile_universal(
+    opts: CompileOptions,
+    client: IndexClient,
+    inputs: prov.ResolverInputs,
+    settings: prov.ResolverSettings,
+    progress: Callable[[int], None] | None = None,
+) -> Resolution:
+    floor = python_floor(opts)
+    with WorkerPool() as pool:
+        return resolve_universal(inputs, settings, IndexSource(client, pool), floor, progress)
