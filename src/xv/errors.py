@@ -85,8 +85,9 @@ class ResolutionError(XvError):
 
     exit_code = 1
 
-    def __init__(self, explanation: str) -> None:
+    def __init__(self, explanation: str, split: str | None = None) -> None:
         self.explanation = explanation
+        self.split = split  # the markers of the fork that failed, in a universal resolution
         super().__init__(explanation)
 
 

@@ -54,7 +54,7 @@ class Reporter:
     def error(self, exc: XvError) -> None:
         """One line for most errors; uv's tree layout for a failed resolution."""
         if isinstance(exc, ResolutionError):
-            self._write(resolution_failure(exc.explanation, self._style("×", "red")))
+            self._write(resolution_failure(exc.explanation, self._style("×", "red"), exc.split))
         else:
             self._write(f"{self._style('error', 'red')}: {exc}")
 
@@ -106,7 +106,7 @@ def format_elapsed(seconds: float) -> str:
     return f"{seconds:.2f}s"
 
 
-def resolution_failure(explanation: str, cross: str = "×") -> str:
+def resolution_failure(explanation: str, cross: str = "×", split: str | None = None) -> str:
     """uv's layout for an unsatisfiable resolution.
 
     >>> print(resolution_failure("Because a depends on b and b is missing,\\nno luck."))
@@ -116,7 +116,8 @@ def resolution_failure(explanation: str, cross: str = "×") -> str:
     """
     lines = explanation.strip("\n").splitlines() or [""]
     body = [f"  ╰─▶ {lines[0]}", *(f"      {line}".rstrip() for line in lines[1:])]
-    return "\n".join([f"  {cross} No solution found when resolving dependencies:", *body])
+    where = f" for split (markers: {split})" if split else ""
+    return "\n".join([f"  {cross} No solution found when resolving dependencies{where}:", *body])
 
 
 def _isatty(stream: TextIO) -> bool:
