@@ -84,10 +84,7 @@ def _in_fork(
     """Name the fork that has no solution, as uv does."""
     if env == whole:
         return exc
-    markers = str(env.simplify_python(python)) or "all"
-    return ResolutionError(
-        f"No solution found when resolving dependencies for split (markers: {markers}):\n{exc}"
-    )
+    return ResolutionError(exc.explanation, split=str(env.simplify_python(python)) or None)
 
 
 def _preferences(
