@@ -18,6 +18,7 @@ versions decided so far, and forks already solved are preferences of the next.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,6 +29,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from xv.resolver.candidates import Candidate
 from xv.resolver.marker_algebra import release_range
 from xv.resolver.markers import FALSE, TRUE, MarkerTree
 from xv.resolver.provider import (
@@ -135,6 +137,7 @@ class UniversalProvider(PythonProvider):
         self._asking: tuple[PyPackage, Version] | None = None
         self._mine = False  # computing the dependencies the solver asked for (not a prefetch)
         self._preferred = preferred or {}
+        self._fork_cands: dict[str, list[Candidate]] = {}
         super().__init__(inputs, settings, any_platform(), source, progress)
         if shared is not None:
             self._pages, self._cands, self._meta = shared.pages, shared.cands, shared.meta  # type: ignore[assignment]
@@ -167,18 +170,50 @@ class UniversalProvider(PythonProvider):
 
     # -- versions -----------------------------------------------------------
 
+    def candidates(self, name: str) -> list[Candidate]:
+        """The project's versions as this fork sees them: one whose files' Requires-Python
+        admits none of the fork's Pythons is excluded without reading its metadata."""
+        found = self._fork_cands.get(name)
+        if found is None:
+            found = self._fork_cands[name] = [self._for_fork(c) for c in super().candidates(name)]
+        return found
+
+    def _for_fork(self, cand: Candidate) -> Candidate:
+        meta = cand.metadata_file
+        text = meta.requires_python if meta is not None else None
+        if cand.excluded is None and text and requires_python_tree(text).is_disjoint(self.env):
+            return dataclasses.replace(cand, excluded=f"requires Python {text}")
+        return cand
+
     def choose_version(
         self, package: PyPackage, rng: Range[Version]
     ) -> Version | Unavailable | None:
         """A version decided before the fork split, or chosen by a fork solved earlier,
-        comes first when it is in range (uv's fork preferences)."""
-        if package != ROOT and self.exists(package.name):
-            for version in self._preferred.get(package.name, ()):
-                if rng.contains(version):
-                    cand = self.selector(package.name).select(Range.singleton(version))
-                    if cand is not None:
-                        return cand.version
-        return super().choose_version(package, rng)
+        comes first when it is in range (uv's fork preferences). A choice whose
+        Requires-Python leaves out the lower part of the fork's Pythons splits the fork
+        there (uv's ``fork_version_by_python_requirement``)."""
+        chosen: Version | Unavailable | None = self._preferred_version(package, rng)
+        if chosen is None:
+            chosen = super().choose_version(package, rng)
+        if isinstance(chosen, Version) and package != ROOT and package.extra is None:
+            cand = self.candidate(package.name, chosen)
+            text = cand.metadata_file.requires_python if cand and cand.metadata_file else None
+            allowed = requires_python_tree(text) if text else TRUE
+            if not self.env.implies(allowed):
+                raise ForkNeeded(
+                    self._sorted([self.env & ~allowed, self.env & allowed]), self.decided
+                )
+        return chosen
+
+    def _preferred_version(self, package: PyPackage, rng: Range[Version]) -> Version | None:
+        if package == ROOT or not self.exists(package.name):
+            return None
+        for version in self._preferred.get(package.name, ()):
+            if rng.contains(version):
+                cand = self.selector(package.name).select(Range.singleton(version))
+                if cand is not None:
+                    return cand.version
+        return None
 
     # -- dependencies -------------------------------------------------------
 
