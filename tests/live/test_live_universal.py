@@ -19,8 +19,8 @@ from click.testing import CliRunner
 
 from xv import lockfile
 from xv.cli import compile as cli
+from xv.env.target import make_target
 from xv.lockfile import HEADER
-from xv.resolver.target import make_target
 
 pytestmark = pytest.mark.live
 

@@ -29,6 +29,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from xv.env.target import Target
 from xv.resolver.candidates import Candidate
 from xv.resolver.marker_algebra import release_range
 from xv.resolver.markers import FALSE, TRUE, MarkerTree
@@ -42,7 +43,6 @@ from xv.resolver.provider import (
     parse_requirement,
 )
 from xv.resolver.pubgrub import Range, Unavailable
-from xv.env.target import Target
 
 Edges = dict[PyPackage, MarkerTree]
 
