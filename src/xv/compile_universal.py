@@ -7,12 +7,14 @@ uv takes it. Markers are carried, not evaluated (see :mod:`xv.resolver.forks`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from xv import pyproject
+from xv import lockfile, pyproject
 from xv.compile_options import CompileOptions
 from xv.env.target import build_target
 from xv.errors import UsageError
@@ -65,6 +67,20 @@ def _trim(release: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(out)
 
 
+def lock_pins(opts: CompileOptions) -> dict[str, list[tuple[Version, str | None]]]:
+    """Every version the existing output file pins, with its marker, for the packages whose
+    pins are kept (``-U``/``-P`` already left out of ``opts.resolver.preferences``)."""
+    keep = opts.resolver.preferences
+    path = opts.output.output_file
+    if not keep or path is None or not os.path.isfile(path):
+        return {}
+    out: dict[str, list[tuple[Version, str | None]]] = {}
+    for pin in lockfile.pins_in(Path(path), strict=False):
+        if pin.name in keep and pin.version is not None:
+            out.setdefault(pin.name, []).append((pin.version, pin.marker))
+    return out
+
+
 def compile_universal(
     opts: CompileOptions,
     client: IndexClient,
@@ -74,4 +90,5 @@ def compile_universal(
 ) -> Resolution:
     floor = python_floor(opts)
     with WorkerPool() as pool:
-        return resolve_universal(inputs, settings, IndexSource(client, pool), floor, progress)
+        source = IndexSource(client, pool)
+        return resolve_universal(inputs, settings, source, floor, lock_pins(opts), progress)

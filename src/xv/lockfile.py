@@ -298,14 +298,15 @@ def parse(source: str | os.PathLike[str], *, strict: bool = True) -> dict[str, P
     >>> pins["flask"].version, pins["flask"].hashes == ("sha256:" + "ab" * 32,)
     (<Version('3.1.3')>, True)
     """
+    return {pin.name: pin for pin in pins_in(source, strict=strict)}
+
+
+def pins_in(source: str | os.PathLike[str], *, strict: bool = True) -> list[Pin]:
+    """Every pin of a compiled file in order, a name as often as it appears (a universal
+    lock pins a package once per version, under disjoint markers)."""
     text, filename = _read(source)
     parsed = parse_text(text, filename, environ={})
-    pins: dict[str, Pin] = {}
-    for item in parsed.requirements:
-        pin = _pin(item, strict)
-        if pin is not None:
-            pins[pin.name] = pin
-    return pins
+    return [pin for item in parsed.requirements if (pin := _pin(item, strict)) is not None]
 
 
 def _read(source: str | os.PathLike[str]) -> tuple[str, str]:

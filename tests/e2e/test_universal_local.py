@@ -286,3 +286,26 @@ def test_sync_installs_the_lines_for_its_python(make_index: MakeIndex, tmp_path:
     site = next(venv.glob("lib/*/site-packages"))
     installed = sorted(p.name for p in site.glob("*.dist-info"))
     assert installed == ["b-2.0.dist-info", "p-1.0.dist-info"]
+
+
+def test_an_existing_universal_lock_keeps_every_line(make_index: MakeIndex) -> None:
+    """Each version the lock pins is a preference under its own marker (uv keeps them
+    too); ``-P`` releases every line of the package."""
+    idx = make_index(
+        [
+            Pkg("a", "1.0", deps=["numpy>=1"]),
+            Pkg("numpy", "1.0"),
+            Pkg("numpy", "1.5"),
+            Pkg("numpy", "2.0", requires_python=">=3.11"),
+        ]
+    )
+    lock = (
+        "a==1.0\n    # via -r r.in\n"
+        "numpy==1.0 ; python_full_version < '3.11'\n    # via a\n"
+        "numpy==2.0 ; python_full_version >= '3.11'\n    # via a\n"
+    )
+    Path("lock.txt").write_text(lock)
+    assert universal(idx, "a\n", "-o", "lock.txt").exit_code == 0
+    assert Path("lock.txt").read_text() == lock
+    assert universal(idx, "a\n", "-o", "lock.txt", "-P", "numpy").exit_code == 0
+    assert "numpy==1.5 ; python_full_version < '3.11'\n" in Path("lock.txt").read_text()

@@ -45,9 +45,12 @@ def resolve_universal(
     settings: ResolverSettings,
     source: MetadataSource,
     python: tuple[int, ...],
+    lock: Mapping[str, Sequence[tuple[Version, str | None]]] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Resolution:
-    """Resolve for every environment with Python ``>= python`` (a release tuple)."""
+    """Resolve for every environment with Python ``>= python`` (a release tuple); ``lock``
+    holds the existing lock's pins to keep where they fit, each with its marker."""
+    pins = {name: [(v, marker_tree(m)) for v, m in found] for name, found in (lock or {}).items()}
     python_marker = MarkerTree.python_range(Range.higher_than(python))
     stack: list[tuple[MarkerTree, dict[str, Version]]] = [(python_marker, {})]
     solved: list[SolvedFork] = []
@@ -62,7 +65,7 @@ def resolve_universal(
             source,
             env,
             python_marker,
-            _preferences(env, decided, solved, inputs.preferences),
+            _preferences(env, decided, solved, pins),
             shared,
             progress,
         )
@@ -91,20 +94,23 @@ def _preferences(
     env: MarkerTree,
     decided: Mapping[str, Version],
     solved: Sequence[SolvedFork],
-    pins: Mapping[str, Version],
+    pins: Mapping[str, Sequence[tuple[Version, MarkerTree]]],
 ) -> dict[str, list[Version]]:
+    """Per package, the versions to try first, best first: the one decided before the
+    fork split, then (uv's order) those of solved forks and of the existing lock whose
+    markers meet this fork, highest first, then the others, highest first."""
     ranked: dict[str, list[tuple[bool, Version]]] = defaultdict(list)
     for fork in solved:
         meets = not fork.env.is_disjoint(env)
         for pkg, version in fork.solution.items():
             if pkg != ROOT and pkg.extra is None:
                 ranked[pkg.name].append((meets, version))
+    for name, found in pins.items():
+        ranked[name] += [(not marker.is_disjoint(env), v) for v, marker in found]
     out: dict[str, list[Version]] = {}
-    for name in {*decided, *ranked, *pins}:
+    for name in {*decided, *ranked}:
         order = [decided[name]] if name in decided else []
         order += [v for _, v in sorted(ranked.get(name, ()), reverse=True)]
-        if name in pins:
-            order.append(pins[name])
         out[name] = list(dict.fromkeys(order))
     return out
 
