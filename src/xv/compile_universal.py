@@ -1,8 +1,8 @@
 """``xv-compile --universal``: one lock for every platform and every Python from a floor.
 
-The floor is the lower bound of ``--python-version``, else of ``requires-python`` in a
-``pyproject.toml`` input, else the running (or ``-p``) interpreter's minor version, as
-uv takes it. Markers are carried, not evaluated (see :mod:`xv.resolver.forks`).
+The floor is ``--python-version``, else the running (or ``-p``) interpreter's minor
+version, as uv 0.13 takes it (its ``pip compile`` does not read ``requires-python`` of a
+``pyproject.toml`` input for this). Markers are carried, not evaluated (see :mod:`xv.resolver.forks`).
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from xv import lockfile, pyproject
+from xv import lockfile
 from xv.compile_options import CompileOptions
 from xv.env.target import build_target
 from xv.errors import UsageError
@@ -35,29 +34,8 @@ def python_floor(opts: CompileOptions) -> tuple[int, ...]:
         except InvalidVersion:
             raise UsageError(f"invalid --python-version {s.python_version!r}") from None
         return _trim(release)
-    for src in opts.inputs.src_files:
-        if src.endswith("pyproject.toml"):
-            floor = _requires_python_floor(src)
-            if floor is not None:
-                return floor
     target = build_target(s.python, None, None)
     return _trim(Version(target.markers["python_version"]).release)
-
-
-def _requires_python_floor(path: str) -> tuple[int, ...] | None:
-    text = pyproject.load(path).project.get("requires-python")
-    if not isinstance(text, str):
-        return None
-    try:
-        specs = SpecifierSet(text)
-    except InvalidSpecifier:
-        return None
-    floors = [
-        _trim(Version(s.version.removesuffix(".*")).release)
-        for s in specs
-        if s.operator in (">=", ">", "~=", "==")
-    ]
-    return max(floors) if floors else None
 
 
 def _trim(release: tuple[int, ...]) -> tuple[int, ...]:

@@ -309,3 +309,18 @@ def test_an_existing_universal_lock_keeps_every_line(make_index: MakeIndex) -> N
     assert Path("lock.txt").read_text() == lock
     assert universal(idx, "a\n", "-o", "lock.txt", "-P", "numpy").exit_code == 0
     assert "numpy==1.5 ; python_full_version < '3.11'\n" in Path("lock.txt").read_text()
+
+
+def test_the_floor_is_the_interpreters_minor_as_with_uv(make_index: MakeIndex) -> None:
+    """Without --python-version the floor is the running Python's minor version; uv's
+    ``pip compile`` does not take it from ``requires-python`` (here 3.8) either."""
+    here = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    idx = make_index([Pkg("a", "1.0"), Pkg("a", "2.0", requires_python=f">={here}")])
+    Path("pyproject.toml").write_text(
+        '[project]\nname = "demo"\nversion = "0.1"\nrequires-python = ">=3.8"\n'
+        'dependencies = ["a"]\n'
+    )
+    argv = ["pyproject.toml", "--universal", "--no-header", "-i", idx.url]
+    result = CliRunner().invoke(cli.main, argv)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "a==2.0\n    # via demo (pyproject.toml)\n"
