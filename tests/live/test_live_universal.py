@@ -86,7 +86,7 @@ def _applying(lock: str, python: str, platform: str) -> dict[str, str]:
     return pins
 
 
-@pytest.mark.parametrize("stack", ["web", "fastapi"])
+@pytest.mark.parametrize("stack", ["web", "fastapi", "data"])
 @pytest.mark.parametrize("platform", ["linux", "macos", "windows"])
 @pytest.mark.parametrize("python", ["3.9", "3.12"])
 def test_lines_that_apply_are_the_platform_lock(
