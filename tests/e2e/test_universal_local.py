@@ -217,6 +217,18 @@ d==1.0 ; sys_platform == 'linux'
     # via -r r.in
 """,
     ),
+    # uv 0.13 takes a version whose files serve only part of the environments (here a
+    # CPython 3.12 Linux wheel, and a Windows one, no sdists) for all of them.
+    "wheels for part of the environments": (
+        [
+            Pkg("x", "1.0"),
+            Pkg("x", "2.0", tags=("cp312-cp312-manylinux_2_17_x86_64",), sdist=False),
+            Pkg("y", "1.0"),
+            Pkg("y", "2.0", tags=("py3-none-win_amd64",), sdist=False),
+        ],
+        "x\ny\n",
+        "x==2.0\n    # via -r r.in\ny==2.0\n    # via -r r.in\n",
+    ),
 }  # fmt: skip
 
 
