@@ -103,3 +103,26 @@ class TargetEnvironmentError(XvError):
     """The target Python environment is missing or unusable."""
 
     exit_code = 2
+
+
+class BuildError(XvError):
+    """A PEP 517 build failed: which package, which hook, the backend's last lines, a hint."""
+
+    def __init__(
+        self,
+        message: str,
+        package: str | None = None,
+        hook: str | None = None,
+        output: str = "",
+        hint: str | None = None,
+    ) -> None:
+        self.package = package
+        self.hook = hook
+        self.output = output
+        self.hint = hint
+        parts = [message]
+        if output.strip():
+            parts.append("--- last lines of the build backend's output ---\n" + output.rstrip())
+        if hint:
+            parts.append(f"hint: {hint}")
+        super().__init__("\n".join(parts))

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import email
 import hashlib
 import html
 import json
+import re
+import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.utils import parse_sdist_filename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from .pkg import Pkg
@@ -43,6 +47,32 @@ class FileEntry:
             sha256=hashlib.sha256(data).hexdigest(),
             size=len(data),
             metadata=pkg.metadata_text().encode("utf-8") if is_wheel else None,
+        )
+
+    @classmethod
+    def from_real_file(cls, path: Path) -> FileEntry:
+        """A real wheel or sdist: name and version from its file name, metadata from inside."""
+        data = path.read_bytes()
+        metadata = None
+        if path.name.endswith(".whl"):
+            name, version = parse_wheel_filename(path.name)[:2]
+            with zipfile.ZipFile(path) as archive:
+                member = next(
+                    n for n in archive.namelist() if re.fullmatch(r"[^/]+\.dist-info/METADATA", n)
+                )
+                metadata = archive.read(member)
+        else:
+            name, version = parse_sdist_filename(path.name)
+        requires_python = None
+        if metadata is not None:
+            requires_python = email.message_from_bytes(metadata).get("Requires-Python")
+        return cls(
+            filename=path.name,
+            pkg=Pkg(str(name), str(version), requires_python=requires_python),
+            path=path,
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            metadata=metadata,
         )
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import tempfile
 import threading
 import zipfile
@@ -68,6 +69,7 @@ class LocalIndex:
         self._files_dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._pending: list[Pkg] = []
+        self._pending_files: list[Path] = []
         self._projects: dict[str, dict[str, FileEntry]] = {}
         self._display: dict[str, str] = {}
         self.faults = FaultQueue()
@@ -166,6 +168,12 @@ class LocalIndex:
             self._projects[pkg.project] = dict(sorted(files.items()))
         return entry
 
+    def add_files(self, *paths: Path) -> None:
+        """Serve real distribution files as they are (e.g. the vendored build backends
+        in ``fixtures/backends``); name, version and metadata come from each file."""
+        with self._lock:
+            self._pending_files.extend(Path(p) for p in paths)
+
     def remove(self, name: str, version: str | None = None) -> None:
         """Drop a project (or one version of it) from the index and the files dir."""
         self._build_pending()
@@ -218,6 +226,12 @@ class LocalIndex:
                     files[path.name] = FileEntry.from_path(pkg, path)
                 self._display[pkg.project] = pkg.name
                 self._projects[pkg.project] = dict(sorted(files.items()))
+            while self._pending_files:
+                source = self._pending_files.pop(0)
+                path = Path(shutil.copyfile(source, self._files_dir / source.name))
+                entry = FileEntry.from_real_file(path)
+                self._projects.setdefault(entry.pkg.project, {})[path.name] = entry
+                self._display[entry.pkg.project] = entry.pkg.name
 
     def _drop(self, entry: FileEntry, keep: Collection[str] = ()) -> None:
         self._projects[entry.pkg.project].pop(entry.filename, None)
