@@ -9,15 +9,21 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from xv.build.builder import Builder
+from xv.build.context import BuildContext
+from xv.build.settings import BuildSettings
+from xv.build.source import BuildingSource
 from xv.cache import Cache
+from xv.compile_direct import project_requirements, resolve_direct
 from xv.compile_options import CompileOptions, InputRequirement
 from xv.env.target import Target, build_target
-from xv.errors import UsageError, XvError
+from xv.errors import UsageError
 from xv.index.client import IndexClient
 from xv.index.pageform import files_of_version
 from xv.index.simple import ProjectPage, file_version
@@ -26,7 +32,6 @@ from xv.resolver import provider as prov
 from xv.resolver.candidates import BinaryPolicy
 from xv.resolver.resolve import run
 from xv.resolver.result import Parent, Resolution, ResolvedDist
-from xv.resolver.source import IndexSource
 
 Progress = Callable[[int], None]
 
@@ -53,30 +58,31 @@ def compile(  # noqa: A001
     """
     cache = Cache.default(opts.cache.cache_dir, opts.cache.no_cache)
     client = IndexClient(opts.index, cache)
-    if opts.resolver.universal:
-        from xv.compile_universal import compile_universal
+    with BuildContext(client, _build_settings(opts), python=opts.resolver.python) as ctx:
+        if opts.resolver.universal:
+            from xv.compile_universal import compile_universal
 
-        inputs = _resolver_inputs(opts, None)
-        settings = _resolver_settings(opts)
-        return _tidy(compile_universal(opts, client, inputs, settings, progress))
-    if target is None:
-        s = opts.resolver
-        target = build_target(s.python, s.python_version, s.python_platform, cache)
-    inputs = _resolver_inputs(opts, target)
-    with WorkerPool() as pool:
-        source = (
-            PinnedSource(client, pool, inputs.preferences)
-            if pinned_only
-            else IndexSource(client, pool)
-        )
-        provider = prov.PythonProvider(
-            inputs=inputs,
-            settings=_resolver_settings(opts),
-            target=target,
-            source=source,
-            progress=progress,
-        )
-        return _tidy(run(provider))
+            inputs = _resolver_inputs(opts, None, ctx)
+            settings = _resolver_settings(opts)
+            return _tidy(compile_universal(opts, client, inputs, settings, progress))
+        if target is None:
+            s = opts.resolver
+            target = build_target(s.python, s.python_version, s.python_platform, cache)
+        inputs = _resolver_inputs(opts, target, ctx)
+        with WorkerPool() as pool:
+            source = (
+                PinnedSource(client, pool, lambda: ctx.builder, inputs.preferences)
+                if pinned_only
+                else BuildingSource(client, pool, lambda: ctx.builder)
+            )
+            provider = prov.PythonProvider(
+                inputs=inputs,
+                settings=_resolver_settings(opts),
+                target=target,
+                source=source,
+                progress=progress,
+            )
+            return _tidy(run(provider))
 
 
 def _resolver_settings(opts: CompileOptions) -> prov.ResolverSettings:
@@ -85,15 +91,33 @@ def _resolver_settings(opts: CompileOptions) -> prov.ResolverSettings:
         prerelease=s.prerelease,
         resolution=s.resolution,
         exclude_newer=parse_exclude_newer(s.exclude_newer),
-        binary=BinaryPolicy(s.only_binary, s.no_binary, s.no_build),
+        # --no-build-package NAME leaves NAME's sdists out, as --only-binary NAME does.
+        binary=BinaryPolicy(s.only_binary | s.build.no_build_packages, s.no_binary, s.no_build),
         no_deps=s.no_deps,
     )
 
 
-def _resolver_inputs(opts: CompileOptions, target: Target | None) -> prov.ResolverInputs:
+def _build_settings(opts: CompileOptions) -> BuildSettings:
+    s = opts.resolver
+    no_build = {canonicalize_name(n) for n in s.build.no_build_packages}
+    return dataclasses.replace(
+        s.build, no_build=s.no_build or s.build.no_build, no_build_packages=frozenset(no_build)
+    )
+
+
+def _resolver_inputs(
+    opts: CompileOptions, target: Target | None, ctx: BuildContext
+) -> prov.ResolverInputs:
     inputs = opts.inputs
+    out_dir = Path(opts.output.output_file or "-").absolute().parent
+    applying = [c for c in inputs.constraints if _constraint_applies(c, target)]
+    everything = [*inputs.requirements, *applying, *inputs.overrides]
+    replaced, direct = resolve_direct(everything, target, ctx, out_dir)
+    built = project_requirements(
+        inputs.build_projects, inputs.extras, inputs.all_extras, target, ctx
+    )
     constraints = [
-        *_convert(c for c in inputs.constraints if _constraint_applies(c, target)),
+        *_convert(applying, replaced),
         *_upgrade_constraints(opts.resolver.upgrade_packages),
     ]
     preferences: dict[str, Version] = {
@@ -102,10 +126,14 @@ def _resolver_inputs(opts: CompileOptions, target: Target | None) -> prov.Resolv
         if getattr(pin, "version", None) is not None
     }
     return prov.ResolverInputs(
-        requirements=_convert(inputs.requirements),
+        requirements=[
+            *_convert(inputs.requirements, replaced),
+            *(prov.InputRequirement(req, parent) for req, parent in built),
+        ],
         constraints=constraints,
-        overrides=_convert(inputs.overrides),
+        overrides=_convert(inputs.overrides, replaced),
         preferences=preferences,
+        direct=direct,
     )
 
 
@@ -123,16 +151,16 @@ def _constraint_applies(item: InputRequirement, target: Target | None) -> bool:
     return req.marker is None or req.marker.evaluate({**target.markers, "extra": ""})
 
 
-def _convert(reqs: Iterable[InputRequirement]) -> list[prov.InputRequirement]:
+def _convert(
+    reqs: Iterable[InputRequirement], replaced: Mapping[int, Requirement]
+) -> list[prov.InputRequirement]:
+    """Provider inputs; direct references as :func:`resolve_direct` named them."""
     out = []
     for r in reqs:
-        if r.requirement is None:
-            origin = r.parsed.origin
-            raise XvError(
-                f"{origin}: {r.parsed.text!r} has no package name; unnamed paths and URLs "
-                "need a build, which xv does not support yet"
-            )
-        out.append(prov.InputRequirement(r.requirement, r.parent or Parent(_UNNAMED, "-")))
+        req = replaced.get(id(r), r.requirement)
+        if req is None:  # a direct reference whose marker excludes the target
+            continue
+        out.append(prov.InputRequirement(req, r.parent or Parent(_UNNAMED, "-")))
     return out
 
 
@@ -165,15 +193,21 @@ def _tidy_dist(dist: ResolvedDist) -> ResolvedDist:
     return dataclasses.replace(dist, parents=parents, version=version)
 
 
-class PinnedSource(IndexSource):
+class PinnedSource(BuildingSource):
     """Index pages holding, for each pinned package, only the pinned version's files.
 
     A pre-release pin keeps the whole page: whether a pre-release may be chosen depends on
     which final releases exist.
     """
 
-    def __init__(self, client: IndexClient, pool: WorkerPool, pins: Mapping[str, Version]) -> None:
-        super().__init__(client, pool)
+    def __init__(
+        self,
+        client: IndexClient,
+        pool: WorkerPool,
+        builder: Callable[[], Builder],
+        pins: Mapping[str, Version],
+    ) -> None:
+        super().__init__(client, pool, builder)
         self.pins = pins
 
     def pages(self, names: Iterable[str]) -> dict[str, ProjectPage | None]:

@@ -18,6 +18,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from xv import lockfile, pyproject, reqfile
+from xv.build.settings import BuildSettings
 from xv.errors import UsageError
 from xv.index.settings import IndexSettings
 from xv.lockfile import Pin, RenderOptions
@@ -57,6 +58,9 @@ class Inputs:
     requirements: tuple[InputRequirement, ...] = ()
     constraints: tuple[InputRequirement, ...] = ()
     overrides: tuple[InputRequirement, ...] = ()
+    # setup.py, setup.cfg, a pyproject.toml with dynamic dependencies, or a directory: projects
+    # whose dependencies come from their built metadata.
+    build_projects: tuple[str, ...] = ()
     extras: tuple[str, ...] = ()
     all_extras: bool = False
     groups: tuple[str, ...] = ()
@@ -77,6 +81,7 @@ class ResolverSettings:
     only_binary: frozenset[str] = frozenset()  # normalised names or ":all:"
     no_binary: frozenset[str] = frozenset()
     no_build: bool = False
+    build: BuildSettings = BuildSettings()
     upgrade: bool = False
     upgrade_packages: tuple[str, ...] = ()  # ``name`` or ``name<spec>``, as given to -P
     # Pins from the existing output file that the resolver should keep when it can
@@ -139,19 +144,21 @@ def load_inputs(
     if not request.src_files and not request.groups:
         raise UsageError("no input files given (name a requirements file or pyproject.toml)")
     projects = [src for src in request.src_files if _is_pyproject(src)]
-    if (request.extras or request.all_extras) and not projects:
+    buildable = [src for src in request.src_files if _needs_build(src)]
+    if (request.extras or request.all_extras) and not (projects or buildable):
         raise UsageError("requesting extras requires a pyproject.toml input")
     reqs: list[InputRequirement] = []
     constraints: list[InputRequirement] = []
     files: list[RequirementsFile] = []
+    build_projects: list[str] = []
     for src in request.src_files:
-        if _is_pyproject(src):
+        if _needs_build(src):
+            build_projects.append(src)
+        elif _is_pyproject(src):
             found = pyproject.requirements(
                 src, extras=request.extras, all_extras=request.all_extras
             )
             reqs += [_from_project(item) for item in found]
-        elif os.path.basename(src) in ("setup.py", "setup.cfg"):
-            raise UsageError(f"{src}: reading setup.py/setup.cfg is not supported yet")
         else:
             parsed = _parse_requirements(src, stdin, environ)
             files.append(parsed)
@@ -173,11 +180,19 @@ def load_inputs(
         requirements=tuple(reqs),
         constraints=tuple(constraints),
         overrides=tuple(overrides),
+        build_projects=tuple(build_projects),
         extras=request.extras,
         all_extras=request.all_extras,
         groups=request.groups,
     )
     return inputs, merge_file_options(f.options for f in files)
+
+
+def _needs_build(src: str) -> bool:
+    """Inputs whose requirements only a build can tell (as uv and pip-compile accept them)."""
+    if os.path.basename(src) in ("setup.py", "setup.cfg") or os.path.isdir(src):
+        return True
+    return _is_pyproject(src) and pyproject.has_dynamic_dependencies(src)
 
 
 def _is_pyproject(src: str) -> bool:

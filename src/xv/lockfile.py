@@ -135,7 +135,14 @@ def _requirement_text(dist: ResolvedDist, opts: RenderOptions) -> str:
     name = dist.name
     if dist.extras and not opts.strip_extras:
         name += "[" + ", ".join(sorted(dist.extras)) + "]"
-    text = f"{name} @ {dist.url}" if dist.url is not None else f"{name}=={dist.version}"
+    if dist.url is not None and dist.editable:
+        text = f"-e {dist.url}"
+    elif dist.url is not None and "://" not in dist.url and not dist.url.startswith("file:"):
+        text = dist.url  # a path, written as given, as uv does
+    elif dist.url is not None:
+        text = f"{name} @ {dist.url}"
+    else:
+        text = f"{name}=={dist.version}"
     return f"{text} ; {dist.marker}" if dist.marker else text
 
 

@@ -91,6 +91,13 @@ def requirements(
     return tuple(found)
 
 
+def has_dynamic_dependencies(path: str | Path) -> bool:
+    """Whether ``[project]`` leaves its dependencies to the build backend (``dynamic``)."""
+    doc = load(path)
+    dynamic = doc.project.get("dynamic", []) if "project" in doc.data else []
+    return isinstance(dynamic, list) and "dependencies" in dynamic
+
+
 def project_dependencies(
     doc: Pyproject, extras: Iterable[str] = (), all_extras: bool = False
 ) -> list[ProjectRequirement]:

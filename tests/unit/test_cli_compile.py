@@ -281,11 +281,14 @@ def test_extras_need_a_pyproject(fake: FakeCompile) -> None:
     assert result.stderr == "error: requesting extras requires a pyproject.toml input\n"
 
 
-def test_dynamic_pyproject_dependencies_are_refused(fake: FakeCompile) -> None:
+@pytest.mark.parametrize("src", ["pyproject.toml", "setup.py", "setup.cfg", "."])
+def test_inputs_that_need_a_build_go_to_the_builder(fake: FakeCompile, src: str) -> None:
     Path("pyproject.toml").write_text('[project]\nname = "d"\ndynamic = ["dependencies"]\n')
-    result = invoke("pyproject.toml")
-    assert result.exit_code == 2
-    assert "dependencies are dynamic" in result.stderr
+    Path("setup.py").write_text("")
+    Path("setup.cfg").write_text("")
+    result = invoke(src)
+    assert result.exit_code == 0, result.output
+    assert fake.calls[0].inputs.build_projects == (src,)
 
 
 @pytest.mark.parametrize(

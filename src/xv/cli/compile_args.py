@@ -16,6 +16,7 @@ import platformdirs
 from packaging.utils import canonicalize_name
 
 from xv import config, lockfile
+from xv.cli.build_args import BUILD_OPTIONS, build_settings
 from xv.cli.output import Reporter
 from xv.compile_options import (
     INDEX_STRATEGIES,
@@ -72,6 +73,7 @@ _OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--only-binary",), {**_MULTI, "help": "Use only wheels for these packages (:all: for every one)."}),
     (("--no-binary",), {**_MULTI, "help": "Never use wheels for these packages (:all: for every one)."}),
     (("--no-build",), {**_FLAG, "help": "Never build source distributions."}),
+    *BUILD_OPTIONS,
     # cache and network
     (("--cache-dir",), {"help": f"The cache directory (default: {platformdirs.user_cache_dir('xv')}). [env: XV_CACHE_DIR]"}),
     (("-n", "--no-cache"), {**_FLAG, "help": "Use a temporary cache for this run. [env: XV_NO_CACHE]"}),
@@ -243,6 +245,7 @@ def _resolver_settings(
         only_binary=binary_set((*s.get("only_binary", ()), *file_opts.only_binary)),
         no_binary=binary_set((*s.get("no_binary", ()), *file_opts.no_binary)),
         no_build=bool(s.get("no_build")),
+        build=build_settings(params, bool(s.get("no_build"))),
         upgrade=bool(params["upgrade"]),
         upgrade_packages=upgrade_packages,
         preferences=preferences,

@@ -120,3 +120,28 @@ def _metadata_file(usable: list[tuple[int, DistFile]], files: tuple[DistFile, ..
         return best
     wheels = [f for f in files if f.is_wheel]
     return min(wheels, key=lambda f: not f.has_metadata_file) if wheels else best
+
+
+@dataclass(frozen=True)
+class DirectCandidate:
+    """A package given by URL or path (``name @ url``, ``-e ./dir``): its one version.
+
+    ``metadata`` is core metadata (``xv.index.metadata.CoreMetadata``) obtained by the
+    caller, building if it must; ``files`` holds the archive for ``--generate-hashes``.
+    """
+
+    url: str
+    version: Version
+    metadata: object
+    files: tuple[DistFile, ...] = ()
+    editable: bool = False
+
+
+def same_url(url: str, direct: DirectCandidate | None) -> bool:
+    """Whether a dependency's URL names the direct requirement given for that package
+    (uv allows a URL dependency only then); fragments such as ``#sha256=`` aside."""
+    if direct is None:
+        return False
+    return url.split("#")[0].rstrip("/") == direct.url.split("#")[0].rstrip("/") or (
+        url.startswith("git+") and direct.url.split("@")[0] == url.split("@")[0]
+    )

@@ -22,8 +22,14 @@ from packaging.version import Version
 
 from xv.env.target import Target
 from xv.errors import NetworkError
-from xv.index.simple import ProjectPage
-from xv.resolver.candidates import BinaryPolicy, Candidate, build_candidates
+from xv.index.simple import DistFile, ProjectPage
+from xv.resolver.candidates import (
+    BinaryPolicy,
+    Candidate,
+    DirectCandidate,
+    build_candidates,
+    same_url,
+)
 from xv.resolver.prefetch import BatchPrefetcher, next_candidates
 from xv.resolver.pubgrub import Range, Unavailable
 from xv.resolver.result import Parent
@@ -77,6 +83,7 @@ class ResolverInputs:
     constraints: Sequence[InputRequirement] = ()
     overrides: Sequence[InputRequirement] = ()
     preferences: Mapping[str, Version] = field(default_factory=dict)
+    direct: Mapping[str, DirectCandidate] = field(default_factory=dict)  # by normalised name
 
 
 class MetadataSource:
@@ -135,6 +142,15 @@ class PythonProvider:
         self._explicit_pre = self._explicit_prerelease_names()
         self._pinned = self._pinned_names()
         self._input_ranges = self._ranges_from_inputs()
+        for name, direct in inputs.direct.items():
+            self._seed_direct(name, direct)
+
+    def _seed_direct(self, name: str, direct: DirectCandidate) -> None:
+        """A URL package has exactly one candidate, whose metadata is already known."""
+        file = DistFile(f"{name}-{direct.version}", direct.url)
+        self._pages[name] = ProjectPage(name, (file,), direct.url)
+        self._cands[name] = [Candidate(direct.version, direct.files, file, False, None)]
+        self._meta[direct.url] = direct.metadata
 
     # -- inputs -------------------------------------------------------------
 
@@ -341,7 +357,7 @@ class PythonProvider:
     def _add_requirement(
         self, deps: dict[PyPackage, Range[Version]], name: str, req: Requirement
     ) -> None:
-        if req.url:
+        if req.url and not same_url(req.url, self.inputs.direct.get(name)):
             raise DirectUrlUnsupported(name, req.url)
         rng = specifier_to_range(req.specifier)
         for c in self._constraints.get(name, ()):
@@ -377,7 +393,9 @@ class PythonProvider:
         wanted = [
             c
             for c in cands
-            if c.metadata_file is not None and c.metadata_file.url not in self._meta
+            if c.metadata_file is not None
+            and c.metadata_file.is_wheel  # a guess never starts a build (as uv)
+            and c.metadata_file.url not in self._meta
         ]
         if wanted:
             try:
@@ -477,7 +495,7 @@ class PythonProvider:
 
 
 class DirectUrlUnsupported(Exception):
-    """A direct URL requirement was met; building from URLs is a later feature."""
+    """A URL dependency that is not also a direct requirement (uv refuses these too)."""
 
     def __init__(self, name: str, url: str) -> None:
         self.name = name

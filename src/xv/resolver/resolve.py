@@ -48,8 +48,8 @@ def solve(provider: PythonProvider) -> dict[PyPackage, Version]:
         raise ResolutionError("\n".join([text, *hints]) if hints else text) from None
     except DirectUrlUnsupported as exc:
         raise XvError(
-            f"{exc.name} @ {exc.url}: direct URL requirements need a build, "
-            "which xv does not support yet"
+            f"{exc.name} @ {exc.url} is a URL dependency of another package; URL dependencies "
+            "must also be given as direct requirements or constraints (as uv requires)"
         ) from None
 
 
@@ -138,13 +138,16 @@ def _resolution(provider: PythonProvider, solution: dict[PyPackage, Version]) ->
         if pkg == ROOT or pkg.extra is not None:
             continue
         cand = provider.candidate(pkg.name, version)
+        direct = inputs.direct.get(pkg.name)
         dists.append(
             ResolvedDist(
                 name=pkg.name,
                 version=version,
                 extras=frozenset(extras.get(pkg.name, ())),
+                url=direct.url if direct is not None else None,
                 files=cand.files if cand is not None else (),
                 parents=frozenset(parents.get(pkg.name, ())),
+                editable=direct is not None and direct.editable,
             )
         )
     return Resolution(tuple(dists))

@@ -47,6 +47,7 @@ class ResolvedDist:
     files: tuple[DistFile, ...] = ()  # every file of this version, for --generate-hashes
     parents: frozenset[Parent] = field(default_factory=frozenset)
     marker: str | None = None  # where the pin applies, in a universal resolution
+    editable: bool = False  # ``-e``: ``url`` is the project directory
 
 
 @dataclass(frozen=True, slots=True)
