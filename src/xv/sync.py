@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from urllib.parse import urldefrag
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -169,10 +168,14 @@ def direct_url_matches(url: str, direct_url: Mapping[str, object] | None) -> boo
     >>> direct_url_matches("git+https://h/x@v1", {"url": "https://h/x",
     ...     "vcs_info": {"vcs": "git", "requested_revision": "v1", "commit_id": "f00"}})
     True
+    >>> direct_url_matches("git+file:///r@f00#subdirectory=s", {"url": "file:///r",
+    ...     "vcs_info": {"vcs": "git", "commit_id": "f00"}, "subdirectory": "s"})
+    True
     """
     if not direct_url or not isinstance(direct_url.get("url"), str):
         return False
-    wanted = urldefrag(url).url
+    # Not urldefrag: it rewrites an unknown scheme's "file:///" as "file:/".
+    wanted = url.split("#", 1)[0]
     recorded = str(direct_url["url"])
     vcs_info = direct_url.get("vcs_info")
     if isinstance(vcs_info, dict):
@@ -180,4 +183,4 @@ def direct_url_matches(url: str, direct_url: Mapping[str, object] | None) -> boo
         revisions = [vcs_info.get("requested_revision"), vcs_info.get("commit_id")]
         candidates = {base} | {f"{base}@{rev}" for rev in revisions if rev}
         return wanted in candidates
-    return wanted == urldefrag(recorded).url
+    return wanted == recorded.split("#", 1)[0]

@@ -21,10 +21,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from time import monotonic
 from typing import Any
@@ -52,10 +53,13 @@ from xv.install.journal import InstallStep, RemoveStep, Step, clear_journal, wri
 from xv.install.place import InstalledRecord, planned_paths
 from xv.install.validate import validate_archive
 from xv.pool import ENV_POOL_KIND, PoolKind, WorkerPool, cpu_count
+from xv.resolver.candidates import BinaryPolicy
 from xv.sync import Plan, Wanted
 
 WHEELS_BUCKET = "wheels-v1"
 ARCHIVES_BUCKET = "archives-v1"
+
+ANY_FILE = BinaryPolicy()  # no --only-binary/--no-binary
 
 #: ``progress(phase, done, total)`` with phase ``"prepare"`` or ``"install"``.
 Progress = Callable[[str, int, int], None]
@@ -68,6 +72,8 @@ class ApplyOptions:
     link_mode: str = "hardlink"
     compile_bytecode: bool = False
     full_check: bool = False  # hash every cached file before use, not only sizes and mtimes
+    # PEP 610 records of entries built from direct references (set by apply's ``ready``).
+    direct_urls: Mapping[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -110,8 +116,16 @@ def apply(
     client: IndexClient,
     options: ApplyOptions = ApplyOptions(),
     progress: Progress | None = None,
+    *,
+    ready: Mapping[str, tuple[str, dict[str, Any]]] | None = None,
+    build: BuildSdist | None = None,
+    policy: BinaryPolicy = ANY_FILE,
 ) -> SyncReport:
     """Prepare every wheel the plan installs, then change the environment.
+
+    ``ready`` maps names to archives already prepared (built from direct references)
+    and their PEP 610 ``direct_url.json``; ``build`` makes the wheel of a pin that has
+    only an sdist (without it such a pin is an error).
 
     Nothing in the environment changes unless every wheel is ready: a missing
     distribution, a hash mismatch or a failed download raises (InstallError,
@@ -121,11 +135,21 @@ def apply(
         raise ValueError("apply() needs a cache directory (a temporary one for --no-cache)")
     started = monotonic()
     wanted = [*plan.install, *(r.wanted for r in plan.reinstall)]
-    archives, prepared = prepare(wanted, interp, client, progress, full_check=options.full_check)
+    ready = ready or {}
+    todo = [w for w in wanted if w.canonical_name not in ready]
+    archives, prepared = prepare(
+        todo, interp, client, progress, full_check=options.full_check, build=build, policy=policy
+    )
+    archives.update({name: archive for name, (archive, _) in ready.items()})
+    direct_urls = {name: info for name, (_, info) in ready.items()}
+    options = dataclasses.replace(options, direct_urls=direct_urls)
     target, platform = target_of(interp), platform_of(interp)
 
     def rebuild(want: Wanted) -> str:
-        return prepare_one(want, target, platform, client.settings, str(client.cache.root), True)[0]
+        if want.canonical_name in ready:  # built a moment ago: building again won't help
+            raise InstallError(f"the wheel built for {want.canonical_name} is not valid")
+        root = str(client.cache.root)
+        return prepare_one(want, target, platform, client.settings, root, True, policy)[0]
 
     validate_all(wanted, archives, interp, rebuild)
     prepared_at = monotonic()
@@ -152,30 +176,59 @@ def target_of(interp: Interpreter) -> Target:
     return interpreter_target(interp)
 
 
-def best_file(want: Wanted, page: ProjectPage | None, target: Target, platform: str) -> DistFile:
-    """The best wheel of the pinned version for the target, or a clear InstallError."""
-    spec = f"{want.canonical_name}=={want.version}"
+def best_file(
+    want: Wanted,
+    page: ProjectPage | None,
+    target: Target,
+    platform: str,
+    policy: BinaryPolicy = ANY_FILE,
+) -> DistFile:
+    """The best wheel of the pinned version for the target, or a clear InstallError
+    (:class:`NeedsBuild` when the sdist is the file to use: no wheel, or ``--no-binary``)."""
+    name = want.canonical_name
+    spec = f"{name}=={want.version}"
     files = files_of_version(page, want.version) if page is not None else ()
     if not files:
-        raise InstallError(f"{spec} was not found on the package index", want.canonical_name)
+        raise InstallError(f"{spec} was not found on the package index", name)
     usable = []
-    for f in files:
+    for f in files if policy.wheels_allowed(name) else ():
         rank = target.wheel_priority(f.filename) if f.is_wheel else None
         if rank is not None and target.allows_requires_python(f.requires_python):
             usable.append((rank, f.is_yanked, f))
     if usable:
         return min(usable, key=lambda item: item[:2])[2]
-    if not any(f.is_wheel for f in files):
-        raise InstallError(
-            f"{spec} is only available as a source distribution: it needs a build, "
-            "which xv-sync does not support yet",
-            want.canonical_name,
+    sdists = [f for f in files if not f.is_wheel and f.filename.endswith((".tar.gz", ".zip"))]
+    wheels = [f for f in files if f.is_wheel]
+    if sdists and (not wheels or not policy.wheels_allowed(name)):
+        if not policy.sdists_allowed(name):
+            raise InstallError(f"{spec} has only an sdist, and --only-binary refuses it", name)
+        raise NeedsBuild(
+            f"{spec} is only available as a source distribution, which needs a build",
+            name,
+            sdists[0],
         )
+    if not policy.wheels_allowed(name):
+        raise InstallError(f"{spec} has no sdist, and --no-binary refuses its wheels", name)
     raise InstallError(
         f"{spec} has no wheel for this platform ({platform}); "
         f"available: {', '.join(sorted(f.filename for f in files))}",
         want.canonical_name,
     )
+
+
+class NeedsBuild(InstallError):
+    """A pin whose only file is an sdist: :func:`apply`'s ``build`` makes its wheel."""
+
+    def __init__(self, message: str, package: str, sdist: DistFile) -> None:
+        super().__init__(message, package)
+        self.sdist = sdist
+
+    def __reduce__(self) -> tuple[Any, ...]:  # from a process pool's worker, intact
+        return (NeedsBuild, (str(self), self.package, self.sdist))
+
+
+#: ``build(want, sdist) -> archive directory``: an sdist built into a wheel and unpacked.
+BuildSdist = Callable[[Wanted, DistFile], str]
 
 
 def platform_of(interp: Interpreter) -> str:
@@ -208,12 +261,18 @@ def _fetch(want: Wanted, file: DistFile) -> Fetch:
 # --- prepare ---------------------------------------------------------------------------
 
 
-def check(plan: Plan, interp: Interpreter, client: IndexClient) -> None:
+def check(
+    plan: Plan,
+    interp: Interpreter,
+    client: IndexClient,
+    build: BuildSdist | None = None,
+    policy: BinaryPolicy = ANY_FILE,
+) -> None:
     """What a dry run does instead of :func:`apply`: every check of the prepare step
     (a usable wheel for the target, the lock's hashes against the index's, a local
     wheel present), raising as :func:`apply` would, but nothing is downloaded."""
     wanted = [*plan.install, *(r.wanted for r in plan.reinstall)]
-    prepare(wanted, interp, client, download=False)
+    prepare(wanted, interp, client, download=False, build=build, policy=policy)
 
 
 def prepare(
@@ -224,6 +283,8 @@ def prepare(
     *,
     download: bool = True,
     full_check: bool = False,
+    build: BuildSdist | None = None,
+    policy: BinaryPolicy = ANY_FILE,
 ) -> tuple[dict[str, str], int]:
     """Archive directories by name, and how many wheels needed work (download or unpack).
 
@@ -248,7 +309,7 @@ def prepare(
             progress("prepare", done, len(wanted))
 
     target, platform = target_of(interp), platform_of(interp)
-    jobs = [(w, target, platform, client.settings, str(root), full_check) for w in wanted]
+    jobs = [(w, target, platform, client.settings, str(root), full_check, policy) for w in wanted]
     kind: PoolKind | None = None if os.environ.get(ENV_POOL_KIND) else "thread"
     # The pool's default for I/O work (2 per CPU, 4 to 16): more threads only add
     # contention for the GIL while pages are decoded and wheels unpacked.
@@ -257,13 +318,19 @@ def prepare(
             remember_client(client, str(root))
         results = pool.map(prepare_one if download else check_one, jobs, on_result=report)
     archives: dict[str, str] = {}
+    built = 0
     for want, result in zip(wanted, results, strict=True):
+        if not result.ok and isinstance(result.exception, NeedsBuild) and build is not None:
+            if download:  # a dry run checks that a build is allowed, but builds nothing
+                archives[want.canonical_name] = build(want, result.exception.sdist)
+                built += 1
+            continue
         if not result.ok:
             if isinstance(result.exception, XvError):
                 raise result.exception
             raise InstallError(f"Failed to prepare {want.canonical_name}: {result.error}")
         archives[want.canonical_name] = result.value[0]
-    return archives, sum(1 for r in results if r.value[1])
+    return archives, built + sum(1 for r in results if r.ok and r.value[1])
 
 
 def prepare_one(
@@ -273,6 +340,7 @@ def prepare_one(
     settings: IndexSettings,
     cache_root: str,
     full_check: bool = False,
+    policy: BinaryPolicy = ANY_FILE,
 ) -> tuple[str, bool]:
     """Pool job: ``(archive directory, whether it had to be downloaded or unpacked)``.
 
@@ -280,7 +348,7 @@ def prepare_one(
     file's hash with ``full_check`` (``--reinstall``, ``--refresh``,
     ``--require-hashes``) or when the pin has hashes.
     """
-    fetch = choose(want, client_for(settings, cache_root), target, platform)
+    fetch = choose(want, client_for(settings, cache_root), target, platform, policy)
     full = full_check or bool(want.hashes)  # a hashed pin: every cached byte is checked
     ready = Path(cache_root, ARCHIVES_BUCKET, fetch.sha256) if fetch.sha256 else None
     if ready is not None and not fetch.lock_hashes:
@@ -311,9 +379,10 @@ def check_one(
     settings: IndexSettings,
     cache_root: str,
     full_check: bool = False,
+    policy: BinaryPolicy = ANY_FILE,
 ) -> tuple[str, bool]:
     """Pool job for a dry run: :func:`prepare_one`'s checks, without downloading."""
-    fetch = choose(want, client_for(settings, cache_root), target, platform)
+    fetch = choose(want, client_for(settings, cache_root), target, platform, policy)
     local = _local_file(fetch.url)
     if local is not None and not local.is_file():
         raise InstallError(
@@ -323,14 +392,21 @@ def check_one(
     return "", False
 
 
-def choose(want: Wanted, client: IndexClient, target: Target, platform: str) -> Fetch:
+def choose(
+    want: Wanted,
+    client: IndexClient,
+    target: Target,
+    platform: str,
+    policy: BinaryPolicy = ANY_FILE,
+) -> Fetch:
     """The file to install for a pin (its wheel URL, or the best wheel on the index),
     with the lock's hashes checked against the index's."""
     if want.url is not None:
         filename = unquote(urlsplit(want.url).path.rsplit("/", 1)[-1])
         file = DistFile(filename, want.url)
     else:
-        file = best_file(want, client.project_page(want.canonical_name), target, platform)
+        page = client.project_page(want.canonical_name)
+        file = best_file(want, page, target, platform, policy)
     return _fetch(want, file)
 
 
@@ -431,7 +507,7 @@ def validate_all(
     """
     for want in wanted:
         filename = None
-        if want.url is not None:
+        if want.url is not None and want.url.split("#", 1)[0].endswith(".whl"):
             filename = unquote(urlsplit(want.url).path.rsplit("/", 1)[-1])
         name = want.canonical_name
         args = (name, want.version, filename, interp.paths)
@@ -515,7 +591,7 @@ def journal_steps(
                 tuple(map(str, targets)),
                 tuple(str(p) for d in olds for p in owned_files(d, missing_ok=True)),
                 tuple(str(d.dist_info_path) for d in olds),
-                _direct_url(wanted[name], archives[name]),
+                _direct_url(wanted[name], archives[name], options),
                 options.link_mode,
             )
         )
@@ -534,7 +610,7 @@ def _install_one(
     options: ApplyOptions,
     warn: Callable[[str], None] | None = None,
 ) -> InstalledRecord:
-    direct_url = _direct_url(want, archive)
+    direct_url = _direct_url(want, archive, options)
     # Every pin of the files was asked for (as uv pip sync marks them), dependencies too.
     extra: dict[str, Any] = {
         "link_mode": options.link_mode, "direct_url": direct_url, "requested": True,
@@ -544,7 +620,10 @@ def _install_one(
     return upgrade(old, archive, interp, warn, **extra)[0]
 
 
-def _direct_url(want: Wanted, archive: str) -> dict[str, Any] | None:
+def _direct_url(want: Wanted, archive: str, options: ApplyOptions) -> dict[str, Any] | None:
+    """PEP 610: what the build step recorded for a built entry, else the wheel URL's."""
+    if want.canonical_name in options.direct_urls:
+        return options.direct_urls[want.canonical_name]
     if want.url is None:
         return None
     digest = Path(archive).name  # the archive is keyed by the wheel's sha256

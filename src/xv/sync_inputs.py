@@ -41,6 +41,9 @@ class SyncInputs:
     origins: Mapping[str, Origin]  # canonical name -> the line that pinned it
     not_here: tuple[Origin, ...] = ()
     empty_files: tuple[str, ...] = ()
+    # Entries only a build (or a look inside) can name and version: sdist and VCS URLs,
+    # paths to sdists and directories, editables; see xv.sync_direct.
+    direct: tuple[ParsedRequirement, ...] = ()
 
 
 def read_inputs(
@@ -54,15 +57,27 @@ def read_inputs(
 
     Raises InputError (file:line) for an unpinned entry, a conflicting pin, or a
     pin without ``--hash`` under ``--require-hashes`` (given here or in a file);
-    InstallError for an entry that needs a build (sdist URL, VCS, ``-e``).
+    entries that need a build (sdist URL, VCS, ``-e``, directories) are set aside in
+    ``direct``.
     """
-    parsed = [parse_file(path, environ=environ) for path in paths]
+    # Relative paths in a lock count from the lock's directory: xv-compile writes them
+    # relative to its output file (for a lock in the working directory, as pip reads them).
+    parsed = [
+        parse_file(path, environ=environ, working_dir=os.path.dirname(os.path.abspath(path)))
+        for path in paths
+    ]
     options = merge_file_options(p.options for p in parsed)
     chosen: dict[str, tuple[Wanted, Origin]] = {}
     not_here: list[Origin] = []
+    direct: list[ParsedRequirement] = []
     for item in (req for p in parsed for req in p.requirements):
         if not applies(item, markers):
             not_here.append(item.origin)
+            continue
+        if needs_build(item):
+            if require_hashes or options.require_hashes:
+                _check_direct_hashed(item)
+            direct.append(item)
             continue
         want = wanted_from(item)
         if require_hashes or options.require_hashes:
@@ -78,7 +93,19 @@ def read_inputs(
         for path, p in zip(paths, parsed, strict=True)
         if not p.requirements and not p.constraints and p.options == FileOptions()
     )
-    return SyncInputs(wanted, options, origins, tuple(not_here), empty)
+    return SyncInputs(wanted, options, origins, tuple(not_here), empty, tuple(direct))
+
+
+def needs_build(item: ParsedRequirement) -> bool:
+    """An entry that is not an index pin nor a named wheel URL."""
+    if item.url is None:
+        return False
+    url = urldefrag(item.url).url
+    filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    named = item.name or item.requirement is not None
+    return (
+        item.editable or not named or not filename.endswith(".whl") or "+" in urlsplit(url).scheme
+    )
 
 
 def applies(item: ParsedRequirement, markers: Mapping[str, str]) -> bool:
@@ -143,6 +170,26 @@ def _check_hashed(want: Wanted, origin: Origin) -> None:
             "(sha256, sha384 or sha512)",
             *_where(origin),
         )
+
+
+def _check_direct_hashed(item: ParsedRequirement) -> None:
+    """As uv: an archive needs a --hash; a directory, an editable or a VCS entry has none
+    to give, so it cannot be installed under --require-hashes."""
+    url = item.url or ""
+    if item.editable or "+" in urlsplit(url).scheme or not _is_archive(url):
+        raise InputError(
+            f"--require-hashes: {redact(url)} cannot be hashed (a directory, editable or "
+            "VCS entry)",
+            *_where(item.origin),
+        )
+    if not any(h.partition(":")[0] in _HASH_NAMES for h in item.hashes):
+        raise InputError(f"--require-hashes: {redact(url)} has no --hash", *_where(item.origin))
+
+
+def _is_archive(url: str) -> bool:
+    """Whether the URL names an archive (something a hash can describe)."""
+    path = unquote(urlsplit(urldefrag(url).url).path).lower()
+    return path.endswith((".whl", ".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz", ".tar"))
 
 
 def _merge(previous: tuple[Wanted, Origin], want: Wanted, origin: Origin) -> tuple[Wanted, Origin]:

@@ -57,8 +57,6 @@ def test_union_markers_hashes_and_urls(tmp_path: Path) -> None:
     [
         ("x==1\nx==2\n", InputError, "conflicting pins for x"),
         ("x>1\n", InputError, "not pinned"),
-        ("x @ git+https://h/x\n", InstallError, "needs a build"),
-        ("-e ./x\n", InstallError, "needs a build"),
         ("--require-hashes\nx==1\n", InputError, "has no --hash"),
     ],
 )
@@ -68,6 +66,40 @@ def test_bad_inputs(tmp_path: Path, text: str, error: type[Exception], words: st
     (tmp_path / "x" / "setup.py").write_text("")
     with pytest.raises(error, match=words):
         read_inputs([tmp_path / "r.txt"], MARKERS)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["x @ git+https://h/x\n", "-e ./x\n", "./x\n", "x @ https://h/x-1.0.tar.gz\n"],
+)
+def test_entries_that_need_a_build_are_set_aside(tmp_path: Path, text: str) -> None:
+    (tmp_path / "r.txt").write_text(text + "y==1\n")
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "setup.py").write_text("")
+    inputs = read_inputs([tmp_path / "r.txt"], MARKERS)
+    assert [w.canonical_name for w in inputs.wanted] == ["y"]
+    assert [d.origin.line for d in inputs.direct] == [1]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("-e ./x\n", "cannot be hashed"),
+        ("./x\n", "cannot be hashed"),
+        ("x @ git+https://h/x\n", "cannot be hashed"),
+        ("x @ https://h/x-1.0.tar.gz\n", "has no --hash"),
+    ],
+)
+def test_require_hashes_for_entries_that_need_a_build(
+    tmp_path: Path, text: str, words: str
+) -> None:
+    (tmp_path / "r.txt").write_text(text)
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "setup.py").write_text("")
+    with pytest.raises(InputError, match=words):
+        read_inputs([tmp_path / "r.txt"], MARKERS, require_hashes=True)
+    (tmp_path / "r.txt").write_text(f"x @ https://h/x-1.0.tar.gz --hash=sha256:{SHA}\n")
+    assert len(read_inputs([tmp_path / "r.txt"], MARKERS, require_hashes=True).direct) == 1
 
 
 def page(*filenames: str) -> ProjectPage:

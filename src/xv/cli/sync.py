@@ -7,12 +7,13 @@ stops: it never imports the HTTP stack nor starts a worker.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -21,8 +22,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from xv import __version__, config
+from xv.build.settings import BuildSettings
 from xv.cache import Cache
-from xv.cli.compile_args import index_settings, shared_options
+from xv.cli.build_args import build_option_decorators, build_settings
+from xv.cli.compile_args import binary_set, index_settings, shared_options
 from xv.cli.output import Reporter, format_elapsed
 from xv.env import find_target, installed_distributions
 from xv.env.interpreter import Interpreter
@@ -34,7 +37,10 @@ from xv.sync import DEFAULT_KEEP, Plan, plan
 from xv.sync_inputs import SyncInputs, read_inputs
 
 if TYPE_CHECKING:
+    from xv.build.context import BuildContext
+    from xv.build.direct import DirectDist
     from xv.index.client import IndexClient
+    from xv.resolver.candidates import BinaryPolicy
 
 HELP = """Make the target environment hold exactly the packages pinned in SRC_FILES
 (compiled requirements files, e.g. from xv-compile; default: requirements.txt).
@@ -80,6 +86,10 @@ class SyncOptions:
     require_hashes: bool = False
     refresh: bool = False
     allow_empty_requirements: bool = False
+    build: BuildSettings = BuildSettings()
+    built: _Built | None = None  # set once direct entries are resolved
+    only_binary: frozenset[str] = frozenset()  # normalised names or ":all:"
+    no_binary: frozenset[str] = frozenset()
 
 
 class SyncReporter(Reporter):
@@ -120,6 +130,10 @@ class SyncReporter(Reporter):
 @click.option("--link-mode", type=click.Choice(("hardlink", "copy")), default="hardlink", help="How files get from the cache into the environment (default: hardlink, copy when that fails).")  # fmt: skip
 @click.option("--compile-bytecode", is_flag=True, help="Compile the installed .py files to bytecode.")  # fmt: skip
 @click.option("--require-hashes", is_flag=True, help="Require a --hash for every pin.")
+@click.option("--only-binary", multiple=True, help="Use only wheels for these packages (:all: for every one).")  # fmt: skip
+@click.option("--no-binary", multiple=True, help="Build these packages from their sdists (:all: for every one).")  # fmt: skip
+@click.option("--no-build", is_flag=True, help="Never build: refuse sdists, directories and VCS entries (editables excepted).")  # fmt: skip
+@build_option_decorators
 @click.option("--allow-empty-requirements/--no-allow-empty-requirements", default=False, help="Sync even when no pin applies, which removes every package (refused by default).")  # fmt: skip
 @shared_options(*_SHARED)
 def main(**params: Any) -> None:
@@ -156,6 +170,9 @@ def build_options(params: dict[str, Any]) -> SyncOptions:
         require_hashes=bool(params["require_hashes"]),
         refresh=bool(params["refresh"]),
         allow_empty_requirements=bool(params["allow_empty_requirements"]),
+        build=build_settings(params, bool(params["no_build"])),
+        only_binary=binary_set(params["only_binary"]),
+        no_binary=binary_set(params["no_binary"]),
     )
 
 
@@ -175,6 +192,24 @@ def run(opts: SyncOptions, reporter: SyncReporter) -> int:
     version = ".".join(map(str, interp.version))
     reporter.line(f"Using Python {version} environment at: {_shown(interp.prefix)}")
     inputs = read_inputs(opts.src_files, interp.markers, require_hashes=opts.require_hashes)
+    with ExitStack() as stack:
+        if inputs.direct:  # sdists, directories, editables, VCS: named by their metadata
+            from xv.sync_direct import resolve_entries
+
+            ctx = stack.enter_context(_build_context(opts, inputs, cache, interp))
+            inputs, dists = resolve_entries(inputs, ctx)
+            opts = dataclasses.replace(opts, built=_Built(ctx, dists))
+        return _run_resolved(opts, interp, inputs, cache, reporter, started)
+
+
+def _run_resolved(
+    opts: SyncOptions,
+    interp: Interpreter,
+    inputs: SyncInputs,
+    cache: Cache,
+    reporter: SyncReporter,
+    started: float,
+) -> int:
     for path in inputs.empty_files:
         reporter.warn(f"Requirements file `{path}` does not contain any dependencies")
     if not inputs.wanted and not opts.allow_empty_requirements:
@@ -263,7 +298,9 @@ def _check(
 ) -> None:
     from xv.sync_apply import check
 
-    check(the_plan, interp, _client(opts, inputs, cache))
+    # A dry run builds nothing; an sdist-only pin only fails it under --no-build.
+    build = None if opts.build.no_build else (lambda want, sdist: "")
+    check(the_plan, interp, _client(opts, inputs, cache), build, _policy(opts))
 
 
 def _client(opts: SyncOptions, inputs: SyncInputs, cache: Cache) -> IndexClient:
@@ -291,6 +328,7 @@ def _apply(
     reporter: SyncReporter,
 ) -> None:
     from xv.sync_apply import ApplyOptions, apply
+    from xv.sync_direct import build_ready, sdist_builder
 
     full_check = opts.reinstall or bool(opts.reinstall_packages) or opts.refresh
     options = ApplyOptions(
@@ -298,7 +336,24 @@ def _apply(
         compile_bytecode=opts.compile_bytecode,
         full_check=full_check or opts.require_hashes,
     )
-    report = apply(the_plan, interp, _client(opts, inputs, cache), options, progress=reporter.step)
+    client = _client(opts, inputs, cache)
+    assert cache.root is not None  # _usable_cache
+    with ExitStack() as stack:
+        built = opts.built
+        if built is None:
+            built = _Built(stack.enter_context(_build_context(opts, inputs, cache, interp)), {})
+        ready = build_ready(the_plan, built.dists, interp, built.ctx, cache.root)
+        build = sdist_builder(built.ctx, interp, cache.root)
+        report = apply(
+            the_plan,
+            interp,
+            client,
+            options,
+            progress=reporter.step,
+            ready=ready,
+            build=build,
+            policy=_policy(opts),
+        )
     reporter.clear_progress()
     for warning in report.warnings:
         reporter.warn(warning)
@@ -309,6 +364,28 @@ def _apply(
     if report.installed:
         reporter.timed("Installed", report.installed, report.install_seconds)
     reporter.changes(the_plan)
+
+
+def _policy(opts: SyncOptions) -> BinaryPolicy:
+    from xv.resolver.candidates import BinaryPolicy
+
+    return BinaryPolicy(opts.only_binary, opts.no_binary)
+
+
+@dataclass(frozen=True)
+class _Built:
+    """The build context of a sync and the direct entries it resolved."""
+
+    ctx: BuildContext
+    dists: dict[str, DirectDist]
+
+
+def _build_context(
+    opts: SyncOptions, inputs: SyncInputs, cache: Cache, interp: Interpreter
+) -> BuildContext:
+    from xv.build.context import BuildContext
+
+    return BuildContext(_client(opts, inputs, cache), opts.build, interpreter=interp)
 
 
 @contextmanager

@@ -1,0 +1,142 @@
+"""xv-sync's entries that need a build: sdists, directories, editables, git, sdist URLs.
+
+Before planning, each such entry is made concrete (:mod:`xv.build.direct`): its name
+and version come from its metadata, and it becomes a :class:`Wanted` whose URL is
+what an install records (``direct_url.json``), so an entry already installed from
+the same URL, directory or commit is left alone by the plan. Only the entries the
+plan installs are built, all before the environment changes: each wheel is built
+(an sdist's once per sdist and interpreter, in the cache), unpacked into the
+archive bucket and handed to :func:`xv.sync_apply.apply` as ready.
+Index pins that have only an sdist are built through :func:`sdist_builder`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from xv.build.context import BuildContext
+from xv.build.direct import DirectDist, DirectRef
+from xv.build.source import fetch_sdist
+from xv.build.vcs import without_password
+from xv.env.interpreter import Interpreter
+from xv.errors import HashMismatchError, InputError
+from xv.index.simple import DistFile
+from xv.install.archive import unpack_wheel_to_archive
+from xv.pool import cpu_count
+from xv.reqfile import Origin, ParsedRequirement
+from xv.reqfile.parser import redact
+from xv.sync import Plan, Wanted
+from xv.sync_apply import ARCHIVES_BUCKET, BuildSdist
+from xv.sync_inputs import SyncInputs
+
+
+def resolve_entries(
+    inputs: SyncInputs, ctx: BuildContext
+) -> tuple[SyncInputs, dict[str, DirectDist]]:
+    """``inputs`` with its direct entries turned into pins, and what each pin came from."""
+    wanted = {w.canonical_name: w for w in inputs.wanted}
+    origins = dict(inputs.origins)
+    dists: dict[str, DirectDist] = {}
+    for item in inputs.direct:
+        dist = resolve_one(item, ctx)
+        _check_unique(dist.name, item.origin, origins)
+        hashes = tuple(sorted(set(item.hashes)))
+        wanted[dist.name] = Wanted(
+            dist.name, dist.version, _recorded_url(item, dist), hashes, item.editable
+        )
+        origins[dist.name] = item.origin
+        dists[dist.name] = dist
+    merged = tuple(wanted[name] for name in sorted(wanted))
+    return SyncInputs(merged, inputs.options, origins, inputs.not_here, inputs.empty_files), dists
+
+
+def resolve_one(item: ParsedRequirement, ctx: BuildContext) -> DirectDist:
+    assert item.url is not None
+    label = redact(item.spec or item.text)
+    return ctx.direct.resolve(DirectRef(item.url, item.editable, item.name, label))
+
+
+def _recorded_url(item: ParsedRequirement, dist: DirectDist) -> str:
+    """The URL ``direct_url.json`` will hold (git: pinned to the commit), without a
+    password: the plan compares it with the record, and the summary prints it."""
+    if dist.commit is not None:
+        return without_password(dist.url)
+    assert item.url is not None
+    return without_password(item.url)
+
+
+def _check_unique(name: str, origin: Origin, origins: dict[str, Origin]) -> None:
+    if name in origins:
+        raise InputError(
+            f"{name} is pinned more than once (also at {origins[name]})", origin.file, origin.line
+        )
+
+
+def build_ready(
+    the_plan: Plan,
+    dists: dict[str, DirectDist],
+    interp: Interpreter,
+    ctx: BuildContext,
+    cache_root: Path,
+) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Archives (and direct_url.json) of the direct entries the plan installs."""
+    installing = [*the_plan.install, *(r.wanted for r in the_plan.reinstall)]
+    todo = [
+        (want, dists[want.canonical_name]) for want in installing if want.canonical_name in dists
+    ]
+    with tempfile.TemporaryDirectory(prefix="xv-sync-build-") as scratch:
+
+        def prepare(item: tuple[Wanted, DirectDist]) -> tuple[str, tuple[str, dict[str, Any]]]:
+            want, dist = item
+            wheel = ctx.direct.wheel(dist, interp.tags, Path(scratch))
+            _check_lock_hashes(want, dist)
+            archive = unpack_wheel_to_archive(str(wheel), str(cache_root / ARCHIVES_BUCKET))
+            return dist.name, (archive, dist.direct_url())
+
+        # Builds are subprocesses; the frontend lets at most one per CPU run at once.
+        with ThreadPoolExecutor(max(1, min(len(todo), cpu_count()))) as pool:
+            return dict(pool.map(prepare, todo))
+
+
+def _check_lock_hashes(want: Wanted, dist: DirectDist) -> None:
+    """A lock's ``--hash`` of a URL sdist is the sdist's (as uv writes it)."""
+    sha = [h.split(":", 1)[1] for h in want.hashes if h.startswith("sha256:")]
+    if sha and dist.sha256 is not None and dist.sha256 not in sha:
+        raise HashMismatchError(
+            f"Hash mismatch for {dist.name} ({dist.location.name}): it has sha256:{dist.sha256}, "
+            "which none of the requirement file's --hash values allows",
+            dist.name,
+        )
+
+
+def sdist_builder(ctx: BuildContext, interp: Interpreter, cache_root: Path) -> BuildSdist:
+    """:func:`xv.sync_apply.apply`'s ``build``: an index sdist made into an unpacked wheel."""
+
+    def build(want: Wanted, sdist: DistFile) -> str:
+        path = fetch_sdist(ctx.client, sdist)
+        label = f"{want.canonical_name}=={want.version}"
+        sha = sdist.hashes.get("sha256")
+        _check_sdist_hash(want, sha, path)
+        wheel = ctx.builder.sdist_wheel(path, label, interp.tags, sha)
+        return unpack_wheel_to_archive(str(wheel), str(cache_root / ARCHIVES_BUCKET))
+
+    return build
+
+
+def _check_sdist_hash(want: Wanted, sha: str | None, path: Path) -> None:
+    allowed = [h.split(":", 1)[1] for h in want.hashes if h.startswith("sha256:")]
+    if not allowed:
+        return
+    if sha is None:
+        from xv.build.builder import file_sha256
+
+        sha = file_sha256(path)
+    if sha.lower() not in allowed:
+        raise HashMismatchError(
+            f"Hash mismatch for {want.canonical_name}=={want.version} ({path.name}): it has "
+            f"sha256:{sha.lower()}, which none of the requirement file's --hash values allows",
+            want.canonical_name,
+        )
