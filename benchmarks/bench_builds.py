@@ -1,0 +1,120 @@
+"""Benchmark: builds, as ratios to uv on the same machine in one run (issue 13's targets).
+
+1. ``-e ./proj`` of a project with static metadata, recompiled: xv with the editable vs
+   xv with only its dependency (target: at most 1.2x, i.e. no build).
+2. Compiling ``docopt==0.6.2`` (only an sdist; setuptools backend) cold (empty caches)
+   and warm, xv vs ``uv pip compile`` (target cold: at most 1.5x uv; warm: no build).
+3. Syncing a lock holding that sdist into a second fresh venv (the first sync built it),
+   xv vs ``uv pip sync`` (target: at most 1.5x uv, no build).
+
+Run: ``python benchmarks/bench_builds.py [--uv PATH] [--runs N]`` (uv defaults to the one on
+PATH or in /tmp/ref/bin). Uses the real default index.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_sync import find_tool, make_venv
+
+XV_COMPILE = str(Path(sys.executable).parent / "xv-compile")
+XV_SYNC = str(Path(sys.executable).parent / "xv-sync")
+
+
+def timed(argv: list[str], cwd: Path) -> float:
+    started = time.perf_counter()
+    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return elapsed
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def editable_recompile(work: Path, runs: int) -> tuple[float, float]:
+    proj = work / "proj"
+    (proj / "proj").mkdir(parents=True)
+    (proj / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["flit_core>=3.2"]\nbuild-backend = "flit_core.buildapi"\n'
+        '[project]\nname = "proj"\nversion = "1.0"\ndescription = "x"\ndependencies = ["idna"]\n'
+    )
+    (proj / "proj/__init__.py").write_text('"""x"""\n')
+    (work / "with.in").write_text("-e ./proj\n")
+    (work / "without.in").write_text("idna\n")
+    cache = ["--cache-dir", str(work / "xv-cache")]
+    timed([XV_COMPILE, "with.in", *cache], work)  # warm the index pages
+    with_ = median([timed([XV_COMPILE, "with.in", *cache], work) for _ in range(runs)])
+    without = median([timed([XV_COMPILE, "without.in", *cache], work) for _ in range(runs)])
+    return with_, without
+
+
+def sdist_compile(work: Path, uv: str, runs: int) -> dict[str, float]:
+    (work / "sdist.in").write_text("docopt==0.6.2\n")
+    out: dict[str, list[float]] = {"xv cold": [], "uv cold": [], "xv warm": [], "uv warm": []}
+    for i in range(runs):
+        xv_cache, uv_cache = work / f"xvc{i}", work / f"uvc{i}"
+        xv = [XV_COMPILE, "sdist.in", "--cache-dir", str(xv_cache)]
+        uv_cmd = [uv, "pip", "compile", "sdist.in", "--cache-dir", str(uv_cache), "-q"]
+        out["xv cold"].append(timed(xv, work))
+        out["uv cold"].append(timed(uv_cmd, work))
+        out["xv warm"].append(timed(xv, work))
+        out["uv warm"].append(timed(uv_cmd, work))
+    return {k: median(v) for k, v in out.items()}
+
+
+def sdist_second_venv(work: Path, uv: str, runs: int) -> dict[str, float]:
+    lock = work / "lock.txt"
+    lock.write_text("docopt==0.6.2\n")
+    out: dict[str, list[float]] = {"xv": [], "uv": []}
+    caches = {"xv": work / "xv-sync-cache", "uv": work / "uv-sync-cache"}
+
+    def cmd(tool: str, venv: Path) -> list[str]:
+        if tool == "xv":
+            return [XV_SYNC, str(lock), "-p", str(venv), "--cache-dir", str(caches["xv"])]
+        return [uv, "pip", "sync", str(lock), "-p", str(venv), "--cache-dir", str(caches["uv"])]
+
+    for tool in ("xv", "uv"):
+        first = work / f"{tool}-first"
+        make_venv(first, with_pip=False)
+        timed(cmd(tool, first), work)  # builds the sdist once
+        for i in range(runs):
+            venv = work / f"{tool}-venv{i}"
+            make_venv(venv, with_pip=False)
+            out[tool].append(timed(cmd(tool, venv), work))
+    return {k: median(v) for k, v in out.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--uv")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    uv = find_tool("uv", args.uv)
+    if uv is None:
+        raise SystemExit("uv not found (pass --uv PATH)")
+    with tempfile.TemporaryDirectory(prefix="xv-bench-builds-") as tmp:
+        work = Path(tmp)
+        with_, without = editable_recompile(work, args.runs)
+        print(f"recompile -e ./proj (static): {with_:.2f}s vs {without:.2f}s without it: "
+              f"{with_ / without:.2f}x (target <= 1.2x)")  # fmt: skip
+        c = sdist_compile(work, uv, args.runs)
+        print(f"compile docopt==0.6.2 cold: xv {c['xv cold']:.2f}s uv {c['uv cold']:.2f}s: "
+              f"{c['xv cold'] / c['uv cold']:.2f}x (target <= 1.5x)")  # fmt: skip
+        print(f"compile docopt==0.6.2 warm: xv {c['xv warm']:.2f}s uv {c['uv warm']:.2f}s: "
+              f"{c['xv warm'] / c['uv warm']:.2f}x")  # fmt: skip
+        s = sdist_second_venv(work, uv, args.runs)
+        print(f"sync docopt==0.6.2 into a second venv: xv {s['xv']:.2f}s uv {s['uv']:.2f}s: "
+              f"{s['xv'] / s['uv']:.2f}x (target <= 1.5x)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
