@@ -81,6 +81,11 @@ def test_sdist_only_pin_builds_once_for_two_environments(idx: LocalIndex, tmp_pa
     assert run_py(first, "import srconly; print(srconly.__version__)") == "1.0"
     pip_check(first)
     assert pip_list(first) == {"idna": "3.10", "srconly": "1.0"}
+    freeze = subprocess.run(
+        [*PIP, "--python", str(first / "bin" / "python"), "freeze"], capture_output=True, text=True
+    ).stdout.split()
+    pins = [line for line in Path("r.txt").read_text().splitlines() if "==" in line]
+    assert freeze == pins  # pip freeze equals the lock
     # A second environment reuses the wheel built for the first: --no-build cannot stop it.
     second = make_venv(tmp_path / "two")
     again = sync(idx, second, "r.txt", "--no-build")
