@@ -164,14 +164,17 @@ def merge(
     for (name, version), where in sorted(markers.items()):
         cand = owner[(name, version)].candidate(name, version)
         text = str(where.simplify_python(python)) or None
+        direct = inputs.direct.get(name)  # a URL, path or -e requirement: written as given
         dists.append(
             ResolvedDist(
                 name=name,
                 version=version,
                 extras=frozenset(extras.get(name, ())),
+                url=direct.url if direct is not None else None,
                 files=cand.files if cand is not None else (),
                 parents=frozenset(parents.get((name, version), ())),
                 marker=text,
+                editable=direct is not None and direct.editable,
             )
         )
     return Resolution(tuple(dists))
