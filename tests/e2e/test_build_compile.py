@@ -196,3 +196,11 @@ def test_a_failing_build_says_which_package_and_hook(idx: LocalIndex, tmp_path: 
         "error: Failed to build ./bad: get_requires_for_build_wheel: failed (exit status 1)\n"
     )
     assert "no compiler here" in result.stderr
+
+
+def test_universal_keeps_direct_references(idx: LocalIndex, tmp_path: Path) -> None:
+    flit_project(tmp_path / "proj")
+    Path("r.in").write_text("-e ./proj\n")
+    result = xv(idx, "r.in", "--universal")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "-e ./proj\n    # via -r r.in\nidna==3.10\n    # via demo\n"
