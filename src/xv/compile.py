@@ -64,7 +64,10 @@ def compile(  # noqa: A001
 
             inputs = _resolver_inputs(opts, None, ctx)
             settings = _resolver_settings(opts)
-            return _tidy(compile_universal(opts, client, inputs, settings, progress))
+            universal = compile_universal(
+                opts, client, inputs, settings, progress, lambda: ctx.builder
+            )
+            return _tidy(universal)
         if target is None:
             s = opts.resolver
             target = build_target(s.python, s.python_version, s.python_platform, cache)

@@ -14,6 +14,8 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 from xv import lockfile
+from xv.build.builder import Builder
+from xv.build.source import BuildingSource
 from xv.compile_options import CompileOptions
 from xv.env.target import build_target
 from xv.errors import UsageError
@@ -65,8 +67,12 @@ def compile_universal(
     inputs: prov.ResolverInputs,
     settings: prov.ResolverSettings,
     progress: Callable[[int], None] | None = None,
+    builder: Callable[[], Builder] | None = None,
 ) -> Resolution:
+    """``builder`` answers sdists' metadata by building (without it they cannot be used)."""
     floor = python_floor(opts)
     with WorkerPool() as pool:
-        source = IndexSource(client, pool)
+        source = (
+            IndexSource(client, pool) if builder is None else BuildingSource(client, pool, builder)
+        )
         return resolve_universal(inputs, settings, source, floor, lock_pins(opts), progress)

@@ -204,3 +204,10 @@ def test_universal_keeps_direct_references(idx: LocalIndex, tmp_path: Path) -> N
     result = xv(idx, "r.in", "--universal")
     assert result.exit_code == 0, result.output
     assert result.stdout == "-e ./proj\n    # via -r r.in\nidna==3.10\n    # via demo\n"
+
+
+def test_universal_builds_sdist_only_versions(idx: LocalIndex) -> None:
+    Path("r.in").write_text("gunicorn>=18,<19.1\n")
+    result = xv(idx, "r.in", "--universal")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "gunicorn==19.0.0\n    # via -r r.in\n"
