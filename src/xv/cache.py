@@ -5,7 +5,7 @@ Layout::
     <root>/                       platformdirs.user_cache_dir("xv"), XV_CACHE_DIR, or --cache-dir
       simple-v1/<key>             one file per entry, msgpack with a small envelope
       simple-v1/.locks/<key>.lock lock files (never deleted: deleting a lock file races)
-      simple-v1/.tmp-*            in-flight writes, renamed over the entry when complete
+      simple-v1/.<entry>.*.tmp    in-flight writes, renamed over the entry when complete
 
 Rules, in the spirit of uv's cache:
 
@@ -39,13 +39,14 @@ import logging
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import msgpack
 import platformdirs
+
+from xv import atomic
 
 log = logging.getLogger(__name__)
 
@@ -227,17 +228,9 @@ def _checksum(payload: bytes) -> bytes:
 
 
 def write_atomic(target: Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` through a temporary file beside it and ``os.replace``."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Write ``data`` to ``target`` through a temporary file beside it and ``os.replace``;
+    ``target`` itself is replaced, never a file a link there points to."""
+    atomic.write_atomic(target, data, follow=False)
 
 
 def sanitize_key(key: str) -> str:

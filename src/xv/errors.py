@@ -52,6 +52,13 @@ class PyprojectError(InputError):
     """pyproject.toml is malformed or lacks what was asked of it."""
 
 
+class OutputError(XvError):
+    """An output file cannot be written (exit 2, as uv: the command cannot do what it was
+    asked, which a script must not mistake for "no solution")."""
+
+    exit_code = 2
+
+
 class NetworkError(XvError):
     """An HTTP request failed after retries (connection error, 5xx, timeout)."""
 

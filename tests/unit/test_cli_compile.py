@@ -166,7 +166,7 @@ def test_a_failing_write_leaves_the_existing_file_alone(
 
     monkeypatch.setattr(cli.os, "replace", broken_replace)
     result = invoke("r.in", "-o", "r.txt")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stderr == "error: cannot write r.txt: No space left on device\n"
     assert Path("r.txt").read_text() == "flask==1.0\n"
     assert sorted(os.listdir()) == ["r.in", "r.txt"]  # no temporary file left behind

@@ -17,13 +17,13 @@ from typing import Any
 import click
 import platformdirs
 
-from xv import __version__, config, lockfile
+from xv import __version__, atomic, config, lockfile
 from xv.cache import Cache
 from xv.cli.compile_args import build_options, check_pip_compile_options, options
 from xv.cli.output import Reporter
 from xv.compile_options import CompileOptions
 from xv.env.target import Target, build_target
-from xv.errors import XvError
+from xv.errors import OutputError, XvError
 from xv.resolver.result import Resolution
 
 CompileFn = Callable[..., Resolution]
@@ -98,7 +98,7 @@ def run(opts: CompileOptions, reporter: Reporter) -> int:
         if out.dry_run:
             reporter.info("Dry run: nothing written")
         return 0
-    write_atomically(out.output_file, text)
+    write_output(out.output_file, text)
     _remember(opts, text, target)
     reporter.info(f"Wrote {out.output_file}")
     return 0
@@ -179,30 +179,11 @@ def check(path: str, text: str, reporter: Reporter, current: str | None = None) 
     return 1
 
 
-def write_atomically(path: str, text: str) -> None:
-    """Write beside ``path`` then rename over it, so a failure never leaves it half written."""
-    import tempfile
-
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
+def write_output(path: str, text: str) -> None:
+    """Write the compiled file with :mod:`xv.atomic`: replaced atomically (through a symlink
+    to its target), in place when it is a FIFO or a device; an existing lock survives any
+    failure."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        atomic.write_atomic(path, text.encode("utf-8"), durable=True)
     except OSError as exc:
-        raise XvError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        if target.exists():
-            os.chmod(tmp, target.stat().st_mode & 0o7777)
-        else:
-            os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise XvError(f"cannot write {path}: {exc.strerror or exc}") from exc
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc

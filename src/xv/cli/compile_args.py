@@ -191,7 +191,7 @@ def build_options(
         cache=CacheSettings(s.get("cache_dir"), bool(s.get("no_cache"))),
         render=_render_options(s, index, argv),
         output=OutputOptions(
-            output_file=params["output_file"],
+            output_file=_output_file(params),
             dry_run=bool(params["dry_run"]),
             check=bool(params["check"]),
             quiet=params["quiet"],
@@ -225,7 +225,7 @@ def _resolver_settings(
     prerelease = s.get("prerelease") or ("allow" if file_opts.pre else "if-necessary-or-explicit")
     upgrade_packages = tuple(params["upgrade_package"])
     try:
-        preferences = preferences_from(params["output_file"], params["upgrade"], upgrade_packages)
+        preferences = preferences_from(_output_file(params), params["upgrade"], upgrade_packages)
     except InputError as exc:
         # A hand-mangled output file should not block regenerating it.
         warn(f"ignoring the existing pins: {exc}")
@@ -291,6 +291,12 @@ def binary_set(values: Iterable[str]) -> frozenset[str]:
             else:
                 chosen.add(canonicalize_name(item))
     return frozenset(chosen)
+
+
+def _output_file(params: dict[str, Any]) -> str | None:
+    """``-o -`` means stdout, as in pip-compile: no file to write, read pins from or check."""
+    value: str | None = params["output_file"]
+    return None if value == "-" else value
 
 
 def _unique(items: Iterable[str]) -> tuple[str, ...]:

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -47,6 +46,7 @@ from urllib.request import url2pathname
 import requests
 from packaging.utils import canonicalize_name
 
+from xv import atomic
 from xv.cache import Cache
 from xv.errors import HashMismatchError, NetworkError, OfflineError
 from xv.index import pageform, simple
@@ -358,22 +358,16 @@ def _pick_hash(hashes: dict[str, str]) -> tuple[str, str] | None:
 def _write_verified(file: DistFile, chunks: Iterable[bytes], target: Path) -> None:
     expected = _pick_hash(file.hashes)
     digest = hashlib.new(expected[0]) if expected else None
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for chunk in chunks:
-                out.write(chunk)
-                if digest is not None:
-                    digest.update(chunk)
+    with atomic.atomic_writer(target, follow=False) as out:
+        for chunk in chunks:
+            out.write(chunk)
+            if digest is not None:
+                digest.update(chunk)
         if expected and digest is not None and digest.hexdigest() != expected[1]:
             raise HashMismatchError(
                 f"{file.filename}: {expected[0]} is {digest.hexdigest()}, expected {expected[1]}",
                 package=file.filename,
             )
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --- per-process clients for pool workers ----------------------------------------------

@@ -1,0 +1,121 @@
+"""Writing a whole file so that a failure, Ctrl-C or a power cut never leaves it half written.
+
+The one helper behind every whole-file write xv makes: the compiled lock (``-o``), cache
+entries, downloaded archives.
+
+- A regular file (or a path that does not exist yet) is replaced atomically: the new content
+  goes to a temporary file beside it (same directory, so the same filesystem) and
+  :func:`os.replace` swaps it in. Readers see the old file or the new one, never a mix, and
+  an existing file survives any failure untouched. The file keeps its permission bits; a new
+  one gets the umask's, as :func:`open` would give it. Missing directories are created.
+- A symlink is written through: the file it points to is replaced beside *that* file, and
+  the link stays a link (replacing the link itself would cut it off from its target).
+- What is not a regular file (a FIFO, a character or block device such as ``/dev/null``)
+  and the aliases of a file descriptor (``/dev/stdout``, ``/dev/fd/N``, ``/proc/self/fd/N``)
+  are written in place: replacing them would destroy a device node or write into a file
+  nobody is reading. Such writes append (``O_APPEND``), so ``-o /dev/stdout >> log`` adds to
+  the log instead of overwriting it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+# Paths that name an open file descriptor rather than a file: whatever they resolve to is
+# someone else's open file, so it is written through the descriptor, never replaced.
+_FD_ALIAS_RE = re.compile(r"^/dev/(stdout|stderr|fd/\d+)$|^/proc/[^/]+/fd/\d+$")
+
+
+def writes_in_place(path: Path) -> bool:
+    """Whether ``path`` must be written in place (see the module docstring).
+
+    >>> writes_in_place(Path("/dev/stdout")), writes_in_place(Path("/nonexistent/x.txt"))
+    (True, False)
+    """
+    if _FD_ALIAS_RE.match(os.path.abspath(path)):
+        return True
+    try:
+        mode = os.stat(path).st_mode  # follows symlinks: a link to a FIFO is a FIFO
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode)
+
+
+@contextmanager
+def atomic_writer(
+    path: str | os.PathLike[str], *, durable: bool = False, follow: bool = True
+) -> Iterator[BinaryIO]:
+    """Yield a binary handle whose content becomes ``path`` when the block ends without
+    an exception (see the module docstring). ``durable`` also flushes the data and the
+    rename to disk before returning, for files a person would hate to lose (the lock).
+    ``follow=False`` replaces ``path`` itself whatever it is (the cache: its entries are
+    always regular files, and a link planted there must not redirect a write elsewhere)."""
+    given = Path(path)
+    if follow and writes_in_place(given):
+        with open(os.open(given, os.O_WRONLY | os.O_APPEND), "wb") as handle:
+            yield handle
+        return
+    # Through symlinks, dangling ones included.
+    target = Path(os.path.realpath(given)) if follow else given
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp, fd = _create_beside(target)
+    try:
+        with open(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            _copy_mode(target, handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    if durable:
+        _fsync_directory(target.parent)
+
+
+def write_atomic(
+    path: str | os.PathLike[str], data: bytes, *, durable: bool = False, follow: bool = True
+) -> None:
+    """Write ``data`` to ``path`` with :func:`atomic_writer`."""
+    with atomic_writer(path, durable=durable, follow=follow) as handle:
+        handle.write(data)
+
+
+def _create_beside(target: Path) -> tuple[Path, int]:
+    """A new temporary file next to ``target``, created with mode 0o666 so the kernel applies
+    the umask (``tempfile.mkstemp`` would make it 0o600, and reading the umask is racy)."""
+    while True:
+        temp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return temp, os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:  # pragma: no cover - 48 random bits
+            continue
+
+
+def _copy_mode(target: Path, fd: int) -> None:
+    """Give the new file the permission bits of the file it replaces."""
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        return
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, stat.S_IMODE(mode))
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable (POSIX; Windows has no directory handles to sync)."""
+    if os.name != "posix":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
