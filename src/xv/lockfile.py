@@ -323,6 +323,8 @@ def _read(source: str | os.PathLike[str]) -> tuple[str, str]:
             return Path(path).read_text(encoding="utf-8"), path
         except OSError as exc:
             raise InputError(f"cannot read the file: {exc.strerror or exc}", file=path) from exc
+        except UnicodeDecodeError as exc:
+            raise InputError(f"cannot read the file: not UTF-8 ({exc.reason})", file=path) from exc
     return source, "<lockfile>"
 
 

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import (
     Executor,
@@ -39,7 +41,7 @@ from concurrent.futures import (
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from xv.errors import UsageError
 
@@ -125,6 +127,60 @@ def _kind_from_env() -> PoolKind:
         if raw == kind:
             return kind
     raise UsageError(f"{ENV_POOL_KIND} must be one of {', '.join(_KINDS)}, not {raw!r}")
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def thread_map(fn: Callable[[T], R], items: Sequence[T], threads: int) -> list[R]:
+    """``[fn(x) for x in items]`` on up to ``threads`` threads; like ``executor.map``, the
+    first failing item in order raises its exception once every item has run.
+
+    Unlike ``with ThreadPoolExecutor()``, Ctrl-C here returns at once: the items not started
+    are dropped, and the threads are daemons, so a request still in flight does not hold
+    the process's exit until it times out (its result is not wanted; files are written
+    atomically, so one cut short leaves nothing half written).
+    """
+    results: list[Any] = [None] * len(items)
+    failures: dict[int, BaseException] = {}
+    pending = iter(range(len(items)))
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def work() -> None:
+        while not stop.is_set():
+            with lock:
+                index = next(pending, None)
+            if index is None:
+                return
+            try:
+                results[index] = fn(items[index])
+            except BaseException as exc:  # handed to the caller below
+                failures[index] = exc
+
+    workers = [
+        threading.Thread(target=work, name="xv-thread-map", daemon=True)
+        for _ in range(max(1, min(threads, len(items))))
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        for worker in workers:
+            worker.join()
+    except BaseException:
+        stop.set()
+        raise
+    if failures:
+        raise failures[min(failures)]
+    return results
+
+
+def _ignore_sigint() -> None:
+    """Worker initializer: Ctrl-C reaches every process of the terminal's process group;
+    only the parent acts on it (and stops the workers), so a worker never prints a
+    traceback of its own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _call(fn: Callable[..., Any], args: Sequence[Any]) -> JobResult:
@@ -239,7 +295,9 @@ class WorkerPool:
                     # Only effective before the (process-wide) server starts.
                     modules = {"__main__", *self.preload, getattr(fn, "__module__", "__main__")}
                     context.set_forkserver_preload(sorted(modules))
-                self._executor = ProcessPoolExecutor(self.workers, mp_context=context)
+                self._executor = ProcessPoolExecutor(
+                    self.workers, mp_context=context, initializer=_ignore_sigint
+                )
             self.started = True
         return self._executor
 
@@ -247,6 +305,19 @@ class WorkerPool:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+
+    def _stop_now(self) -> None:
+        """After Ctrl-C: drop the queued jobs and end the worker processes (they ignore
+        SIGINT, see :func:`_ignore_sigint`) instead of letting them finish their requests."""
+        executor = self._executor
+        self._discard_executor()
+        if isinstance(executor, ProcessPoolExecutor):
+            terminate = getattr(executor, "terminate_workers", None)  # Python 3.14+
+            if terminate is not None:
+                terminate()
+            else:
+                for child in multiprocessing.active_children():
+                    child.terminate()
 
     def close(self) -> None:
         """Stop the workers (waiting for running jobs). A later :meth:`map` starts new ones."""
@@ -263,7 +334,12 @@ class WorkerPool:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.close()
+        if exc_type is None:
+            self.close()
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self._stop_now()
+        else:  # failing: the results are not wanted, so do not wait for them
+            self._discard_executor()
 
     def __repr__(self) -> str:
         return f"WorkerPool(workers={self.workers}, kind={self.kind!r}, started={self.started})"

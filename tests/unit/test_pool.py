@@ -144,3 +144,18 @@ def test_default_workers_bounds() -> None:
 def test_invalid_worker_count() -> None:
     with pytest.raises(UsageError):
         WorkerPool(0, kind="serial")
+
+
+def test_thread_map_keeps_order_and_raises_the_first_failure_in_order() -> None:
+    from xv.pool import thread_map
+
+    assert thread_map(lambda x: x * 2, list(range(20)), 4) == [x * 2 for x in range(20)]
+    assert thread_map(lambda x: x, [], 4) == []
+
+    def fail_on_odd(x: int) -> int:
+        if x % 2:
+            raise ValueError(x)
+        return x
+
+    with pytest.raises(ValueError, match="^1$"):
+        thread_map(fail_on_odd, list(range(10)), 3)

@@ -20,10 +20,10 @@ import platformdirs
 from xv import __version__, atomic, config, lockfile
 from xv.cache import Cache
 from xv.cli.compile_args import build_options, check_pip_compile_options, options
-from xv.cli.output import Reporter
+from xv.cli.output import Reporter, run_command
 from xv.compile_options import CompileOptions
 from xv.env.target import Target, build_target
-from xv.errors import OutputError, XvError
+from xv.errors import InputError, OutputError, XvError
 from xv.resolver.result import Resolution
 
 CompileFn = Callable[..., Resolution]
@@ -48,7 +48,8 @@ otherwise.
 
 \b
 Exit status: 0 on success; 1 when resolution fails or --check finds the output
-out of date; 2 for bad arguments or input files (and --check with no output file).
+out of date; 2 for bad arguments or input files, an output file that cannot be
+written (and --check with no output file); 130 on Ctrl-C.
 """
 
 
@@ -62,17 +63,14 @@ out of date; 2 for bad arguments or input files (and --check with no output file
 def main(**params: Any) -> None:
     ctx = click.get_current_context()
     reporter = Reporter(params["quiet"], params["verbose"], params["color"] or "auto")
-    try:
+
+    def body() -> int:
         check_pip_compile_options(params, reporter)
         loaded = config.load(no_config=bool(params["no_config"]))
         argv = ctx.meta.get("xv.argv", sys.argv[1:])
-        opts = build_options(params, loaded, argv, _stdin, reporter.warn)
-        code = run(opts, reporter)
-    except XvError as exc:
-        reporter.clear_progress()
-        reporter.error(exc)
-        ctx.exit(exc.exit_code)
-    ctx.exit(code)
+        return run(build_options(params, loaded, argv, _stdin, reporter.warn), reporter)
+
+    run_command(reporter, body)
 
 
 def _stdin() -> str:
@@ -154,7 +152,7 @@ def _read(path: str) -> str:
     try:
         return Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise XvError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+        raise InputError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from exc
 
 
 def check(path: str, text: str, reporter: Reporter, current: str | None = None) -> int:

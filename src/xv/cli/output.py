@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
-from typing import TextIO
+from collections.abc import Callable
+from typing import NoReturn, TextIO
 
 import click
 
@@ -93,6 +95,48 @@ class Reporter:
         noun = "package" if count == 1 else "packages"
         elapsed = format_elapsed(time.monotonic() - self._started)
         self._write(f"Resolved {count} {noun} in {elapsed}")
+
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT: what a shell reports for a command stopped by Ctrl-C
+
+
+def run_command(reporter: Reporter, body: Callable[[], int]) -> NoReturn:
+    """Run a command's ``body`` and exit with its status: an :class:`XvError` becomes one
+    message and its exit code; Ctrl-C exits 130 quietly (not click's ``Aborted!`` with 1,
+    the status a script reads as "no solution"), as uv does."""
+    ctx = click.get_current_context()
+    try:
+        code = body()
+    except XvError as exc:
+        reporter.clear_progress()
+        reporter.error(exc)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        reporter.clear_progress()
+        _exit_now_if_threads_linger(EXIT_INTERRUPTED)
+        code = EXIT_INTERRUPTED
+    ctx.exit(code)
+
+
+def _exit_now_if_threads_linger(code: int, grace: float = 1.0) -> None:
+    """After Ctrl-C, threads blocked on the network would hold the exit until their requests
+    time out. Their results are not wanted and every file they write is replaced atomically,
+    so the process leaves without them (the main thread has already unwound, running its
+    cleanups). Threads that end by themselves within ``grace`` seconds (a process pool's
+    manager, once its workers are stopped) are waited for, so that they release what they
+    hold."""
+    deadline = time.monotonic() + grace
+    lingering = []
+    for thread in threading.enumerate():
+        if thread is threading.main_thread() or thread.daemon:
+            continue
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            lingering.append(thread)
+    if lingering:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def format_elapsed(seconds: float) -> str:

@@ -26,12 +26,12 @@ from xv.build.settings import BuildSettings
 from xv.cache import Cache
 from xv.cli.build_args import build_option_decorators, build_settings
 from xv.cli.compile_args import binary_set, index_settings, shared_options
-from xv.cli.output import Reporter, format_elapsed
+from xv.cli.output import Reporter, format_elapsed, run_command
 from xv.env import find_target, installed_distributions
 from xv.env.interpreter import Interpreter
 from xv.env.lock import environment_lock
 from xv.env.own import runs_from, runtime_tree
-from xv.errors import UsageError, XvError
+from xv.errors import UsageError
 from xv.install.journal import repair
 from xv.sync import DEFAULT_KEEP, Plan, plan
 from xv.sync_inputs import SyncInputs, read_inputs
@@ -55,7 +55,8 @@ Every wheel is downloaded and unpacked into the cache before the environment cha
 
 \b
 Exit status: 0 on success (and for --check when nothing differs); 1 when an install
-or download fails or --check finds differences; 2 for bad arguments or input files.
+or download fails or --check finds differences; 2 for bad arguments or input
+files; 130 on Ctrl-C.
 """
 
 _SHARED = (
@@ -137,15 +138,8 @@ class SyncReporter(Reporter):
 @click.option("--allow-empty-requirements/--no-allow-empty-requirements", default=False, help="Sync even when no pin applies, which removes every package (refused by default).")  # fmt: skip
 @shared_options(*_SHARED)
 def main(**params: Any) -> None:
-    ctx = click.get_current_context()
     reporter = SyncReporter(params["quiet"], params["verbose"], params["color"] or "auto")
-    try:
-        code = run(build_options(params), reporter)
-    except XvError as exc:
-        reporter.clear_progress()
-        reporter.error(exc)
-        ctx.exit(exc.exit_code)
-    ctx.exit(code)
+    run_command(reporter, lambda: run(build_options(params), reporter))
 
 
 def build_options(params: dict[str, Any]) -> SyncOptions:

@@ -36,7 +36,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +53,7 @@ from xv.index.http import Http, raise_for_retry, redact_url, split_credentials
 from xv.index.httpcache import PageRules
 from xv.index.settings import DEFAULT_INDEX_URL, IndexSettings
 from xv.index.simple import DistFile, ProjectPage
+from xv.pool import thread_map
 
 PAGE_BUCKET = "simple-v2"  # v2: entries keep the caching headers
 _PAGE_THREADS = 16
@@ -108,8 +108,7 @@ class IndexClient:
         if len(misses) == 1:
             self.project_page(misses[0])
         elif misses:
-            with ThreadPoolExecutor(min(_PAGE_THREADS, len(misses))) as executor:
-                list(executor.map(self.project_page, misses))
+            thread_map(self.project_page, misses, _PAGE_THREADS)
         return {name: self._memo[key] for name, key in wanted.items()}
 
     def _lookup(self, name: str, *, network: bool) -> ProjectPage | None:

@@ -18,7 +18,6 @@ import hashlib
 import tempfile
 import zipfile
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +39,7 @@ from xv.index import zipread
 from xv.index.client import IndexClient, IndexSettings, client_for, remember_client
 from xv.index.http import raise_for_retry, redact_url
 from xv.index.simple import DistFile
+from xv.pool import thread_map
 
 if TYPE_CHECKING:  # only the type: the pool is handed in by the caller
     from xv.pool import WorkerPool
@@ -403,8 +403,7 @@ def fetch_slice_job(
     """Worker job: :func:`fetch_metadata_job` for each file, on up to ``threads`` threads."""
     if len(plains) == 1 or threads <= 1:
         return [fetch_metadata_job(settings, cache_root, p) for p in plains]
-    with ThreadPoolExecutor(min(threads, len(plains))) as executor:
-        return list(executor.map(lambda p: fetch_metadata_job(settings, cache_root, p), plains))
+    return thread_map(lambda p: fetch_metadata_job(settings, cache_root, p), plains, threads)
 
 
 def _cache_root(client: IndexClient) -> str | None:
