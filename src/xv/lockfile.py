@@ -312,7 +312,8 @@ def pins_in(source: str | os.PathLike[str], *, strict: bool = True) -> list[Pin]
     """Every pin of a compiled file in order, a name as often as it appears (a universal
     lock pins a package once per version, under disjoint markers)."""
     text, filename = _read(source)
-    parsed = parse_text(text, filename, environ={})
+    # A compiled file is read as written: nothing is expanded, and a ${VAR} is no error.
+    parsed = parse_text(text, filename, environ={}, strict_env=False)
     return [pin for item in parsed.requirements if (pin := _pin(item, strict)) is not None]
 
 

@@ -118,3 +118,12 @@ def test_ctrl_c_during_sync_exits_130_without_a_traceback(slow: LocalIndex) -> N
     assert code == 130, stderr
     assert "Traceback" not in stderr and "Aborted" not in stderr, stderr
     assert not list(Path("venv").glob("lib/*/site-packages/click*"))
+
+
+def test_an_unset_variable_names_itself_and_the_line_in_both_commands(idx: LocalIndex) -> None:
+    # It used to surface as "click was not found in the package registry".
+    Path("r.in").write_text("flask\n-i https://${XV_TEST_NOT_SET}@example.invalid/simple\n")
+    result = CliRunner().invoke(compile_cli.main, ["r.in"])
+    _clean_error(result, 2, "r.in:2: environment variable XV_TEST_NOT_SET is not set")
+    Path("r.txt").write_text("-r ${XV_TEST_NOT_SET}/base.txt\nclick==8.2.1\n")
+    _clean_error(sync(idx, "r.txt"), 2, "r.txt:1: environment variable XV_TEST_NOT_SET is not set")

@@ -457,8 +457,6 @@ ENV_FORMS = [
     ("-i ${INDEX}", "index_url", "https://u:p@h/simple"),
     ("--index-url=${INDEX}", "index_url", "https://u:p@h/simple"),
     ("-i $INDEX", "index_url", "$INDEX"),
-    ("-i ${UNSET}/simple", "index_url", "${UNSET}/simple"),
-    ("-i https://h/${EMPTY}", "index_url", "https://h/${EMPTY}"),
     ("-i https://h/${lower}", "index_url", "https://h/${lower}"),
     (
         "--extra-index-url https://${TOKEN}@h/simple",
@@ -486,6 +484,33 @@ def test_env_expansion_in_editable() -> None:
     item = only("-e ${SRC}/pkg", environ={"SRC": "/src"})
     assert item.url == "file:///src/pkg"
     assert item.spec == "${SRC}/pkg"
+
+
+# pip leaves an unset ${VAR} as written, and the index or file it names is then "not found";
+# xv names the variable and the line instead (issue 10, defect 10).
+UNSET_VARS = [
+    ("-i ${UNSET}/simple", "environment variable UNSET is not set"),
+    ("--extra-index-url https://${TOKEN}@h/${UNSET}", "environment variable UNSET is not set"),
+    ("-f ${UNSET}/wheels", "environment variable UNSET is not set"),
+    ("-r ${UNSET}/base.in", "environment variable UNSET is not set"),
+    ("-c ${UNSET}.txt", "environment variable UNSET is not set"),
+    ("--trusted-host ${UNSET}", "environment variable UNSET is not set"),
+    ("-i https://h/${EMPTY}", "environment variable EMPTY is empty"),
+    ("foo @ https://${UNSET}@h/foo-1.0.tar.gz", "environment variable UNSET is not set"),
+    ("-e ${UNSET}/pkg", "environment variable UNSET is not set"),
+]
+
+
+@pytest.mark.parametrize(("text", "reason"), UNSET_VARS, ids=[e[0] for e in UNSET_VARS])
+def test_an_unset_variable_is_an_error_naming_it_and_the_line(text: str, reason: str) -> None:
+    with pytest.raises(RequirementFileError) as info:
+        parse(f"flask\n{text}\n", environ=ENV)
+    assert str(info.value) == f"requirements.in:2: {reason}"
+
+
+def test_variables_in_comments_and_lower_case_ones_are_left_alone() -> None:
+    result = parse("flask  # ${UNSET}\n-i https://h/${lower}\n", environ={})
+    assert result.options.index_url == "https://h/${lower}"
 
 
 def test_env_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -80,15 +80,27 @@ def logical_lines(content: str) -> Iterator[LogicalLine]:
             yield LogicalLine(number, text)
 
 
-def expand_env(value: str, environ: Mapping[str, str]) -> str:
-    """Replace ``${NAME}`` by its value; unset or empty variables stay as written, as in pip.
+def expand_env(value: str, environ: Mapping[str, str], *, strict: bool = False) -> str:
+    """Replace ``${NAME}`` by its value. pip leaves an unset or empty variable as written,
+    and the index or file it names is then merely "not found"; with ``strict`` (what xv
+    does with the files it is given) such a variable is a :class:`LineError` naming it.
 
     >>> expand_env("https://${USER}:${NOPE}@host", {"USER": "me"})
     'https://me:${NOPE}@host'
+    >>> expand_env("https://${USER}:${NOPE}@host", {"USER": "me"}, strict=True)
+    Traceback (most recent call last):
+    xv.reqfile.lines.LineError: environment variable NOPE is not set
     """
 
     def replace(match: re.Match[str]) -> str:
-        return environ.get(match.group(1)) or match.group(0)
+        name = match.group(1)
+        found = environ.get(name)
+        if found:
+            return found
+        if strict:
+            state = "empty" if name in environ else "not set"
+            raise LineError(f"environment variable {name} is {state}")
+        return match.group(0)
 
     return ENV_VAR_RE.sub(replace, value)
 

@@ -123,8 +123,11 @@ def _describe(exc: BaseException) -> str:
 class _Parser:
     """Walks one include tree; not reusable."""
 
-    def __init__(self, environ: Mapping[str, str], fetch: Fetch, working_dir: str) -> None:
+    def __init__(
+        self, environ: Mapping[str, str], fetch: Fetch, working_dir: str, strict_env: bool
+    ) -> None:
         self.environ = environ
+        self.strict_env = strict_env
         self.fetch = fetch
         self.working_dir = working_dir
         self.requirements: list[ParsedRequirement] = []
@@ -182,7 +185,7 @@ class _Parser:
     def handle(self, source: Source, line: LogicalLine, constraint: bool, origin: Origin) -> None:
         raw_spec, raw_options = split_requirement_line(line.text)
         raw_words = split_words(raw_options) if raw_options else []
-        words = [expand_env(word, self.environ) for word in raw_words]
+        words = [self.expand(word) for word in raw_words]
         options = list(iter_options(words, raw_words))
         if not raw_spec:
             for option in options:
@@ -194,10 +197,13 @@ class _Parser:
                 raise LineError(f"option '{option.spelling}' must be on its own line")
             assert option.value is not None
             hashes.append(validate_hash(option.value))
-        spec = expand_env(raw_spec, self.environ)
+        spec = self.expand(raw_spec)
         self.check_missing_prefix(source, spec)
         parts = parse_spec(spec, self.working_dir)
         self.add(parts, False, tuple(hashes), constraint, origin, line.text, raw_spec)
+
+    def expand(self, text: str) -> str:
+        return expand_env(text, self.environ, strict=self.strict_env)
 
     def option(
         self, source: Source, option: Option, constraint: bool, origin: Origin, text: str
@@ -281,6 +287,7 @@ def parse_file(
     environ: Mapping[str, str] | None = None,
     fetch: Fetch | None = None,
     working_dir: str | os.PathLike[str] | None = None,
+    strict_env: bool = True,
 ) -> RequirementsFile:
     """Parse a requirements file (a path or an http(s) URL) and everything it includes.
 
@@ -288,12 +295,15 @@ def parse_file(
     to the including file's directory as given (``sub/base.in``). Local requirement paths such as
     ``-e ./pkg`` count from ``working_dir`` (default: the current directory), like pip and uv;
     ``-r``/``-c`` and ``--find-links`` paths count from the including file's directory.
-    ``constraint=True`` parses the file as if it were given with ``-c``.
+    ``constraint=True`` parses the file as if it were given with ``-c``. An unset or empty
+    ``${VAR}`` is an error naming it, unless ``strict_env=False`` (then it stays as written,
+    as in pip).
     """
     parser = _Parser(
         os.environ if environ is None else environ,
         fetch_url if fetch is None else fetch,
         os.fspath(working_dir) if working_dir is not None else os.getcwd(),
+        strict_env,
     )
     parser.parse(_top_source(os.fspath(path)), None, constraint, None)
     return parser.result()
@@ -307,6 +317,7 @@ def parse_text(
     environ: Mapping[str, str] | None = None,
     fetch: Fetch | None = None,
     working_dir: str | os.PathLike[str] | None = None,
+    strict_env: bool = True,
 ) -> RequirementsFile:
     """Parse ``text`` as if it were the content of ``filename`` (which need not exist).
 
@@ -318,6 +329,7 @@ def parse_text(
         os.environ if environ is None else environ,
         fetch_url if fetch is None else fetch,
         os.fspath(working_dir) if working_dir is not None else os.getcwd(),
+        strict_env,
     )
     parser.parse(_top_source(filename), text, constraint, None)
     return parser.result()
