@@ -23,7 +23,7 @@ from xv.cache import Cache
 from xv.compile_direct import project_requirements, resolve_direct
 from xv.compile_options import CompileOptions, InputRequirement
 from xv.env.target import Target, build_target
-from xv.errors import UsageError
+from xv.errors import InputError, UsageError
 from xv.index.client import IndexClient
 from xv.index.pageform import files_of_version
 from xv.index.simple import ProjectPage, file_version
@@ -32,6 +32,7 @@ from xv.resolver import provider as prov
 from xv.resolver.candidates import BinaryPolicy
 from xv.resolver.resolve import run
 from xv.resolver.result import Parent, Resolution, ResolvedDist
+from xv.resolver.specifiers import specifier_to_range
 
 Progress = Callable[[int], None]
 
@@ -163,6 +164,10 @@ def _convert(
         req = replaced.get(id(r), r.requirement)
         if req is None:  # a direct reference whose marker excludes the target
             continue
+        problem = _specifier_problem(req)
+        if problem is not None:
+            origin = r.parsed.origin
+            raise InputError(f"{r.parsed.text!r}: {problem}", origin.file, origin.line)
         out.append(prov.InputRequirement(req, r.parent or Parent(_UNNAMED, "-")))
     return out
 
@@ -175,9 +180,21 @@ def _upgrade_constraints(specs: Sequence[str]) -> list[prov.InputRequirement]:
             req = Requirement(text)
         except InvalidRequirement as exc:
             raise UsageError(f"invalid --upgrade-package {text!r}: {exc}") from None
+        problem = _specifier_problem(req)
+        if problem is not None:
+            raise UsageError(f"invalid --upgrade-package {text!r}: {problem}")
         if req.specifier:
             out.append(prov.InputRequirement(req, Parent(_UPGRADE, text)))
     return out
+
+
+def _specifier_problem(req: Requirement) -> str | None:
+    """Why the resolver cannot use ``req``'s specifier (``===x`` with a non-PEP 440 ``x``)."""
+    try:
+        specifier_to_range(req.specifier)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def _tidy(resolution: Resolution) -> Resolution:

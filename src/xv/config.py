@@ -204,5 +204,8 @@ def _read_toml(path: Path, error: type[InputError]) -> dict[str, Any]:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise error(f"cannot read the file: {exc.strerror or exc}", file=str(path)) from exc
+    except UnicodeDecodeError as exc:  # TOML is UTF-8 by definition
+        reason = f"not UTF-8 ({exc.reason} at byte {exc.start})"
+        raise error(f"cannot read the file: {reason}", file=str(path)) from exc
     except tomllib.TOMLDecodeError as exc:
         raise error(f"invalid TOML: {exc}", file=str(path)) from exc

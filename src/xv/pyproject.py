@@ -20,6 +20,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from xv.errors import PyprojectError
+from xv.reqfile.requirement import marker_problem, url_problem
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,9 @@ def load(path: str | Path) -> Pyproject:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise PyprojectError(f"cannot read the file: {exc.strerror or exc}", file=shown) from exc
+    except UnicodeDecodeError as exc:  # TOML is UTF-8 by definition
+        reason = f"not UTF-8 ({exc.reason} at byte {exc.start})"
+        raise PyprojectError(f"cannot read the file: {reason}", file=shown) from exc
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -187,12 +191,19 @@ def _strings(value: Any, where: str, doc: Pyproject) -> list[str]:
 
 def _requirement(spec: str, doc: Pyproject) -> Requirement:
     try:
-        return Requirement(spec)
+        req = Requirement(spec)
     except InvalidRequirement as exc:
         reason = str(exc).splitlines()[0]
         raise PyprojectError(
             f"invalid requirement {spec!r}: {reason}", file=doc.path, line=_line_of(spec, doc)
         ) from None
+    if req.marker is not None and (problem := marker_problem(req.marker)) is not None:
+        reason = f"invalid marker '{req.marker}' in {spec!r}: {problem}"
+        raise PyprojectError(reason, file=doc.path, line=_line_of(spec, doc))
+    if req.url is not None and (problem := url_problem(req.url)) is not None:
+        reason = f"invalid URL '{req.url}' in {spec!r}: {problem}"
+        raise PyprojectError(reason, file=doc.path, line=_line_of(spec, doc))
+    return req
 
 
 def _expand_self(

@@ -137,6 +137,25 @@ def test_malformed_files(tmp_path: Path, text: str, message: str) -> None:
         pyproject.requirements(path, groups=groups, include_project=not groups)
 
 
+def test_a_file_that_is_not_utf8_names_itself(tmp_path: Path) -> None:
+    path = tmp_path / "pyproject.toml"
+    data = b'[project]\nname = "p"\ndependencies = ["caf\xe9"]\n'
+    path.write_bytes(data)
+    with pytest.raises(PyprojectError) as info:
+        pyproject.requirements(path)
+    reason = f"not UTF-8 (invalid continuation byte at byte {data.index(0xE9)})"
+    assert str(info.value) == f"{path}: cannot read the file: {reason}"
+
+
+def test_a_marker_that_cannot_be_evaluated_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "pyproject.toml"
+    path.write_text(
+        '[project]\nname = "p"\ndependencies = [\n  "a ; python_version ~= \'3\'",\n]\n'
+    )
+    with pytest.raises(PyprojectError, match=r":4: invalid marker .*: ~= '3' is not a valid"):
+        pyproject.requirements(path)
+
+
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(PyprojectError, match="cannot read the file"):
         pyproject.requirements(tmp_path / "nope" / "pyproject.toml")

@@ -591,6 +591,41 @@ ERRORS = [
 ]
 
 
+# Found by fuzzing (issue 10, defect 11): each was a traceback.
+ERRORS += [
+    ("foo @ http://[bad", "requirements.in:1: invalid URL 'http://[bad': Invalid IPv6 URL"),
+    (
+        "http://[bad/foo-1.0.tar.gz",
+        "requirements.in:1: invalid URL 'http://[bad/foo-1.0.tar.gz': Invalid IPv6 URL",
+    ),  # fmt: skip
+    ("-e git+https://[x/y", "requirements.in:1: invalid URL 'git+https://[x/y': Invalid IPv6 URL"),
+    ("-f http://[x", "requirements.in:1: invalid URL 'http://[x': Invalid IPv6 URL"),
+    (
+        "-r http://[bad/x.txt",
+        "requirements.in:1: invalid URL 'http://[bad/x.txt': Invalid IPv6 URL",
+    ),
+    (
+        "-i http://h:99999/simple",
+        "requirements.in:1: invalid URL 'http://h:99999/simple': Port out of range 0-65535",
+    ),  # fmt: skip
+    (
+        "--extra-index-url https://h:x/s",
+        "requirements.in:1: invalid URL 'https://h:x/s': Port could not be cast to integer value as 'x'",
+    ),  # fmt: skip
+    ("-i https:///simple", "requirements.in:1: invalid URL 'https:///simple': no host"),
+    (
+        'foo; python_full_version ~= "3.x"',
+        "requirements.in:1: invalid marker 'python_full_version ~= \"3.x\"':"
+        " ~= '3.x' is not a valid version comparison",
+    ),
+    (
+        "./pkg ; os_name ~= 'posix'",
+        "requirements.in:1: invalid marker 'os_name ~= \"posix\"':"
+        " ~= 'posix' is not a valid version comparison",
+    ),
+]
+
+
 @pytest.mark.parametrize(("text", "message"), ERRORS, ids=[e[0][:40] for e in ERRORS])
 def test_error_messages(text: str, message: str) -> None:
     assert error_of(text) == message

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from xv.errors import UsageError
+from xv.reqfile.requirement import is_url, url_problem
 
 if TYPE_CHECKING:
     from xv.index.http import HttpConfig
@@ -49,6 +50,13 @@ class IndexSettings:
         if self.index_strategy not in STRATEGIES:
             choices = ", ".join(STRATEGIES)
             raise UsageError(f"unknown index strategy {self.index_strategy!r} (use {choices})")
+        # Those from requirement files were checked with their file:line; these come from the
+        # command line, XV_* variables or a config file.
+        links = [link for link in self.find_links if is_url(link)]
+        for url in (self.index_url, *self.extra_index_urls, *links):
+            problem = url_problem(url)
+            if problem is not None:
+                raise UsageError(f"invalid URL '{url}': {problem}")
 
     @property
     def indexes(self) -> tuple[str, ...]:

@@ -27,9 +27,11 @@ from xv.reqfile.model import Origin, ParsedRequirement, RequirementsFile
 from xv.reqfile.options import FLAGS, Option, OptionState, iter_options, merge_binary
 from xv.reqfile.requirement import (
     RequirementParts,
+    check_url,
     is_url,
     parse_editable,
     parse_spec,
+    url_problem,
     validate_hash,
 )
 
@@ -87,12 +89,12 @@ class Source:
     def resolve(self, value: str) -> Source:
         """The source that ``-r value`` written in this source refers to."""
         if value.startswith(("http://", "https://")):
-            return Source(redact(value), value, True)
+            return Source(redact(check_url(value)), value, True)
         if value.startswith("file:"):
-            path = urllib.request.url2pathname(urlsplit(value).path)
+            path = urllib.request.url2pathname(urlsplit(check_url(value)).path)
             return Source(path, path, False)
         if self.is_url:
-            url = urljoin(self.location, value)
+            url = check_url(urljoin(self.location, value))
             return Source(redact(url), url, is_url(url) and not url.startswith("file:"))
         display = os.path.normpath(os.path.join(os.path.dirname(self.display), value))
         return Source(display, os.path.join(os.path.dirname(self.location), value), False)
@@ -100,9 +102,9 @@ class Source:
     def resolve_link(self, value: str) -> str:
         """A ``--find-links`` value: URLs as written, paths relative to this file (as uv)."""
         if is_url(value):
-            return value
+            return check_url(value)
         if self.is_url:
-            return urljoin(self.location, value)
+            return check_url(urljoin(self.location, value))
         base = os.path.dirname(self.location)
         return os.path.abspath(os.path.join(base, os.path.expanduser(value)))
 
@@ -220,9 +222,9 @@ class _Parser:
         elif name == "--hash":
             raise LineError(f"option '{option.spelling}' must follow a requirement")
         elif name == "--index-url":
-            state.index_url = value
+            state.index_url = check_url(value)
         elif name == "--extra-index-url":
-            state.extra_index_urls.append(value)
+            state.extra_index_urls.append(check_url(value))
         elif name == "--find-links":
             state.find_links.append(source.resolve_link(value))
         elif name == "--trusted-host":
@@ -272,6 +274,8 @@ class _Parser:
 
 
 def _top_source(path: str) -> Source:
+    if is_url(path) and (problem := url_problem(path)) is not None:
+        raise RequirementFileError(f"invalid URL: {problem}", path)
     if path.startswith(("http://", "https://")):
         return Source(redact(path), path, True)
     if path.startswith("file:"):

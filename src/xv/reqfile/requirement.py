@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from packaging.markers import InvalidMarker, Marker
+from packaging.markers import InvalidMarker, Marker, UndefinedComparison, default_environment
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import (
     InvalidSdistFilename,
@@ -65,6 +65,61 @@ def first_line(message: str) -> str:
     return message.splitlines()[0].strip() if message.strip() else message
 
 
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be used (None when it can): what :mod:`urllib.parse` refuses, a
+    port out of range, a network URL without a host. Checked when a file is read, so the
+    error names its line instead of surfacing as a traceback deep in the HTTP stack.
+
+    >>> url_problem("https://h:99999/simple"), url_problem("https://h/simple")
+    ('Port out of range 0-65535', None)
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - the property validates the port
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme.lower().rpartition("+")[2] in ("http", "https") and not parts.hostname:
+        return "no host"
+    return None
+
+
+def check_url(url: str) -> str:
+    """``url``, or a :class:`LineError` saying why it cannot be used."""
+    problem = url_problem(url)
+    if problem is not None:
+        raise LineError(f"invalid URL '{url}': {problem}")
+    return url
+
+
+_UNDEFINED_RE = re.compile(r"^Undefined <Op\('(.+)'\)> on '.*' and '(.*)'\.?$")
+
+
+def marker_problem(marker: Marker) -> str | None:
+    """Why ``marker`` cannot be evaluated (None when it can): packaging parses
+    ``python_version ~= "3.x"`` but raises ``UndefinedComparison`` when evaluating it, for
+    any environment, since the right-hand side decides. Evaluating it once finds that out.
+
+    >>> marker_problem(Marker('python_version ~= "3.x"'))
+    "~= '3.x' is not a valid version comparison"
+    """
+    try:
+        environment = {name: str(value) for name, value in default_environment().items()}
+        marker.evaluate({**environment, "extra": ""})
+    except UndefinedComparison as exc:
+        match = _UNDEFINED_RE.match(str(exc))
+        if match is None:  # pragma: no cover - another packaging's wording
+            return first_line(str(exc))
+        return f"{match.group(1)} {match.group(2)!r} is not a valid version comparison"
+    return None
+
+
+def _checked_marker(marker: Marker | None) -> Marker | None:
+    problem = marker_problem(marker) if marker is not None else None
+    if problem is not None:
+        raise LineError(f"invalid marker '{marker}': {problem}")
+    return marker
+
+
 def is_url(spec: str) -> bool:
     """True for ``scheme://...`` and ``file:...``."""
     return _URL_RE.match(spec) is not None
@@ -102,9 +157,10 @@ def _parse_marker(text: str) -> Marker | None:
     if not text:
         return None
     try:
-        return Marker(text)
+        marker = Marker(text)
     except InvalidMarker as exc:
         raise LineError(f"invalid marker '{text}': {first_line(str(exc))}") from None
+    return _checked_marker(marker)
 
 
 def _parse_extras(text: str | None) -> frozenset[str]:
@@ -179,7 +235,7 @@ def _combine(
 def _parse_url(spec: str) -> RequirementParts:
     # pip needs whitespace before the ';' of a URL's marker because ';' is legal in URLs.
     url, _, marker_text = spec.partition("; ")
-    url = url.strip()
+    url = check_url(url.strip())
     marker = _parse_marker(marker_text)
     name, extras_text = _egg_fragment(url)
     if name is None:
@@ -205,7 +261,10 @@ def _parse_pep508(spec: str, working_dir: str) -> RequirementParts:
         requirement = Requirement(spec)
     except InvalidRequirement as exc:
         raise LineError(f"invalid requirement '{spec}': {first_line(str(exc))}") from None
+    _checked_marker(requirement.marker)
     url = requirement.url
+    if url is not None and is_url(url):
+        check_url(url)
     if url is not None and not is_url(url):
         # uv accepts 'name @ ./path'; store the absolute file URL so consumers see one form.
         url = path_to_url(url, working_dir)
