@@ -6,6 +6,7 @@ terminal goes to stderr, as uv does. Progress is drawn only when stderr is a ter
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -37,16 +38,25 @@ class Reporter:
         )
         self._progress_shown = False
         self._started = time.monotonic()
+        # Log records arrive from worker threads while the main thread draws progress.
+        self._lock = threading.RLock()
 
     # -- messages ------------------------------------------------------------------------------
 
     def _write(self, text: str) -> None:
-        self.clear_progress()
-        click.echo(text, file=self.stream, color=self.color)
+        with self._lock:
+            self.clear_progress()
+            click.echo(text, file=self.stream, color=self.color)
 
     def warn(self, message: str) -> None:
         if self.quiet < 2:
             self._write(f"{self._style('warning', 'yellow')}: {message}")
+
+    def debug(self, message: str) -> None:
+        """A line of the ``-v`` debug log (from the modules' loggers, see
+        :func:`install_log_handler`)."""
+        if self.verbose and not self.quiet:
+            self._write(f"DEBUG {message}")
 
     def info(self, message: str) -> None:
         """A message for -v (or for a person at a terminal when ``tty_too``)."""
@@ -78,9 +88,10 @@ class Reporter:
         if not self.interactive:
             return
         text = "Resolving dependencies..." + (f" {count}" if count > 0 else "")
-        self.stream.write(f"\r\x1b[2K{text}")
-        self.stream.flush()
-        self._progress_shown = True
+        with self._lock:
+            self.stream.write(f"\r\x1b[2K{text}")
+            self.stream.flush()
+            self._progress_shown = True
 
     def clear_progress(self) -> None:
         if self._progress_shown:
@@ -89,8 +100,9 @@ class Reporter:
             self._progress_shown = False
 
     def summary(self, count: int) -> None:
-        """``Resolved N packages in 156ms`` (on a terminal, or with -v)."""
-        if self.quiet or not (self.tty or self.verbose):
+        """``Resolved N packages in 156ms``, as uv prints it on stderr, terminal or not
+        (``-q`` silences it)."""
+        if self.quiet:
             return
         noun = "package" if count == 1 else "packages"
         elapsed = format_elapsed(time.monotonic() - self._started)
@@ -105,6 +117,7 @@ def run_command(reporter: Reporter, body: Callable[[], int]) -> NoReturn:
     message and its exit code; Ctrl-C exits 130 quietly (not click's ``Aborted!`` with 1,
     the status a script reads as "no solution"), as uv does."""
     ctx = click.get_current_context()
+    install_log_handler(reporter)
     try:
         code = body()
     except XvError as exc:
@@ -116,6 +129,36 @@ def run_command(reporter: Reporter, body: Callable[[], int]) -> NoReturn:
         _exit_now_if_threads_linger(EXIT_INTERRUPTED)
         code = EXIT_INTERRUPTED
     ctx.exit(code)
+
+
+class _LogHandler(logging.Handler):
+    """Routes the modules' loggers (``logging.getLogger(__name__)``) to the reporter:
+    warnings as ``warning: ...``, debug records as the ``-v`` log."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        super().__init__()
+        self.reporter = reporter
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+            if record.levelno >= logging.WARNING:
+                self.reporter.warn(message)
+            else:
+                self.reporter.debug(message)
+        except Exception:  # logging must never break the command
+            self.handleError(record)
+
+
+def install_log_handler(reporter: Reporter) -> None:
+    """Send the ``xv`` loggers to ``reporter``: debug records with ``-v``, else warnings
+    only. Replaces the handler of an earlier run in the same process."""
+    logger = logging.getLogger("xv")
+    for handler in list(logger.handlers):
+        if isinstance(handler, _LogHandler):
+            logger.removeHandler(handler)
+    logger.addHandler(_LogHandler(reporter))
+    logger.setLevel(logging.DEBUG if reporter.verbose and not reporter.quiet else logging.WARNING)
 
 
 def _exit_now_if_threads_linger(code: int, grace: float = 1.0) -> None:

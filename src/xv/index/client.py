@@ -32,6 +32,7 @@ settings and cache root and get a per-process client.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 import time
@@ -54,6 +55,8 @@ from xv.index.httpcache import PageRules
 from xv.index.settings import DEFAULT_INDEX_URL, IndexSettings
 from xv.index.simple import DistFile, ProjectPage
 from xv.pool import thread_map
+
+log = logging.getLogger(__name__)
 
 PAGE_BUCKET = "simple-v2"  # v2: entries keep the caching headers
 _PAGE_THREADS = 16
@@ -178,6 +181,7 @@ class IndexClient:
                 raise OfflineError(
                     f"offline, and the index page is not in the cache: {name}", redact_url(url)
                 )
+            log.debug("%s: index page from the cache (offline)", name)
             return entry.page
         revalidate = self.settings.refresh and url not in self._revalidated
         if (
@@ -185,6 +189,7 @@ class IndexClient:
             and not revalidate
             and self._rules.is_fresh(url, entry.headers, entry.fetched)
         ):
+            log.debug("%s: index page from the cache", name)
             return entry.page
         if not network:
             raise _NeedsNetwork(url)
@@ -204,12 +209,14 @@ class IndexClient:
             headers.update(self._rules.conditional_headers(url, entry.headers))
         response = self.http.get(url, headers)
         if response.status_code == 304 and entry is not None:
+            log.debug("%s: index page from the cache, revalidated with the index", name)
             renewed = _PageEntry(
                 entry.page, time.time(), self._rules.renewed(url, entry.headers, response.headers)
             )
             _write_entry(self._pages, url, renewed)
             return renewed.page
         if response.status_code in (404, 410):
+            log.debug("%s: not on %s (HTTP %d)", name, redact_url(url), response.status_code)
             self._store(url, None, response)
             return None
         if response.status_code != 200:
@@ -220,6 +227,7 @@ class IndexClient:
             raise NetworkError(
                 f"{redact_url(url)}: unreadable index page: {exc}", redact_url(url)
             ) from None
+        log.debug("%s: index page from the network", name)
         self._store(url, page, response)
         return page
 

@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import email.utils
+import logging
 import netrc
 import os
 import re
@@ -39,6 +40,8 @@ from requests.adapters import HTTPAdapter
 
 from xv import __version__
 from xv.errors import NetworkError
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -201,7 +204,7 @@ class Http:
         with warnings.catch_warnings():
             if verify is False:
                 warnings.simplefilter("ignore")
-            return self.session.get(
+            response = self.session.get(
                 clean,
                 headers=headers,
                 auth=self.auth_for(url),
@@ -210,6 +213,11 @@ class Http:
                 stream=stream,
                 allow_redirects=True,
             )
+        if log.isEnabledFor(logging.DEBUG):
+            ms = response.elapsed.total_seconds() * 1000
+            shown = redact_url(clean) + (f" [{headers['Range']}]" if headers and "Range" in headers else "")  # fmt: skip
+            log.debug("GET %s -> %d in %.0fms", shown, response.status_code, ms)
+        return response
 
     def get(self, url: str, headers: dict[str, str] | None = None) -> requests.Response:
         """GET with retries; the body is read in full. Any status below 500 is returned."""
@@ -228,6 +236,7 @@ class Http:
         asked: float | None = None  # the last Retry-After
         for number in range(attempts):
             if number:
+                log.debug("retrying %s (%s)", redact_url(url), cause)
                 backoff = self.config.backoff * 2 ** (number - 1)
                 time.sleep(backoff if asked is None else max(backoff, asked))
             asked = None

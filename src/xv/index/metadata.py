@@ -15,6 +15,7 @@ and sends only the misses to the worker pool, so a warm run starts no worker.
 from __future__ import annotations
 
 import hashlib
+import logging
 import tempfile
 import zipfile
 from collections.abc import Sequence
@@ -40,6 +41,8 @@ from xv.index.client import IndexClient, IndexSettings, client_for, remember_cli
 from xv.index.http import raise_for_retry, redact_url
 from xv.index.simple import DistFile
 from xv.pool import thread_map
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # only the type: the pool is handed in by the caller
     from xv.pool import WorkerPool
@@ -141,12 +144,14 @@ def get_metadata(client: IndexClient, file: DistFile) -> MetadataResult:
         return Unavailable("needs a build")
     hit = cached_metadata(client, file)
     if hit is not None:
+        log.debug("metadata of %s: from the cache", file.filename)
         return hit
     if client.settings.offline and not file.url.startswith("file:"):
         raise OfflineError(
             f"offline, and the metadata is not in the cache: {file.filename}", redact_url(file.url)
         )
     meta = parse_metadata(_metadata_bytes(client, file), file.filename)
+    log.debug("metadata of %s: fetched", file.filename)
     client.cache.bucket(METADATA_BUCKET).put(cache_key(file), meta.to_plain())
     return meta
 
@@ -371,6 +376,7 @@ def prefetch_metadata(
         if not file.is_wheel:
             results[file.url] = Unavailable("needs a build")
         elif (hit := cached_metadata(client, file)) is not None:
+            log.debug("metadata of %s: from the cache", file.filename)
             results[file.url] = hit
         else:
             misses.setdefault(file.url, file)
@@ -386,6 +392,9 @@ def prefetch_metadata(
         (client.settings, cache_root, [file_to_plain(f) for f in part], threads_per_worker)
         for part in slices
     ]
+    # Each file's own line comes from get_metadata, in the workers (shown when they are
+    # threads of this process, as with XV_POOL=thread).
+    log.debug("metadata: fetching %d files in %d worker job(s)", len(todo), len(jobs))
     for part, job in zip(slices, pool.map(fetch_slice_job, jobs), strict=True):
         for i, file in enumerate(part):
             if job.ok:

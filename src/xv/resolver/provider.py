@@ -9,6 +9,7 @@ metadata in batches so the solver rarely waits on one request at a time.
 
 from __future__ import annotations
 
+import logging
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ from xv.resolver.pubgrub import Range, Unavailable
 from xv.resolver.result import Parent
 from xv.resolver.selector import CandidateSelector, SelectionPolicy, prerelease_rule
 from xv.resolver.specifiers import specifier_to_range
+
+log = logging.getLogger(__name__)
 
 PRERELEASE_MODES = ("disallow", "allow", "if-necessary", "explicit", "if-necessary-or-explicit")
 RESOLUTION_MODES = ("highest", "lowest", "lowest-direct")
@@ -126,6 +129,10 @@ class PythonProvider:
         self._cands: dict[str, list[Candidate]] = {}
         self._meta: dict[str, object] = {}
         self.deps: dict[tuple[PyPackage, Version], list[PyPackage]] = {}
+        # Projects whose dependencies were read: what the progress line counts. Not
+        # len(deps), which also counts the root, extras and every version tried.
+        self._resolved: set[str] = set()
+        self._logged_over: set[tuple[str, Version]] = set()
         self._selectors: dict[str, CandidateSelector] = {}
         self._by_version: dict[str, dict[Version, Candidate]] = {}
         self._ascending: dict[str, list[Version]] = {}
@@ -253,6 +260,8 @@ class PythonProvider:
         if not self.exists(name):
             return Unavailable("was not found in the package registry")
         cand = self.selector(name).select(rng)
+        if log.isEnabledFor(logging.DEBUG):
+            self._log_choice(package, rng, cand)
         if cand is None:
             self._record_skipped(name, rng)
             return None
@@ -260,6 +269,33 @@ class PythonProvider:
             self._prefetcher.version_tried(name, cand.version)
             self._batch_prefetch(name, rng, cand.version)
         return cand.version
+
+    def _log_choice(
+        self, package: PyPackage, rng: Range[Version], chosen: Candidate | None
+    ) -> None:
+        """``-v``: the versions in ``rng`` preferred to the choice but passed over, and why
+        (each once), then the choice."""
+        name = package.name
+        sel = self.selector(name)
+        for c in self.candidates(name):
+            if not rng.contains(c.version) or (name, c.version) in self._logged_over:
+                continue
+            if chosen is not None and (
+                c.version <= chosen.version
+                if not sel.policy.lowest
+                else c.version >= chosen.version
+            ):
+                continue
+            why = c.excluded or ("yanked" if not sel.unyanked(c) else None)
+            if why is None and c.version.is_prerelease:
+                why = "a pre-release"
+            if why is not None:
+                self._logged_over.add((name, c.version))
+                log.debug("%s %s passed over: %s", name, c.version, why)
+        if chosen is not None:
+            log.debug("selecting %s %s", package, chosen.version)
+        else:
+            log.debug("no version of %s in %s can be chosen", package, rng)
 
     def _record_skipped(self, name: str, rng: Range[Version]) -> None:
         """Remember what the policy passed over, for the hints of a failure."""
@@ -287,6 +323,7 @@ class PythonProvider:
         real = [c for c in culprits if c.name != affected.name and c != ROOT]
         if not real or affected == ROOT:
             return
+        log.debug("%s rejected because of %s", affected, ", ".join(map(str, real)))
         for c in real:
             self._culprit[c.name] = count = self._culprit.get(c.name, 0) + 1
             if count == CONFLICT_THRESHOLD and c.name not in self._conflict_class:
@@ -316,8 +353,10 @@ class PythonProvider:
         for p in deps:  # the order in which the solver meets projects breaks priority ties
             self._order.setdefault(p.name, len(self._order))
         self._prefetch(deps)
+        if package != ROOT:
+            self._resolved.add(package.name)
         if self.progress is not None:
-            self.progress(len(self.deps))
+            self.progress(len(self._resolved))
         return deps
 
     def _package_deps(
