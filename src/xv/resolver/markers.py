@@ -38,7 +38,7 @@ is not modelled.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from packaging.markers import Marker
@@ -112,20 +112,13 @@ class MarkerTree:
     def with_extras(self, active: Iterable[str]) -> MarkerTree:
         """The tree when exactly the extras ``active`` are requested (no extra tests left)."""
         chosen = frozenset(active)
-        memo: dict[int, int] = {}
 
-        def go(node: int) -> int:
-            if node <= alg._TRUE_ID:
-                return node
-            if node not in memo:
-                var, edges = alg._nodes[node]
-                if var[0] == alg._EXTRA:
-                    memo[node] = go(edges[0] if var[2] in chosen else edges[1])
-                else:
-                    memo[node] = alg._map(var, edges, go)
-            return memo[node]
+        def at(var: Any, edges: Any, go: Callable[[int], int]) -> int | None:
+            if var[0] != alg._EXTRA:
+                return None
+            return go(edges[0] if var[2] in chosen else edges[1])
 
-        return MarkerTree(alg.canonical(go(self._id)))
+        return MarkerTree(alg.canonical(_rewrite(self._id, at)))
 
     def without_extras(self) -> MarkerTree:
         """Where some choice of extras makes the tree true (extra tests removed)."""
@@ -140,21 +133,15 @@ class MarkerTree:
         tests it makes redundant go away (uv's ``simplify_python_versions``)."""
         if lower is None:
             return self
-        memo: dict[int, int] = {}
 
-        def go(node: int) -> int:
-            if node <= alg._TRUE_ID:
-                return node
-            if node not in memo:
-                var, edges = alg._nodes[node]
-                if var == alg.PYTHON_VAR:
-                    kept = [e for e in edges if e[0] is None or not _ends_below(e, lower)]
-                    memo[node] = alg._make(var, tuple(kept))
-                else:
-                    memo[node] = alg._map(var, edges, go)
-            return memo[node]
+        def at(var: Any, edges: Any, go: Callable[[int], int]) -> int | None:
+            if var != alg.PYTHON_VAR:
+                return None
+            return alg._make(
+                var, tuple(e for e in edges if e[0] is None or not _ends_below(e, lower))
+            )
 
-        return MarkerTree(alg.canonical(go(self._id)))
+        return MarkerTree(alg.canonical(_rewrite(self._id, at)))
 
     def evaluate(self, env: Mapping[str, str], extras: Iterable[str] = ()) -> bool:
         """The value in one environment (``env`` as ``packaging`` names its fields)."""
@@ -192,8 +179,10 @@ def _ends_below(edge: tuple[Any, bool, int], lower: tuple[int, ...]) -> bool:
     return bool(hi < lower or (hi == lower and not hi_i))
 
 
-def _exists(root: int, drop: Any) -> int:
-    """Existentially quantify the variables ``drop`` selects out of the diagram."""
+def _rewrite(root: int, at: Callable[[Any, Any, Callable[[int], int]], int | None]) -> int:
+    """Rebuild the diagram bottom-up, once per node: ``at(var, edges, go)`` gives the
+    replacement of a node it handles (``go`` rewrites a child), or None to keep the node
+    with its children rewritten."""
     memo: dict[int, int] = {}
 
     def go(node: int) -> int:
@@ -201,16 +190,25 @@ def _exists(root: int, drop: Any) -> int:
             return node
         if node not in memo:
             var, edges = alg._nodes[node]
-            if drop(var):
-                either = alg._FALSE_ID
-                for child in alg._children(edges, var):
-                    either = alg._or(either, go(child))
-                memo[node] = either
-            else:
-                memo[node] = alg._map(var, edges, go)
+            done = at(var, edges, go)
+            memo[node] = alg._map(var, edges, go) if done is None else done
         return memo[node]
 
     return go(root)
+
+
+def _exists(root: int, drop: Any) -> int:
+    """Existentially quantify the variables ``drop`` selects out of the diagram."""
+
+    def at(var: Any, edges: Any, go: Callable[[int], int]) -> int | None:
+        if not drop(var):
+            return None
+        either = alg._FALSE_ID
+        for child in alg._children(edges, var):
+            either = alg._or(either, go(child))
+        return either
+
+    return _rewrite(root, at)
 
 
 _python_memo: dict[int, Range[tuple[int, ...]]] = {}
