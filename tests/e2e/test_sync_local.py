@@ -253,6 +253,19 @@ def test_killed_during_installation_leaves_a_working_env_that_the_next_run_repai
     assert "Audited 2 packages" in sync(index, venv, second).output
 
 
+def test_a_journal_write_cut_short_leaves_nothing_after_the_next_run(
+    index: LocalIndex, venv: Path, tmp_path: Path
+) -> None:
+    """Killed while writing the journal (before its rename): no journal, only its temporary
+    file, which the next run removes."""
+    first = lock(tmp_path, LOCK1)
+    assert sync(index, venv, first).exit_code == 0
+    stale = venv / ".xv-journal.0123456789ab.xv-tmp"
+    stale.write_text('{"version": 1, "ste')
+    assert "Audited 3 packages" in sync(index, venv, first).output
+    assert not stale.exists()
+
+
 def test_wheel_url_pin_records_its_origin(index: LocalIndex, venv: Path, tmp_path: Path) -> None:
     url = index.file_url("dep-1.0-py3-none-any.whl")
     first = lock(tmp_path, f"dep @ {url}\n")

@@ -120,7 +120,8 @@ def read_journal(interp: Interpreter) -> list[Step] | None:
 def repair(interp: Interpreter, warn: Warn | None = None) -> list[str]:
     """Finish (or roll back) what an interrupted run journalled; the names it touched."""
     steps = read_journal(interp)
-    if steps is None:
+    if steps is None:  # a run killed while writing the journal leaves only its temporary
+        _discard_journal_temporaries(interp)
         return []
     for step in steps:
         remove_temporaries(_paths_of(step))
