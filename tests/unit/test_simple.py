@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -195,7 +194,8 @@ def test_parse_html_refuses_an_unknown_major_api_version() -> None:
         parse_html(head.format("2.1") + link, PAGE, "a")
 
 
-def test_parse_json_is_fast() -> None:
+def test_parse_json_reads_every_file_of_a_big_page() -> None:
+    """Speed is measured in benchmarks/, never asserted here (a loaded machine fails it)."""
     files = [
         {
             "filename": f"botocore-1.{i}.0-py3-none-any.whl",
@@ -211,9 +211,7 @@ def test_parse_json_is_fast() -> None:
         for i in range(5000)
     ]
     body = json.dumps({"meta": {"api-version": "1.1"}, "name": "botocore", "files": files}).encode()
-    start = time.perf_counter()
     page = parse_json(body, PAGE, "botocore")
-    assert time.perf_counter() - start < 0.5  # about 50 ms here; generous for slow CI
     assert len(page.files) == 5000
 
 
@@ -337,7 +335,8 @@ def test_parse_html_non_hash_fragment_is_dropped() -> None:
     assert page.files[0].hashes == {}
 
 
-def test_parse_html_is_fast_on_big_pages() -> None:
+def test_parse_html_reads_every_file_of_a_big_page() -> None:
+    """Speed is measured in benchmarks/, never asserted here (a loaded machine fails it)."""
     row = (
         '<a href="https://files.example/packages/ab/cd/{e}/botocore-1.{i}.0-py3-none-any.whl'
         '#sha256={sha}" data-requires-python="&gt;= 3.8" data-dist-info-metadata="sha256={sha}"'
@@ -346,9 +345,7 @@ def test_parse_html_is_fast_on_big_pages() -> None:
     body = "".join(row.format(e="e" * 60, i=i, sha=SHA) for i in range(10_000))
     text = f"<html><body><h1>Links for botocore</h1>\n{body}</body></html>"
     assert len(text) > 2_000_000
-    start = time.perf_counter()
     page = parse_html(text, PAGE, "botocore")
-    assert time.perf_counter() - start < 2.0  # about 0.3 s here for 5 MB; slack for busy CI
     assert len(page.files) == 10_000
     assert page.files[-1].requires_python == ">= 3.8"
 
