@@ -88,14 +88,21 @@ class HashMismatchError(XvError):
 
 
 class ResolutionError(XvError):
-    """The requirements cannot be satisfied; ``explanation`` says why in English."""
+    """The requirements cannot be satisfied; ``str()`` says why in English.
+
+    :class:`xv.resolver.failure.NoSolution` carries the reasons as data and renders
+    them only when asked.
+    """
 
     exit_code = 1
 
-    def __init__(self, explanation: str, split: str | None = None) -> None:
-        self.explanation = explanation
+    def __init__(self, explanation: str = "", split: str | None = None) -> None:
         self.split = split  # the markers of the fork that failed, in a universal resolution
         super().__init__(explanation)
+
+    @property
+    def explanation(self) -> str:
+        return str(self)
 
 
 class InstallError(XvError):

@@ -9,11 +9,11 @@ from typing import Any
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from xv.resolver.pubgrub import Range, Unavailable
+from xv.resolver.pubgrub import DependencyProvider, Range, Unavailable
 from xv.resolver.specifiers import specifier_to_range
 
 
-class OfflineProvider:
+class OfflineProvider(DependencyProvider[Any, Any]):
     def __init__(self) -> None:
         self.index: dict[Any, dict[Any, Mapping[Any, Range[Any]] | Unavailable]] = {}
         self.conflicts: dict[Any, int] = {}

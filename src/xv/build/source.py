@@ -11,15 +11,16 @@ are wheels only, as uv's), so only versions the solver really tries get built.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from xv.build.builder import Builder
 from xv.index.client import IndexClient
-from xv.index.metadata import cached_metadata
+from xv.index.metadata import CoreMetadata, cached_metadata
 from xv.index.simple import DistFile
 from xv.pool import WorkerPool
 from xv.resolver.candidates import Candidate
+from xv.resolver.pubgrub import Unavailable
 from xv.resolver.source import IndexSource
 
 SDISTS_BUCKET = "sdists-v1"
@@ -34,9 +35,9 @@ class BuildingSource(IndexSource):
         super().__init__(client, pool)
         self.builder = builder  # made on first use: most resolutions build nothing
 
-    def metadata(self, cands: Sequence[Candidate]) -> dict[str, object]:
+    def metadata(self, cands: Sequence[Candidate]) -> Mapping[str, CoreMetadata | Unavailable]:
         sdists = [c for c in cands if c.metadata_file is not None and not c.metadata_file.is_wheel]
-        out = super().metadata([c for c in cands if c not in sdists])
+        out = dict(super().metadata([c for c in cands if c not in sdists]))
         for cand in sdists:
             file = cand.metadata_file
             assert file is not None

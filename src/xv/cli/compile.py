@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +20,11 @@ from xv import __version__, atomic, config, lockfile
 from xv.cache import Cache
 from xv.cli.compile_args import build_options, check_pip_compile_options, options
 from xv.cli.output import Reporter, run_command
+from xv.compile_check import CompileFn
 from xv.compile_options import CompileOptions
 from xv.env.target import Target, build_target
 from xv.errors import InputError, OutputError, XvError
 from xv.resolver.result import Resolution
-
-CompileFn = Callable[..., Resolution]
 
 
 class _Command(click.Command):

@@ -59,7 +59,7 @@ class Reporter:
             self._write(f"DEBUG {message}")
 
     def info(self, message: str) -> None:
-        """A message for -v (or for a person at a terminal when ``tty_too``)."""
+        """A message shown only with -v (and not with -q)."""
         if self.verbose and not self.quiet:
             self._write(message)
 

@@ -4,7 +4,7 @@ Order, as in uv: the PEP 658/714 metadata file when the index advertises one
 (its hash checked when given) → HTTP range requests into the wheel
 (:mod:`xv.index.zipread`: the end of the zip, its central directory, then only
 ``*.dist-info/METADATA``) → the whole wheel when the server ignores ranges.
-An sdist is :class:`Unavailable` ("needs a build"): building is the builder's job.
+An sdist is :class:`~xv.resolver.pubgrub.Unavailable` ("needs a build"): building is the builder's job.
 
 Parsed results live in the ``metadata-v1`` cache bucket keyed by the file's
 sha256 (or its URL when the index gives no hash); files are immutable, so
@@ -41,6 +41,7 @@ from xv.index.client import IndexClient, IndexSettings, client_for, remember_cli
 from xv.index.http import raise_for_retry, redact_url
 from xv.index.simple import DistFile
 from xv.pool import thread_map
+from xv.resolver.pubgrub import Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +90,8 @@ class CoreMetadata:
         )
 
 
-@dataclass(frozen=True)
-class Unavailable:
-    """Metadata that cannot be had without more work (e.g. an sdist needs a build)."""
-
-    reason: str
-
-
+# Metadata that cannot be had without more work (an sdist needs a build) is the solver's
+# own "cannot be used, because" value: one type from the index up to the failure report.
 MetadataResult = CoreMetadata | Unavailable
 
 

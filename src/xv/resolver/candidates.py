@@ -11,11 +11,15 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from packaging.version import Version
 
 from xv.env.target import Target
 from xv.index.simple import DistFile, ProjectPage, file_version
+
+if TYPE_CHECKING:  # the type only: reading pages must not import the HTTP stack
+    from xv.index.metadata import CoreMetadata
 
 
 @dataclass(frozen=True)
@@ -126,13 +130,12 @@ def _metadata_file(usable: list[tuple[int, DistFile]], files: tuple[DistFile, ..
 class DirectCandidate:
     """A package given by URL or path (``name @ url``, ``-e ./dir``): its one version.
 
-    ``metadata`` is core metadata (``xv.index.metadata.CoreMetadata``) obtained by the
-    caller, building if it must; ``files`` holds the archive for ``--generate-hashes``.
+    ``metadata`` is its core metadata, obtained by the caller, building if it must; ``files`` holds the archive for ``--generate-hashes``.
     """
 
     url: str
     version: Version
-    metadata: object
+    metadata: CoreMetadata
     files: tuple[DistFile, ...] = ()
     editable: bool = False
 

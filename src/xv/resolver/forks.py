@@ -87,7 +87,8 @@ def _in_fork(
     """Name the fork that has no solution, as uv does."""
     if env == whole:
         return exc
-    return ResolutionError(exc.explanation, split=str(env.simplify_python(python)) or None)
+    exc.split = str(env.simplify_python(python)) or None
+    return exc
 
 
 def _preferences(

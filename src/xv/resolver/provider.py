@@ -23,6 +23,7 @@ from packaging.version import Version
 
 from xv.env.target import Target
 from xv.errors import NetworkError
+from xv.index.metadata import CoreMetadata
 from xv.index.simple import DistFile, ProjectPage
 from xv.resolver.candidates import (
     BinaryPolicy,
@@ -32,7 +33,7 @@ from xv.resolver.candidates import (
     same_url,
 )
 from xv.resolver.prefetch import BatchPrefetcher, next_candidates
-from xv.resolver.pubgrub import Range, Unavailable
+from xv.resolver.pubgrub import DependencyProvider, Range, Unavailable
 from xv.resolver.result import Parent
 from xv.resolver.selector import CandidateSelector, SelectionPolicy, prerelease_rule
 from xv.resolver.specifiers import specifier_to_range
@@ -90,13 +91,17 @@ class ResolverInputs:
 
 
 class MetadataSource:
-    """What the provider needs from the index layer (an adapter keeps it swappable)."""
+    """What the provider needs from the index layer (an adapter keeps it swappable: the
+    index and its cache, a lock's pins, or a dict in memory for a test or a library user)."""
 
-    def pages(self, names: Iterable[str]) -> dict[str, ProjectPage | None]:
+    def pages(self, names: Iterable[str]) -> Mapping[str, ProjectPage | None]:
+        """The index page of each name (``None``: no such project)."""
         raise NotImplementedError
 
-    def metadata(self, cands: Sequence[Candidate]) -> dict[str, object]:
-        """Core metadata, or a reason string when unavailable, keyed by metadata file URL."""
+    def metadata(self, cands: Sequence[Candidate]) -> Mapping[str, CoreMetadata | Unavailable]:
+        """Core metadata of each candidate's ``metadata_file``, keyed by that file's URL, or
+        why it cannot be had (the reason reads after "name version"). A network error is
+        raised, not returned: it says nothing about the version."""
         raise NotImplementedError
 
 
@@ -109,8 +114,8 @@ def _canonical_extra(extra: str) -> str:
     return canonicalize_name(extra)
 
 
-class PythonProvider:
-    """Implements the solver's DependencyProvider protocol for Python packages."""
+class PythonProvider(DependencyProvider[PyPackage, Version]):
+    """The solver's provider for Python packages."""
 
     def __init__(
         self,
@@ -127,7 +132,7 @@ class PythonProvider:
         self.progress = progress
         self._pages: dict[str, ProjectPage | None] = {}
         self._cands: dict[str, list[Candidate]] = {}
-        self._meta: dict[str, object] = {}
+        self._meta: dict[str, CoreMetadata | Unavailable] = {}
         self.deps: dict[tuple[PyPackage, Version], list[PyPackage]] = {}
         # Projects whose dependencies were read: what the progress line counts. Not
         # len(deps), which also counts the root, extras and every version tried.
@@ -360,16 +365,16 @@ class PythonProvider:
         return deps
 
     def _package_deps(
-        self, package: PyPackage, version: Version, meta: object
+        self, package: PyPackage, version: Version, meta: CoreMetadata
     ) -> dict[PyPackage, Range[Version]] | Unavailable:
-        requires_python = getattr(meta, "requires_python", None)
+        requires_python = meta.requires_python
         if not self.target.allows_requires_python(requires_python):
             return Unavailable(f"requires Python {requires_python}")
         if self.settings.no_deps:
             reqs: list[Requirement] = []
         else:
             try:
-                reqs = [parse_requirement(t) for t in getattr(meta, "requires_dist", ())]
+                reqs = [parse_requirement(t) for t in meta.requires_dist]
             except InvalidRequirement as exc:
                 return Unavailable(f"has invalid metadata: {exc}")
         deps = self._to_ranges(reqs, package.extra, own=package.name)
@@ -412,7 +417,7 @@ class PythonProvider:
             by_version = self._by_version[name] = {c.version: c for c in self.candidates(name)}
         return by_version.get(version)
 
-    def _metadata_for(self, name: str, version: Version) -> object:
+    def _metadata_for(self, name: str, version: Version) -> CoreMetadata | Unavailable:
         cand = self.candidate(name, version)
         if cand is None or cand.metadata_file is None:
             return Unavailable("has no usable files")
@@ -420,9 +425,7 @@ class PythonProvider:
         if url not in self._meta:
             self._meta.update(self.source.metadata([cand]))
         meta = self._meta.get(url)
-        if meta is None or isinstance(meta, str):
-            return Unavailable(meta or "metadata could not be read")
-        return meta
+        return Unavailable("metadata could not be read") if meta is None else meta
 
     def _fetch(self, cands: Iterable[Candidate]) -> None:
         """Prefetch the metadata of candidates not known yet (failures are known too) in
@@ -472,7 +475,7 @@ class PythonProvider:
         found: dict[PyPackage, Range[Version]] = {}
         for pkg, cand in picks:
             meta = self._meta.get(cand.metadata_file.url) if cand.metadata_file else None
-            if meta is None or isinstance(meta, str):
+            if not isinstance(meta, CoreMetadata):
                 continue
             try:
                 deps = self._package_deps(pkg, cand.version, meta)

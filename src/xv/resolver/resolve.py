@@ -1,8 +1,8 @@
 """Run the solver over the Python provider and shape its answer.
 
 Success becomes a :class:`Resolution` with the ``# via`` parents of every pin;
-failure becomes a :class:`ResolutionError` whose text explains the conflict in
-English, followed by hints about versions that were left out and why.
+failure becomes a :class:`~xv.resolver.failure.NoSolution` carrying the derivation
+tree and the versions that were left out and why (rendered to text by its caller).
 """
 
 from __future__ import annotations
@@ -12,17 +12,19 @@ from collections import defaultdict
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from xv.errors import ResolutionError, XvError
-from xv.resolver.explain import explain
-from xv.resolver.hints import hints_for
+from xv.errors import XvError
+from xv.resolver.failure import NoSolution, SkippedVersions
 from xv.resolver.provider import ROOT, DirectUrlUnsupported, PyPackage, PythonProvider
 from xv.resolver.pubgrub import (
     DerivationTree,
     Derived,
     FromDependencyOf,
     NoSolutionError,
+    NoVersions,
     Range,
     Term,
+    UnavailableVersions,
+    externals,
     resolve,
 )
 from xv.resolver.result import Parent, Resolution, ResolvedDist
@@ -30,22 +32,19 @@ from xv.resolver.specifiers import specifier_to_range
 
 
 def run(provider: PythonProvider) -> Resolution:
-    """Resolve, or raise ResolutionError (exit 1) with the explanation."""
+    """Resolve, or raise :class:`NoSolution` (exit 1) saying why."""
     return _resolution(provider, solve(provider))
 
 
 def solve(provider: PythonProvider) -> dict[PyPackage, Version]:
-    """The solver's answer, or ResolutionError (exit 1) with the explanation."""
+    """The solver's answer, or :class:`NoSolution` (exit 1) saying why."""
     try:
         conflict = _root_conflict(provider)
         if conflict is not None:
             raise NoSolutionError(conflict)
         return resolve(provider, ROOT, Version("0"))
     except NoSolutionError as exc:
-        tree = _unspan(exc.tree, provider)
-        text = explain(tree, format_package=_format, versions=provider.version_list)
-        hints = hints_for(tree, provider)
-        raise ResolutionError("\n".join([text, *hints]) if hints else text) from None
+        raise _failure(_unspan(exc.tree, provider), provider) from None
     except DirectUrlUnsupported as exc:
         raise XvError(
             f"{exc.name} @ {exc.url} is a URL dependency of another package; URL dependencies "
@@ -107,10 +106,49 @@ def _single(provider: PythonProvider, package: PyPackage, rng: Range[Version]) -
     return rng
 
 
-def _format(package: object) -> str:
-    if package == ROOT:
-        return "you"
-    return str(package)
+def _failure(tree: DerivationTree, provider: PythonProvider) -> NoSolution:
+    """The tree with what the provider knows about its packages: the versions that
+    exist (ranges read by them) and, where no version was left, what was skipped."""
+    versions: dict[PyPackage, list[Version]] = {}
+    for package in _packages(tree):
+        if isinstance(package, PyPackage):
+            known = provider.version_list(package)
+            if known is not None:
+                versions[package] = known
+    skipped: dict[str, SkippedVersions] = {}
+    for leaf in externals(tree):
+        if isinstance(leaf, NoVersions | UnavailableVersions):
+            package = leaf.package
+            if isinstance(package, PyPackage) and package.name not in skipped:
+                skipped[package.name] = _skipped(provider, package.name)
+    return NoSolution(tree, versions, skipped)
+
+
+def _skipped(provider: PythonProvider, name: str) -> SkippedVersions:
+    excluded = [
+        (c.version, c.excluded) for c in provider.candidates(name)[:50] if c.excluded is not None
+    ]
+    return SkippedVersions(
+        prereleases=tuple(provider.skipped_prereleases.get(name, ())),
+        yanked=tuple(provider.skipped_yanked.get(name, ())),
+        excluded=tuple(excluded),
+    )
+
+
+def _packages(tree: DerivationTree) -> dict[object, None]:
+    """Every package the tree names, in order of appearance."""
+    found: dict[object, None] = {}
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Derived):
+            found.update(dict.fromkeys(node.terms))
+            stack.extend((node.cause2, node.cause1))
+        elif isinstance(node, FromDependencyOf):
+            found.update(dict.fromkeys((node.package, node.dependency)))
+        else:
+            found[node.package] = None
+    return found
 
 
 def _resolution(provider: PythonProvider, solution: dict[PyPackage, Version]) -> Resolution:

@@ -49,7 +49,6 @@ class CandidateSelector:
 
     def __init__(self, candidates: Sequence[Candidate], policy: SelectionPolicy) -> None:
         usable = [c for c in candidates if c.excluded is None]
-        self.ordered = usable[::-1] if policy.lowest else usable
         self.policy = policy
         self._ascending = sorted(usable, key=lambda c: c.version)
         self._versions = [c.version for c in self._ascending]

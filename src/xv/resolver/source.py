@@ -7,15 +7,16 @@ out that version" is written down in one place.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from xv.errors import MetadataError, NetworkError
 from xv.index.client import IndexClient
-from xv.index.metadata import Unavailable, prefetch_metadata
+from xv.index.metadata import CoreMetadata, prefetch_metadata
 from xv.index.simple import ProjectPage
 from xv.pool import WorkerPool
 from xv.resolver.candidates import Candidate
 from xv.resolver.provider import MetadataSource
+from xv.resolver.pubgrub import Unavailable
 
 
 class IndexSource(MetadataSource):
@@ -28,20 +29,20 @@ class IndexSource(MetadataSource):
     def pages(self, names: Iterable[str]) -> dict[str, ProjectPage | None]:
         return self.client.project_pages(names)
 
-    def metadata(self, cands: Sequence[Candidate]) -> dict[str, object]:
+    def metadata(self, cands: Sequence[Candidate]) -> Mapping[str, CoreMetadata | Unavailable]:
         files = [c.metadata_file for c in cands if c.metadata_file is not None]
-        out: dict[str, object] = {}
+        out: dict[str, CoreMetadata | Unavailable] = {}
         for url, result in prefetch_metadata(
             self.client, files, self.pool, max(1, MAX_REQUESTS_IN_FLIGHT // self.pool.workers)
         ).items():
             if isinstance(result, NetworkError):
                 raise result
             if isinstance(result, MetadataError):
-                out[url] = f"has unreadable metadata ({result})"
+                out[url] = Unavailable(f"has unreadable metadata ({result})")
             elif isinstance(result, Exception):
                 raise result
             elif isinstance(result, Unavailable):
-                out[url] = f"cannot be used: its metadata {result.reason}"
+                out[url] = Unavailable(f"cannot be used: its metadata {result.reason}")
             else:
                 out[url] = result
         return out

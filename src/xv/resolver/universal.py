@@ -30,6 +30,8 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from xv.env.target import Target
+from xv.index.metadata import CoreMetadata
+from xv.index.simple import ProjectPage
 from xv.resolver.candidates import Candidate
 from xv.resolver.marker_algebra import release_range
 from xv.resolver.markers import FALSE, TRUE, MarkerTree
@@ -111,9 +113,9 @@ def python_lower(env: MarkerTree) -> tuple[int, ...]:
 class SharedState:
     """What one fork's provider learnt that the next can reuse (pages, metadata)."""
 
-    pages: dict[str, object]
-    cands: dict[str, object]
-    meta: dict[str, object]
+    pages: dict[str, ProjectPage | None]
+    cands: dict[str, list[Candidate]]
+    meta: dict[str, CoreMetadata | Unavailable]
 
 
 class UniversalProvider(PythonProvider):
@@ -140,10 +142,10 @@ class UniversalProvider(PythonProvider):
         self._fork_cands: dict[str, list[Candidate]] = {}
         super().__init__(inputs, settings, any_platform(), source, progress)
         if shared is not None:
-            self._pages, self._cands, self._meta = shared.pages, shared.cands, shared.meta  # type: ignore[assignment]
+            self._pages, self._cands, self._meta = shared.pages, shared.cands, shared.meta
 
     def shared(self) -> SharedState:
-        return SharedState(self._pages, self._cands, self._meta)  # type: ignore[arg-type]
+        return SharedState(self._pages, self._cands, self._meta)
 
     # -- markers ------------------------------------------------------------
 
@@ -234,9 +236,9 @@ class UniversalProvider(PythonProvider):
         return deps
 
     def _package_deps(
-        self, package: PyPackage, version: Version, meta: object
+        self, package: PyPackage, version: Version, meta: CoreMetadata
     ) -> dict[PyPackage, Range[Version]] | Unavailable:
-        requires_python = getattr(meta, "requires_python", None)
+        requires_python = meta.requires_python
         if requires_python:
             allowed = requires_python_tree(requires_python)
             if allowed.is_disjoint(self.env):

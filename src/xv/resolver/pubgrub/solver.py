@@ -7,9 +7,9 @@ to try and what that version depends on.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 from xv.resolver.pubgrub.incompatibility import DerivedFrom, Incompatibility, IncompatibilityStore
 from xv.resolver.pubgrub.partial_solution import (
@@ -23,7 +23,6 @@ from xv.resolver.pubgrub.term import Term
 from xv.resolver.pubgrub.tree import DerivationTree, Derived
 
 P = TypeVar("P")
-P_contra = TypeVar("P_contra", contravariant=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,34 +35,42 @@ class Unavailable:
     reason: str
 
 
-class DependencyProvider(Protocol[P_contra, V]):
-    """What the solver asks of the outside world.
-
-    Optional hooks, looked up with ``getattr``: ``version_span(package, version)`` may
-    return a range around ``version`` that holds no other version of the package
-    (``[v, next version)``), over which facts about ``version`` are then stated
-    (Dart pub does this; it keeps ranges short when many versions are rejected);
-    ``should_cancel()`` is called once per
-    loop and may raise to abort; ``on_conflict(affected, culprits)`` is called at every
-    step of conflict resolution with the package whose assignment satisfied the
-    conflicting incompatibility last (the one that gets "rejected") and the other
-    packages of that incompatibility (those decided earlier that caused it), so a
-    provider can reorder packages that keep conflicting, as uv does.
+class DependencyProvider(Generic[P, V]):
+    """What the solver asks of the outside world; subclass it and answer the three
+    questions. The hooks have defaults that do nothing, so a provider overrides only
+    the ones it needs (as resolvelib's ``AbstractProvider``).
     """
 
-    def prioritize(self, package: P_contra, range: Range[V]) -> Any:
+    def prioritize(self, package: P, range: Range[V]) -> Any:
         """A sortable priority; the solver decides the package with the HIGHEST one
         next (ties: the package the solver met first)."""
-        ...
+        raise NotImplementedError
 
-    def choose_version(self, package: P_contra, range: Range[V]) -> V | Unavailable | None:
+    def choose_version(self, package: P, range: Range[V]) -> V | Unavailable | None:
         """A version in ``range`` to try; ``None`` when there is none (the report
         says "no versions"), or ``Unavailable`` to say why the package is unusable."""
-        ...
+        raise NotImplementedError
 
-    def get_dependencies(
-        self, package: P_contra, version: V
-    ) -> Mapping[Any, Range[V]] | Unavailable: ...
+    def get_dependencies(self, package: P, version: V) -> Mapping[P, Range[V]] | Unavailable:
+        """What ``version`` of ``package`` depends on, or why it cannot be used."""
+        raise NotImplementedError
+
+    # -- optional hooks ------------------------------------------------------
+    def version_span(self, package: P, version: V) -> Range[V] | None:
+        """A range around ``version`` holding no other version of the package
+        (``[v, next version)``), over which facts about ``version`` are then stated
+        (Dart pub does this; it keeps ranges short when many versions are rejected).
+        ``None``: facts are stated about ``version`` alone."""
+        return None
+
+    def should_cancel(self) -> None:
+        """Called once per step of the main loop; raise to abort."""
+
+    def on_conflict(self, affected: P, culprits: Sequence[P]) -> None:
+        """Called at every step of conflict resolution with the package whose assignment
+        satisfied the conflicting incompatibility last (the one that gets "rejected") and
+        the other packages of that incompatibility (those decided earlier that caused
+        it), so a provider can reorder packages that keep conflicting, as uv does."""
 
 
 class NoSolutionError(Exception):
@@ -96,16 +103,12 @@ class _Solver(Generic[P, V]):
         self.added_deps: dict[P, set[V]] = {}
         self.priorities: dict[P, tuple[Term[V], Any]] = {}
         self.first_seen: dict[P, int] = {}
-        self._cancel = getattr(provider, "should_cancel", None)
-        self._on_conflict = getattr(provider, "on_conflict", None)
-        self._version_span = getattr(provider, "version_span", None)
 
     def run(self) -> dict[P, V]:
         self._index(self.store.not_root(self.root, self.root_version))
         next_package = self.root
         while True:
-            if self._cancel is not None:
-                self._cancel()
+            self.provider.should_cancel()
             self._propagate(next_package)
             package = self._pick()
             if package is None:
@@ -172,7 +175,7 @@ class _Solver(Generic[P, V]):
 
     def _span(self, package: P, version: V) -> Range[V] | None:
         """The provider's widest range around ``version`` holding no other version."""
-        return None if self._version_span is None else self._version_span(package, version)
+        return self.provider.version_span(package, version)
 
     # -- incompatibility index -----------------------------------------------
     def _index(self, inc: Incompatibility[P, V]) -> Incompatibility[P, V]:
@@ -242,11 +245,9 @@ class _Solver(Generic[P, V]):
             changed = True
 
     def _report_conflict(self, affected: P, inc: Incompatibility[P, V]) -> None:
-        if self._on_conflict is None:
-            return
         culprits = [p for p in inc.terms if p != affected and p != self.root]
         if culprits:
-            self._on_conflict(affected, culprits)
+            self.provider.on_conflict(affected, culprits)
             self.priorities.clear()
 
     # -- failure report ------------------------------------------------------
