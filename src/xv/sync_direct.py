@@ -6,7 +6,7 @@ what an install records (``direct_url.json``), so an entry already installed fro
 the same URL, directory or commit is left alone by the plan. Only the entries the
 plan installs are built, all before the environment changes: each wheel is built
 (an sdist's once per sdist and interpreter, in the cache), unpacked into the
-archive bucket and handed to :func:`xv.sync_apply.apply` as ready.
+archive bucket and handed to :func:`xv.sync.apply.apply` as ready.
 Index pins that have only an sdist are built through :func:`sdist_builder`.
 """
 
@@ -28,9 +28,9 @@ from xv.install.archive import unpack_wheel_to_archive
 from xv.pool import cpu_count
 from xv.reqfile import Origin, ParsedRequirement
 from xv.reqfile.parser import redact
-from xv.sync import Plan, Wanted
-from xv.sync_apply import ARCHIVES_BUCKET, BuildSdist
-from xv.sync_inputs import SyncInputs
+from xv.sync.apply import ARCHIVES_BUCKET, BuildSdist
+from xv.sync.inputs import SyncInputs
+from xv.sync.plan import Plan, Wanted
 
 
 def resolve_entries(
@@ -113,7 +113,7 @@ def _check_lock_hashes(want: Wanted, dist: DirectDist) -> None:
 
 
 def sdist_builder(ctx: BuildContext, interp: Interpreter, cache_root: Path) -> BuildSdist:
-    """:func:`xv.sync_apply.apply`'s ``build``: an index sdist made into an unpacked wheel."""
+    """:func:`xv.sync.apply.apply`'s ``build``: an index sdist made into an unpacked wheel."""
 
     def build(want: Wanted, sdist: DistFile) -> str:
         path = fetch_sdist(ctx.client, sdist)

@@ -13,6 +13,7 @@ from packaging.version import Version
 
 from tests.support.localindex import Pkg
 from xv.cache import Cache
+from xv.compile.sources import IndexSource
 from xv.env.target import make_target
 from xv.errors import ResolutionError
 from xv.index.client import IndexClient, IndexSettings
@@ -26,7 +27,6 @@ from xv.resolver.provider import (
 )
 from xv.resolver.resolve import run
 from xv.resolver.result import Parent, Resolution
-from xv.resolver.source import IndexSource
 
 REQ = Parent("requirement", "requirements.in")
 

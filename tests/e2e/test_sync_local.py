@@ -337,17 +337,17 @@ def test_options_from_the_file_and_system_target(
 def test_dependencies_install_before_their_dependents(
     index: LocalIndex, venv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import xv.sync_apply
+    import xv.sync.apply
 
     order: list[str] = []
-    original = xv.sync_apply.install_from_archive
+    original = xv.sync.apply.install_from_archive
 
     def recording(archive: str, *args: Any, **kwargs: Any) -> Any:
         record = original(archive, *args, **kwargs)
         order.append(record.name)
         return record
 
-    monkeypatch.setattr(xv.sync_apply, "install_from_archive", recording)
+    monkeypatch.setattr(xv.sync.apply, "install_from_archive", recording)
     result = sync(index, venv, lock(tmp_path, "aaa==1.0\nzzz==1.0\n"))
     assert result.exit_code == 0, result.output
     assert order == ["zzz", "aaa"]
@@ -356,19 +356,19 @@ def test_dependencies_install_before_their_dependents(
 def test_uninstall_and_install_report_their_own_durations(
     index: LocalIndex, venv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import xv.sync_apply
+    import xv.sync.apply
 
     assert sync(index, venv, lock(tmp_path, LOCK1)).exit_code == 0
     # A clock that jumps an hour whenever a package is removed: only "Uninstalled" sees it.
     skew = [0.0]
-    real_clock, real_uninstall = time.monotonic, xv.sync_apply.uninstall
+    real_clock, real_uninstall = time.monotonic, xv.sync.apply.uninstall
 
     def slow_uninstall(*args: Any, **kwargs: Any) -> Any:
         skew[0] += 3600
         return real_uninstall(*args, **kwargs)
 
-    monkeypatch.setattr(xv.sync_apply, "monotonic", lambda: real_clock() + skew[0], raising=False)
-    monkeypatch.setattr(xv.sync_apply, "uninstall", slow_uninstall)
+    monkeypatch.setattr(xv.sync.apply, "monotonic", lambda: real_clock() + skew[0], raising=False)
+    monkeypatch.setattr(xv.sync.apply, "uninstall", slow_uninstall)
     result = sync(index, venv, lock(tmp_path, "demo==1.0\ndep==1.0\nzzz==1.0\n"))
     assert result.exit_code == 0, result.output
     assert changes(result) == [" - extra==1.0", " + zzz==1.0"]

@@ -18,6 +18,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from xv.cache import Cache
+from xv.compile.sources import IndexSource
 from xv.env.target import Target, make_target
 from xv.errors import ResolutionError
 from xv.index.client import IndexClient, IndexSettings
@@ -26,7 +27,6 @@ from xv.pool import WorkerPool
 from xv.resolver import provider as prov
 from xv.resolver.resolve import run
 from xv.resolver.result import Parent, Resolution
-from xv.resolver.source import IndexSource
 
 pytestmark = pytest.mark.live
 

@@ -15,13 +15,13 @@ import pytest
 from click.testing import CliRunner, Result
 from packaging.version import Version
 
-from xv import compile as xv_compile
 from xv import config, lockfile, pyproject
 from xv.cli import compile as cli
 from xv.cli import compile_args, output
 from xv.cli.compile_args import binary_set
 from xv.cli.output import Reporter, format_elapsed
-from xv.compile_options import CompileOptions
+from xv.compile import run as xv_compile
+from xv.compile.options import CompileOptions
 from xv.env import target as env_target
 from xv.env.target import Target
 from xv.errors import OfflineError, ResolutionError

@@ -13,7 +13,7 @@ from packaging.version import Version
 
 from xv.cli.sync import SyncReporter, main
 from xv.env import InstalledDist
-from xv.sync import Wanted, plan
+from xv.sync.plan import Wanted, plan
 
 
 class Terminal(io.StringIO):

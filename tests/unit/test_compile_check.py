@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from xv import compile_check
-from xv.compile_options import (
+from xv.compile import check as compile_check
+from xv.compile.options import (
     CacheSettings,
     CompileOptions,
     InputRequirement,

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-import xv.sync_apply
-import xv.sync_inputs
+import xv.sync.apply
+import xv.sync.inputs
 from xv.env import Interpreter, query_interpreter
 from xv.errors import HashMismatchError, InputError, InstallError
 from xv.index.simple import DistFile, ProjectPage
-from xv.sync import Wanted
-from xv.sync_apply import _fetch, best_file, target_of
-from xv.sync_inputs import read_inputs
+from xv.sync.apply import _fetch, best_file, target_of
+from xv.sync.inputs import read_inputs
+from xv.sync.plan import Wanted
 
 MARKERS = {
     "python_version": "3.11", "python_full_version": "3.11.7", "sys_platform": "linux",
@@ -33,7 +33,7 @@ def interp() -> Interpreter:
 
 
 def test_doctests() -> None:
-    for module in (xv.sync_apply, xv.sync_inputs):
+    for module in (xv.sync.apply, xv.sync.inputs):
         assert doctest.testmod(module).failed == 0
 
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from packaging.version import Version
 
-import xv.sync
+import xv.sync.plan
 from xv.env import InstalledDist
-from xv.sync import Plan, Reinstall, Wanted, direct_url_matches, plan
+from xv.sync.plan import Plan, Reinstall, Wanted, direct_url_matches, plan
 
 
 def want(spec: str, url: str | None = None, editable: bool = False) -> Wanted:
@@ -146,4 +146,4 @@ def test_direct_url_matches_vcs() -> None:
 
 
 def test_doctests() -> None:
-    assert doctest.testmod(xv.sync).failed == 0
+    assert doctest.testmod(xv.sync.plan).failed == 0

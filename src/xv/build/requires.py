@@ -22,6 +22,7 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from xv.compile.sources import IndexSource
 from xv.env.interpreter import Interpreter
 from xv.env.target import Target, target_for
 from xv.errors import BuildError, InstallError
@@ -34,7 +35,6 @@ from xv.resolver.candidates import BinaryPolicy
 from xv.resolver.provider import InputRequirement, PythonProvider, ResolverInputs, ResolverSettings
 from xv.resolver.resolve import run
 from xv.resolver.result import Parent, ResolvedDist
-from xv.resolver.source import IndexSource
 
 WHEELS_BUCKET = "wheels-v1"
 ARCHIVES_BUCKET = "archives-v1"

@@ -15,13 +15,13 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from xv.build.builder import Builder
+from xv.compile.sources import IndexSource
 from xv.index.client import IndexClient
 from xv.index.metadata import CoreMetadata, cached_metadata
 from xv.index.simple import DistFile
 from xv.pool import WorkerPool
 from xv.resolver.candidates import Candidate
 from xv.resolver.pubgrub import Unavailable
-from xv.resolver.source import IndexSource
 
 SDISTS_BUCKET = "sdists-v1"
 

@@ -1,7 +1,7 @@
 """``xv-compile``: resolve requirements into a pinned requirements.txt.
 
 The command parses its arguments (with uv's spellings and pip-compile's aliases), the
-environment and config files into one frozen :class:`~xv.compile_options.CompileOptions`,
+environment and config files into one frozen :class:`~xv.compile.options.CompileOptions`,
 calls :func:`xv.compile.compile`, renders the result with :func:`xv.lockfile.render` and
 writes it: to ``-o FILE`` atomically, else to stdout.
 """
@@ -20,8 +20,8 @@ from xv import __version__, atomic, config, lockfile
 from xv.cache import Cache
 from xv.cli.compile_args import build_options, check_pip_compile_options, options
 from xv.cli.output import Reporter, run_command
-from xv.compile_check import CompileFn
-from xv.compile_options import CompileOptions
+from xv.compile.check import CompileFn
+from xv.compile.options import CompileOptions
 from xv.env.target import Target, build_target
 from xv.errors import InputError, OutputError, XvError
 from xv.resolver.result import Resolution
@@ -117,7 +117,7 @@ def run_check(opts: CompileOptions, reporter: Reporter, target: Target | None = 
         return 2
     current = _read(path)
     target = target or _target(opts)
-    from xv import compile_check
+    from xv.compile import check as compile_check
 
     def compile_lazily(*args: Any, **kwargs: Any) -> Resolution:
         return _compile_fn()(*args, **kwargs)
@@ -141,7 +141,7 @@ def _compile_and_render(opts: CompileOptions, reporter: Reporter, target: Target
 
 
 def _remember(opts: CompileOptions, text: str, target: Target | None) -> None:
-    from xv import compile_check
+    from xv.compile import check as compile_check
 
     compile_check.remember(opts, text, target)
 

@@ -1,4 +1,4 @@
-"""``xv-compile``'s options, and turning them into :class:`~xv.compile_options.CompileOptions`.
+"""``xv-compile``'s options, and turning them into :class:`~xv.compile.options.CompileOptions`.
 
 Spellings follow ``uv pip compile``, with pip-compile's aliases (``--constraint``,
 ``--unsafe-package``, ``--trusted-host``, ``--pre``). pip-compile options that mean nothing
@@ -18,7 +18,7 @@ from packaging.utils import canonicalize_name
 from xv import config, lockfile
 from xv.cli.build_args import BUILD_OPTIONS, build_settings
 from xv.cli.output import Reporter
-from xv.compile_options import (
+from xv.compile.options import (
     INDEX_STRATEGIES,
     PRERELEASE_MODES,
     RESOLUTION_MODES,
@@ -32,7 +32,7 @@ from xv.compile_options import (
     preferences_from,
 )
 from xv.errors import InputError, UsageError
-from xv.index.settings import DEFAULT_INDEX_URL, IndexSettings
+from xv.index.settings import DEFAULT_INDEX_URL, IndexSettings, index_settings
 from xv.lockfile import RenderOptions
 from xv.reqfile import FileOptions
 
@@ -183,7 +183,8 @@ def build_options(
         groups=tuple(params["group"]),
     )
     inputs, file_opts = load_inputs(request, stdin)
-    index = _index_settings(s, file_opts, params)
+    # -U implies --refresh, as in uv
+    index = index_settings(s, file_opts, refresh=bool(params["refresh"] or params["upgrade"]))
     return CompileOptions(
         inputs=inputs,
         index=index,
@@ -198,21 +199,6 @@ def build_options(
             verbose=params["verbose"],
             color=params["color"] or "auto",
         ),
-    )
-
-
-def _index_settings(s: dict[str, Any], file_opts: FileOptions, params: dict[str, Any]) -> IndexSettings:  # fmt: skip
-    # Command line, environment and config choose the default index; requirement files can
-    # add to the extra indexes and find-links, as with uv and pip.
-    return IndexSettings(
-        index_url=s.get("index_url") or file_opts.index_url or DEFAULT_INDEX_URL,
-        extra_index_urls=_unique((*s.get("extra_index_url", ()), *file_opts.extra_index_urls)),
-        find_links=_unique((*s.get("find_links", ()), *file_opts.find_links)),
-        no_index=bool(s.get("no_index")) or file_opts.no_index,
-        index_strategy=s.get("index_strategy") or "first-index",
-        trusted_hosts=_unique((*s.get("allow_insecure_host", ()), *file_opts.trusted_hosts)),
-        offline=bool(s.get("offline")),
-        refresh=bool(params["refresh"] or params["upgrade"]),  # -U implies --refresh, as in uv
     )
 
 
@@ -316,18 +302,11 @@ def shared_options(*flags: str) -> Callable[[F], F]:
     return decorate
 
 
-def index_settings(s: dict[str, Any], file_opts: FileOptions, refresh: bool) -> IndexSettings:
-    """:class:`IndexSettings` from merged settings and requirement-file options, as compile
-    builds them (for ``xv-sync``)."""
-    return _index_settings(s, file_opts, {"refresh": refresh, "upgrade": False})
-
-
 __all__ = [
     "Inputs",
     "binary_set",
     "build_options",
     "check_pip_compile_options",
-    "index_settings",
     "options",
     "shared_options",
 ]

@@ -1,6 +1,6 @@
 """``xv-sync``: make an environment match one or more compiled requirements files exactly.
 
-The flow is plan → prepare → install (:mod:`xv.sync`, :mod:`xv.sync_apply`). A run with
+The flow is plan → prepare → install (:mod:`xv.sync`, :mod:`xv.sync.apply`). A run with
 nothing to change reads the files, the interpreter's cached facts and site-packages, and
 stops: it never imports the HTTP stack nor starts a worker.
 """
@@ -25,7 +25,7 @@ from xv import __version__, config
 from xv.build.settings import BuildSettings
 from xv.cache import Cache
 from xv.cli.build_args import build_option_decorators, build_settings
-from xv.cli.compile_args import binary_set, index_settings, shared_options
+from xv.cli.compile_args import binary_set, shared_options
 from xv.cli.output import Reporter, format_elapsed, run_command
 from xv.env import find_target, installed_distributions
 from xv.env.interpreter import Interpreter
@@ -33,8 +33,8 @@ from xv.env.lock import environment_lock
 from xv.env.own import runs_from, runtime_tree
 from xv.errors import UsageError
 from xv.install.journal import repair
-from xv.sync import DEFAULT_KEEP, Plan, plan
-from xv.sync_inputs import SyncInputs, read_inputs
+from xv.sync.inputs import SyncInputs, read_inputs
+from xv.sync.plan import DEFAULT_KEEP, Plan, plan
 
 if TYPE_CHECKING:
     from xv.build.context import BuildContext
@@ -290,7 +290,7 @@ def _plan(
 def _check(
     the_plan: Plan, interp: Interpreter, inputs: SyncInputs, cache: Cache, opts: SyncOptions
 ) -> None:
-    from xv.sync_apply import check
+    from xv.sync.apply import check
 
     # A dry run builds nothing; an sdist-only pin only fails it under --no-build.
     build = None if opts.build.no_build else (lambda want, sdist: "")
@@ -300,8 +300,10 @@ def _check(
 def _client(opts: SyncOptions, inputs: SyncInputs, cache: Cache) -> IndexClient:
     # Imported here: the HTTP stack and the pool are not needed when nothing changes.
     from xv.index.client import IndexClient
+    from xv.index.settings import index_settings
 
-    return IndexClient(index_settings(opts.settings, inputs.options, opts.refresh), cache)
+    settings = index_settings(opts.settings, inputs.options, refresh=opts.refresh)
+    return IndexClient(settings, cache)
 
 
 def _would(the_plan: Plan, reporter: SyncReporter) -> None:
@@ -321,7 +323,7 @@ def _apply(
     opts: SyncOptions,
     reporter: SyncReporter,
 ) -> None:
-    from xv.sync_apply import ApplyOptions, apply
+    from xv.sync.apply import ApplyOptions, apply
     from xv.sync_direct import build_ready, sdist_builder
 
     full_check = opts.reinstall or bool(opts.reinstall_packages) or opts.refresh

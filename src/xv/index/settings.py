@@ -7,14 +7,16 @@ from the cache) does not import the HTTP stack.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from xv.errors import UsageError
 from xv.reqfile.requirement import is_url, url_problem
 
 if TYPE_CHECKING:
     from xv.index.http import HttpConfig
+    from xv.reqfile import FileOptions
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
 STRATEGIES = ("first-index", "unsafe-best-match", "unsafe-first-match")
@@ -76,3 +78,25 @@ class IndexSettings:
             trusted_hosts=self.trusted_hosts,
             credential_urls=(*self.indexes, *self.find_links),
         )
+
+
+def index_settings(
+    merged: Mapping[str, Any], file_opts: FileOptions, *, refresh: bool
+) -> IndexSettings:
+    """Index settings from the merged command line, environment and config (``merged``,
+    by Python spelling) and the requirement files' options: the first choose the default
+    index; requirement files can add extra indexes and find-links, as with uv and pip."""
+    return IndexSettings(
+        index_url=merged.get("index_url") or file_opts.index_url or DEFAULT_INDEX_URL,
+        extra_index_urls=_unique((*merged.get("extra_index_url", ()), *file_opts.extra_index_urls)),
+        find_links=_unique((*merged.get("find_links", ()), *file_opts.find_links)),
+        no_index=bool(merged.get("no_index")) or file_opts.no_index,
+        index_strategy=merged.get("index_strategy") or "first-index",
+        trusted_hosts=_unique((*merged.get("allow_insecure_host", ()), *file_opts.trusted_hosts)),
+        offline=bool(merged.get("offline")),
+        refresh=refresh,
+    )
+
+
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))

@@ -13,7 +13,13 @@ global options. Every item remembers the ``file:line`` it came from; every malfo
 
 from __future__ import annotations
 
-from xv.reqfile.model import FileOptions, Origin, ParsedRequirement, RequirementsFile
+from xv.reqfile.model import (
+    FileOptions,
+    Origin,
+    ParsedRequirement,
+    RequirementsFile,
+    merge_file_options,
+)
 from xv.reqfile.parser import Fetch, fetch_url, parse_file, parse_text
 
 __all__ = [
@@ -23,6 +29,7 @@ __all__ = [
     "ParsedRequirement",
     "RequirementsFile",
     "fetch_url",
+    "merge_file_options",
     "parse_file",
     "parse_text",
 ]

@@ -6,6 +6,7 @@ sync planner without anyone mutating another's view of the inputs.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -92,3 +93,26 @@ class RequirementsFile:
     constraints: tuple[ParsedRequirement, ...] = ()
     options: FileOptions = FileOptions()
     sources: tuple[str, ...] = ()
+
+
+def merge_file_options(options: Iterable[FileOptions]) -> FileOptions:
+    """The options of several requirement files combined (the first ``--index-url`` wins)."""
+    merged = FileOptions()
+    for opt in options:
+        merged = FileOptions(
+            index_url=merged.index_url or opt.index_url,
+            extra_index_urls=_unique(merged.extra_index_urls + opt.extra_index_urls),
+            find_links=_unique(merged.find_links + opt.find_links),
+            no_index=merged.no_index or opt.no_index,
+            trusted_hosts=_unique(merged.trusted_hosts + opt.trusted_hosts),
+            pre=merged.pre or opt.pre,
+            only_binary=merged.only_binary | opt.only_binary,
+            no_binary=merged.no_binary | opt.no_binary,
+            prefer_binary=merged.prefer_binary or opt.prefer_binary,
+            require_hashes=merged.require_hashes or opt.require_hashes,
+        )
+    return merged
+
+
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))

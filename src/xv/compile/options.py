@@ -10,7 +10,7 @@ Inputs arrive already parsed (requirement files and pyproject.toml read, errors 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from xv.build.settings import BuildSettings
 from xv.errors import UsageError
 from xv.index.settings import IndexSettings
 from xv.lockfile import Pin, RenderOptions
-from xv.reqfile import FileOptions, Origin, ParsedRequirement, RequirementsFile
+from xv.reqfile import FileOptions, Origin, ParsedRequirement, RequirementsFile, merge_file_options
 from xv.resolver.result import Parent
 
 PRERELEASE_MODES = ("disallow", "allow", "if-necessary", "explicit", "if-necessary-or-explicit")
@@ -242,29 +242,6 @@ def _group_requirements(groups: Sequence[str], projects: Sequence[str]) -> list[
             doc = pyproject.load(target)
             found += [_from_project(i) for i in pyproject.group_dependencies(doc, name or spec)]
     return found
-
-
-def merge_file_options(options: Iterable[FileOptions]) -> FileOptions:
-    """The options of several requirement files combined (the first ``--index-url`` wins)."""
-    merged = FileOptions()
-    for opt in options:
-        merged = FileOptions(
-            index_url=merged.index_url or opt.index_url,
-            extra_index_urls=_unique(merged.extra_index_urls + opt.extra_index_urls),
-            find_links=_unique(merged.find_links + opt.find_links),
-            no_index=merged.no_index or opt.no_index,
-            trusted_hosts=_unique(merged.trusted_hosts + opt.trusted_hosts),
-            pre=merged.pre or opt.pre,
-            only_binary=merged.only_binary | opt.only_binary,
-            no_binary=merged.no_binary | opt.no_binary,
-            prefer_binary=merged.prefer_binary or opt.prefer_binary,
-            require_hashes=merged.require_hashes or opt.require_hashes,
-        )
-    return merged
-
-
-def _unique(items: Iterable[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(items))
 
 
 def preferences_from(

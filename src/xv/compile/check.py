@@ -14,7 +14,7 @@ before the CLI falls back to a normal resolution:
    another Python, another index: another key, so no answer from the record.
 2. **The pins, from the cache.** Without a record (say the lock came with ``git pull``), the
    inputs are resolved offline, pages from the cache however old, each pinned package seeing
-   only its pinned version's files (see :class:`xv.compile.PinnedSource`). When that gives
+   only its pinned version's files (see :class:`xv.compile.run.PinnedSource`). When that gives
    the lock back, a normal resolution would too: every pin stays preferred and its
    metadata is what was cached. Any other outcome (something not cached, a conflict, other
    pins) proves nothing, and the caller resolves normally.
@@ -37,7 +37,7 @@ from typing import Any
 
 from xv import __version__, lockfile
 from xv.cache import Cache
-from xv.compile_options import CompileOptions, InputRequirement
+from xv.compile.options import CompileOptions, InputRequirement
 from xv.env.target import Target, build_target
 from xv.errors import XvError
 from xv.lockfile import RenderOptions

@@ -20,8 +20,8 @@ from xv.build.context import BuildContext
 from xv.build.settings import BuildSettings
 from xv.build.source import BuildingSource
 from xv.cache import Cache
-from xv.compile_direct import project_requirements, resolve_direct
-from xv.compile_options import CompileOptions, InputRequirement
+from xv.compile.direct import project_requirements, resolve_direct
+from xv.compile.options import CompileOptions, InputRequirement
 from xv.env.target import Target, build_target
 from xv.errors import InputError, UsageError
 from xv.index.client import IndexClient
@@ -61,7 +61,7 @@ def compile(  # noqa: A001
     client = IndexClient(opts.index, cache)
     with BuildContext(client, _build_settings(opts), python=opts.resolver.python) as ctx:
         if opts.resolver.universal:
-            from xv.compile_universal import compile_universal
+            from xv.compile.universal import compile_universal
 
             inputs = _resolver_inputs(opts, None, ctx)
             settings = _resolver_settings(opts)

@@ -54,7 +54,7 @@ from xv.install.place import InstalledRecord, planned_paths
 from xv.install.validate import validate_archive
 from xv.pool import ENV_POOL_KIND, PoolKind, WorkerPool, cpu_count
 from xv.resolver.candidates import BinaryPolicy
-from xv.sync import Plan, Wanted
+from xv.sync.plan import Plan, Wanted
 
 WHEELS_BUCKET = "wheels-v1"
 ARCHIVES_BUCKET = "archives-v1"

@@ -18,11 +18,10 @@ from packaging.markers import UndefinedEnvironmentName
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
-from xv.compile_options import merge_file_options
 from xv.errors import InputError, InstallError
-from xv.reqfile import FileOptions, Origin, ParsedRequirement, parse_file
+from xv.reqfile import FileOptions, Origin, ParsedRequirement, merge_file_options, parse_file
 from xv.reqfile.parser import redact
-from xv.sync import Wanted
+from xv.sync.plan import Wanted
 
 _HASH_NAMES = ("sha256", "sha384", "sha512")
 _NEEDS_BUILD = "needs a build, which xv-sync does not support yet; use a wheel"

@@ -16,7 +16,8 @@ from packaging.version import InvalidVersion, Version
 from xv import lockfile
 from xv.build.builder import Builder
 from xv.build.source import BuildingSource
-from xv.compile_options import CompileOptions
+from xv.compile.options import CompileOptions
+from xv.compile.sources import IndexSource
 from xv.env.target import build_target
 from xv.errors import UsageError
 from xv.index.client import IndexClient
@@ -24,7 +25,6 @@ from xv.pool import WorkerPool
 from xv.resolver import provider as prov
 from xv.resolver.forks import resolve_universal
 from xv.resolver.result import Resolution
-from xv.resolver.source import IndexSource
 
 
 def python_floor(opts: CompileOptions) -> tuple[int, ...]:

@@ -27,7 +27,7 @@ from packaging.utils import canonicalize_name
 from xv.build.context import BuildContext
 from xv.build.direct import DirectDist, DirectRef
 from xv.build.vcs import redact
-from xv.compile_options import InputRequirement
+from xv.compile.options import InputRequirement
 from xv.env.target import Target
 from xv.errors import InputError
 from xv.index.simple import DistFile
