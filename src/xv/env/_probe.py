@@ -1,5 +1,5 @@
 # ruff: noqa: UP031
-# mypy: allow-untyped-defs
+# mypy: allow-untyped-defs, allow-untyped-calls
 """Runs INSIDE the target interpreter and prints its facts as one JSON object.
 
 xv reads this file's source and runs it with ``python -I -c``, so it must work on

@@ -55,7 +55,8 @@ class _HeadersOnly(Serializer):
     def dumps(
         self, request: PreparedRequest, response: HTTPResponse, body: bytes | None = None
     ) -> bytes:
-        return msgpack.packb([response.status, kept_headers(response.headers)])
+        packed: bytes = msgpack.packb([response.status, kept_headers(response.headers)])
+        return packed
 
     def loads(
         self, request: PreparedRequest, data: bytes, body_file: object = None

@@ -75,7 +75,7 @@ def _trim(release: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def _is_bool(var: Var) -> bool:
-    return var[0] >= _IN
+    return bool(var[0] >= _IN)
 
 
 # -- interning ---------------------------------------------------------------
@@ -199,7 +199,7 @@ def _or(x: int, y: int) -> int:
 
 
 def _is_platform(var: Var) -> bool:
-    return var[0] == _STRING and var[1] <= _PLATFORM_TOP
+    return bool(var[0] == _STRING and var[1] <= _PLATFORM_TOP)
 
 
 def _mixes_platforms(node: int) -> bool:

@@ -302,7 +302,8 @@ class Range(Generic[V]):
         if len(self._segs) == 1:
             lo, lo_i, hi, hi_i = self._segs[0]
             if lo_i and hi_i and (lo is hi or not (lo < hi)):
-                return lo
+                single: V = lo  # segments hold versions typed Any for speed
+                return single
         return None
 
     def contains(self, v: V) -> bool:

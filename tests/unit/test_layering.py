@@ -1,0 +1,79 @@
+"""Imports flow one way (README "Architecture"): every import in src/xv, including those
+inside functions and under TYPE_CHECKING, is checked against the rules below."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import xv
+
+SRC = Path(xv.__file__).parent
+
+# (importers, forbidden): modules under ``importers`` import nothing under ``forbidden``
+# unless they are under it themselves (a package may import its own modules).
+# ``xv.resolver.pubgrub`` imports only itself; ``install`` knows nothing of resolving;
+# nothing but the CLI imports the CLI; the two use cases stay apart.
+RULES = [
+    ("xv.resolver.pubgrub", "xv"),
+    ("xv.install", "xv.resolver"),
+    ("xv.install", "xv.index"),
+    ("xv", "xv.cli"),
+    ("xv.compile", "xv.sync"),
+    ("xv.sync", "xv.compile"),
+]
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    module = _module_name(path)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _within(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
+
+
+MODULES = sorted(SRC.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: _module_name(p))
+def test_imports_follow_the_layers(path: Path) -> None:
+    module = _module_name(path)
+    for importer, forbidden in RULES:
+        if not _within(module, importer):
+            continue
+        own = importer if forbidden == "xv" else forbidden  # what the module may still import
+        if forbidden != "xv" and _within(module, forbidden):
+            continue
+        bad = sorted(
+            name
+            for name in _imports(path)
+            if _within(name, forbidden) and not (forbidden == "xv" and _within(name, own))
+        )
+        assert not bad, f"{module} imports {bad} ({importer} must not import {forbidden})"
+
+
+def test_the_checker_sees_imports_everywhere(tmp_path: Path) -> None:
+    found = _imports(SRC / "compile" / "__init__.py")  # inside a function, TYPE_CHECKING
+    assert "xv.compile.run.compile" in found
+    assert "xv.resolver.provider" in _imports(SRC / "resolver" / "resolve.py")
+    assert "xv.cli.output" in _imports(SRC / "cli" / "sync.py")
