@@ -40,6 +40,7 @@ import os
 import re
 import sys
 from collections.abc import Iterator
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,20 @@ from xv import atomic
 log = logging.getLogger(__name__)
 
 ENV_CACHE_DIR = "XV_CACHE_DIR"
+
+
+class CacheBucket(StrEnum):
+    """Every bucket of the cache, in one place. A change of an entry's format bumps the
+    version in its name, so an older xv and a newer one never read each other's entries."""
+
+    SIMPLE = "simple-v2"  # index pages (v2: entries keep the caching headers)
+    METADATA = "metadata-v1"  # core metadata of distribution files, by hash
+    WHEELS = "wheels-v1"  # downloaded wheels, by sha256
+    ARCHIVES = "archives-v1"  # wheels unpacked once, linked into environments
+    INTERPRETER = "interpreter-v1"  # probed interpreter facts
+    CHECK = "check-v1"  # locks confirmed fresh by --check
+
+
 # Envelope: (MAGIC, ENVELOPE_VERSION, checksum, packed value). Change the version only
 # if the envelope itself changes; value layouts are versioned by the bucket name. The
 # checksum (blake2b of the packed value) turns a flipped bit into a miss, never into a

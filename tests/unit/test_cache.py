@@ -254,3 +254,12 @@ def test_lock_file_lives_apart_from_entries(bucket: Bucket) -> None:
     assert (bucket.root / ".locks" / "requests.lock").exists()
     assert bucket.get("requests") == 1
     assert sorted(os.listdir(bucket.root)) == [".locks", "requests"]
+
+
+def test_every_bucket_is_named_once() -> None:
+    from xv.cache import CacheBucket
+    from xv.env.interpreter import BUCKET
+
+    assert BUCKET == CacheBucket.INTERPRETER  # env keeps a copy: it does not import cache
+    stems = {bucket.value.rsplit("-v", 1)[0] for bucket in CacheBucket}
+    assert len(stems) == len(CacheBucket)

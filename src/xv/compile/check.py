@@ -36,14 +36,14 @@ from collections.abc import Callable
 from typing import Any
 
 from xv import __version__, lockfile
-from xv.cache import Cache
+from xv.cache import Cache, CacheBucket
 from xv.compile.options import CompileOptions, InputRequirement
 from xv.env.target import Target, build_target
 from xv.errors import XvError
 from xv.lockfile import RenderOptions
 from xv.resolver.result import Resolution
 
-BUCKET = "check-v1"
+BUCKET = CacheBucket.CHECK
 CompileFn = Callable[..., Resolution]
 
 

@@ -22,7 +22,7 @@ from xv.env import _probe
 from xv.env.tags import platform_tags, supported_tags
 from xv.errors import TargetEnvironmentError
 
-BUCKET = "interpreter-v1"
+BUCKET = "interpreter-v1"  # xv.cache.CacheBucket.INTERPRETER (env does not import cache)
 _PROBE_SOURCE = Path(_probe.__file__).read_text(encoding="utf-8")
 _PROBE_TIMEOUT = 60
 

@@ -47,7 +47,7 @@ import requests
 from packaging.utils import canonicalize_name
 
 from xv import atomic
-from xv.cache import Cache
+from xv.cache import Cache, CacheBucket
 from xv.errors import HashMismatchError, NetworkError, OfflineError
 from xv.index import pageform, simple
 from xv.index.http import Http, raise_for_retry, redact_url, split_credentials
@@ -58,7 +58,7 @@ from xv.pool import thread_map
 
 log = logging.getLogger(__name__)
 
-PAGE_BUCKET = "simple-v2"  # v2: entries keep the caching headers
+PAGE_BUCKET = CacheBucket.SIMPLE
 _PAGE_THREADS = 16
 
 

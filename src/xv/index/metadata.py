@@ -29,6 +29,7 @@ import requests
 from packaging.metadata import parse_email
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
+from xv.cache import CacheBucket
 from xv.errors import (
     HashMismatchError,
     MetadataError,
@@ -48,7 +49,7 @@ log = logging.getLogger(__name__)
 if TYPE_CHECKING:  # only the type: the pool is handed in by the caller
     from xv.pool import WorkerPool
 
-METADATA_BUCKET = "metadata-v1"
+METADATA_BUCKET = CacheBucket.METADATA
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from urllib.request import url2pathname
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from xv.cache import CacheBucket
 from xv.env.installed import InstalledDist, metadata_headers
 from xv.env.interpreter import Interpreter
 from xv.env.target import Target, interpreter_target
@@ -56,8 +57,8 @@ from xv.pool import ENV_POOL_KIND, PoolKind, WorkerPool, cpu_count
 from xv.resolver.candidates import BinaryPolicy
 from xv.sync.plan import Plan, Wanted
 
-WHEELS_BUCKET = "wheels-v1"
-ARCHIVES_BUCKET = "archives-v1"
+WHEELS_BUCKET = CacheBucket.WHEELS
+ARCHIVES_BUCKET = CacheBucket.ARCHIVES
 
 ANY_FILE = BinaryPolicy()  # no --only-binary/--no-binary
 
