@@ -137,7 +137,7 @@ class Bucket:
             raise RuntimeError("the cache is disabled")
         return self.root / sanitize_key(key)
 
-    # ------------------------------------------------------------ msgpack entries
+    # -- msgpack entries -------------------------------------------------------
 
     def get(self, key: str) -> Any | None:
         """The value stored under ``key``, or None on a miss.
@@ -174,7 +174,7 @@ class Bucket:
         )
         return self.put_bytes(key, raw)
 
-    # ------------------------------------------------------------ raw blobs
+    # -- raw blobs -------------------------------------------------------------
 
     def get_bytes(self, key: str) -> bytes | None:
         if self.root is None:
@@ -205,7 +205,7 @@ class Bucket:
         with contextlib.suppress(FileNotFoundError, IsADirectoryError, PermissionError):
             self.path(key).unlink()
 
-    # ------------------------------------------------------------ locks
+    # -- locks -----------------------------------------------------------------
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:

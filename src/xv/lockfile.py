@@ -61,8 +61,7 @@ class Pin:
     marker: str | None = None
 
 
-# ---------------------------------------------------------------------------------------------
-# render
+# -- render --------------------------------------------------------------------
 
 
 def render(resolution: Resolution, opts: RenderOptions) -> str:
@@ -206,8 +205,7 @@ def _source_order(parent: Parent) -> tuple[int, int, str, str]:
     return (kind, is_group, match["path"], parent.name)
 
 
-# ---------------------------------------------------------------------------------------------
-# the header's command line
+# -- the header's command line -------------------------------------------------
 
 
 def without_command(text: str) -> list[str]:
@@ -289,8 +287,7 @@ def _joined_value(arg: str, valued: set[str]) -> bool:
     return len(arg) > 2 and arg[0] == "-" and arg[:2] in valued
 
 
-# ---------------------------------------------------------------------------------------------
-# parse
+# -- parse ---------------------------------------------------------------------
 
 
 def parse(source: str | os.PathLike[str], *, strict: bool = True) -> dict[str, Pin]:

@@ -41,7 +41,7 @@ class Reporter:
         # Log records arrive from worker threads while the main thread draws progress.
         self._lock = threading.RLock()
 
-    # -- messages ------------------------------------------------------------------------------
+    # -- messages --------------------------------------------------------------
 
     def _write(self, text: str) -> None:
         with self._lock:
@@ -73,7 +73,7 @@ class Reporter:
     def _style(self, text: str, fg: str) -> str:
         return click.style(text, fg=fg, bold=True) if self.color else text
 
-    # -- progress ------------------------------------------------------------------------------
+    # -- progress --------------------------------------------------------------
 
     @property
     def interactive(self) -> bool:

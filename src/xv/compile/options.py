@@ -117,8 +117,7 @@ class CompileOptions:
     output: OutputOptions = OutputOptions()
 
 
-# ---------------------------------------------------------------------------------------------
-# reading the inputs
+# -- reading the inputs --------------------------------------------------------
 
 
 @dataclass(frozen=True)

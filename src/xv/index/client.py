@@ -88,7 +88,7 @@ class IndexClient:
         """GET with auth and retries (any status below 500 is returned)."""
         return self.http.get(url, headers)
 
-    # --- project pages ----------------------------------------------------------
+    # -- project pages ---------------------------------------------------------
 
     def project_page(self, name: str) -> ProjectPage | None:
         """All files of ``name`` (None: no index and no find-links location has it)."""
@@ -139,7 +139,7 @@ class IndexClient:
 
         return self._cached_page(url, name, parse, network)
 
-    # --- find-links -------------------------------------------------------------
+    # -- find-links ------------------------------------------------------------
 
     def _find_links_files(self, network: bool) -> list[DistFile]:
         if self._find_links is not None:
@@ -166,7 +166,7 @@ class IndexClient:
         page = self._cached_page(clean, clean, parse, network)
         return list(page.files) if page is not None else []
 
-    # --- the page cache -----------------------------------------------------------
+    # -- the page cache --------------------------------------------------------
 
     def _cached_page(
         self,
@@ -238,7 +238,7 @@ class IndexClient:
         else:
             _write_entry(self._pages, url, _PageEntry(page, time.time(), kept))
 
-    # --- downloads ------------------------------------------------------------------
+    # -- downloads -------------------------------------------------------------
 
     def download(self, file: DistFile, dest_dir: Path) -> Path:
         """Fetch ``file`` into ``dest_dir`` (atomically), verifying its hash while streaming."""
@@ -266,7 +266,7 @@ class IndexClient:
         return self.http.with_retries(file.url, attempt)
 
 
-# --- cache entries ------------------------------------------------------------------
+# -- cache entries -------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -304,7 +304,7 @@ def _carries_credentials(page: ProjectPage) -> bool:
     return any("@" in urlsplit(f.url).netloc for f in page.files)
 
 
-# --- helpers ---------------------------------------------------------------------------
+# -- helpers -------------------------------------------------------------------
 
 
 def _merge(name: str, pages: list[ProjectPage]) -> ProjectPage | None:
@@ -377,7 +377,7 @@ def _write_verified(file: DistFile, chunks: Iterable[bytes], target: Path) -> No
             )
 
 
-# --- per-process clients for pool workers ----------------------------------------------
+# -- per-process clients for pool workers --------------------------------------
 
 _CLIENTS: dict[tuple[int, IndexSettings, str | None], IndexClient] = {}
 _CLIENTS_LOCK = threading.Lock()

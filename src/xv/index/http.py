@@ -161,7 +161,7 @@ class Http:
         self._credentials = _credentials_by_origin(config.credential_urls)
         self._netrc: netrc.netrc | None | bool = False  # False: not read yet
 
-    # --- request parameters ---------------------------------------------------
+    # -- request parameters ----------------------------------------------------
 
     def auth_for(self, url: str) -> tuple[str, str] | None:
         clean, inline = split_credentials(url)
@@ -193,7 +193,7 @@ class Http:
                 return False
         return self.config.cert or _env_ca_bundle() or True
 
-    # --- requests ---------------------------------------------------------------
+    # -- requests --------------------------------------------------------------
 
     def request(
         self, url: str, headers: dict[str, str] | None = None, *, stream: bool = False

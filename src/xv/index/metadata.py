@@ -170,7 +170,7 @@ def pick_metadata_file(files: Sequence[DistFile]) -> DistFile:
     return min(files, key=cost)
 
 
-# --- fetching -----------------------------------------------------------------------
+# -- fetching ------------------------------------------------------------------
 
 
 def _metadata_bytes(client: IndexClient, file: DistFile) -> bytes:
@@ -299,7 +299,7 @@ def _total_size(content_range: str, fallback: int) -> int:
     return int(total) if total.strip().isdigit() else fallback
 
 
-# --- the pool ---------------------------------------------------------------------------
+# -- the pool ------------------------------------------------------------------
 
 
 def file_to_plain(file: DistFile) -> tuple[Any, ...]:

@@ -95,7 +95,7 @@ class ProjectPage:
     versions: tuple[str, ...] = ()
 
 
-# --------------------------------------------------------------------------- JSON
+# -- JSON ----------------------------------------------------------------------
 
 
 def content_type_is_json(content_type: str) -> bool:
@@ -204,7 +204,7 @@ def _json_metadata(value: object) -> dict[str, str] | None:
     return None
 
 
-# --------------------------------------------------------------------------- HTML
+# -- HTML ----------------------------------------------------------------------
 
 
 def parse_html(text: str, page_url: str, name: str, *, index_url: str | None = None) -> ProjectPage:
@@ -353,7 +353,7 @@ def _replace_filename(dist: DistFile, filename: str) -> DistFile:
     )
 
 
-# --------------------------------------------------------------------------- find-links
+# -- find-links ----------------------------------------------------------------
 
 
 def files_from_directory(path: str | os.PathLike[str]) -> list[DistFile]:
@@ -377,7 +377,7 @@ def files_from_directory(path: str | os.PathLike[str]) -> list[DistFile]:
     return found
 
 
-# --------------------------------------------------------------------------- filenames
+# -- filenames -----------------------------------------------------------------
 
 
 def file_version(project: str, filename: str) -> Version | None:

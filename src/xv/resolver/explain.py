@@ -97,7 +97,7 @@ def _capitalize(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-# -- tree tidying ----------------------------------------------------------------
+# -- tree tidying --------------------------------------------------------------
 
 
 def simplify_tree(tree: DerivationTree, versions: VersionsHook | None = None) -> DerivationTree:
@@ -158,7 +158,7 @@ def _find_root(tree: DerivationTree) -> Any:
     return candidates[0] if candidates and all(c == candidates[0] for c in candidates) else None
 
 
-# -- phrasing ---------------------------------------------------------------------
+# -- phrasing ------------------------------------------------------------------
 
 
 def _default_format_range(range: Range[Any]) -> str:
@@ -183,7 +183,7 @@ class _Formatter:
     format_range: Callable[[Range[Any]], str]
     versions: VersionsHook | None
 
-    # -- package ranges --
+    # -- package ranges --------------------------------------------------------
     def package_range(self, package: Any, range: Range[Any], kind: str) -> str:
         """``kind``: "compatibility" (full: "all versions of foo"), "dependency" or
         "availability" (full: "foo")."""
@@ -206,7 +206,7 @@ class _Formatter:
         verb = "depend on" if self.plural(range) else "depends on"
         return f"{self.package_range(package, range, 'compatibility')} {verb} {targets}"
 
-    # -- externals --
+    # -- externals -------------------------------------------------------------
     def external(self, ext: External) -> str:
         if isinstance(ext, NotRoot):
             return (
@@ -254,7 +254,7 @@ class _Formatter:
             return self.depends_on(e1.package, e1.range, deps)
         return f"{self.external(e1)} and {self.external(e2)}"
 
-    # -- terms --
+    # -- terms -----------------------------------------------------------------
     def terms(self, terms: Mapping[Any, Term[Any]]) -> str:
         items = sorted(
             terms.items(), key=lambda kv: (kv[0] != self.root, self.format_package(kv[0]))
@@ -309,7 +309,7 @@ def _availability(range: Range[Any], known: Sequence[Any]) -> Range[Any]:
     return out
 
 
-# -- the report --------------------------------------------------------------------
+# -- the report ----------------------------------------------------------------
 
 
 class _Reporter:
@@ -389,7 +389,7 @@ class _Reporter:
             self.build(derived)
             self.lines.append(self._and_external(external, terms))
 
-    # -- sentences --
+    # -- sentences -------------------------------------------------------------
     def _both_external(self, e1: External, e2: External, terms: Mapping[Any, Term[Any]]) -> str:
         f = self.fmt
         return f"Because {f.both_externals(e1, e2)}, we can conclude that {f.terms(terms)}."

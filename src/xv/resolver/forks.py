@@ -116,7 +116,7 @@ def _preferences(
     return out
 
 
-# -- merging ----------------------------------------------------------------------
+# -- merging -------------------------------------------------------------------
 
 
 def _reach(fork: SolvedFork) -> dict[PyPackage, MarkerTree]:

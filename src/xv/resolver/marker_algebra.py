@@ -78,7 +78,7 @@ def _is_bool(var: Var) -> bool:
     return bool(var[0] >= _IN)
 
 
-# -- interning ---------------------------------------------------------------
+# -- interning -----------------------------------------------------------------
 
 
 def _make(var: Var, edges: tuple[Any, ...]) -> int:

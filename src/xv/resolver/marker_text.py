@@ -251,7 +251,7 @@ def _disjunction(clauses: list[list[Term]]) -> str:
     )
 
 
-# -- cover extraction ---------------------------------------------------------
+# -- cover extraction ----------------------------------------------------------
 # uv 0.13 writes a marker from an irredundant sum of products taken straight
 # from the diagram (Minato-Morreale; for interval variables, the part every
 # branch allows is pulled out as a branch without a test of that variable).

@@ -84,7 +84,7 @@ class MarkerTree:
     def extra(cls, name: str) -> MarkerTree:
         return cls.parse(f"extra == {name!r}")
 
-    # -- algebra --------------------------------------------------------------
+    # -- algebra ---------------------------------------------------------------
     def __and__(self, other: MarkerTree) -> MarkerTree:
         return MarkerTree(alg.canonical(alg._and(self._id, other._id)))
 
@@ -152,7 +152,7 @@ class MarkerTree:
             node = _step(var, edges, env, active)
         return node == alg._TRUE_ID
 
-    # -- output -----------------------------------------------------------------
+    # -- output ----------------------------------------------------------------
     def to_marker(self) -> Marker | None:
         text = render(self._id)
         return None if text is None else Marker(text)

@@ -164,7 +164,7 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
         self._cands[name] = [Candidate(direct.version, direct.files, file, False, None)]
         self._meta[direct.url] = direct.metadata
 
-    # -- inputs -------------------------------------------------------------
+    # -- inputs ----------------------------------------------------------------
 
     def _group(self, reqs: Sequence[InputRequirement]) -> dict[str, list[Requirement]]:
         grouped: dict[str, list[Requirement]] = {}
@@ -219,7 +219,7 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
         env["extra"] = extra or ""
         return marker.evaluate(env)
 
-    # -- candidates ---------------------------------------------------------
+    # -- candidates ------------------------------------------------------------
 
     def candidates(self, name: str) -> list[Candidate]:
         if name not in self._cands:
@@ -311,7 +311,7 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
                 known.extend(v for v in found if v not in known)
                 known.sort(reverse=True)
 
-    # -- priorities ---------------------------------------------------------
+    # -- priorities ------------------------------------------------------------
 
     def prioritize(self, package: PyPackage, rng: Range[Version]) -> tuple[int, int]:
         """Higher decides first: pinned or single-version ranges, then projects that
@@ -337,7 +337,7 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
         if count == CONFLICT_THRESHOLD:
             self._conflict_class[affected.name] = _CONFLICT_EARLY
 
-    # -- dependencies -------------------------------------------------------
+    # -- dependencies ----------------------------------------------------------
 
     def get_dependencies(
         self, package: PyPackage, version: Version
@@ -409,7 +409,7 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
         for pkg in [PyPackage(name), *(PyPackage(name, _canonical_extra(e)) for e in req.extras)]:
             deps[pkg] = deps[pkg].intersection(rng) if pkg in deps else rng
 
-    # -- metadata -----------------------------------------------------------
+    # -- metadata --------------------------------------------------------------
 
     def candidate(self, name: str, version: Version) -> Candidate | None:
         by_version = self._by_version.get(name)
@@ -506,7 +506,7 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
             bound = self._input_ranges.get(name, Range.full())
             self._fetch(next_candidates(self.selector(name), rng, chosen, bound, limit))
 
-    # -- version spans ------------------------------------------------------
+    # -- version spans ---------------------------------------------------------
 
     def version_span(self, package: PyPackage, version: Version) -> Range[Version] | None:
         """``[version, next version on the index)``: facts about one version are stated
@@ -521,7 +521,7 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
             return Range.higher_than(version)
         return Range.between(version, ascending[i])
 
-    # -- results ------------------------------------------------------------
+    # -- results ---------------------------------------------------------------
 
     def version_list(self, package: PyPackage) -> list[Version] | None:
         if package == ROOT or package.name not in self._cands:

@@ -233,7 +233,7 @@ def specifier_to_range(spec: SpecifierSet | Specifier | str) -> Range[Version]:
     return result
 
 
-# -- rendering ---------------------------------------------------------------
+# -- rendering -----------------------------------------------------------------
 
 
 def _is_dev0_release(v: Version) -> bool:
@@ -312,7 +312,7 @@ def format_range(range: Range[Version]) -> str:
     return " | ".join(_segment_text(*s) for s in segs)
 
 
-# -- report helpers -----------------------------------------------------------
+# -- report helpers ------------------------------------------------------------
 
 
 def strip_boundaries(range: Range[Version]) -> Range[Version]:

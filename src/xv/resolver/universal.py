@@ -147,7 +147,7 @@ class UniversalProvider(PythonProvider):
     def shared(self) -> SharedState:
         return SharedState(self._pages, self._cands, self._meta)
 
-    # -- markers ------------------------------------------------------------
+    # -- markers ---------------------------------------------------------------
 
     def marker_applies(self, req: Requirement) -> bool:
         """Whether an input holds in every environment of the fork (inputs that hold in
@@ -170,7 +170,7 @@ class UniversalProvider(PythonProvider):
             return None
         return with_extra
 
-    # -- versions -----------------------------------------------------------
+    # -- versions --------------------------------------------------------------
 
     def candidates(self, name: str) -> list[Candidate]:
         """The project's versions as this fork sees them: one whose files' Requires-Python
@@ -217,7 +217,7 @@ class UniversalProvider(PythonProvider):
                     return cand.version
         return None
 
-    # -- dependencies -------------------------------------------------------
+    # -- dependencies ----------------------------------------------------------
 
     def get_dependencies(
         self, package: PyPackage, version: Version
@@ -285,7 +285,7 @@ class UniversalProvider(PythonProvider):
             self.edges.setdefault(key, {}).update(edges)
         return deps
 
-    # -- forking ------------------------------------------------------------
+    # -- forking ---------------------------------------------------------------
 
     def _fork_if_needed(self, kept: Sequence[tuple[str, Requirement, MarkerTree]]) -> None:
         """uv's ``ForkedDependencies::fork``: split the fork where one name is required

@@ -169,7 +169,7 @@ def apply(
     )
 
 
-# --- choosing a file -------------------------------------------------------------------
+# -- choosing a file -----------------------------------------------------------
 
 
 def target_of(interp: Interpreter) -> Target:
@@ -259,7 +259,7 @@ def _fetch(want: Wanted, file: DistFile) -> Fetch:
     return Fetch(want.canonical_name, file.filename, file.url, hashes, later)
 
 
-# --- prepare ---------------------------------------------------------------------------
+# -- prepare -------------------------------------------------------------------
 
 
 def check(
@@ -491,7 +491,7 @@ def _fetch_error(fetch: Fetch, exc: XvError) -> XvError:
     return InstallError(f"Failed to prepare {fetch.name} ({fetch.filename}): {exc}", fetch.name)
 
 
-# --- validate --------------------------------------------------------------------------
+# -- validate ------------------------------------------------------------------
 
 
 def validate_all(
@@ -520,7 +520,7 @@ def validate_all(
             validate_archive(Path(archives[name]), *args)
 
 
-# --- install ---------------------------------------------------------------------------
+# -- install -------------------------------------------------------------------
 
 
 def install(

@@ -69,7 +69,7 @@ class PartialSolution(Generic[P, V]):
         self._assignments: dict[P, _Assignments[V]] = {}
         self._undecided: dict[P, None] = {}  # packages with a positive term and no decision
 
-    # -- reading -------------------------------------------------------------
+    # -- reading ---------------------------------------------------------------
     def term(self, package: P) -> Term[V] | None:
         pa = self._assignments.get(package)
         return None if pa is None else pa.term
@@ -103,7 +103,7 @@ class PartialSolution(Generic[P, V]):
                 return INCONCLUSIVE, None
         return result, almost
 
-    # -- writing -------------------------------------------------------------
+    # -- writing ---------------------------------------------------------------
     def add_decision(self, package: P, version: V) -> None:
         self.level += 1
         pa = self._assignments[package]
@@ -159,7 +159,7 @@ class PartialSolution(Generic[P, V]):
                 self._undecided[package] = None
         self._assignments = kept
 
-    # -- conflict analysis ---------------------------------------------------
+    # -- conflict analysis -----------------------------------------------------
     def satisfier_search(
         self, inc: Incompatibility[P, V], store: IncompatibilityStore[P, V]
     ) -> tuple[P, int | None, int, int]:

@@ -104,7 +104,7 @@ def _complement(segs: tuple[_Seg, ...]) -> tuple[_Seg, ...]:
     return tuple(out)
 
 
-# -- many segments against few ---------------------------------------------------
+# -- many segments against few -------------------------------------------------
 # A package whose versions are rejected one by one accumulates a range of
 # hundreds of intervals ("not 1.35.2, not 1.35.1, ..."), while the terms it meets
 # have one or two. These helpers find the part of the large range that matters by
@@ -230,7 +230,7 @@ class Range(Generic[V]):
         # Internal: callers use the class-method constructors, which keep the form canonical.
         self._segs = _segs
 
-    # -- constructors --------------------------------------------------------
+    # -- constructors ----------------------------------------------------------
     @classmethod
     def empty(cls) -> Range[V]:
         return cls(())
@@ -279,7 +279,7 @@ class Range(Generic[V]):
             return cls(())
         return cls(((lower, lo_i, upper, hi_i),))
 
-    # -- queries -------------------------------------------------------------
+    # -- queries ---------------------------------------------------------------
     @property
     def segments(self) -> tuple[Segment[V], ...]:
         return tuple(Segment(*s) for s in self._segs)
@@ -325,7 +325,7 @@ class Range(Generic[V]):
     def __contains__(self, v: V) -> bool:
         return self.contains(v)
 
-    # -- set algebra ---------------------------------------------------------
+    # -- set algebra -----------------------------------------------------------
     def intersection(self, other: Range[V]) -> Range[V]:
         if self.is_full():
             return other
@@ -411,7 +411,7 @@ class Range(Generic[V]):
             segs.append((lo, lo_i, hi, hi_i))
         return Range(tuple(segs))
 
-    # -- dunder --------------------------------------------------------------
+    # -- dunder ----------------------------------------------------------------
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Range):
             return NotImplemented

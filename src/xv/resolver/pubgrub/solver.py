@@ -55,7 +55,7 @@ class DependencyProvider(Generic[P, V]):
         """What ``version`` of ``package`` depends on, or why it cannot be used."""
         raise NotImplementedError
 
-    # -- optional hooks ------------------------------------------------------
+    # -- optional hooks --------------------------------------------------------
     def version_span(self, package: P, version: V) -> Range[V] | None:
         """A range around ``version`` holding no other version of the package
         (``[v, next version)``), over which facts about ``version`` are then stated
@@ -116,7 +116,7 @@ class _Solver(Generic[P, V]):
             next_package = package
             self._decide(package)
 
-    # -- decisions -----------------------------------------------------------
+    # -- decisions -------------------------------------------------------------
     def _pick(self) -> P | None:
         best: P | None = None
         best_key: tuple[Any, int] | None = None
@@ -177,7 +177,7 @@ class _Solver(Generic[P, V]):
         """The provider's widest range around ``version`` holding no other version."""
         return self.provider.version_span(package, version)
 
-    # -- incompatibility index -----------------------------------------------
+    # -- incompatibility index -------------------------------------------------
     def _index(self, inc: Incompatibility[P, V]) -> Incompatibility[P, V]:
         """Make ``inc`` known to unit propagation, merging dependency facts that
         differ only in the depender's versions ("foo 1 and foo 2 depend on bar")."""
@@ -195,7 +195,7 @@ class _Solver(Generic[P, V]):
             self.by_package.setdefault(p, {})[inc.id] = None
         return inc
 
-    # -- unit propagation ----------------------------------------------------
+    # -- unit propagation ------------------------------------------------------
     def _propagate(self, package: P) -> None:
         buffer = [package]
         while buffer:
@@ -223,7 +223,7 @@ class _Solver(Generic[P, V]):
                 self.solution.add_derivation(almost, root_cause, self.store)
                 self.contradicted[root_cause] = self.solution.level
 
-    # -- conflict resolution -------------------------------------------------
+    # -- conflict resolution ---------------------------------------------------
     def _resolve_conflict(self, inc_id: int) -> tuple[P, int]:
         changed = False
         while True:
@@ -250,7 +250,7 @@ class _Solver(Generic[P, V]):
             self.provider.on_conflict(affected, culprits)
             self.priorities.clear()
 
-    # -- failure report ------------------------------------------------------
+    # -- failure report --------------------------------------------------------
     def _tree(self, terminal: int) -> DerivationTree:
         """The derivation tree of ``terminal``; derived nodes reached more than once
         carry their incompatibility id as ``shared_id``."""
