@@ -188,7 +188,7 @@ def run(opts: SyncOptions, reporter: SyncReporter) -> int:
     inputs = read_inputs(opts.src_files, interp.markers, require_hashes=opts.require_hashes)
     with ExitStack() as stack:
         if inputs.direct:  # sdists, directories, editables, VCS: named by their metadata
-            from xv.sync_direct import resolve_entries
+            from xv.sync.direct import resolve_entries
 
             ctx = stack.enter_context(_build_context(opts, inputs, cache, interp))
             inputs, dists = resolve_entries(inputs, ctx)
@@ -324,7 +324,7 @@ def _apply(
     reporter: SyncReporter,
 ) -> None:
     from xv.sync.apply import ApplyOptions, apply
-    from xv.sync_direct import build_ready, sdist_builder
+    from xv.sync.direct import build_ready, sdist_builder
 
     full_check = opts.reinstall or bool(opts.reinstall_packages) or opts.refresh
     options = ApplyOptions(

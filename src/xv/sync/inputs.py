@@ -41,7 +41,7 @@ class SyncInputs:
     not_here: tuple[Origin, ...] = ()
     empty_files: tuple[str, ...] = ()
     # Entries only a build (or a look inside) can name and version: sdist and VCS URLs,
-    # paths to sdists and directories, editables; see xv.sync_direct.
+    # paths to sdists and directories, editables; see xv.sync.direct.
     direct: tuple[ParsedRequirement, ...] = ()
 
 
