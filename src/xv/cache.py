@@ -26,6 +26,12 @@ Rules, in the spirit of uv's cache:
   every write, and its locks do nothing. :meth:`Bucket.path` raises on it, since
   there is nowhere to point.
 
+While a command uses the cache it holds a shared lock on ``<root>/.lock``
+(:meth:`Cache.in_use`); ``xv cache clean`` and ``xv cache prune`` hold it exclusively
+(:meth:`Cache.exclusive`), so they never delete an entry another xv process is writing or
+an archive it is installing from: they wait for such processes to finish, and processes
+started meanwhile wait for them.
+
 Entries are not sharded: a bucket holds at most a few thousand entries (one per
 project or distribution), which every current filesystem handles well, and flat
 names keep the cache easy to inspect.
@@ -39,7 +45,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -52,6 +58,7 @@ from xv import atomic
 log = logging.getLogger(__name__)
 
 ENV_CACHE_DIR = "XV_CACHE_DIR"
+ROOT_LOCK = ".lock"  # <root>/.lock: shared while a command runs, exclusive for clean/prune
 
 
 class CacheBucket(StrEnum):
@@ -97,8 +104,7 @@ class Cache:
         """The cache the CLI uses: ``cache_dir``, else ``$XV_CACHE_DIR``, else the user cache."""
         if no_cache:
             return cls.disabled()
-        chosen = cache_dir or os.environ.get(ENV_CACHE_DIR) or platformdirs.user_cache_dir("xv")
-        return cls(Path(chosen).expanduser())
+        return cls(default_root(cache_dir))
 
     @classmethod
     def disabled(cls) -> Cache:
@@ -114,8 +120,45 @@ class Cache:
             raise ValueError(f"invalid cache bucket name {name!r}")
         return Bucket(self.root / name if self.root is not None else None)
 
+    @contextlib.contextmanager
+    def in_use(self) -> Iterator[None]:
+        """Hold the root's lock shared while a command uses the cache (see the module
+        docstring). Best effort: a root that cannot be created or locked (a read-only
+        cache) is used without it, as every other cache failure is only slower."""
+        with contextlib.ExitStack() as stack:
+            if self.root is not None:
+                try:
+                    self.root.mkdir(parents=True, exist_ok=True)
+                    stack.enter_context(lock_file(self.root / ROOT_LOCK, shared=True))
+                except OSError as exc:
+                    log.debug("cache used without its lock: %s", exc)
+            yield
+
+    @contextlib.contextmanager
+    def exclusive(self, on_wait: Callable[[], None] = lambda: None) -> Iterator[None]:
+        """Hold the root's lock exclusively: no other xv process uses the cache meanwhile.
+        ``on_wait`` is called once if another process holds it (then this one blocks)."""
+        if self.root is None:
+            yield
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / ROOT_LOCK
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(lock_file(path, blocking=False))
+            except BlockingIOError:
+                on_wait()
+                stack.enter_context(lock_file(path))
+            yield
+
     def __repr__(self) -> str:
         return f"Cache({str(self.root) if self.root else None!r})"
+
+
+def default_root(cache_dir: str | None = None) -> Path:
+    """``cache_dir``, else ``$XV_CACHE_DIR``, else the user cache directory."""
+    chosen = cache_dir or os.environ.get(ENV_CACHE_DIR) or platformdirs.user_cache_dir("xv")
+    return Path(chosen).expanduser()
 
 
 class Bucket:
@@ -149,13 +192,8 @@ class Bucket:
         if raw is None:
             return None
         try:
-            magic, version, checksum, payload = msgpack.unpackb(raw, raw=False, use_list=False)
-            if magic != _MAGIC or version != _ENVELOPE_VERSION:
-                raise ValueError("not an xv cache entry")
-            if checksum != _checksum(payload):
-                raise ValueError("checksum mismatch")
-            value = msgpack.unpackb(payload, raw=False, use_list=False, strict_map_key=False)
-        except Exception:  # msgpack raises many types on garbage; all mean "corrupt"
+            value = decode_entry(raw)
+        except ValueError:
             log.debug("deleting undecodable cache entry %s", self.path(key))
             self.delete(key)
             return None
@@ -224,18 +262,32 @@ class Bucket:
 
 
 @contextlib.contextmanager
-def lock_file(path: Path) -> Iterator[None]:
-    """Hold an exclusive inter-process lock on the file ``path`` (created if missing),
-    blocking until it is free. Raises OSError when the file cannot be opened."""
+def lock_file(path: Path, *, shared: bool = False, blocking: bool = True) -> Iterator[None]:
+    """Hold an inter-process lock on the file ``path`` (created if missing), exclusive
+    unless ``shared``, blocking until it is free unless ``blocking`` is False (then
+    :class:`BlockingIOError` if it is held). Raises OSError when the file cannot be opened."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     try:
-        _lock_fd(fd)
+        _lock_fd(fd, shared, blocking)
         try:
             yield
         finally:
             _unlock_fd(fd)
     finally:
         os.close(fd)
+
+
+def decode_entry(raw: bytes) -> Any:
+    """The value of an entry's bytes; :class:`ValueError` for anything not a sound xv entry."""
+    try:
+        magic, version, checksum, payload = msgpack.unpackb(raw, raw=False, use_list=False)
+        if magic != _MAGIC or version != _ENVELOPE_VERSION:
+            raise ValueError("not an xv cache entry")
+        if checksum != _checksum(payload):
+            raise ValueError("checksum mismatch")
+        return msgpack.unpackb(payload, raw=False, use_list=False, strict_map_key=False)
+    except Exception as exc:  # msgpack raises many types on garbage; all mean "corrupt"
+        raise ValueError(f"undecodable cache entry: {exc}") from None
 
 
 def _checksum(payload: bytes) -> bytes:
@@ -266,8 +318,18 @@ def sanitize_key(key: str) -> str:
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     import msvcrt
 
-    def _lock_fd(fd: int) -> None:
+    def _lock_fd(fd: int, shared: bool = False, blocking: bool = True) -> None:
+        # msvcrt has no shared locks: commands do not take one (``xv cache clean`` and
+        # ``prune`` then do not wait for them on Windows).
+        if shared:
+            return
         os.lseek(fd, 0, os.SEEK_SET)  # msvcrt locks bytes from the current position
+        if not blocking:
+            try:
+                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            except OSError:
+                raise BlockingIOError("locked") from None
+            return
         while True:
             try:
                 msvcrt.locking(fd, msvcrt.LK_LOCK, 1)  # retries for ~10 s, then raises
@@ -277,13 +339,15 @@ if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
 
     def _unlock_fd(fd: int) -> None:
         os.lseek(fd, 0, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        with contextlib.suppress(OSError):  # a shared "lock" was never taken
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
 
 else:
     import fcntl
 
-    def _lock_fd(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    def _lock_fd(fd: int, shared: bool = False, blocking: bool = True) -> None:
+        mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+        fcntl.flock(fd, mode if blocking else mode | fcntl.LOCK_NB)  # NB: BlockingIOError
 
     def _unlock_fd(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)

@@ -83,7 +83,13 @@ def _compile_fn() -> CompileFn:
 
 
 def run(opts: CompileOptions, reporter: Reporter) -> int:
-    """Compile, then print, write or check; the exit status."""
+    """Compile, then print, write or check; the exit status. The cache is held in use
+    meanwhile (``xv cache clean`` waits)."""
+    with Cache.default(opts.cache.cache_dir, opts.cache.no_cache).in_use():
+        return _run(opts, reporter)
+
+
+def _run(opts: CompileOptions, reporter: Reporter) -> int:
     out = opts.output
     if out.check:
         return run_check(opts, reporter)

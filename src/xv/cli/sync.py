@@ -175,6 +175,12 @@ def run(opts: SyncOptions, reporter: SyncReporter) -> int:
     started = time.monotonic()
     s = opts.settings
     cache = Cache.default(s.get("cache_dir"), bool(s.get("no_cache")))
+    with cache.in_use():  # xv cache clean waits: archives are linked from until the end
+        return _run_in_cache(opts, reporter, cache, started)
+
+
+def _run_in_cache(opts: SyncOptions, reporter: SyncReporter, cache: Cache, started: float) -> int:
+    s = opts.settings
     interp = find_target(
         s.get("python"),
         opts.system,

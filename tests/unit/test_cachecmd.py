@@ -1,0 +1,60 @@
+"""Cache maintenance rules (xv.cachecmd) on hand-made caches; the commands end to end are in
+tests/e2e/test_cache_command.py."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from xv import cachecmd
+from xv.build.builder import BUILT_WHEELS_BUCKET, TREE_METADATA_BUCKET
+from xv.build.direct import DIRECT_BUCKET
+from xv.build.source import SDISTS_BUCKET
+from xv.build.vcs import GIT_BUCKET
+from xv.cache import Cache
+from xv.compile_check import BUCKET as CHECK_BUCKET
+from xv.env.interpreter import BUCKET as INTERPRETER_BUCKET
+from xv.index.client import PAGE_BUCKET
+from xv.index.metadata import METADATA_BUCKET
+from xv.sync_apply import ARCHIVES_BUCKET, WHEELS_BUCKET
+
+
+def test_every_bucket_xv_writes_is_known() -> None:
+    written = {
+        PAGE_BUCKET, METADATA_BUCKET, TREE_METADATA_BUCKET, CHECK_BUCKET, INTERPRETER_BUCKET,
+        WHEELS_BUCKET, SDISTS_BUCKET, BUILT_WHEELS_BUCKET, DIRECT_BUCKET, ARCHIVES_BUCKET,
+        GIT_BUCKET,
+    }  # fmt: skip
+    assert written == set(cachecmd.KNOWN_BUCKETS)
+
+
+def test_forced_prune_spares_what_may_be_in_flight(tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels-v1" / "abc"
+    wheels.mkdir(parents=True)
+    fresh, old = wheels / ".a.whl.1.tmp", wheels / ".a.whl.2.tmp"
+    fresh.write_bytes(b"x")
+    old.write_bytes(b"x")
+    then = time.time() - 2 * cachecmd.FORCED_MIN_AGE
+    os.utime(old, (then, then))
+    with Cache(tmp_path).bucket("wheels-v1").lock("abc"):  # a lock file, held
+        cachecmd.prune(tmp_path, forced=True)
+    assert fresh.exists() and not old.exists()
+    assert (tmp_path / "wheels-v1" / ".locks" / "abc.lock").exists()  # locks stay when forced
+
+
+def test_interpreter_facts_of_a_vanished_interpreter_are_pruned(tmp_path: Path) -> None:
+    bucket = Cache(tmp_path).bucket("interpreter-v1")
+    bucket.put("gone", {"executable": str(tmp_path / "no-python")})
+    bucket.put("here", {"executable": os.__file__})
+    cachecmd.prune(tmp_path)
+    assert sorted(p.name for p in (tmp_path / "interpreter-v1").iterdir()) == ["here"]
+
+
+def test_clean_removes_buckets_only(tmp_path: Path) -> None:
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "a.jpg").write_bytes(b"x")
+    Cache(tmp_path).bucket("simple-v2").put("k", 1)
+    removal = cachecmd.clean_all(tmp_path)
+    assert (removal.files, removal.dirs) == (1, 1)
+    assert [p.name for p in tmp_path.iterdir()] == ["photos"]
