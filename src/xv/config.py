@@ -43,6 +43,7 @@ KEYS: dict[str, Key] = {
         "choice", ("first-index", "unsafe-first-match", "unsafe-best-match"), "XV_INDEX_STRATEGY"
     ),
     "allow-insecure-host": Key("list", env="XV_INSECURE_HOST"),
+    "keyring-provider": Key("choice", ("disabled", "subprocess"), "XV_KEYRING_PROVIDER"),
     "cache-dir": Key("str", env="XV_CACHE_DIR"),
     "no-cache": Key("bool", env="XV_NO_CACHE"),
     "offline": Key("bool", env="XV_OFFLINE"),

@@ -70,6 +70,7 @@ _OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--no-index",), {**_FLAG, "help": "Use no index, only --find-links and direct URLs. [env: XV_NO_INDEX]"}),
     (("--index-strategy",), {"type": click.Choice(INDEX_STRATEGIES), "help": "How to use several indexes (default: first-index). [env: XV_INDEX_STRATEGY]"}),
     (("--allow-insecure-host", "--trusted-host", "allow_insecure_host"), {**_MULTI, "help": "Allow this host without valid HTTPS (repeatable)."}),
+    (("--keyring-provider",), {"type": click.Choice(("disabled", "subprocess")), "help": "On a 401 from an index whose URL names a user, ask `keyring get URL USER` for the password (default: disabled). [env: XV_KEYRING_PROVIDER]"}),
     (("--only-binary",), {**_MULTI, "help": "Use only wheels for these packages (:all: for every one)."}),
     (("--no-binary",), {**_MULTI, "help": "Never use wheels for these packages (:all: for every one)."}),
     (("--no-build",), {**_FLAG, "help": "Never build source distributions."}),
@@ -154,7 +155,7 @@ def check_pip_compile_options(params: dict[str, Any], reporter: Reporter) -> Non
 
 _SETTINGS = (
     "index_url", "extra_index_url", "find_links", "no_index", "index_strategy",
-    "allow_insecure_host", "cache_dir", "no_cache", "offline", "python", "python_version",
+    "allow_insecure_host", "keyring_provider", "cache_dir", "no_cache", "offline", "python", "python_version",
     "python_platform", "universal", "prerelease", "resolution", "exclude_newer", "no_deps", "no_build",
     "only_binary", "no_binary", "generate_hashes", "no_strip_extras", "no_annotate", "no_header",
     "annotation_style", "custom_compile_command", "emit_index_url", "emit_find_links",

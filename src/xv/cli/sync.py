@@ -61,12 +61,12 @@ files; 130 on Ctrl-C.
 
 _SHARED = (
     "--index-url", "--extra-index-url", "--find-links", "--no-index", "--index-strategy",
-    "--trusted-host", "--cache-dir", "--no-cache", "--refresh", "--offline", "--no-config",
+    "--trusted-host", "--keyring-provider", "--cache-dir", "--no-cache", "--refresh", "--offline", "--no-config",
     "-q", "-v", "--color",
 )  # fmt: skip
 _SETTINGS = (
     "index_url", "extra_index_url", "find_links", "no_index", "index_strategy",
-    "allow_insecure_host", "cache_dir", "no_cache", "offline", "python",
+    "allow_insecure_host", "keyring_provider", "cache_dir", "no_cache", "offline", "python",
 )  # fmt: skip
 
 

@@ -7,8 +7,11 @@
 * **Auth**: credentials in an index URL's userinfo are removed from the URL and
   applied to every request to the same scheme, host and port (pages and the
   files they link to), as uv does; otherwise ``~/.netrc`` (or ``$NETRC``) is
-  consulted by host. Credentials never reach a URL we return, log or raise:
-  :func:`redact_url` turns ``http://u:p@host/`` into ``http://****@host/``.
+  consulted by host (also for a URL naming a user but no password). With
+  ``--keyring-provider subprocess``, a 401 from an index whose URL names a user asks the
+  ``keyring`` command for the password (:mod:`xv.index.keyring`) and retries once; what it
+  gives is used for that origin for the rest of the run. Credentials never reach a URL we
+  return, log or raise: :func:`redact_url` turns ``http://u:p@host/`` into ``http://****@host/``.
 * **Retries**: connection errors, resets, timeouts, truncated bodies, 5xx and
   429 are retried with exponential backoff (or, for a 429, after the
   ``Retry-After`` it gives, at most a minute), ``1 + retries`` attempts in all;
@@ -111,6 +114,7 @@ class HttpConfig:
     cert: str | None = None
     trusted_hosts: tuple[str, ...] = ()
     credential_urls: tuple[str, ...] = ()  # URLs whose userinfo applies to their origin
+    keyring: bool = False  # --keyring-provider subprocess
 
 
 _SESSIONS: dict[tuple[int, str | None], requests.Session] = {}
@@ -160,15 +164,43 @@ class Http:
         self.session = shared_session(config.cert)
         self._credentials = _credentials_by_origin(config.credential_urls)
         self._netrc: netrc.netrc | None | bool = False  # False: not read yet
+        self._from_keyring: dict[tuple[str, str, int | None], tuple[str, str]] = {}
 
     # -- request parameters ----------------------------------------------------
 
     def auth_for(self, url: str) -> tuple[str, str] | None:
+        """URL credentials, then the origin's index URL credentials, then netrc, then what
+        the keyring gave for the origin; a user without a password is the last resort."""
         clean, inline = split_credentials(url)
-        if inline is not None:
-            return inline
-        found = self._credentials.get(origin(clean))
-        return found if found is not None else self._netrc_auth(clean)
+        found = inline or self._credentials.get(origin(clean))
+        if found is not None and found[1]:
+            return found
+        from_netrc = self._netrc_auth(clean)
+        if from_netrc is not None and (found is None or from_netrc[0] == found[0]):
+            return from_netrc
+        return self._from_keyring.get(origin(clean), found)
+
+    def _keyring_auth(self, url: str) -> tuple[str, str] | None:
+        """After a 401: the keyring's password for the user the index URL names, if any."""
+        clean, inline = split_credentials(url)
+        found = inline or self._credentials.get(origin(clean))
+        if not self.config.keyring or found is None or not found[0] or found[1]:
+            return None
+        from xv.index import keyring
+
+        secret = keyring.password(self._index_of(clean), found[0])
+        if secret is None:
+            return None
+        self._from_keyring[origin(clean)] = (found[0], secret)
+        return found[0], secret
+
+    def _index_of(self, clean: str) -> str:
+        """The configured index (or find-links) URL ``clean`` lies under: keyring entries
+        are kept per index URL, not per page."""
+        under = [u for u, _ in map(split_credentials, self.config.credential_urls)]
+        matches = [u for u in under if clean.startswith(u.rstrip("/"))]
+        same_origin = [u for u in under if origin(u) == origin(clean)]
+        return max(matches, key=len) if matches else (same_origin or [clean])[0]
 
     def _netrc_auth(self, url: str) -> tuple[str, str] | None:
         if self._netrc is False:
@@ -204,20 +236,35 @@ class Http:
         with warnings.catch_warnings():
             if verify is False:
                 warnings.simplefilter("ignore")
-            response = self.session.get(
-                clean,
-                headers=headers,
-                auth=self.auth_for(url),
-                verify=verify,
-                timeout=self.config.timeout,
-                stream=stream,
-                allow_redirects=True,
-            )
+            response = self._get(clean, headers, self.auth_for(url), verify, stream)
+            if response.status_code == 401 and self.config.keyring:
+                auth = self._keyring_auth(url)
+                if auth is not None:
+                    response.close()
+                    response = self._get(clean, headers, auth, verify, stream)
         if log.isEnabledFor(logging.DEBUG):
             ms = response.elapsed.total_seconds() * 1000
             shown = redact_url(clean) + (f" [{headers['Range']}]" if headers and "Range" in headers else "")  # fmt: skip
             log.debug("GET %s -> %d in %.0fms", shown, response.status_code, ms)
         return response
+
+    def _get(
+        self,
+        url: str,
+        headers: dict[str, str] | None,
+        auth: tuple[str, str] | None,
+        verify: bool | str,
+        stream: bool,
+    ) -> requests.Response:
+        return self.session.get(
+            url,
+            headers=headers,
+            auth=auth,
+            verify=verify,
+            timeout=self.config.timeout,
+            stream=stream,
+            allow_redirects=True,
+        )
 
     def get(self, url: str, headers: dict[str, str] | None = None) -> requests.Response:
         """GET with retries; the body is read in full. Any status below 500 is returned."""

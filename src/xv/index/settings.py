@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
 STRATEGIES = ("first-index", "unsafe-best-match", "unsafe-first-match")
+KEYRING_PROVIDERS = ("disabled", "subprocess")
 
 
 def _default_timeout() -> float:
@@ -40,6 +41,7 @@ class IndexSettings:
     no_index: bool = False
     index_strategy: str = "first-index"
     trusted_hosts: tuple[str, ...] = ()
+    keyring_provider: str = "disabled"  # "subprocess": ask the keyring CLI after a 401
     cert: str | None = None
     timeout: float = field(default_factory=_default_timeout)
     offline: bool = False
@@ -52,6 +54,9 @@ class IndexSettings:
         if self.index_strategy not in STRATEGIES:
             choices = ", ".join(STRATEGIES)
             raise UsageError(f"unknown index strategy {self.index_strategy!r} (use {choices})")
+        if self.keyring_provider not in KEYRING_PROVIDERS:
+            choices = ", ".join(KEYRING_PROVIDERS)
+            raise UsageError(f"unknown keyring provider {self.keyring_provider!r} (use {choices})")
         # Those from requirement files were checked with their file:line; these come from the
         # command line, XV_* variables or a config file.
         links = [link for link in self.find_links if is_url(link)]
@@ -77,6 +82,7 @@ class IndexSettings:
             cert=self.cert,
             trusted_hosts=self.trusted_hosts,
             credential_urls=(*self.indexes, *self.find_links),
+            keyring=self.keyring_provider == "subprocess",
         )
 
 
@@ -93,6 +99,7 @@ def index_settings(
         no_index=bool(merged.get("no_index")) or file_opts.no_index,
         index_strategy=merged.get("index_strategy") or "first-index",
         trusted_hosts=_unique((*merged.get("allow_insecure_host", ()), *file_opts.trusted_hosts)),
+        keyring_provider=merged.get("keyring_provider") or "disabled",
         offline=bool(merged.get("offline")),
         refresh=refresh,
     )
