@@ -143,7 +143,7 @@ def _compile_and_render(opts: CompileOptions, reporter: Reporter, target: Target
     resolution = _compile_fn()(opts, progress=reporter.progress, target=target)
     reporter.clear_progress()
     reporter.summary(len(resolution.dists))
-    return lockfile.render(resolution, opts.render)
+    return lockfile.render(resolution, opts.render, target)
 
 
 def _remember(opts: CompileOptions, text: str, target: Target | None) -> None:

@@ -8,6 +8,7 @@ the environment can also set default to ``None`` so that "not given" is visible.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -34,6 +35,7 @@ from xv.compile.options import (
 from xv.errors import InputError, UsageError
 from xv.index.settings import DEFAULT_INDEX_URL, IndexSettings, index_settings
 from xv.lockfile import RenderOptions
+from xv.pylock import is_pylock
 from xv.reqfile import FileOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -44,6 +46,7 @@ _FLAG = {"is_flag": True, "default": None}
 _OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     # inputs and output
     (("-o", "--output-file"), {"help": "Write the pinned requirements to this file (atomically)."}),
+    (("--format",), {"type": click.Choice(lockfile.FORMATS), "help": "The output format (default: pylock.toml when -o names pylock.toml or pylock.NAME.toml, else requirements.txt)."}),
     (("-c", "--constraint", "--constraints", "constraint"),
      {**_MULTI, "help": "Constrain versions with this requirements file (repeatable)."}),
     (("--override", "--overrides", "override"),
@@ -191,7 +194,7 @@ def build_options(
         index=index,
         resolver=_resolver_settings(s, file_opts, params, warn),
         cache=CacheSettings(s.get("cache_dir"), bool(s.get("no_cache"))),
-        render=_render_options(s, index, argv),
+        render=_render_options(s, index, argv, params),
         output=OutputOptions(
             output_file=_output_file(params),
             dry_run=bool(params["dry_run"]),
@@ -239,7 +242,7 @@ def _resolver_settings(
     )
 
 
-def _render_options(s: dict[str, Any], index: IndexSettings, argv: Sequence[str]) -> RenderOptions:  # fmt: skip
+def _render_options(s: dict[str, Any], index: IndexSettings, argv: Sequence[str], params: dict[str, Any]) -> RenderOptions:  # fmt: skip
     emit_index_url = bool(s.get("emit_index_url"))
     emit_find_links = bool(s.get("emit_find_links"))
     command = s.get("custom_compile_command") or lockfile.header_command(
@@ -258,7 +261,24 @@ def _render_options(s: dict[str, Any], index: IndexSettings, argv: Sequence[str]
         extra_index_urls=() if index.no_index else index.extra_index_urls,
         find_links=index.find_links,
         no_emit_packages=tuple(s.get("no_emit_package", ())),
+        format=_format(params),
+        python_version=s.get("python_version"),
+        universal=bool(s.get("universal")),
     )
+
+
+def _format(params: dict[str, Any]) -> str:
+    """``--format``, else what ``-o`` names: PEP 751 names locks ``pylock.toml`` or
+    ``pylock.<name>.toml``, as uv infers it."""
+    output = _output_file(params)
+    if params["format"] == "pylock.toml" and output is not None and not is_pylock(output):
+        raise UsageError(
+            "the output file of --format pylock.toml must be named pylock.toml or "
+            f"pylock.<name>.toml (PEP 751), not {os.path.basename(output)}"
+        )
+    if params["format"]:
+        return str(params["format"])
+    return "pylock.toml" if output is not None and is_pylock(output) else "requirements.txt"
 
 
 def binary_set(values: Iterable[str]) -> frozenset[str]:

@@ -66,7 +66,7 @@ def is_fresh(
         resolution = compile_fn(offline, pinned_only=True, target=target)
     except XvError:
         return False
-    if not lockfile.same_lock(lockfile.render(resolution, opts.render), current):
+    if not lockfile.same_lock(lockfile.render(resolution, opts.render, target), current):
         return False
     remember(opts, current, target)
     return True

@@ -19,7 +19,16 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from packaging.version import InvalidVersion, Version
 
 from xv.errors import InputError, InstallError
-from xv.reqfile import FileOptions, Origin, ParsedRequirement, merge_file_options, parse_file
+from xv.pylock import is_pylock
+from xv.reqfile import (
+    FileOptions,
+    Origin,
+    ParsedRequirement,
+    RequirementsFile,
+    merge_file_options,
+    parse_file,
+    parse_text,
+)
 from xv.reqfile.parser import redact
 from xv.sync.plan import Wanted
 
@@ -61,13 +70,17 @@ def read_inputs(
     """
     # Relative paths in a lock count from the lock's directory: xv-compile writes them
     # relative to its output file (for a lock in the working directory, as pip reads them).
-    parsed = [
-        parse_file(path, environ=environ, working_dir=os.path.dirname(os.path.abspath(path)))
-        for path in paths
-    ]
-    options = merge_file_options(p.options for p in parsed)
     chosen: dict[str, tuple[Wanted, Origin]] = {}
     not_here: list[Origin] = []
+    parsed = [
+        # PEP 751 locks: index packages straight into chosen, direct ones as requirements.
+        _read_pylock(path, markers, chosen, not_here)
+        if is_pylock(path)
+        else parse_file(path, environ=environ, working_dir=os.path.dirname(os.path.abspath(path)))
+        for path in paths
+    ]
+    locked = {origin.file for _, origin in chosen.values()} | {o.file for o in not_here}
+    options = merge_file_options(p.options for p in parsed)
     direct: list[ParsedRequirement] = []
     for item in (req for p in parsed for req in p.requirements):
         if not applies(item, markers):
@@ -90,9 +103,32 @@ def read_inputs(
     empty = tuple(
         os.fspath(path)
         for path, p in zip(paths, parsed, strict=True)
-        if not p.requirements and not p.constraints and p.options == FileOptions()
+        if not p.requirements
+        and not p.constraints
+        and p.options == FileOptions()
+        and os.fspath(path) not in locked
     )
     return SyncInputs(wanted, options, origins, tuple(not_here), empty, tuple(direct))
+
+
+def _read_pylock(
+    path: str | os.PathLike[str],
+    markers: Mapping[str, str],
+    chosen: dict[str, tuple[Wanted, Origin]],
+    not_here: list[Origin],
+) -> RequirementsFile:
+    """A ``pylock.toml``'s index packages into ``chosen`` (each with the lock's files to
+    choose from and their hashes); its direct references come back as a requirement file."""
+    from xv.pylock.read import select
+
+    name = os.fspath(path)
+    selected = select(name, markers)
+    not_here += [Origin(name, line) for line in selected.not_here]
+    for pkg in selected.index:
+        hashes = tuple(sorted({f"{k}:{v}" for f in pkg.files for k, v in f.hashes.items()}))
+        assert pkg.version is not None
+        chosen[pkg.name] = (Wanted(pkg.name, pkg.version, None, hashes, files=pkg.files), Origin(name, pkg.line))  # fmt: skip
+    return parse_text(selected.direct_text, name, environ={}, strict_env=False)
 
 
 def needs_build(item: ParsedRequirement) -> bool:

@@ -10,12 +10,16 @@ afterwards (``xv.install.upgrade``), so the package imports at every moment.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from xv.env.installed import InstalledDist
+
+if TYPE_CHECKING:
+    from xv.index.simple import DistFile
 
 #: Never removed just for being absent from the lock (uv keeps the same tools).
 DEFAULT_KEEP = frozenset({"pip", "setuptools", "wheel", "xv"})
@@ -31,6 +35,8 @@ class Wanted:
     url: str | None = None
     hashes: tuple[str, ...] = ()  # "sha256:<hex>" as the lock lists them
     editable: bool = False
+    # From a pylock.toml: the files to choose from, instead of the index's page.
+    files: tuple[DistFile, ...] = field(default=(), compare=False)
 
     @property
     def canonical_name(self) -> str:
