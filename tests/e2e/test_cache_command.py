@@ -140,6 +140,30 @@ def test_clean_waits_for_a_sync_installing_from_the_cache(
     assert len(seen) == 3 and all(seen)
 
 
+def test_compile_holds_the_cache_while_it_runs(
+    index: LocalIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import xv.lockfile
+    from xv.cli import compile as compile_cli
+
+    real = xv.lockfile.render
+    seen: list[bool] = []
+
+    def probing(*args: Any, **kwargs: Any) -> str:
+        try:
+            with lock_file(tmp_path / "cache" / ROOT_LOCK, blocking=False):
+                seen.append(False)
+        except BlockingIOError:
+            seen.append(True)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(xv.lockfile, "render", probing)
+    Path("r.in").write_text("alpha\n")
+    result = CliRunner().invoke(compile_cli.main, ["r.in", "-i", index.url])
+    assert result.exit_code == 0, result.output
+    assert seen == [True]
+
+
 def test_clean_in_another_process_waits_for_the_user_and_deletes_after(
     index: LocalIndex, tmp_path: Path
 ) -> None:

@@ -125,3 +125,13 @@ def test_sync_installs_with_the_keyring_password(index: LocalIndex, tmp_path: Pa
     assert result.exit_code == 0, result.output
     assert SECRET not in result.output
     assert run_py(venv, "import alpha, beta; print('ok')") == "ok"
+
+
+def test_no_keyring_command_is_one_warning(
+    index: LocalIndex, fake_keyring: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "bin" / "keyring").unlink()
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    result = compile_("-i", with_user(index), "--keyring-provider", "subprocess")
+    assert result.exit_code != 0 and "401" in result.output
+    assert result.output.count("no `keyring` command on PATH") == 1

@@ -58,3 +58,18 @@ def test_clean_removes_buckets_only(tmp_path: Path) -> None:
     removal = cachecmd.clean_all(tmp_path)
     assert (removal.files, removal.dirs) == (1, 1)
     assert [p.name for p in tmp_path.iterdir()] == ["photos"]
+
+
+def test_links_in_the_cache_are_removed_never_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious").write_text("keep me\n")
+    root = tmp_path / "cache"
+    (root / "wheels-v1" / "abc").mkdir(parents=True)
+    (root / "wheels-v1" / "abc" / "link").symlink_to(outside)
+    (root / "archives-v1").symlink_to(outside)  # a planted bucket: not ours to walk
+    cachecmd.clean_packages(root, ["anything"])
+    cachecmd.prune(root)
+    cachecmd.clean_all(root)
+    assert (outside / "precious").read_text() == "keep me\n"
+    assert not (root / "wheels-v1").exists()
