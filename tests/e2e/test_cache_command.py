@@ -87,10 +87,14 @@ def test_clean_everything_and_info(index: LocalIndex, tmp_path: Path) -> None:
     rows = {line.split()[0] for line in shown.output.splitlines()[1:]}
     assert {"archives-v1", "wheels-v1", "simple-v2", "interpreter-v1", "total"} <= rows
     result = xv("cache", "clean")
-    assert result.output.splitlines()[0] == f"Clearing cache at: {root}"
+    assert result.output.splitlines()[0] == "Clearing cache at: cache"  # relative, as uv
     assert result.output.splitlines()[1].startswith("Removed ")
     assert sorted(p.name for p in root.iterdir()) == [ROOT_LOCK, "not-ours.txt"]
     assert xv("cache", "clean").output.splitlines()[1] == "No cache entries found"
+    for command in ("clean", "prune"):
+        missing = xv("cache", command, "--cache-dir", str(tmp_path / "none"))
+        assert missing.output == "No cache found at: none\n"  # relative to the cwd
+    assert not (tmp_path / "none").exists()
 
 
 def test_prune_drops_what_no_run_can_use(index: LocalIndex, tmp_path: Path) -> None:

@@ -85,8 +85,11 @@ def clean(packages: tuple[str, ...], force: bool, **params: Any) -> None:
 
     def body() -> int:
         root = _root(params)
+        if not root.is_dir():
+            _status(reporter, f"No cache found at: {_shown(root)}")
+            return 0
         if not packages:
-            _status(reporter, f"Clearing cache at: {root}")
+            _status(reporter, f"Clearing cache at: {_shown(root)}")
         with _locked(root, force, reporter):
             if packages:
                 removal = cachecmd.clean_packages(root, packages)
@@ -108,7 +111,10 @@ def prune(force: bool, **params: Any) -> None:
 
     def body() -> int:
         root = _root(params)
-        _status(reporter, f"Pruning cache at: {root}")
+        if not root.is_dir():
+            _status(reporter, f"No cache found at: {_shown(root)}")
+            return 0
+        _status(reporter, f"Pruning cache at: {_shown(root)}")
         with _locked(root, force, reporter):
             removal = cachecmd.prune(root, forced=force)
         _status(reporter, removal.summary("No unused entries found"))
@@ -138,6 +144,14 @@ def info(**params: Any) -> None:
         return 0
 
     run_command(reporter, body)
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when inside it, as uv shows it."""
+    try:
+        return str(path.absolute().relative_to(Path.cwd())) or "."
+    except ValueError:
+        return str(path)
 
 
 def _status(reporter: Reporter, line: str) -> None:
