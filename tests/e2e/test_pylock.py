@@ -137,3 +137,10 @@ def test_a_malformed_lock_exits_2_naming_the_file(tmp_path: Path, text: str, mes
     result = sync(make_venv(tmp_path / "venv"), "pylock.toml")
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert result.output.strip().splitlines()[-1].startswith(f"error: {message}")
+
+
+def test_a_pylock_and_a_requirements_file_must_agree(index: LocalIndex, tmp_path: Path) -> None:
+    assert compile_(index, "-o", "pylock.toml").exit_code == 0
+    Path("extra.txt").write_text("beta==1.0\n")
+    result = sync(make_venv(tmp_path / "venv"), "pylock.toml", "extra.txt")
+    assert result.exit_code == 2 and "conflicting pins for beta" in result.output

@@ -9,6 +9,7 @@ or a wheel URL; anything that would need a build is refused by name.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -127,7 +128,9 @@ def _read_pylock(
     for pkg in selected.index:
         hashes = tuple(sorted({f"{k}:{v}" for f in pkg.files for k, v in f.hashes.items()}))
         assert pkg.version is not None
-        chosen[pkg.name] = (Wanted(pkg.name, pkg.version, None, hashes, files=pkg.files), Origin(name, pkg.line))  # fmt: skip
+        want, origin = Wanted(pkg.name, pkg.version, None, hashes, files=pkg.files), Origin(name, pkg.line)  # fmt: skip
+        previous = chosen.get(pkg.name)
+        chosen[pkg.name] = (want, origin) if previous is None else _merge(previous, want, origin)
     return parse_text(selected.direct_text, name, environ={}, strict_env=False)
 
 
@@ -244,9 +247,9 @@ def _merge(previous: tuple[Wanted, Origin], want: Wanted, origin: Origin) -> tup
                 f"{first_origin}",
                 *_where(origin),
             )
-        return Wanted(first.name, first.version, first.url, common), first_origin
+        return dataclasses.replace(first, hashes=common, files=first.files or want.files), first_origin  # fmt: skip
     hashes = first.hashes or want.hashes
-    return Wanted(first.name, first.version, first.url, hashes), first_origin
+    return dataclasses.replace(first, hashes=hashes, files=first.files or want.files), first_origin
 
 
 def _spec(want: Wanted) -> str:
