@@ -144,3 +144,22 @@ def test_a_pylock_and_a_requirements_file_must_agree(index: LocalIndex, tmp_path
     Path("extra.txt").write_text("beta==1.0\n")
     result = sync(make_venv(tmp_path / "venv"), "pylock.toml", "extra.txt")
     assert result.exit_code == 2 and "conflicting pins for beta" in result.output
+
+
+def test_direct_references_as_uv_writes_them(index: LocalIndex) -> None:
+    """The text ``uv pip compile --format pylock.toml --no-header`` prints for these inputs
+    (side by side on this index), ``created-by`` aside."""
+    wheel, sdist = "gamma-1.0-py3-none-any.whl", "beta-2.0.tar.gz"
+    Path("d.in").write_text(f"gamma @ {index.file_url(wheel)}\nbeta @ {index.file_url(sdist)}\n")
+    result = CliRunner().invoke(compile_cli.main, ["d.in", "--format", "pylock.toml", "--no-header", "--python-version", "3.11", "-i", index.url])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (
+        result.stdout
+        == (
+            'lock-version = "1.0"\ncreated-by = "xv"\nrequires-python = ">=3.11"\n\n'
+            '[[packages]]\nname = "beta"\nversion = "2.0"\n'
+            f'archive = {{ url = "{index.file_url(sdist)}", hashes = {{ sha256 = "{index.sha256(sdist)}" }} }}\n\n'  # fmt: skip
+            '[[packages]]\nname = "gamma"\nversion = "1.0"\n'
+            f'archive = {{ url = "{index.file_url(wheel)}", hashes = {{ sha256 = "{index.sha256(wheel)}" }} }}\n'  # fmt: skip
+        )
+    )
