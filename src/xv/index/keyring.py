@@ -6,8 +6,9 @@ user named in the index URL (``https://user@host/simple``; uv needs the user too
 command's stdout without its final newline. pip runs the same two commands.
 
 Credentials stay in this process's memory for the run (one ``keyring`` call per service and
-user, whatever the number of requests; a pool worker that fetches from the index asks once
-for itself, since nothing is handed to workers) and are never written anywhere: not to the cache, not
+user, whatever the number of requests; a process-pool worker that fetches from the index
+asks once for itself, since nothing is handed to workers, and it sees the PATH its pool
+started with) and are never written anywhere: not to the cache, not
 to a message, not to the ``-v`` log (which names the service and user only). A missing
 ``keyring`` command is one warning, then the request fails as it would without the option.
 """
