@@ -124,10 +124,7 @@ def test_clean_waits_for_a_sync_installing_from_the_cache(
 ) -> None:
     """While xv-sync links files out of the archives, the root lock is held: a clean run
     at that moment could not take it (so it would wait instead of deleting the archive)."""
-    try:
-        apply = importlib.import_module("xv.sync.apply")
-    except ImportError:  # before the sync package
-        apply = importlib.import_module("xv.sync_apply")
+    apply = importlib.import_module("xv.sync.apply")
     real = apply.install_from_archive
     seen: list[bool] = []
 

@@ -13,11 +13,11 @@ from xv.build.direct import DIRECT_BUCKET
 from xv.build.source import SDISTS_BUCKET
 from xv.build.vcs import GIT_BUCKET
 from xv.cache import Cache
-from xv.compile_check import BUCKET as CHECK_BUCKET
+from xv.compile.check import BUCKET as CHECK_BUCKET
 from xv.env.interpreter import BUCKET as INTERPRETER_BUCKET
 from xv.index.client import PAGE_BUCKET
 from xv.index.metadata import METADATA_BUCKET
-from xv.sync_apply import ARCHIVES_BUCKET, WHEELS_BUCKET
+from xv.sync.apply import ARCHIVES_BUCKET, WHEELS_BUCKET
 
 
 def test_every_bucket_xv_writes_is_known() -> None:
