@@ -1,46 +1,26 @@
 """``xv-sync``: make an environment match one or more compiled requirements files exactly.
 
-The flow is plan → prepare → install (:mod:`xv.sync`, :mod:`xv.sync.apply`). A run with
-nothing to change reads the files, the interpreter's cached facts and site-packages, and
-stops: it never imports the HTTP stack nor starts a worker.
+The command line, uv's messages and the exit status; the work is :func:`xv.sync.run.sync`'s.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import shutil
-import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
-from functools import partial
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from xv import __version__, config
-from xv.build.settings import BuildSettings
-from xv.cache import Cache
 from xv.cli.build_args import build_option_decorators, build_settings
 from xv.cli.compile_args import binary_set, shared_options
 from xv.cli.output import Reporter, format_elapsed, run_command
-from xv.env import find_target, installed_distributions
 from xv.env.interpreter import Interpreter
-from xv.env.lock import environment_lock
-from xv.env.own import runs_from, runtime_tree
 from xv.errors import UsageError
-from xv.install.journal import repair
-from xv.sync.inputs import SyncInputs, read_inputs
-from xv.sync.plan import DEFAULT_KEEP, Plan, plan
-
-if TYPE_CHECKING:
-    from xv.build.context import BuildContext
-    from xv.build.direct import DirectDist
-    from xv.index.client import IndexClient
-    from xv.resolver.candidates import BinaryPolicy
+from xv.sync.inputs import SyncInputs
+from xv.sync.plan import Plan
+from xv.sync.run import SyncOptions, SyncProgress, SyncReport, sync
 
 HELP = """Make the target environment hold exactly the packages pinned in SRC_FILES
 (compiled requirements files, e.g. from xv-compile; default: requirements.txt).
@@ -70,30 +50,7 @@ _SETTINGS = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class SyncOptions:
-    """Everything ``xv-sync`` was asked, after merging the environment and config files."""
-
-    src_files: tuple[str, ...]
-    settings: dict[str, Any]  # merged index, cache and target settings (config.Loaded spelling)
-    system: bool = False
-    break_system_packages: bool = False
-    dry_run: bool = False
-    check: bool = False
-    reinstall: bool = False
-    reinstall_packages: frozenset[str] = frozenset()
-    link_mode: str = "hardlink"
-    compile_bytecode: bool = False
-    require_hashes: bool = False
-    refresh: bool = False
-    allow_empty_requirements: bool = False
-    build: BuildSettings = BuildSettings()
-    built: _Built | None = None  # set once direct entries are resolved
-    only_binary: frozenset[str] = frozenset()  # normalised names or ":all:"
-    no_binary: frozenset[str] = frozenset()
-
-
-class SyncReporter(Reporter):
+class SyncReporter(Reporter, SyncProgress):
     """uv's sync messages: always shown unless ``-q``; progress only on a terminal."""
 
     def line(self, text: str) -> None:
@@ -101,8 +58,20 @@ class SyncReporter(Reporter):
             self._write(text)
 
     def timed(self, verb: str, count: int, seconds: float) -> None:
-        noun = "package" if count == 1 else "packages"
-        self.line(f"{verb} {count} {noun} in {format_elapsed(seconds)}")
+        self.line(f"{verb} {_packages(count)} in {format_elapsed(seconds)}")
+
+    def environment(self, interp: Interpreter) -> None:
+        version = ".".join(map(str, interp.version))
+        self.line(f"Using Python {version} environment at: {_shown(interp.prefix)}")
+
+    def repaired(self, steps: int) -> None:
+        self.line(f"Repaired an interrupted sync ({steps} steps)")
+
+    def keeping(self, names: Sequence[str]) -> None:
+        self.line(f"Keeping {_packages(len(names))} xv needs to run (not in the files): {', '.join(names)}")  # fmt: skip
+
+    def planned(self, count: int, seconds: float) -> None:
+        self.timed("Resolved", count, seconds)
 
     def step(self, phase: str, done: int, total: int) -> None:
         if not self.interactive:
@@ -171,58 +140,18 @@ def build_options(params: dict[str, Any]) -> SyncOptions:
 
 
 def run(opts: SyncOptions, reporter: SyncReporter) -> int:
-    """Plan, then print (``--dry-run``/``--check``) or apply; the exit status."""
-    started = time.monotonic()
-    s = opts.settings
-    cache = Cache.default(s.get("cache_dir"), bool(s.get("no_cache")))
-    with cache.in_use():  # xv cache clean waits: archives are linked from until the end
-        return _run_in_cache(opts, reporter, cache, started)
-
-
-def _run_in_cache(opts: SyncOptions, reporter: SyncReporter, cache: Cache, started: float) -> int:
-    s = opts.settings
-    interp = find_target(
-        s.get("python"),
-        opts.system,
-        opts.break_system_packages,
-        Path.cwd(),
-        os.environ,
-        cache=cache if cache.enabled else None,
-    )
-    version = ".".join(map(str, interp.version))
-    reporter.line(f"Using Python {version} environment at: {_shown(interp.prefix)}")
-    inputs = read_inputs(opts.src_files, interp.markers, require_hashes=opts.require_hashes)
-    with ExitStack() as stack:
-        if inputs.direct:  # sdists, directories, editables, VCS: named by their metadata
-            from xv.sync.direct import resolve_entries
-
-            ctx = stack.enter_context(_build_context(opts, inputs, cache, interp))
-            inputs, dists = resolve_entries(inputs, ctx)
-            opts = dataclasses.replace(opts, built=_Built(ctx, dists))
-        return _run_resolved(opts, interp, inputs, cache, reporter, started)
-
-
-def _run_resolved(
-    opts: SyncOptions,
-    interp: Interpreter,
-    inputs: SyncInputs,
-    cache: Cache,
-    reporter: SyncReporter,
-    started: float,
-) -> int:
-    for path in inputs.empty_files:
-        reporter.warn(f"Requirements file `{path}` does not contain any dependencies")
-    if not inputs.wanted and not opts.allow_empty_requirements:
-        reporter.line(_nothing_pinned(inputs))  # as uv: change nothing, and say why
-        return 0
-    if opts.dry_run or opts.check:  # they change nothing, so they may run on a read-only env
-        return _sync(opts, interp, inputs, cache, reporter, started)
-    with environment_lock(interp.prefix):
-        # A run that was interrupted is finished (or rolled back) before anything is planned.
-        repaired = repair(interp, reporter.warn)
-        if repaired:
-            reporter.line(f"Repaired an interrupted sync ({len(repaired)} steps)")
-        return _sync(opts, interp, inputs, cache, reporter, started)
+    """Sync, then say what happened; the exit status."""
+    report = sync(opts, reporter)
+    if report.outcome == "nothing-pinned":
+        reporter.line(_nothing_pinned(report.inputs))  # as uv: change nothing, and say why
+    elif report.outcome == "unchanged":
+        reporter.timed("Audited", len(report.inputs.wanted), report.seconds)
+    elif report.outcome == "would-change":
+        _would(report.plan, reporter)
+        return 1 if opts.check else 0
+    else:
+        _applied(report, reporter)
+    return 0
 
 
 def _nothing_pinned(inputs: SyncInputs) -> str:
@@ -245,71 +174,8 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _sync(
-    opts: SyncOptions,
-    interp: Interpreter,
-    inputs: SyncInputs,
-    cache: Cache,
-    reporter: SyncReporter,
-    started: float,
-) -> int:
-    the_plan = _plan(opts, interp, inputs, reporter)
-    count = len(inputs.wanted)
-    reporter.timed("Resolved", count, time.monotonic() - started)
-    if the_plan.is_empty:
-        reporter.timed("Audited", count, time.monotonic() - started)
-        return 0
-    if opts.dry_run:
-        with _usable_cache(cache) as usable:
-            _check(the_plan, interp, inputs, usable, opts)  # fails where a real run would
-    if opts.dry_run or opts.check:
-        _would(the_plan, reporter)
-        return 1 if opts.check else 0
-    with _usable_cache(cache) as usable:
-        _apply(the_plan, interp, inputs, usable, opts, reporter)
-    return 0
-
-
-def _plan(
-    opts: SyncOptions, interp: Interpreter, inputs: SyncInputs, reporter: SyncReporter
-) -> Plan:
-    """The plan; in the environment xv runs from, never removing what xv needs to run
-    (as pip-sync keeps its own), unless the files pin it."""
-    installed = installed_distributions(interp)
-    planned = partial(
-        plan, inputs.wanted, installed,
-        reinstall=opts.reinstall, reinstall_packages=opts.reinstall_packages,
-    )  # fmt: skip
-    the_plan = planned()
-    if not the_plan.remove or not runs_from(interp):
-        return the_plan  # read xv's own tree only when it could matter
-    needed = runtime_tree()
-    spared = sorted({d.canonical_name for d in the_plan.remove} & needed - set(inputs.origins))
-    if spared:
-        reporter.line(
-            f"Keeping {len(spared)} package{'' if len(spared) == 1 else 's'} xv needs to run "
-            f"(not in the files): {', '.join(spared)}"
-        )
-    return planned(keep=DEFAULT_KEEP | needed)
-
-
-def _check(
-    the_plan: Plan, interp: Interpreter, inputs: SyncInputs, cache: Cache, opts: SyncOptions
-) -> None:
-    from xv.sync.apply import check
-
-    # A dry run builds nothing; an sdist-only pin only fails it under --no-build.
-    build = None if opts.build.no_build else (lambda want, sdist: "")
-    check(the_plan, interp, _client(opts, inputs, cache), build, _policy(opts))
-
-
-def _client(opts: SyncOptions, inputs: SyncInputs, cache: Cache) -> IndexClient:
-    # Imported here: the HTTP stack and the pool are not needed when nothing changes.
-    from xv.index.client import IndexClient
-    from xv.index.settings import index_settings
-
-    settings = index_settings(opts.settings, inputs.options, refresh=opts.refresh)
-    return IndexClient(settings, cache)
+def _packages(count: int) -> str:
+    return f"{count} package{'' if count == 1 else 's'}"
 
 
 def _would(the_plan: Plan, reporter: SyncReporter) -> None:
@@ -317,88 +183,21 @@ def _would(the_plan: Plan, reporter: SyncReporter) -> None:
     installing = len(the_plan.install) + len(the_plan.reinstall)
     for verb, count in (("uninstall", removing), ("install", installing)):
         if count:
-            reporter.line(f"Would {verb} {count} package{'' if count == 1 else 's'}")
+            reporter.line(f"Would {verb} {_packages(count)}")
     reporter.changes(the_plan)
 
 
-def _apply(
-    the_plan: Plan,
-    interp: Interpreter,
-    inputs: SyncInputs,
-    cache: Cache,
-    opts: SyncOptions,
-    reporter: SyncReporter,
-) -> None:
-    from xv.sync.apply import ApplyOptions, apply
-    from xv.sync.direct import build_ready, sdist_builder
-
-    full_check = opts.reinstall or bool(opts.reinstall_packages) or opts.refresh
-    options = ApplyOptions(
-        link_mode=opts.link_mode,
-        compile_bytecode=opts.compile_bytecode,
-        full_check=full_check or opts.require_hashes,
-    )
-    client = _client(opts, inputs, cache)
-    assert cache.root is not None  # _usable_cache
-    with ExitStack() as stack:
-        built = opts.built
-        if built is None:
-            built = _Built(stack.enter_context(_build_context(opts, inputs, cache, interp)), {})
-        ready = build_ready(the_plan, built.dists, interp, built.ctx, cache.root)
-        build = sdist_builder(built.ctx, interp, cache.root)
-        report = apply(
-            the_plan,
-            interp,
-            client,
-            options,
-            progress=reporter.step,
-            ready=ready,
-            build=build,
-            policy=_policy(opts),
-        )
+def _applied(report: SyncReport, reporter: SyncReporter) -> None:
     reporter.clear_progress()
-    for warning in report.warnings:
+    applied = report.applied
+    assert applied is not None
+    for warning in applied.warnings:
         reporter.warn(warning)
-    if report.prepared:
-        reporter.timed("Prepared", report.prepared, report.prepare_seconds)
-    if report.uninstalled:
-        reporter.timed("Uninstalled", report.uninstalled, report.uninstall_seconds)
-    if report.installed:
-        reporter.timed("Installed", report.installed, report.install_seconds)
-    reporter.changes(the_plan)
-
-
-def _policy(opts: SyncOptions) -> BinaryPolicy:
-    from xv.resolver.candidates import BinaryPolicy
-
-    return BinaryPolicy(opts.only_binary, opts.no_binary)
-
-
-@dataclass(frozen=True)
-class _Built:
-    """The build context of a sync and the direct entries it resolved."""
-
-    ctx: BuildContext
-    dists: dict[str, DirectDist]
-
-
-def _build_context(
-    opts: SyncOptions, inputs: SyncInputs, cache: Cache, interp: Interpreter
-) -> BuildContext:
-    from xv.build.context import BuildContext
-
-    return BuildContext(_client(opts, inputs, cache), opts.build, interpreter=interp)
-
-
-@contextmanager
-def _usable_cache(cache: Cache) -> Iterator[Cache]:
-    """The cache, or for ``--no-cache`` a temporary one removed afterwards (installs link
-    from it, so it must be a real directory)."""
-    if cache.enabled:
-        yield cache
-        return
-    root = tempfile.mkdtemp(prefix="xv-sync-")
-    try:
-        yield Cache(root)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    for verb, count, seconds in (
+        ("Prepared", applied.prepared, applied.prepare_seconds),
+        ("Uninstalled", applied.uninstalled, applied.uninstall_seconds),
+        ("Installed", applied.installed, applied.install_seconds),
+    ):
+        if count:
+            reporter.timed(verb, count, seconds)
+    reporter.changes(report.plan)

@@ -78,7 +78,7 @@ class ApplyOptions:
 
 
 @dataclass(frozen=True)
-class SyncReport:
+class ApplyReport:
     """What :func:`apply` did, for the summary lines.
 
     ``uninstall_seconds`` is the time spent removing the distributions no longer
@@ -121,7 +121,7 @@ def apply(
     ready: Mapping[str, tuple[str, dict[str, Any]]] | None = None,
     build: BuildSdist | None = None,
     policy: BinaryPolicy = ANY_FILE,
-) -> SyncReport:
+) -> ApplyReport:
     """Prepare every wheel the plan installs, then change the environment.
 
     ``ready`` maps names to archives already prepared (built from direct references)
@@ -158,7 +158,7 @@ def apply(
     records, removing = install(plan, archives, interp, options, progress, warnings.append)
     if options.compile_bytecode:
         compile_all(records, interp)
-    return SyncReport(
+    return ApplyReport(
         prepared=prepared,
         prepare_seconds=prepared_at - started,
         installed=len(wanted),
@@ -310,14 +310,17 @@ def prepare(
             progress("prepare", done, len(wanted))
 
     target, platform = target_of(interp), platform_of(interp)
-    jobs = [(w, target, platform, client.settings, str(root), full_check, policy) for w in wanted]
+    settings = client.settings
+    jobs = [
+        (w, target, platform, settings, str(root), full_check, policy, download) for w in wanted
+    ]
     kind: PoolKind | None = None if os.environ.get(ENV_POOL_KIND) else "thread"
     # The pool's default for I/O work (2 per CPU, 4 to 16): more threads only add
     # contention for the GIL while pages are decoded and wheels unpacked.
     with WorkerPool(kind=kind, work="io", preload=[__name__]) as pool:
         if pool.kind != "process":
             remember_client(client, str(root))
-        results = pool.map(prepare_one if download else check_one, jobs, on_result=report)
+        results = pool.map(prepare_one, jobs, on_result=report)
     archives: dict[str, str] = {}
     built = 0
     for want, result in zip(wanted, results, strict=True):
@@ -342,14 +345,24 @@ def prepare_one(
     cache_root: str,
     full_check: bool = False,
     policy: BinaryPolicy = ANY_FILE,
+    download: bool = True,
 ) -> tuple[str, bool]:
     """Pool job: ``(archive directory, whether it had to be downloaded or unpacked)``.
 
     A cached archive is used when its manifest verifies: sizes and mtimes, and every
     file's hash with ``full_check`` (``--reinstall``, ``--refresh``,
-    ``--require-hashes``) or when the pin has hashes.
+    ``--require-hashes``) or when the pin has hashes. Without ``download`` (a dry run)
+    the job stops after the checks that need no download: ``("", False)``.
     """
     fetch = choose(want, client_for(settings, cache_root), target, platform, policy)
+    local = _local_file(fetch.url)
+    if local is not None and not local.is_file():
+        raise InstallError(
+            f"Failed to prepare {fetch.name} ({fetch.filename}): {local} does not exist",
+            fetch.name,
+        )
+    if not download:
+        return "", False
     full = full_check or bool(want.hashes)  # a hashed pin: every cached byte is checked
     ready = Path(cache_root, ARCHIVES_BUCKET, fetch.sha256) if fetch.sha256 else None
     if ready is not None and not fetch.lock_hashes:
@@ -371,26 +384,6 @@ def prepare_one(
     except OSError as exc:
         raise InstallError(f"Failed to prepare {fetch.name} ({fetch.filename}): {exc}") from None
     return archive, True
-
-
-def check_one(
-    want: Wanted,
-    target: Target,
-    platform: str,
-    settings: IndexSettings,
-    cache_root: str,
-    full_check: bool = False,
-    policy: BinaryPolicy = ANY_FILE,
-) -> tuple[str, bool]:
-    """Pool job for a dry run: :func:`prepare_one`'s checks, without downloading."""
-    fetch = choose(want, client_for(settings, cache_root), target, platform, policy)
-    local = _local_file(fetch.url)
-    if local is not None and not local.is_file():
-        raise InstallError(
-            f"Failed to prepare {fetch.name} ({fetch.filename}): {local} does not exist",
-            fetch.name,
-        )
-    return "", False
 
 
 def choose(

@@ -1,0 +1,279 @@
+"""The ``xv-sync`` use case: :func:`sync` takes options, reports progress through hooks,
+and returns a :class:`SyncReport`; printing and exit codes are the CLI's.
+
+The flow: find the target environment, read the compiled files for it (direct entries
+are made concrete by their metadata, :mod:`xv.sync.direct`), take the environment's
+lock (finishing an interrupted sync first), plan, then check (``--dry-run``) or apply.
+A run with nothing to change reads the files, the interpreter's cached facts and
+site-packages, and stops: it never imports the HTTP stack nor starts a worker.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from xv.build.settings import BuildSettings
+from xv.cache import Cache
+from xv.env import find_target, installed_distributions
+from xv.env.interpreter import Interpreter
+from xv.env.lock import environment_lock
+from xv.env.own import runs_from, runtime_tree
+from xv.install.journal import repair
+from xv.sync.inputs import SyncInputs, read_inputs
+from xv.sync.plan import DEFAULT_KEEP, Plan, plan
+
+if TYPE_CHECKING:
+    from xv.build.context import BuildContext
+    from xv.build.direct import DirectDist
+    from xv.index.client import IndexClient
+    from xv.resolver.candidates import BinaryPolicy
+    from xv.sync.apply import ApplyReport
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """Everything ``xv-sync`` was asked, after merging the environment and config files."""
+
+    src_files: tuple[str, ...]
+    # merged index, cache and target settings by Python spelling (config.Loaded)
+    settings: dict[str, Any] = field(default_factory=dict)
+    system: bool = False
+    break_system_packages: bool = False
+    dry_run: bool = False
+    check: bool = False
+    reinstall: bool = False
+    reinstall_packages: frozenset[str] = frozenset()
+    link_mode: str = "hardlink"
+    compile_bytecode: bool = False
+    require_hashes: bool = False
+    refresh: bool = False
+    allow_empty_requirements: bool = False
+    build: BuildSettings = BuildSettings()
+    only_binary: frozenset[str] = frozenset()  # normalised names or ":all:"
+    no_binary: frozenset[str] = frozenset()
+
+
+class SyncProgress:
+    """What a sync tells while it runs; every hook does nothing unless overridden."""
+
+    def environment(self, interp: Interpreter) -> None:
+        """The target environment was found."""
+
+    def warn(self, message: str) -> None:
+        """Something the user should know that does not stop the sync."""
+
+    def repaired(self, steps: int) -> None:
+        """An interrupted sync was finished or rolled back first."""
+
+    def keeping(self, names: Sequence[str]) -> None:
+        """Packages xv needs to run that the plan keeps although the files omit them."""
+
+    def planned(self, count: int, seconds: float) -> None:
+        """The plan is known: ``count`` pins for this target, after ``seconds``."""
+
+    def step(self, phase: str, done: int, total: int) -> None:
+        """``phase`` ``"prepare"`` or ``"install"``: ``done`` of ``total``."""
+
+
+Outcome = Literal["nothing-pinned", "unchanged", "would-change", "applied"]
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What :func:`sync` found and did."""
+
+    outcome: Outcome
+    interp: Interpreter
+    inputs: SyncInputs
+    plan: Plan = Plan()
+    seconds: float = 0.0  # from the start until the plan was known
+    applied: ApplyReport | None = None
+
+
+def sync(opts: SyncOptions, progress: SyncProgress | None = None) -> SyncReport:
+    """Make the target environment hold exactly the pins of ``opts.src_files``.
+
+    Raises :class:`~xv.errors.XvError` subclasses (input, usage, install, network) with
+    the environment unchanged where the apply step can promise it.
+    """
+    progress = progress or SyncProgress()
+    started = time.monotonic()
+    s = opts.settings
+    cache = Cache.default(s.get("cache_dir"), bool(s.get("no_cache")))
+    with cache.in_use():  # xv cache clean waits: archives are linked from until the end
+        return _sync_in_cache(opts, progress, cache, started)
+
+
+def _sync_in_cache(
+    opts: SyncOptions, progress: SyncProgress, cache: Cache, started: float
+) -> SyncReport:
+    s = opts.settings
+    interp = find_target(
+        s.get("python"),
+        opts.system,
+        opts.break_system_packages,
+        Path.cwd(),
+        os.environ,
+        cache=cache if cache.enabled else None,
+    )
+    progress.environment(interp)
+    inputs = read_inputs(opts.src_files, interp.markers, require_hashes=opts.require_hashes)
+    with ExitStack() as stack:
+        built = None
+        if inputs.direct:  # sdists, directories, editables, VCS: named by their metadata
+            from xv.sync.direct import resolve_entries
+
+            ctx = stack.enter_context(_build_context(opts, inputs, cache, interp))
+            inputs, dists = resolve_entries(inputs, ctx)
+            built = _Built(ctx, dists)
+        run = _Run(opts, interp, inputs, cache, progress, started, built)
+        return run.locked()
+
+
+@dataclass(frozen=True)
+class _Built:
+    """The build context of a sync and the direct entries it resolved."""
+
+    ctx: BuildContext
+    dists: dict[str, DirectDist]
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One sync once its target and inputs are known."""
+
+    opts: SyncOptions
+    interp: Interpreter
+    inputs: SyncInputs
+    cache: Cache
+    progress: SyncProgress
+    started: float
+    built: _Built | None
+
+    def locked(self) -> SyncReport:
+        """Plan and apply under the environment's lock (not needed to change nothing)."""
+        for path in self.inputs.empty_files:
+            self.progress.warn(f"Requirements file `{path}` does not contain any dependencies")
+        if not self.inputs.wanted and not self.opts.allow_empty_requirements:
+            return SyncReport("nothing-pinned", self.interp, self.inputs)  # as uv: no change
+        if self.opts.dry_run or self.opts.check:  # they may run on a read-only env
+            return self.planned()
+        with environment_lock(self.interp.prefix):
+            # A run that was interrupted is finished (or rolled back) before planning.
+            repaired = repair(self.interp, self.progress.warn)
+            if repaired:
+                self.progress.repaired(len(repaired))
+            return self.planned()
+
+    def planned(self) -> SyncReport:
+        the_plan = self.plan()
+        seconds = time.monotonic() - self.started
+        self.progress.planned(len(self.inputs.wanted), seconds)
+        report = partial(
+            SyncReport, interp=self.interp, inputs=self.inputs, plan=the_plan, seconds=seconds
+        )
+        if the_plan.is_empty:
+            return report("unchanged")
+        if self.opts.dry_run:
+            self.check(the_plan)  # fails where a real run would
+        if self.opts.dry_run or self.opts.check:
+            return report("would-change")
+        return report("applied", applied=self.apply(the_plan))
+
+    def plan(self) -> Plan:
+        """The plan; in the environment xv runs from, never removing what xv needs to run
+        (as pip-sync keeps its own), unless the files pin it."""
+        opts, interp = self.opts, self.interp
+        planned = partial(
+            plan, self.inputs.wanted, installed_distributions(interp),
+            reinstall=opts.reinstall, reinstall_packages=opts.reinstall_packages,
+        )  # fmt: skip
+        the_plan = planned()
+        if not the_plan.remove or not runs_from(interp):
+            return the_plan  # read xv's own tree only when it could matter
+        needed = runtime_tree()
+        removed = {d.canonical_name for d in the_plan.remove}
+        spared = sorted(removed & needed - set(self.inputs.origins))
+        if spared:
+            self.progress.keeping(spared)
+        return planned(keep=DEFAULT_KEEP | needed)
+
+    def check(self, the_plan: Plan) -> None:
+        from xv.sync.apply import check
+
+        # A dry run builds nothing; an sdist-only pin only fails it under --no-build.
+        build = None if self.opts.build.no_build else (lambda want, sdist: "")
+        with _usable_cache(self.cache) as usable:
+            client = _client(self.opts, self.inputs, usable)
+            check(the_plan, self.interp, client, build, _policy(self.opts))
+
+    def apply(self, the_plan: Plan) -> ApplyReport:
+        from xv.sync.apply import ApplyOptions, apply
+        from xv.sync.direct import build_ready, sdist_builder
+
+        opts, interp = self.opts, self.interp
+        full_check = opts.reinstall or bool(opts.reinstall_packages) or opts.refresh
+        options = ApplyOptions(
+            link_mode=opts.link_mode,
+            compile_bytecode=opts.compile_bytecode,
+            full_check=full_check or opts.require_hashes,
+        )
+        with _usable_cache(self.cache) as cache, ExitStack() as stack:
+            assert cache.root is not None  # _usable_cache
+            client = _client(opts, self.inputs, cache)
+            built = self.built
+            if built is None:
+                ctx = stack.enter_context(_build_context(opts, self.inputs, cache, interp))
+                built = _Built(ctx, {})
+            ready = build_ready(the_plan, built.dists, interp, built.ctx, cache.root)
+            build = sdist_builder(built.ctx, interp, cache.root)
+            return apply(
+                the_plan, interp, client, options, progress=self.progress.step,
+                ready=ready, build=build, policy=_policy(opts),
+            )  # fmt: skip
+
+
+def _client(opts: SyncOptions, inputs: SyncInputs, cache: Cache) -> IndexClient:
+    # Imported here: the HTTP stack and the pool are not needed when nothing changes.
+    from xv.index.client import IndexClient
+    from xv.index.settings import index_settings
+
+    settings = index_settings(opts.settings, inputs.options, refresh=opts.refresh)
+    return IndexClient(settings, cache)
+
+
+def _policy(opts: SyncOptions) -> BinaryPolicy:
+    from xv.resolver.candidates import BinaryPolicy
+
+    return BinaryPolicy(opts.only_binary, opts.no_binary)
+
+
+def _build_context(
+    opts: SyncOptions, inputs: SyncInputs, cache: Cache, interp: Interpreter
+) -> BuildContext:
+    from xv.build.context import BuildContext
+
+    return BuildContext(_client(opts, inputs, cache), opts.build, interpreter=interp)
+
+
+@contextmanager
+def _usable_cache(cache: Cache) -> Iterator[Cache]:
+    """The cache, or for ``--no-cache`` a temporary one removed afterwards (installs link
+    from it, so it must be a real directory)."""
+    if cache.enabled:
+        yield cache
+        return
+    root = tempfile.mkdtemp(prefix="xv-sync-")
+    try:
+        yield Cache(root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

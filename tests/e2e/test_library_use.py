@@ -1,0 +1,51 @@
+"""xv-sync as a library: options in, a report out, no click anywhere."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MakeIndex
+from tests.support.localindex import Pkg
+from xv.sync.run import SyncOptions, SyncProgress, sync
+
+PKGS = [Pkg("app", "1.0", deps=["lib>=1"], sdist=False), Pkg("lib", "1.1", sdist=False)]
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(os.environ):
+        if name.startswith("XV_") or name in ("VIRTUAL_ENV", "CONDA_PREFIX"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("XV_POOL", "thread")
+    monkeypatch.chdir(tmp_path)
+
+
+def test_sync_without_the_cli(make_index: MakeIndex, tmp_path: Path) -> None:
+    idx = make_index(PKGS)
+    Path("requirements.txt").write_text("app==1.0\nlib==1.1\n")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    seen: list[int] = []
+
+    class Recorder(SyncProgress):
+        def planned(self, count: int, seconds: float) -> None:
+            seen.append(count)
+
+    settings = {"python": str(venv), "index_url": idx.url, "cache_dir": str(tmp_path / "c")}
+    report = sync(SyncOptions(("requirements.txt",), settings), Recorder())
+    assert report.outcome == "applied" and report.applied is not None
+    assert report.applied.installed == 2 and seen == [2]
+    assert sorted(c.render() for c in report.plan.changes) == ["+ app==1.0", "+ lib==1.1"]
+    again = sync(SyncOptions(("requirements.txt",), settings, check=True))
+    assert again.outcome == "unchanged" and again.plan.is_empty
+
+
+def test_the_use_cases_do_not_import_click() -> None:
+    code = "import sys, xv.compile.run, xv.sync.run, xv.sync.apply; print('click' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
