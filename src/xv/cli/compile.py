@@ -3,27 +3,27 @@
 The command parses its arguments (with uv's spellings and pip-compile's aliases), the
 environment and config files into one frozen :class:`~xv.compile.options.CompileOptions`,
 calls :func:`xv.compile.compile`, renders the result with :func:`xv.lockfile.render` and
-writes it: to ``-o FILE`` atomically, else to stdout.
+prints it, or hands it to :mod:`xv.compile.output` (``-o FILE``, ``--check``).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 import platformdirs
 
-from xv import __version__, atomic, config, lockfile
+from xv import __version__, config, lockfile
 from xv.cache import Cache
 from xv.cli.compile_args import build_options, check_pip_compile_options, options
 from xv.cli.output import Reporter, run_command
+from xv.compile import output
 from xv.compile.check import CompileFn
 from xv.compile.options import CompileOptions
-from xv.env.target import Target, build_target
-from xv.errors import InputError, OutputError, XvError
+from xv.env.target import Target
+from xv.errors import XvError
 from xv.resolver.result import Resolution
 
 
@@ -93,49 +93,43 @@ def _run(opts: CompileOptions, reporter: Reporter) -> int:
     out = opts.output
     if out.check:
         return run_check(opts, reporter)
-    target = _target(opts)  # once per command, passed down: -p runs a probe
+    target = output.target_of(opts)
     text = _compile_and_render(opts, reporter, target)
     if out.dry_run or out.output_file is None:
         click.echo(text, nl=False)
         if out.dry_run:
             reporter.info("Dry run: nothing written")
         return 0
-    write_output(out.output_file, text)
-    _remember(opts, text, target)
+    output.write_output(opts, out.output_file, text, target)
     reporter.info(f"Wrote {out.output_file}")
     return 0
 
 
-def _target(opts: CompileOptions) -> Target:
-    s = opts.resolver
-    cache = Cache.default(opts.cache.cache_dir, opts.cache.no_cache)
-    return build_target(s.python, s.python_version, s.python_platform, cache)
-
-
 def run_check(opts: CompileOptions, reporter: Reporter, target: Target | None = None) -> int:
     """``--check``: 0 when the output file is what compiling would write, 1 (with a diff)
-    when not, 2 when it is missing. The cache answers the unchanged case when it can."""
+    when not, 2 when it is missing."""
     path = opts.output.output_file
     if path is None:
         raise click.UsageError("--check needs -o/--output-file")
     if not os.path.isfile(path):
         reporter.error(XvError(f"{path} does not exist; run xv-compile first"))
         return 2
-    current = _read(path)
-    target = target or _target(opts)
-    from xv.compile import check as compile_check
+    target = target or output.target_of(opts)
 
     def compile_lazily(*args: Any, **kwargs: Any) -> Resolution:
         return _compile_fn()(*args, **kwargs)
 
-    if compile_check.is_fresh(opts, current, compile_lazily, target):
+    def compiled_text() -> str:
+        return _compile_and_render(opts, reporter, target)
+
+    diff = output.check_output(opts, path, target, compile_lazily, compiled_text)
+    if diff is None:
         reporter.info(f"{path} is up to date")
         return 0
-    text = _compile_and_render(opts, reporter, target)
-    code = check(path, text, reporter, current)
-    if code == 0:
-        _remember(opts, text, target)
-    return code
+    reporter.clear_progress()
+    click.echo(f"{path} is out of date:", err=True)
+    click.echo(diff, err=True, nl=False)
+    return 1
 
 
 def _compile_and_render(opts: CompileOptions, reporter: Reporter, target: Target | None) -> str:
@@ -144,48 +138,3 @@ def _compile_and_render(opts: CompileOptions, reporter: Reporter, target: Target
     reporter.clear_progress()
     reporter.summary(len(resolution.dists))
     return lockfile.render(resolution, opts.render, target)
-
-
-def _remember(opts: CompileOptions, text: str, target: Target | None) -> None:
-    from xv.compile import check as compile_check
-
-    compile_check.remember(opts, text, target)
-
-
-def _read(path: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from exc
-
-
-def check(path: str, text: str, reporter: Reporter, current: str | None = None) -> int:
-    """0 when ``path`` already holds ``text`` (the header's command line aside), else print a
-    unified diff on stderr and return 1."""
-    if current is None:
-        current = _read(path)
-    if lockfile.same_lock(current, text):
-        reporter.info(f"{path} is up to date")
-        return 0
-    import difflib  # imported here: an up-to-date check never needs it
-
-    diff = difflib.unified_diff(
-        current.splitlines(keepends=True),
-        text.splitlines(keepends=True),
-        fromfile=f"{path} (current)",
-        tofile=f"{path} (compiled)",
-    )
-    reporter.clear_progress()
-    click.echo(f"{path} is out of date:", err=True)
-    click.echo("".join(diff), err=True, nl=False)
-    return 1
-
-
-def write_output(path: str, text: str) -> None:
-    """Write the compiled file with :mod:`xv.atomic`: replaced atomically (through a symlink
-    to its target), in place when it is a FIFO or a device; an existing lock survives any
-    failure."""
-    try:
-        atomic.write_atomic(path, text.encode("utf-8"), durable=True)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
