@@ -24,6 +24,7 @@ from packaging.version import InvalidVersion, Version
 
 from xv.errors import InputError
 from xv.reqfile import ParsedRequirement, parse_text
+from xv.reqfile.requirement import pinned_version
 from xv.resolver.result import Parent, Resolution, ResolvedDist
 
 if TYPE_CHECKING:
@@ -373,13 +374,11 @@ def _pin(item: ParsedRequirement, strict: bool) -> Pin | None:
 
 def _exact_version(item: ParsedRequirement) -> Version | None:
     req = item.requirement
-    if req is None:
-        return None
-    specs = list(req.specifier)
-    if len(specs) != 1 or specs[0].operator not in ("==", "===") or "*" in specs[0].version:
+    text = pinned_version(req.specifier) if req is not None else None
+    if text is None:
         return None
     try:
-        return Version(specs[0].version)
+        return Version(text)
     except InvalidVersion:
         return None
 

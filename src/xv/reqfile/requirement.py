@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison, default_environment
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import Specifier, SpecifierSet
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -24,6 +25,27 @@ from packaging.utils import (
 )
 
 from xv.reqfile.lines import LineError
+
+
+def is_exact(spec: Specifier) -> bool:
+    """Whether one specifier pins one version: ``==`` or ``===``, without a wildcard.
+
+    >>> is_exact(Specifier("==1.0")), is_exact(Specifier("==1.*")), is_exact(Specifier(">=1"))
+    (True, False, False)
+    """
+    return spec.operator in ("==", "===") and "*" not in spec.version
+
+
+def pinned_version(specifier: SpecifierSet) -> str | None:
+    """The version text a compiled file's entry pins (one :func:`is_exact` specifier), or None.
+    The one rule for what counts as a pin, for ``--check``/preferences and ``xv-sync``.
+
+    >>> pinned_version(SpecifierSet("==1.0")), pinned_version(SpecifierSet("==1.0,!=2"))
+    ('1.0', None)
+    """
+    specs = list(specifier)
+    return specs[0].version if len(specs) == 1 and is_exact(specs[0]) else None
+
 
 ARCHIVE_EXTENSIONS = (
     ".whl",

@@ -25,6 +25,7 @@ from xv.env.target import Target
 from xv.errors import NetworkError
 from xv.index.metadata import CoreMetadata
 from xv.index.simple import DistFile, ProjectPage
+from xv.reqfile.requirement import is_exact
 from xv.resolver.candidates import (
     BinaryPolicy,
     Candidate,
@@ -186,10 +187,7 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
         return {
             canonicalize_name(r.requirement.name)
             for r in self._all_inputs()
-            if any(
-                s.operator in ("==", "===") and not s.version.endswith(".*")
-                for s in r.requirement.specifier
-            )
+            if any(is_exact(s) for s in r.requirement.specifier)
         }
 
     def _ranges_from_inputs(self) -> dict[str, Range[Version]]:

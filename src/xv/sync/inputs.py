@@ -31,6 +31,7 @@ from xv.reqfile import (
     parse_text,
 )
 from xv.reqfile.parser import redact
+from xv.reqfile.requirement import pinned_version
 from xv.sync.plan import Wanted
 
 _HASH_NAMES = ("sha256", "sha384", "sha512")
@@ -168,15 +169,15 @@ def wanted_from(item: ParsedRequirement) -> Wanted:
     hashes = tuple(sorted(set(item.hashes)))
     if item.url is not None:
         return _wanted_url(canonicalize_name(name), item, hashes)
-    specs = list(req.specifier) if req is not None else []
-    if len(specs) != 1 or specs[0].operator not in ("==", "===") or "*" in specs[0].version:
+    text = pinned_version(req.specifier) if req is not None else None
+    if text is None:
         raise InputError(
             f"{item.text.strip()!r} is not pinned to one version (xv-sync installs exact "
             "pins, e.g. from xv-compile)",
             *_where(item.origin),
         )
     try:
-        version = Version(specs[0].version)
+        version = Version(text)
     except InvalidVersion:
         raise InputError(
             f"invalid version in {item.text.strip()!r}", *_where(item.origin)
