@@ -15,7 +15,9 @@ SRC = Path(xv.__file__).parent
 # (importers, forbidden): modules under ``importers`` import nothing under ``forbidden``
 # unless they are under it themselves (a package may import its own modules).
 # ``xv.resolver.pubgrub`` imports only itself; ``install`` knows nothing of resolving;
-# nothing but the CLI imports the CLI; the two use cases stay apart.
+# nothing but the CLI imports the CLI; the two use cases stay apart, and nothing below them
+# imports either; the target layer (env) and the requirement-file readers sit below the index.
+BELOW_USE_CASES = ("xv.resolver", "xv.index", "xv.install", "xv.env", "xv.reqfile", "xv.cache")
 RULES = [
     ("xv.resolver.pubgrub", "xv"),
     ("xv.install", "xv.resolver"),
@@ -23,6 +25,12 @@ RULES = [
     ("xv", "xv.cli"),
     ("xv.compile", "xv.sync"),
     ("xv.sync", "xv.compile"),
+    *((below, case) for below in BELOW_USE_CASES for case in ("xv.compile", "xv.sync")),
+    ("xv.env", "xv.index"),
+    ("xv.env", "xv.resolver"),
+    ("xv.reqfile", "xv.index"),
+    ("xv.reqfile", "xv.resolver"),
+    ("xv.install", "xv.build"),
 ]
 
 
