@@ -71,6 +71,11 @@ class CacheBucket(StrEnum):
     ARCHIVES = "archives-v1"  # wheels unpacked once, linked into environments
     INTERPRETER = "interpreter-v1"  # probed interpreter facts
     CHECK = "check-v1"  # locks confirmed fresh by --check
+    GIT = "git-v1"  # bare clones of git repositories (build.vcs)
+    SDISTS = "sdists-v1"  # downloaded sdists, by sha256 (build.source)
+    DIRECT = "direct-v1"  # metadata of direct references, by URL (build.direct)
+    TREE_METADATA = "tree-metadata-v1"  # metadata of local source trees (build.builder)
+    BUILT_WHEELS = "built-wheels-v1"  # wheels built from sdists (build.builder)
 
 
 # Envelope: (MAGIC, ENVELOPE_VERSION, checksum, packed value). Change the version only

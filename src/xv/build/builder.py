@@ -28,12 +28,12 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from xv.build.frontend import Frontend
 from xv.build.static import source_digest, static_project_metadata, static_sdist_metadata
-from xv.cache import Cache
+from xv.cache import Cache, CacheBucket
 from xv.errors import BuildError
 from xv.index.metadata import METADATA_BUCKET, CoreMetadata
 
-TREE_METADATA_BUCKET = "tree-metadata-v1"
-BUILT_WHEELS_BUCKET = "built-wheels-v1"
+TREE_METADATA_BUCKET = CacheBucket.TREE_METADATA
+BUILT_WHEELS_BUCKET = CacheBucket.BUILT_WHEELS
 
 
 def file_sha256(path: Path) -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from xv.cache import CacheBucket
 from xv.compile.sources import IndexSource
 from xv.env.interpreter import Interpreter
 from xv.env.target import Target, target_for
@@ -36,8 +37,8 @@ from xv.resolver.provider import InputRequirement, PythonProvider, ResolverInput
 from xv.resolver.resolve import run
 from xv.resolver.result import Parent, ResolvedDist
 
-WHEELS_BUCKET = "wheels-v1"
-ARCHIVES_BUCKET = "archives-v1"
+WHEELS_BUCKET = CacheBucket.WHEELS
+ARCHIVES_BUCKET = CacheBucket.ARCHIVES
 
 
 class ResolverProvisioner:

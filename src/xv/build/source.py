@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from xv.build.builder import Builder
+from xv.cache import CacheBucket
 from xv.compile.sources import IndexSource
 from xv.index.client import IndexClient
 from xv.index.metadata import CoreMetadata, cached_metadata
@@ -23,7 +24,7 @@ from xv.pool import WorkerPool
 from xv.resolver.candidates import Candidate
 from xv.resolver.pubgrub import Unavailable
 
-SDISTS_BUCKET = "sdists-v1"
+SDISTS_BUCKET = CacheBucket.SDISTS
 
 
 class BuildingSource(IndexSource):

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from xv.cache import Cache
+from xv.cache import Cache, CacheBucket
 from xv.errors import BuildError, InputError
 
-GIT_BUCKET = "git-v1"
+GIT_BUCKET = CacheBucket.GIT
 _SCHEMES = ("git+https", "git+http", "git+ssh", "git+file")
 _FULL_COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
