@@ -19,8 +19,9 @@ from xv.cache import Cache
 from xv.errors import HashMismatchError, NetworkError, OfflineError, UsageError
 from xv.index import http as http_module
 from xv.index.client import IndexClient, IndexSettings, client_for
-from xv.index.http import redact_url, split_credentials
+from xv.index.http import split_credentials
 from xv.index.simple import DistFile, dist_name_version
+from xv.urls import redact as redact_url
 
 MakeIndex = Callable[..., LocalIndex]
 
@@ -195,7 +196,7 @@ def test_netrc_credentials(
 def test_redaction() -> None:
     assert (
         redact_url("http://u:p@h:1/x and https://t@h2/y")
-        == "http://****@h:1/x and https://****@h2/y"
+        == "http://u:****@h:1/x and https://****@h2/y"
     )
     assert split_credentials("https://h/simple") == ("https://h/simple", None)
 

@@ -27,12 +27,13 @@ from packaging.version import InvalidVersion, Version
 
 from xv.build.builder import Builder, file_sha256
 from xv.build.static import is_sdist_name
-from xv.build.vcs import GitSource, is_git_url, parse_git_url, redact, without_password
+from xv.build.vcs import GitSource, is_git_url, parse_git_url
 from xv.cache import CacheBucket
 from xv.errors import BuildError, HashMismatchError, InputError
 from xv.index.client import IndexClient
 from xv.index.metadata import CoreMetadata, get_metadata
 from xv.index.simple import DistFile
+from xv.urls import redact, without_password
 
 DIRECT_BUCKET = CacheBucket.DIRECT
 _HASHES = ("sha256", "sha384", "sha512")

@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from xv.cache import Cache, CacheBucket
 from xv.errors import BuildError, InputError
+from xv.urls import redact
 
 GIT_BUCKET = CacheBucket.GIT
 _SCHEMES = ("git+https", "git+http", "git+ssh", "git+file")
@@ -161,30 +162,6 @@ def require_git() -> str:
             "or use a wheel or sdist of the package instead"
         )
     return found
-
-
-def redact(url: str) -> str:
-    """The URL without a password (``user:****@host``), for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:****@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
-def without_password(url: str) -> str:
-    """The URL with any ``user:password@`` reduced to ``user@`` (PEP 610 keeps no secrets;
-    ``git@`` of an ssh URL stays).
-
-    >>> without_password("https://me:tok@h/r.git"), without_password("ssh://git@h/r.git")
-    ('https://me@h/r.git', 'ssh://git@h/r.git')
-    """
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
-    netloc = f"{parts.username}@{host}" if parts.username else host
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def _git(git_exe: str, args: list[str], repo: str) -> str:

@@ -26,7 +26,6 @@ from packaging.utils import canonicalize_name
 
 from xv.build.context import BuildContext
 from xv.build.direct import DirectDist, DirectRef
-from xv.build.vcs import redact
 from xv.compile.options import InputRequirement
 from xv.env.target import Target
 from xv.errors import InputError
@@ -34,6 +33,7 @@ from xv.index.simple import DistFile
 from xv.lockfile import strip_credentials
 from xv.resolver.candidates import DirectCandidate
 from xv.resolver.result import Parent
+from xv.urls import redact
 
 
 def resolve_direct(

@@ -50,11 +50,12 @@ from xv import atomic
 from xv.cache import Cache, CacheBucket
 from xv.errors import HashMismatchError, NetworkError, OfflineError
 from xv.index import pageform, simple
-from xv.index.http import Http, raise_for_retry, redact_url, split_credentials
+from xv.index.http import Http, raise_for_retry, split_credentials
 from xv.index.httpcache import PageRules
 from xv.index.settings import DEFAULT_INDEX_URL, IndexSettings
 from xv.index.simple import DistFile, ProjectPage
 from xv.pool import thread_map
+from xv.urls import redact as redact_url
 
 log = logging.getLogger(__name__)
 

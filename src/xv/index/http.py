@@ -11,7 +11,8 @@
   ``--keyring-provider subprocess``, a 401 from an index whose URL names a user asks the
   ``keyring`` command for the password (:mod:`xv.index.keyring`) and retries once; what it
   gives is used for that origin for the rest of the run. Credentials never reach a URL we
-  return, log or raise: :func:`redact_url` turns ``http://u:p@host/`` into ``http://****@host/``.
+  return, log or raise: :func:`xv.urls.redact` turns ``http://u:p@host/``
+  into ``http://u:****@host/``.
 * **Retries**: connection errors, resets, timeouts, truncated bodies, 5xx and
   429 are retried with exponential backoff (or, for a 429, after the
   ``Retry-After`` it gives, at most a minute), ``1 + retries`` attempts in all;
@@ -29,7 +30,6 @@ import email.utils
 import logging
 import netrc
 import os
-import re
 import threading
 import time
 import warnings
@@ -43,24 +43,13 @@ from requests.adapters import HTTPAdapter
 
 from xv import __version__
 from xv.errors import NetworkError
+from xv.urls import redact as redact_url
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 USER_AGENT = f"xv/{__version__}"
-_USERINFO = re.compile(r"(?<=//)[^/@\s]+@")
-
-
-def redact_url(url: str) -> str:
-    """Hide credentials in every URL inside ``url`` (a URL or a message holding URLs).
-
-    >>> redact_url("http://alice:s3cret@127.0.0.1:8080/simple/")
-    'http://****@127.0.0.1:8080/simple/'
-    >>> redact_url("https://pypi.org/simple/")
-    'https://pypi.org/simple/'
-    """
-    return _USERINFO.sub("****@", url)
 
 
 def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:

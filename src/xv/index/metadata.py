@@ -39,10 +39,11 @@ from xv.errors import (
 )
 from xv.index import zipread
 from xv.index.client import IndexClient, IndexSettings, client_for, remember_client
-from xv.index.http import raise_for_retry, redact_url
+from xv.index.http import raise_for_retry
 from xv.index.simple import DistFile
 from xv.pool import thread_map
 from xv.resolver.pubgrub import Unavailable
+from xv.urls import redact as redact_url
 
 log = logging.getLogger(__name__)
 

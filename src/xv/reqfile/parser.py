@@ -34,6 +34,7 @@ from xv.reqfile.requirement import (
     url_problem,
     validate_hash,
 )
+from xv.urls import redact
 
 Fetch = Callable[[str], str]
 
@@ -57,21 +58,6 @@ def fetch_url(url: str) -> str:
         charset = response.headers.get_content_charset() or "utf-8"
         data: bytes = response.read()
     return data.decode(charset)
-
-
-def redact(url: str) -> str:
-    """Hide credentials in a URL shown to users (origins end up in lockfile comments).
-
-    >>> redact("https://user:secret@host/r.txt"), redact("https://token@host:8443/r.txt")
-    ('https://user:****@host/r.txt', 'https://****@host:8443/r.txt')
-    """
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    user, colon, _password = userinfo.partition(":")
-    shown = f"{user}:****" if colon else "****"
-    return parts._replace(netloc=f"{shown}@{hostport}").geturl()
 
 
 @dataclass(frozen=True)

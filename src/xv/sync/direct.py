@@ -20,17 +20,16 @@ from typing import Any
 from xv.build.context import BuildContext
 from xv.build.direct import DirectDist, DirectRef
 from xv.build.source import fetch_sdist
-from xv.build.vcs import without_password
 from xv.env.interpreter import Interpreter
 from xv.errors import HashMismatchError, InputError
 from xv.index.simple import DistFile
 from xv.install.archive import unpack_wheel_to_archive
 from xv.pool import cpu_count
 from xv.reqfile import Origin, ParsedRequirement
-from xv.reqfile.parser import redact
 from xv.sync.apply import ARCHIVES_BUCKET, BuildSdist
 from xv.sync.inputs import SyncInputs
 from xv.sync.plan import Plan, Wanted
+from xv.urls import redact, without_password
 
 
 def resolve_entries(

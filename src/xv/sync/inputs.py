@@ -30,9 +30,9 @@ from xv.reqfile import (
     parse_file,
     parse_text,
 )
-from xv.reqfile.parser import redact
 from xv.reqfile.requirement import pinned_version
 from xv.sync.plan import Wanted
+from xv.urls import redact
 
 _HASH_NAMES = ("sha256", "sha384", "sha512")
 _NEEDS_BUILD = "needs a build, which xv-sync does not support yet; use a wheel"
