@@ -89,11 +89,17 @@ class BuildContext:
         return self._direct
 
     def refusal(self, name: str) -> str | None:
-        """Why ``name`` may not be built (``--no-build``/``--no-build-package``), else None."""
+        """Why ``name`` may not be built (``--no-build``, ``--no-build-package``,
+        ``--only-binary``), else None. Editables are never asked (uv builds them anyway)."""
         if self.settings.no_build:
             return "building is disabled (--no-build)"
-        if canonicalize_name(name) in self.settings.no_build_packages:
+        name = canonicalize_name(name)
+        if name in self.settings.no_build_packages:
             return f"building {name} is disabled (--no-build-package {name})"
+        only = self.settings.only_binary
+        if name not in self.settings.no_binary and (":all:" in only or name in only):
+            flag = ":all:" if ":all:" in only else name
+            return f"building is disabled for {name} (--only-binary {flag})"
         return None
 
     def close(self) -> None:

@@ -26,7 +26,7 @@ from xv.cache import CacheBucket
 from xv.compile.sources import IndexSource
 from xv.env.interpreter import Interpreter
 from xv.env.target import Target, target_for
-from xv.errors import BuildError, InstallError
+from xv.errors import BuildError, InstallError, ResolutionError
 from xv.index.client import IndexClient
 from xv.index.simple import DistFile
 from xv.install.archive import unpack_wheel_to_archive
@@ -39,6 +39,13 @@ from xv.resolver.result import Parent, ResolvedDist
 
 WHEELS_BUCKET = CacheBucket.WHEELS
 ARCHIVES_BUCKET = CacheBucket.ARCHIVES
+# uv builds a build requirement that has only an sdist; xv does not (yet): say so, since the
+# inner resolution's own hints ("building is disabled") would blame an option never given.
+_WHEELS_ONLY = (
+    "hint: build requirements are installed from wheels only; a build requirement that has "
+    "only a source distribution cannot be used (install it into the environment and use "
+    "--no-build-isolation)"
+)
 
 
 class ResolverProvisioner:
@@ -87,7 +94,10 @@ class ResolverProvisioner:
         settings = ResolverSettings(binary=BinaryPolicy(only_binary=frozenset({":all:"})))
         with WorkerPool(kind="thread") as pool:
             provider = PythonProvider(inputs, settings, target, IndexSource(self.client, pool))
-            return list(run(provider).dists)
+            try:
+                return list(run(provider).dists)
+            except ResolutionError as exc:
+                raise ResolutionError(f"{exc}\n{_WHEELS_ONLY}") from None
 
     def _archive(self, dist: ResolvedDist, target: Target, label: str) -> str:
         wheels = [

@@ -105,7 +105,11 @@ def _build_settings(opts: CompileOptions) -> BuildSettings:
     s = opts.resolver
     no_build = {canonicalize_name(n) for n in s.build.no_build_packages}
     return dataclasses.replace(
-        s.build, no_build=s.no_build or s.build.no_build, no_build_packages=frozenset(no_build)
+        s.build,
+        no_build=s.no_build or s.build.no_build,
+        no_build_packages=frozenset(no_build),
+        only_binary=s.only_binary,
+        no_binary=s.no_binary,
     )
 
 

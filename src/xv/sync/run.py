@@ -10,6 +10,7 @@ site-packages, and stops: it never imports the HTTP stack nor starts a worker.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -262,7 +263,11 @@ def _build_context(
 ) -> BuildContext:
     from xv.build.context import BuildContext
 
-    return BuildContext(_client(opts, inputs, cache), opts.build, interpreter=interp)
+    # --only-binary refuses builds of direct entries too (editables aside), as in uv.
+    settings = dataclasses.replace(
+        opts.build, only_binary=opts.only_binary, no_binary=opts.no_binary
+    )
+    return BuildContext(_client(opts, inputs, cache), settings, interpreter=interp)
 
 
 @contextmanager

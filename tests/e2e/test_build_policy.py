@@ -1,0 +1,117 @@
+"""Build policy end to end against the local index: what ``--only-binary``/``--no-build``
+refuse, and that no version is passed over without a reason ``-v`` shows and the failure
+names (the wording is uv's, checked side by side with ``uv pip compile`` 0.13)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from tests.conftest import MakeIndex
+from tests.e2e.test_build_compile import flit_project
+from tests.support.localindex import LocalIndex, Pkg
+from xv.cli import compile as cli
+
+BACKENDS = sorted((Path(__file__).parents[2] / "fixtures" / "backends").glob("*.whl"))
+PKGS = [
+    Pkg("idna", "3.10"),
+    Pkg("docopt", "0.6.2", wheel=False, sdist_project_table=False),
+    Pkg("bar", "1.0"),
+    Pkg("bar", "2.0", wheel=False, sdist_project_table=False),
+    Pkg("baz", "1.0"),
+    Pkg("baz", "2.0", requires_python=">=3.99"),
+]
+
+
+@pytest.fixture
+def idx(make_index: MakeIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalIndex:
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("XV_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("XV_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("XV_POOL", "thread")
+    index = make_index(PKGS)
+    index.add_files(*BACKENDS)
+    return index
+
+
+def xv(idx: LocalIndex, *args: str) -> Result:
+    result = CliRunner().invoke(cli.main, [*args, "--no-header", "-i", idx.url])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result
+
+
+def static_project(root: Path) -> Path:
+    (root / "stat").mkdir(parents=True)
+    (root / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["flit_core>=3.2"]\nbuild-backend = "flit_core.buildapi"\n'
+        '[project]\nname = "stat"\nversion = "1.0"\ndescription = "x"\ndependencies = ["idna"]\n'
+    )
+    (root / "stat/__init__.py").write_text('"""x"""\n')
+    return root
+
+
+# --- --only-binary and direct references (uv: a build is refused, static metadata is not) ---
+
+
+@pytest.mark.parametrize("flag", [":all:", "demo"])
+def test_only_binary_refuses_a_directory_that_needs_a_build(
+    idx: LocalIndex, tmp_path: Path, flag: str
+) -> None:
+    flit_project(tmp_path / "proj")  # dynamic version: only the backend knows it
+    Path("r.in").write_text("demo @ ./proj\n")
+    result = xv(idx, "r.in", "--only-binary", flag)
+    assert result.exit_code == 1, result.output
+    assert f"demo needs a build, but building is disabled for demo (--only-binary {flag})" in (
+        result.stderr
+    )
+    assert not (tmp_path / "cache" / "tree-metadata-v1").exists()  # refused before building
+
+
+def test_only_binary_refuses_an_sdist_url_that_needs_a_build(idx: LocalIndex) -> None:
+    Path("r.in").write_text(f"docopt @ {idx.file_url('docopt-0.6.2.tar.gz')}\n")
+    result = xv(idx, "r.in", "--only-binary", ":all:")
+    assert result.exit_code == 1, result.output
+    assert "docopt needs a build, but building is disabled for docopt (--only-binary :all:)" in (
+        result.stderr
+    )
+
+
+def test_only_binary_builds_editables_and_reads_static_metadata(
+    idx: LocalIndex, tmp_path: Path
+) -> None:
+    flit_project(tmp_path / "proj")
+    static_project(tmp_path / "stat")
+    Path("r.in").write_text("-e ./proj\n./stat\n")
+    result = xv(idx, "r.in", "--only-binary", ":all:")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "-e ./proj\n    # via -r r.in\nidna==3.10\n    # via\n    #   demo\n    #   stat\n"
+        "./stat\n    # via -r r.in\n"
+    )
+
+
+def test_no_binary_wins_over_only_binary_for_its_package(idx: LocalIndex, tmp_path: Path) -> None:
+    flit_project(tmp_path / "proj")
+    Path("r.in").write_text("demo @ ./proj\n")
+    result = xv(idx, "r.in", "--only-binary", ":all:", "--no-binary", "demo")
+    assert result.exit_code == 0, result.output
+
+
+def test_a_build_requirement_with_only_an_sdist_is_a_clear_error(
+    idx: LocalIndex, tmp_path: Path
+) -> None:
+    proj = flit_project(tmp_path / "proj")
+    text = (proj / "pyproject.toml").read_text()
+    (proj / "pyproject.toml").write_text(
+        text.replace('["flit_core>=3.2"]', '["flit_core>=3.2", "docopt"]')
+    )
+    Path("r.in").write_text("./proj\n")
+    result = xv(idx, "r.in")
+    assert result.exit_code == 1, result.output
+    assert "Failed to build ./proj: cannot install its build requirements" in result.stderr
+    assert "build requirements are installed from wheels only" in result.stderr
