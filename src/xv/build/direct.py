@@ -9,7 +9,9 @@ then gives the wheel to install: the file itself, a wheel built from the sdist
 
 Remote archives are downloaded once into ``direct-v1/<digest of the URL>/``; a
 ``#sha256=`` fragment is checked while streaming and names the cached file,
-so a changed file behind the same URL is never taken for the old one.
+so a changed file behind the same URL is never taken for the old one. A remote
+wheel's metadata is read by range requests (:mod:`xv.index.zipread`, as for index
+wheels); the wheel is only downloaded when it is installed or hashed.
 """
 
 from __future__ import annotations
@@ -97,8 +99,11 @@ class DirectSources:
         if is_git_url(ref.url):
             dist = self._git(ref, label)
         else:
-            location = self._local(ref) or self._download(ref)
-            dist = self._at(ref, location, ref.url, label)
+            location = self._local(ref)
+            if location is None and _remote_wheel(ref.url):
+                dist = self._remote_wheel(ref, label)
+            else:
+                dist = self._at(ref, location or self._download(ref), ref.url, label)
         if ref.name is not None and canonicalize_name(ref.name) != dist.name:
             raise InputError(
                 f"{redact(ref.url)} holds {dist.metadata.name}, not {ref.name} as the "
@@ -152,26 +157,60 @@ class DirectSources:
         _check_fragment_hash(ref.url, path)
         return path
 
+    def _remote_wheel(self, ref: DirectRef, label: str) -> DirectDist:
+        """A wheel URL: its METADATA read by range requests, as for index wheels (the
+        whole file when the server ignores ranges); the wheel itself is downloaded only
+        when it is installed or hashed (:meth:`archive`)."""
+        file = self._remote_file(ref.url)
+        path = self._download_path(file)
+        if path.is_file():  # downloaded before
+            return self._at(ref, path, ref.url, label)
+        found = get_metadata(self.client, file)
+        assert isinstance(found, CoreMetadata)  # a wheel always has metadata
+        name = canonicalize_name(found.name)
+        sha = file.hashes.get("sha256")
+        return DirectDist(name, _version(found, label), found, ref.url, "wheel", path, False, sha)
+
     def _download(self, ref: DirectRef) -> Path:
-        url, fragment = urldefrag(ref.url)
+        file = self._remote_file(ref.url)
+        path = self._download_path(file)
+        if not path.is_file():
+            self.client.download(file, path.parent)
+        return path
+
+    def _remote_file(self, ref_url: str) -> DistFile:
+        url, fragment = urldefrag(ref_url)
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
-            raise InputError(f"unsupported URL scheme in {redact(ref.url)}")
+            raise InputError(f"unsupported URL scheme in {redact(ref_url)}")
         filename = unquote(parts.path.rsplit("/", 1)[-1])
         if not (filename.endswith(".whl") or is_sdist_name(filename)):
-            raise InputError(f"{redact(ref.url)} is not a wheel or an sdist")
-        hashes = _fragment_hashes(fragment)
-        key = hashlib.sha256(url.encode()).hexdigest()[:32]
-        if hashes:
-            key += "-" + next(iter(sorted(hashes.values())))[:16]
+            raise InputError(f"{redact(ref_url)} is not a wheel or an sdist")
+        return DistFile(filename, url, _fragment_hashes(fragment))
+
+    def _download_path(self, file: DistFile) -> Path:
+        """Where a remote archive is (or will be) kept: by URL, and by its hash if given."""
+        key = hashlib.sha256(file.url.encode()).hexdigest()[:32]
+        if file.hashes:
+            key += "-" + next(iter(sorted(file.hashes.values())))[:16]
         root = self.client.cache.root
         folder = Path(root) / DIRECT_BUCKET / key if root is not None else None
         if folder is None:
             folder = Path(tempfile.mkdtemp(prefix="xv-direct-"))
-        path = folder / filename
-        if not path.is_file():
-            self.client.download(DistFile(filename, url, hashes), folder)
-        return path
+        return folder / file.filename
+
+    def archive(self, dist: DirectDist) -> Path:
+        """The archive file of a wheel or sdist, downloaded now if it was not yet (a remote
+        wheel whose metadata came by range requests); ``#sha256=`` checked while streaming."""
+        if not dist.location.is_file():
+            self.client.download(self._remote_file(dist.url), dist.location.parent)
+        return dist.location
+
+    def archive_sha256(self, dist: DirectDist) -> str | None:
+        """The sha256 of a wheel's or sdist's archive (downloading a remote wheel for it)."""
+        if dist.kind == "tree":
+            return None
+        return dist.sha256 or file_sha256(self.archive(dist))
 
     # --- wheels to install -----------------------------------------------------------
 
@@ -179,7 +218,7 @@ class DirectSources:
         """The wheel to install for ``dist`` (built into ``scratch`` for trees)."""
         label = dist.name
         if dist.kind == "wheel":
-            return dist.location
+            return self.archive(dist)
         if dist.kind == "sdist":
             return self.builder.sdist_wheel(dist.location, label, tags, dist.sha256)
         out = Path(tempfile.mkdtemp(prefix="tree-", dir=scratch))
@@ -191,6 +230,11 @@ class DirectSources:
         if built != dist.name:
             raise BuildError(f"building {label} produced {wheel.name}", package=label)
         return wheel
+
+
+def _remote_wheel(url: str) -> bool:
+    path = urlsplit(urldefrag(url).url)
+    return path.scheme in ("http", "https") and path.path.endswith(".whl")
 
 
 def _version(meta: CoreMetadata, label: str) -> Version:

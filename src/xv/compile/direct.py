@@ -37,10 +37,15 @@ from xv.urls import redact
 
 
 def resolve_direct(
-    items: Iterable[InputRequirement], target: Target | None, ctx: BuildContext, out_dir: Path
+    items: Iterable[InputRequirement],
+    target: Target | None,
+    ctx: BuildContext,
+    out_dir: Path,
+    hashes: bool = False,
 ) -> tuple[dict[int, Requirement], dict[str, DirectCandidate]]:
     """Requirements to use instead of the direct ones (by ``id`` of the item), and the
-    direct candidates by normalised name."""
+    direct candidates by normalised name. With ``hashes`` every archive's sha256 is known
+    (a remote wheel read by range requests is downloaded for it)."""
     replaced: dict[int, Requirement] = {}
     direct: dict[str, DirectCandidate] = {}
     for item in items:
@@ -57,8 +62,9 @@ def resolve_direct(
                 parsed.origin.file,
                 parsed.origin.line,
             )
+        sha = ctx.direct.archive_sha256(dist) if hashes else dist.sha256
         direct[dist.name] = DirectCandidate(
-            shown, dist.version, dist.metadata, _files(dist, shown), parsed.editable
+            shown, dist.version, dist.metadata, _files(dist, shown, sha), parsed.editable
         )
         extras = f"[{','.join(sorted(parsed.extras))}]" if parsed.extras else ""
         marker = f" ; {parsed.marker}" if parsed.marker is not None else ""
@@ -81,11 +87,11 @@ def display_url(url: str, spec: str, dist: DirectDist, out_dir: Path) -> str:
     return strip_credentials(url)
 
 
-def _files(dist: DirectDist, shown: str) -> tuple[DistFile, ...]:
+def _files(dist: DirectDist, shown: str, sha256: str | None) -> tuple[DistFile, ...]:
     """The archive, for ``--generate-hashes`` (trees and editables have no hash)."""
-    if dist.sha256 is None:
+    if sha256 is None:
         return ()
-    return (DistFile(dist.location.name, shown, {"sha256": dist.sha256}),)
+    return (DistFile(dist.location.name, shown, {"sha256": sha256}),)
 
 
 def _applies(marker: Marker | None, target: Target | None) -> bool:

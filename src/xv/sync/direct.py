@@ -91,7 +91,7 @@ def build_ready(
         def prepare(item: tuple[Wanted, DirectDist]) -> tuple[str, tuple[str, dict[str, Any]]]:
             want, dist = item
             wheel = ctx.direct.wheel(dist, interp.tags, Path(scratch))
-            _check_lock_hashes(want, dist)
+            _check_lock_hashes(want, dist, ctx.direct.archive_sha256(dist))
             archive = unpack_wheel_to_archive(str(wheel), str(cache_root / ARCHIVES_BUCKET))
             return dist.name, (archive, dist.direct_url())
 
@@ -100,12 +100,13 @@ def build_ready(
             return dict(pool.map(prepare, todo))
 
 
-def _check_lock_hashes(want: Wanted, dist: DirectDist) -> None:
-    """A lock's ``--hash`` of a URL sdist is the sdist's (as uv writes it)."""
+def _check_lock_hashes(want: Wanted, dist: DirectDist, actual: str | None) -> None:
+    """A lock's ``--hash`` of a URL sdist is the sdist's (as uv writes it); ``actual`` is
+    the archive's sha256 (None for trees)."""
     sha = [h.split(":", 1)[1] for h in want.hashes if h.startswith("sha256:")]
-    if sha and dist.sha256 is not None and dist.sha256 not in sha:
+    if sha and actual is not None and actual not in sha:
         raise HashMismatchError(
-            f"Hash mismatch for {dist.name} ({dist.location.name}): it has sha256:{dist.sha256}, "
+            f"Hash mismatch for {dist.name} ({dist.location.name}): it has sha256:{actual}, "
             "which none of the requirement file's --hash values allows",
             dist.name,
         )
