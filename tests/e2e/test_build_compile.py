@@ -70,7 +70,8 @@ def test_no_build_names_the_sdist_only_version(idx: LocalIndex) -> None:
     Path("r.in").write_text("docopt==0.6.2\n")
     result = xv(idx, "r.in", "--no-build")
     assert result.exit_code == 1
-    assert "docopt" in result.stderr and "building is disabled" in result.stderr
+    assert "docopt==0.6.2 has no usable wheels" in result.stderr
+    assert "building from source is disabled for all packages" in result.stderr
 
 
 def test_editable_local_and_url_requirements(idx: LocalIndex, tmp_path: Path) -> None:

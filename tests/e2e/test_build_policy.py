@@ -23,6 +23,9 @@ PKGS = [
     Pkg("bar", "2.0", wheel=False, sdist_project_table=False),
     Pkg("baz", "1.0"),
     Pkg("baz", "2.0", requires_python=">=3.99"),
+    Pkg("yk", "1.0"),
+    Pkg("yk", "2.0", yanked=True),
+    Pkg("odd", "1.0"),
 ]
 
 
@@ -36,6 +39,7 @@ def idx(make_index: MakeIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("XV_POOL", "thread")
     index = make_index(PKGS)
     index.add_files(*BACKENDS)
+    index.add_raw("odd", "2.0", "odd-2.0-py3-none-any.whl", b"not a zip file")
     return index
 
 
@@ -115,3 +119,71 @@ def test_a_build_requirement_with_only_an_sdist_is_a_clear_error(
     assert result.exit_code == 1, result.output
     assert "Failed to build ./proj: cannot install its build requirements" in result.stderr
     assert "build requirements are installed from wheels only" in result.stderr
+
+
+# --- no silent skip: every version passed over is in -v and in the explanation ---
+
+WHEELS_REQUIRED = "hint: Wheels are required for `bar` because building from source is disabled"
+PASSED_OVER = [
+    (
+        "bar",
+        ["--only-binary", ":all:"],
+        "bar 2.0 passed over: has no usable wheels (building from source is disabled)",
+        "Because bar==2.0 has no usable wheels and you require bar>=2",
+        f"{WHEELS_REQUIRED} for all packages (i.e., with `--only-binary :all:`)",
+    ),
+    (
+        "bar",
+        ["--no-build"],
+        "bar 2.0 passed over: has no usable wheels (building from source is disabled)",
+        "Because bar==2.0 has no usable wheels and you require bar>=2",
+        f"{WHEELS_REQUIRED} for all packages (i.e., with `--no-build`)",
+    ),
+    (
+        "bar",
+        ["--only-binary", "bar"],
+        "bar 2.0 passed over: has no usable wheels (building from source is disabled)",
+        "Because bar==2.0 has no usable wheels and you require bar>=2",
+        f"{WHEELS_REQUIRED} for `bar` (i.e., with `--only-binary bar` or `--no-build-package bar`)",
+    ),
+    (
+        "baz",
+        [],
+        "baz 2.0 passed over: requires Python >=3.99",
+        "Because baz==2.0 requires Python >=3.99 and you require baz>=2",
+        None,
+    ),
+    ("yk", [], "yk 2.0 passed over: was yanked", "Because yk==2.0 was yanked", None),
+    (
+        "odd",
+        [],
+        "odd 2.0 passed over: has unreadable metadata",
+        "Because odd==2.0 has unreadable metadata",
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "flags", "logged", "explained", "hint"), PASSED_OVER)
+def test_a_version_passed_over_is_logged_and_named(
+    idx: LocalIndex, name: str, flags: list[str], logged: str, explained: str, hint: str | None
+) -> None:
+    Path("r.in").write_text(f"{name}\n")
+    chosen = xv(idx, "r.in", "-v", *flags)
+    assert chosen.exit_code == 0, chosen.output
+    assert f"{name}==1.0\n" in chosen.stdout
+    assert f"DEBUG {logged}" in chosen.stderr
+    Path("r.in").write_text(f"{name}>=2\n")
+    failed = xv(idx, "r.in", *flags)
+    assert failed.exit_code == 1, failed.output
+    assert explained in failed.stderr
+    if hint is not None:
+        assert hint in failed.stderr
+
+
+def test_an_sdist_only_version_is_built_not_passed_over(idx: LocalIndex) -> None:
+    Path("r.in").write_text("bar\n")
+    result = xv(idx, "r.in", "-v")
+    assert result.exit_code == 0, result.output
+    assert "bar==2.0\n" in result.stdout
+    assert "passed over" not in result.stderr

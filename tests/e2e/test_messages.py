@@ -72,7 +72,7 @@ def test_verbose_logs_fetches_and_rejected_versions(idx: LocalIndex) -> None:
     assert re.search(r"DEBUG metadata of idna-3\.10-py3-none-any\.whl: fetched", cold)
     assert "DEBUG requests 2.33.0 passed over: requires Python >=3.99" in cold
     assert "DEBUG requests 2.34.0rc1 passed over: a pre-release" in cold
-    assert "DEBUG idna 3.11 passed over: yanked" in cold
+    assert "DEBUG idna 3.11 passed over: was yanked" in cold
     assert "DEBUG selecting requests 2.32.3" in cold
     warm = xv(idx, "-v").stderr
     assert "DEBUG requests: index page from the cache" in warm

@@ -21,6 +21,9 @@ from xv.index.simple import DistFile, ProjectPage, file_version
 if TYPE_CHECKING:  # the type only: reading pages must not import the HTTP stack
     from xv.index.metadata import CoreMetadata
 
+# uv's words for a version with only an sdist when building is disabled (the hint says why).
+NO_USABLE_WHEELS = "has no usable wheels"
+
 
 @dataclass(frozen=True)
 class BinaryPolicy:
@@ -32,6 +35,13 @@ class BinaryPolicy:
 
     def wheels_allowed(self, name: str) -> bool:
         return not ({":all:", name} & self.no_binary) or name in self.only_binary
+
+    def build_refusal(self, name: str) -> str:
+        """Which option disables building ``name``, in uv's words (for a hint)."""
+        if self.no_build or ":all:" in self.only_binary:
+            flag = "--no-build" if self.no_build else "--only-binary :all:"
+            return f"all packages (i.e., with `{flag}`)"
+        return f"`{name}` (i.e., with `--only-binary {name}` or `--no-build-package {name}`)"
 
     def sdists_allowed(self, name: str) -> bool:
         if self.no_build:
@@ -103,7 +113,7 @@ def _judge(
         elif policy.sdists_allowed(name):
             usable_all.append((1 << 30, f))
         else:
-            reasons.append("has no usable wheels and building is disabled")
+            reasons.append(NO_USABLE_WHEELS)
     unyanked = [(p, f) for p, f in usable_all if not f.is_yanked]
     usable = unyanked or usable_all
     if not usable:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from packaging.version import Version
 
 from xv.errors import ResolutionError
+from xv.resolver.candidates import NO_USABLE_WHEELS
 from xv.resolver.explain import explain
 from xv.resolver.provider import ROOT, PyPackage
 from xv.resolver.pubgrub import DerivationTree, NoVersions, Range, UnavailableVersions, externals
@@ -29,6 +30,8 @@ class SkippedVersions:
     prereleases: tuple[Version, ...] = ()  # passed over by the pre-release policy
     yanked: tuple[Version, ...] = ()  # passed over because yanked
     excluded: tuple[tuple[Version, str], ...] = ()  # ruled out before solving, and why
+    # Which option disabled building, in uv's words, when a version has only an sdist.
+    build_refusal: str | None = None
 
 
 class NoSolution(ResolutionError):
@@ -100,9 +103,13 @@ def _package_hints(name: str, rng: Range[Version], skipped: SkippedVersions) -> 
             f"hint: {shown} {'was' if len(yanked) == 1 else 'were'} yanked; "
             f"pin one with `{name}==VERSION` to use it anyway"
         )
-    for version, why in skipped.excluded:
-        if rng.contains(version):
-            out.append(f"hint: {name}=={version} {why}")
-            if len(out) >= MAX_EXAMPLES + 2:
-                break
+    # Versions ruled out for a reason are named by the explanation itself (the provider
+    # offers them to the solver as unavailable); what it cannot say is which option made
+    # an sdist-only version unusable, which uv adds as a hint.
+    no_wheels = [v for v, why in skipped.excluded if why == NO_USABLE_WHEELS and rng.contains(v)]
+    if no_wheels and skipped.build_refusal is not None:
+        out.append(
+            f"hint: Wheels are required for `{name}` because building from source is "
+            f"disabled for {skipped.build_refusal}"
+        )
     return out

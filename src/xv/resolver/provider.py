@@ -27,6 +27,7 @@ from xv.index.metadata import CoreMetadata
 from xv.index.simple import DistFile, ProjectPage
 from xv.reqfile.requirement import is_exact
 from xv.resolver.candidates import (
+    NO_USABLE_WHEELS,
     BinaryPolicy,
     Candidate,
     DirectCandidate,
@@ -36,7 +37,7 @@ from xv.resolver.candidates import (
 from xv.resolver.prefetch import BatchPrefetcher, next_candidates
 from xv.resolver.pubgrub import DependencyProvider, Range, Unavailable
 from xv.resolver.result import Parent
-from xv.resolver.selector import CandidateSelector, SelectionPolicy, prerelease_rule
+from xv.resolver.selector import ALWAYS, CandidateSelector, SelectionPolicy, prerelease_rule
 from xv.resolver.specifiers import specifier_to_range
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,8 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
         # len(deps), which also counts the root, extras and every version tried.
         self._resolved: set[str] = set()
         self._logged_over: set[tuple[str, Version]] = set()
+        self._barred: dict[str, list[tuple[Version, str]]] = {}
+        self._unusable: dict[tuple[str, Version], str] = {}  # versions tried and passed over
         self._selectors: dict[str, CandidateSelector] = {}
         self._by_version: dict[str, dict[Version, Candidate]] = {}
         self._ascending: dict[str, list[Version]] = {}
@@ -263,6 +266,9 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
         if not self.exists(name):
             return Unavailable("was not found in the package registry")
         cand = self.selector(name).select(rng)
+        over = self._passed_over(name, rng, cand)
+        if over is not None:
+            return over
         if log.isEnabledFor(logging.DEBUG):
             self._log_choice(package, rng, cand)
         if cand is None:
@@ -272,6 +278,49 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
             self._prefetcher.version_tried(name, cand.version)
             self._batch_prefetch(name, rng, cand.version)
         return cand.version
+
+    def _passed_over(
+        self, name: str, rng: Range[Version], chosen: Candidate | None
+    ) -> Version | None:
+        """A version in ``rng`` that ranks before ``chosen`` but cannot be used (no usable
+        files, building disabled, Requires-Python, yanked): returned to the solver, which
+        asks for its dependencies and gets the reason, so the failure names it ("bar==2.0
+        has no usable wheels") instead of passing over it silently, as uv does. A preferred
+        pin (from an existing lock) still comes first; a pre-release only when allowed."""
+        barred = self._barred_versions(name)
+        if not barred:
+            return None
+        sel = self.selector(name)
+        if chosen is not None and chosen.version == sel.policy.preferred:
+            return None
+        pre_ok = sel.policy.prerelease == ALWAYS or (
+            chosen is not None and chosen.version.is_prerelease
+        )
+        for version, why in barred if not sel.policy.lowest else reversed(barred):
+            if chosen is not None and (
+                version < chosen.version if not sel.policy.lowest else version > chosen.version
+            ):
+                return None
+            if rng.contains(version) and (pre_ok or not version.is_prerelease):
+                self._unusable[(name, version)] = why
+                if (name, version) not in self._logged_over:
+                    self._logged_over.add((name, version))
+                    extra = " (building from source is disabled)" if why == NO_USABLE_WHEELS else ""
+                    log.debug("%s %s passed over: %s%s", name, version, why, extra)
+                return version
+        return None
+
+    def _barred_versions(self, name: str) -> list[tuple[Version, str]]:
+        """The versions of ``name`` that cannot be chosen and why, newest first."""
+        found = self._barred.get(name)
+        if found is None:
+            sel = self.selector(name)
+            found = self._barred[name] = [
+                (c.version, c.excluded or "was yanked")
+                for c in self.candidates(name)
+                if c.excluded is not None or not sel.unyanked(c)
+            ]
+        return found
 
     def _log_choice(
         self, package: PyPackage, rng: Range[Version], chosen: Candidate | None
@@ -345,13 +394,21 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
             deps = self._to_ranges(reqs, None, own=None)
             self._prefetch_preferences()
         else:
+            why = self._unusable.get((package.name, version))
+            if why is not None:
+                return Unavailable(why)
             meta = self._metadata_for(package.name, version)
-            if isinstance(meta, Unavailable):
-                return meta
-            deps_or_none = self._package_deps(package, version, meta)
-            if isinstance(deps_or_none, Unavailable):
-                return deps_or_none
-            deps = deps_or_none
+            found = (
+                meta
+                if isinstance(meta, Unavailable)
+                else self._package_deps(package, version, meta)
+            )
+            if isinstance(found, Unavailable):
+                if (package.name, version) not in self._logged_over:
+                    self._logged_over.add((package.name, version))
+                    log.debug("%s %s passed over: %s", package.name, version, found.reason)
+                return found
+            deps = found
         self.deps[(package, version)] = list(deps)
         for p in deps:  # the order in which the solver meets projects breaks priority ties
             self._order.setdefault(p.name, len(self._order))

@@ -132,6 +132,7 @@ def _skipped(provider: PythonProvider, name: str) -> SkippedVersions:
         prereleases=tuple(provider.skipped_prereleases.get(name, ())),
         yanked=tuple(provider.skipped_yanked.get(name, ())),
         excluded=tuple(excluded),
+        build_refusal=provider.settings.binary.build_refusal(name),
     )
 
 

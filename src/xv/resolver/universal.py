@@ -197,7 +197,13 @@ class UniversalProvider(PythonProvider):
         chosen: Version | Unavailable | None = self._preferred_version(package, rng)
         if chosen is None:
             chosen = super().choose_version(package, rng)
-        if isinstance(chosen, Version) and package != ROOT and package.extra is None:
+        passed_over = (package.name, chosen) in self._unusable
+        if (
+            isinstance(chosen, Version)
+            and package != ROOT
+            and package.extra is None
+            and not passed_over
+        ):
             cand = self.candidate(package.name, chosen)
             text = cand.metadata_file.requires_python if cand and cand.metadata_file else None
             allowed = requires_python_tree(text) if text else TRUE
