@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from xv.errors import BuildError, HashMismatchError, InputError
 from xv.index.client import IndexClient
 from xv.index.metadata import CoreMetadata, get_metadata
 from xv.index.simple import DistFile
+from xv.pool import cpu_count, thread_map
 from xv.urls import redact, without_password
 
 DIRECT_BUCKET = CacheBucket.DIRECT
@@ -110,6 +112,14 @@ class DirectSources:
                 "requirement says"
             )
         return dist
+
+    def resolve_all(self, refs: Sequence[DirectRef]) -> list[DirectDist]:
+        """:meth:`resolve` of each, several at once (builds, clones and downloads wait on
+        other processes; the frontend runs at most one hook per CPU). The first failure
+        in input order is the one raised, so the outcome does not depend on timing."""
+        if len(refs) <= 1:
+            return [self.resolve(ref) for ref in refs]
+        return thread_map(self.resolve, refs, cpu_count())
 
     def _git(self, ref: DirectRef, label: str) -> DirectDist:
         git = parse_git_url(ref.url)

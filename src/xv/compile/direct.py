@@ -48,12 +48,13 @@ def resolve_direct(
     (a remote wheel read by range requests is downloaded for it)."""
     replaced: dict[int, Requirement] = {}
     direct: dict[str, DirectCandidate] = {}
-    for item in items:
+    todo = [i for i in items if i.parsed.url is not None and _applies(i.parsed.marker, target)]
+    refs = [
+        DirectRef(i.parsed.url or "", i.parsed.editable, i.parsed.name, _label(i)) for i in todo
+    ]
+    for item, dist in zip(todo, ctx.direct.resolve_all(refs), strict=True):
         parsed = item.parsed
-        if parsed.url is None or not _applies(parsed.marker, target):
-            continue
-        label = redact(parsed.spec or parsed.text)
-        dist = ctx.direct.resolve(DirectRef(parsed.url, parsed.editable, parsed.name, label))
+        assert parsed.url is not None
         shown = display_url(parsed.url, parsed.spec or parsed.text, dist, out_dir)
         previous = direct.get(dist.name)
         if previous is not None and previous.url != shown:
@@ -70,6 +71,10 @@ def resolve_direct(
         marker = f" ; {parsed.marker}" if parsed.marker is not None else ""
         replaced[id(item)] = Requirement(f"{dist.name}{extras} @ {shown}{marker}")
     return replaced, direct
+
+
+def _label(item: InputRequirement) -> str:
+    return redact(item.parsed.spec or item.parsed.text)
 
 
 def display_url(url: str, spec: str, dist: DirectDist, out_dir: Path) -> str:

@@ -106,6 +106,14 @@ class MetadataSource:
         raised, not returned: it says nothing about the version."""
         raise NotImplementedError
 
+    def prefetch(
+        self, cands: Sequence[Candidate], builds: bool
+    ) -> Mapping[str, CoreMetadata | Unavailable]:
+        """Metadata guessed ahead of the solver (may leave any out). Wheels only here; a
+        source that builds may add sdists, when ``builds`` says the guess is a good one."""
+        wheels = [c for c in cands if c.metadata_file is not None and c.metadata_file.is_wheel]
+        return self.metadata(wheels) if wheels else {}
+
 
 @lru_cache(maxsize=65536)
 def parse_requirement(text: str) -> Requirement:
@@ -482,21 +490,20 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
         meta = self._meta.get(url)
         return Unavailable("metadata could not be read") if meta is None else meta
 
-    def _fetch(self, cands: Iterable[Candidate]) -> None:
+    def _fetch(self, cands: Iterable[Candidate], builds: bool = False) -> None:
         """Prefetch the metadata of candidates not known yet (failures are known too) in
         one batch. A guess must not fail the resolution (offline, a flaky mirror): on a
         network error nothing is recorded, and the version's own fetch, if the solver
-        ever needs it, reports the error."""
+        ever needs it, reports the error. Only ``builds`` guesses (the picks of
+        dependencies just met, the pins of an existing lock) may prepare sdists."""
         wanted = [
             c
             for c in cands
-            if c.metadata_file is not None
-            and c.metadata_file.is_wheel  # a guess never starts a build (as uv)
-            and c.metadata_file.url not in self._meta
+            if c.metadata_file is not None and c.metadata_file.url not in self._meta
         ]
         if wanted:
             try:
-                self._meta.update(self.source.metadata(wanted))
+                self._meta.update(self.source.prefetch(wanted, builds))
             except NetworkError:
                 pass
 
@@ -518,7 +525,7 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
                 for pkg, rng in deps.items()
                 if pkg.extra is None and self.exists(pkg.name)
             ]
-            self._fetch(c for _, c in picks if c is not None)
+            self._fetch((c for _, c in picks if c is not None), builds=level == 0)
             if not new:
                 return
             deps = self._declared([(p, c) for p, c in picks if c is not None and p in new])
@@ -552,7 +559,8 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
             self.ensure_pages(prefs)
         except NetworkError:
             return
-        self._fetch(c for n, v in prefs.items() if self.exists(n) and (c := self.candidate(n, v)))
+        pins = (c for n, v in prefs.items() if self.exists(n) and (c := self.candidate(n, v)))
+        self._fetch(pins, builds=True)
 
     def _batch_prefetch(self, name: str, rng: Range[Version], chosen: Version) -> None:
         """uv's batch prefetch for projects whose versions keep being rejected."""

@@ -39,8 +39,8 @@ def resolve_entries(
     wanted = {w.canonical_name: w for w in inputs.wanted}
     origins = dict(inputs.origins)
     dists: dict[str, DirectDist] = {}
-    for item in inputs.direct:
-        dist = resolve_one(item, ctx)
+    refs = [_ref(item) for item in inputs.direct]
+    for item, dist in zip(inputs.direct, ctx.direct.resolve_all(refs), strict=True):
         _check_unique(dist.name, item.origin, origins)
         hashes = tuple(sorted(set(item.hashes)))
         wanted[dist.name] = Wanted(
@@ -52,10 +52,9 @@ def resolve_entries(
     return SyncInputs(merged, inputs.options, origins, inputs.not_here, inputs.empty_files), dists
 
 
-def resolve_one(item: ParsedRequirement, ctx: BuildContext) -> DirectDist:
+def _ref(item: ParsedRequirement) -> DirectRef:
     assert item.url is not None
-    label = redact(item.spec or item.text)
-    return ctx.direct.resolve(DirectRef(item.url, item.editable, item.name, label))
+    return DirectRef(item.url, item.editable, item.name, redact(item.spec or item.text))
 
 
 def _recorded_url(item: ParsedRequirement, dist: DirectDist) -> str:
