@@ -187,3 +187,16 @@ def test_an_sdist_only_version_is_built_not_passed_over(idx: LocalIndex) -> None
     assert result.exit_code == 0, result.output
     assert "bar==2.0\n" in result.stdout
     assert "passed over" not in result.stderr
+
+
+def test_a_warm_compile_builds_and_downloads_no_sdist(idx: LocalIndex) -> None:
+    Path("r.in").write_text("docopt==0.6.2\nbar\n")
+    cold = xv(idx, "r.in", "-v")
+    assert cold.exit_code == 0, cold.output
+    assert "docopt==0.6.2: calling the backend's prepare_metadata_for_build_wheel" in cold.stderr
+    idx.clear_log()
+    warm = xv(idx, "r.in", "-v")
+    assert warm.stdout == cold.stdout
+    assert "metadata of docopt-0.6.2.tar.gz: from the cache" in warm.stderr
+    assert "calling the backend" not in warm.stderr
+    assert not idx.requests_to(".tar.gz")

@@ -15,6 +15,7 @@ without building.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import tarfile
@@ -31,6 +32,8 @@ from xv.build.static import source_digest, static_project_metadata, static_sdist
 from xv.cache import Cache, CacheBucket
 from xv.errors import BuildError
 from xv.index.metadata import METADATA_BUCKET, CoreMetadata
+
+log = logging.getLogger(__name__)
 
 TREE_METADATA_BUCKET = CacheBucket.TREE_METADATA
 BUILT_WHEELS_BUCKET = CacheBucket.BUILT_WHEELS
@@ -73,12 +76,15 @@ class Builder:
         if hit is not None:
             return hit
         meta = static_sdist_metadata(sdist)
-        if meta is None:
+        if meta is not None:
+            log.debug("metadata of %s: from its PKG-INFO (static, PEP 643)", sdist.name)
+        else:
             with tempfile.TemporaryDirectory(prefix="xv-sdist-") as tmp:
                 tree = unpack_sdist(sdist, Path(tmp))
                 meta = static_project_metadata(tree)
                 if meta is None:
                     self._may_build(label)
+                    log.debug("metadata of %s: needs the backend", sdist.name)
                     meta = self.frontend.metadata(tree, label)
         bucket.put(key, meta.to_plain())
         return meta

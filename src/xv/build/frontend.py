@@ -13,6 +13,7 @@ At most as many hooks run at once as there are CPUs: a build is CPU work.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import subprocess
@@ -39,6 +40,8 @@ from xv.env.interpreter import Interpreter
 from xv.errors import BuildError, XvError
 from xv.index.metadata import CoreMetadata, parse_metadata
 from xv.pool import cpu_count
+
+log = logging.getLogger(__name__)
 
 OUTPUT_LINES = 30
 _SLOTS = threading.BoundedSemaphore(cpu_count())
@@ -137,6 +140,7 @@ class HookSession:
         method = getattr(self.hooks, hook)
         try:
             with _SLOTS, warnings.catch_warnings():
+                log.debug("%s: calling the backend's %s", self.label, hook)
                 # The backend's warnings are its output, not ours to print.
                 warnings.simplefilter("ignore", BuildBackendWarning)
                 return method(*args, config_settings=dict(self.config_settings) or None)

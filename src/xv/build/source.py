@@ -79,6 +79,7 @@ class BuildingSource(IndexSource):
             assert file is not None
             hit = cached_metadata(self.client, file)  # built before: not even the download
             if hit is not None:
+                log.debug("metadata of %s: from the cache", file.filename)
                 out[file.url] = hit
             else:
                 todo.append(cand)
