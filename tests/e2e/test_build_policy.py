@@ -26,6 +26,8 @@ PKGS = [
     Pkg("yk", "1.0"),
     Pkg("yk", "2.0", yanked=True),
     Pkg("odd", "1.0"),
+    Pkg("en", "1.0", upload_time="2020-01-01T00:00:00Z"),
+    Pkg("en", "2.0", upload_time="2024-01-01T00:00:00Z"),
 ]
 
 
@@ -200,3 +202,20 @@ def test_a_warm_compile_builds_and_downloads_no_sdist(idx: LocalIndex) -> None:
     assert "metadata of docopt-0.6.2.tar.gz: from the cache" in warm.stderr
     assert "calling the backend" not in warm.stderr
     assert not idx.requests_to(".tar.gz")
+
+
+def test_versions_left_out_by_exclude_newer_are_logged_and_hinted(idx: LocalIndex) -> None:
+    Path("r.in").write_text("en\n")
+    chosen = xv(idx, "r.in", "-v", "--exclude-newer", "2022-01-01")
+    assert "en==1.0\n" in chosen.stdout
+    assert "DEBUG en: 1 version(s) passed over: uploaded after --exclude-newer (newest 2.0" in (
+        chosen.stderr
+    )
+    Path("r.in").write_text("en>=2\n")
+    failed = xv(idx, "r.in", "--exclude-newer", "2022-01-01")
+    assert failed.exit_code == 1
+    assert (
+        "hint: `en` was filtered by `--exclude-newer` to only include packages uploaded before "
+        "2022-01-01T23:59:59+00:00. The latest version satisfying the requirement is 2.0, "
+        "published at 2024-01-01T00:00:00Z."
+    ) in failed.stderr

@@ -32,6 +32,9 @@ class SkippedVersions:
     excluded: tuple[tuple[Version, str], ...] = ()  # ruled out before solving, and why
     # Which option disabled building, in uv's words, when a version has only an sdist.
     build_refusal: str | None = None
+    # Versions --exclude-newer left out (newest first, with their upload time), and the cutoff.
+    too_new: tuple[tuple[Version, str], ...] = ()
+    exclude_newer: str | None = None
 
 
 class NoSolution(ResolutionError):
@@ -102,6 +105,14 @@ def _package_hints(name: str, rng: Range[Version], skipped: SkippedVersions) -> 
         out.append(
             f"hint: {shown} {'was' if len(yanked) == 1 else 'were'} yanked; "
             f"pin one with `{name}==VERSION` to use it anyway"
+        )
+    newer = [(v, when) for v, when in skipped.too_new if rng.contains(v)]
+    if newer and skipped.exclude_newer is not None:
+        version, when = newer[0]
+        out.append(
+            f"hint: `{name}` was filtered by `--exclude-newer` to only include packages "
+            f"uploaded before {skipped.exclude_newer}. The latest version satisfying the "
+            f"requirement is {version}, published at {when}."
         )
     # Versions ruled out for a reason are named by the explanation itself (the provider
     # offers them to the solver as unavailable); what it cannot say is which option made

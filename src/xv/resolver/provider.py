@@ -24,7 +24,7 @@ from packaging.version import Version
 from xv.env.target import Target
 from xv.errors import NetworkError
 from xv.index.metadata import CoreMetadata
-from xv.index.simple import DistFile, ProjectPage
+from xv.index.simple import DistFile, ProjectPage, file_version
 from xv.reqfile.requirement import is_exact
 from xv.resolver.candidates import (
     NO_USABLE_WHEELS,
@@ -160,6 +160,7 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
         self._order: dict[str, int] = {}
         self.skipped_prereleases: dict[str, list[Version]] = {}
         self.skipped_yanked: dict[str, list[Version]] = {}
+        self.too_new: dict[str, list[tuple[Version, str]]] = {}  # by --exclude-newer, newest first
         self._constraints = self._group(inputs.constraints)
         self._overrides = self._group(inputs.overrides)
         self.direct = {canonicalize_name(r.requirement.name) for r in inputs.requirements}
@@ -241,7 +242,26 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
                 if page is not None
                 else []
             )
+            if page is not None and self.settings.exclude_newer is not None:
+                self._note_too_new(name, page, self._cands[name])
         return self._cands[name]
+
+    def _note_too_new(self, name: str, page: ProjectPage, kept: Sequence[Candidate]) -> None:
+        """Remember (and log under -v) the versions ``--exclude-newer`` left out, for uv's
+        hint naming the newest one that would have fitted."""
+        known = {c.version for c in kept}
+        newer: dict[Version, str] = {}
+        for f in page.files:
+            version = file_version(page.name, f.filename)
+            if version is not None and version not in known:
+                newer[version] = min(newer.get(version, f.upload_time or ""), f.upload_time or "")
+        if newer:
+            self.too_new[name] = sorted(newer.items(), reverse=True)
+            newest, when = self.too_new[name][0]
+            log.debug(
+                "%s: %d version(s) passed over: uploaded after --exclude-newer (newest %s, %s)",
+                name, len(newer), newest, when,
+            )  # fmt: skip
 
     def exists(self, name: str) -> bool:
         self.candidates(name)

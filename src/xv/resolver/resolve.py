@@ -125,6 +125,7 @@ def _failure(tree: DerivationTree, provider: PythonProvider) -> NoSolution:
 
 
 def _skipped(provider: PythonProvider, name: str) -> SkippedVersions:
+    cutoff = provider.settings.exclude_newer
     excluded = [
         (c.version, c.excluded) for c in provider.candidates(name)[:50] if c.excluded is not None
     ]
@@ -133,6 +134,8 @@ def _skipped(provider: PythonProvider, name: str) -> SkippedVersions:
         yanked=tuple(provider.skipped_yanked.get(name, ())),
         excluded=tuple(excluded),
         build_refusal=provider.settings.binary.build_refusal(name),
+        too_new=tuple(provider.too_new.get(name, ())),
+        exclude_newer=cutoff.isoformat() if cutoff is not None else None,
     )
 
 
