@@ -294,3 +294,116 @@ def test_missing_git_is_a_clear_error(
     monkeypatch.setattr(vcs.shutil, "which", lambda name: None)
     with pytest.raises(BuildError, match="git is needed"):
         vcs.GitSource(cache).checkout(vcs.parse_git_url(f"git+file://{repo}"))
+
+
+# --- two hooks in one backend process (build.hookpair) ---
+
+# A backend that notes which process ran each hook, and asks for ``six`` when told to.
+BACKEND = """
+import os, zipfile
+
+def _note(hook):
+    with open(os.environ["XV_TEST_HOOK_LOG"], "a") as log:
+        log.write(f"{hook} {os.getpid()}\\n")
+
+def get_requires_for_build_wheel(config_settings=None):
+    _note("get_requires_for_build_wheel")
+    return ["six"] if os.path.exists("want-six") else []
+
+def prepare_metadata_for_build_wheel(directory, config_settings=None):
+    _note("prepare_metadata_for_build_wheel")
+    if os.path.exists("fail-metadata"):
+        print("metadata hook output")
+        raise SystemExit("error: no metadata today")
+    if os.path.exists("want-six"):
+        import six  # noqa: F401 - installed only when asked for
+    info = os.path.join(directory, "pp-1.0.dist-info")
+    os.makedirs(info)
+    with open(os.path.join(info, "METADATA"), "w") as f:
+        f.write("Metadata-Version: 2.1\\nName: pp\\nVersion: 1.0\\n")
+    return "pp-1.0.dist-info"
+
+def build_wheel(directory, config_settings=None, metadata_directory=None):
+    _note("build_wheel")
+    name = "pp-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(directory, name), "w") as whl:
+        whl.writestr("pp-1.0.dist-info/METADATA", "Metadata-Version: 2.1\\nName: pp\\nVersion: 1.0\\n")
+        whl.writestr("pp-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n")
+        whl.writestr("pp-1.0.dist-info/RECORD", "")
+    return name
+"""
+
+
+def hook_processes(log: Path) -> dict[str, str]:
+    return dict(line.split() for line in log.read_text().splitlines())
+
+
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    log = tmp_path / "hooks.log"
+    monkeypatch.setenv("XV_TEST_HOOK_LOG", str(log))
+    return in_tree_backend(tmp_path / "pp", BACKEND, name="pp"), log
+
+
+def test_metadata_hook_runs_in_the_get_requires_process(
+    idx: LocalIndex,
+    cache: Cache,
+    interp: Interpreter,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root, log = project(tmp_path, monkeypatch)
+    builder, _ = make_builder(idx, cache, interp)
+    assert builder.tree_metadata(root, "pp").version == "1.0"
+    pids = hook_processes(log)
+    assert pids["get_requires_for_build_wheel"] == pids["prepare_metadata_for_build_wheel"]
+
+
+def test_build_wheel_runs_in_the_get_requires_process(
+    idx: LocalIndex,
+    cache: Cache,
+    interp: Interpreter,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root, log = project(tmp_path, monkeypatch)
+    builder, _ = make_builder(idx, cache, interp)
+    wheel = builder.tree_wheel(root, tmp_path / "out", "pp")
+    assert wheel.name == "pp-1.0-py3-none-any.whl" and wheel.is_file()
+    pids = hook_processes(log)
+    assert pids["get_requires_for_build_wheel"] == pids["build_wheel"]
+
+
+def test_requirements_asked_for_are_installed_before_the_next_hook(
+    idx: LocalIndex,
+    cache: Cache,
+    interp: Interpreter,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root, log = project(tmp_path, monkeypatch)
+    (root / "want-six").write_text("")
+    builder, _ = make_builder(idx, cache, interp)
+    assert builder.tree_metadata(root, "pp").name == "pp"  # imports six
+    pids = hook_processes(log)
+    assert pids["get_requires_for_build_wheel"] != pids["prepare_metadata_for_build_wheel"]
+
+
+def test_a_failure_of_the_paired_hook_is_reported_for_it(
+    idx: LocalIndex,
+    cache: Cache,
+    interp: Interpreter,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root, log = project(tmp_path, monkeypatch)
+    (root / "fail-metadata").write_text("")
+    builder, _ = make_builder(idx, cache, interp)
+    with pytest.raises(BuildError) as info:
+        builder.tree_metadata(root, "pp")
+    text = str(info.value)
+    assert info.value.hook == "prepare_metadata_for_build_wheel"
+    assert text.startswith(
+        "Failed to build pp: prepare_metadata_for_build_wheel: failed (exit status 1)"
+    )
+    assert "metadata hook output" in text and "error: no metadata today" in text
+    assert len(set(hook_processes(log).values())) == 1  # it did run in the paired process

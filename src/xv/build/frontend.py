@@ -36,6 +36,7 @@ from pyproject_hooks import (
 
 from xv.build.buildsystem import BuildSystem, read_build_system
 from xv.build.envdir import make_build_env
+from xv.build.hookpair import PAIR_SCRIPT, Pairing
 from xv.env.interpreter import Interpreter
 from xv.errors import BuildError, XvError
 from xv.index.metadata import CoreMetadata, parse_metadata
@@ -88,10 +89,11 @@ def parse_config_settings(items: Sequence[str]) -> dict[str, str | list[str]]:
 class _Runner:
     """The hook subprocess runner: output captured, environment controlled."""
 
-    def __init__(self, env: Interpreter, isolated: bool) -> None:
+    def __init__(self, env: Interpreter, isolated: bool, pairing: Pairing | None = None) -> None:
         self.env = env
         self.isolated = isolated
         self.output: list[str] = []
+        self.pairing = pairing  # a second hook to run in the first one's process
 
     def __call__(
         self,
@@ -107,6 +109,14 @@ class _Runner:
         scripts = str(self.env.paths["scripts"])
         environ["PATH"] = os.pathsep.join([scripts, environ.get("PATH", "")])
         environ.update(extra_environ or {})
+        if self.pairing is not None:
+            try:
+                if self.pairing.replay(cmd):
+                    return
+            except subprocess.CalledProcessError:
+                self.output.append(self.pairing.output)  # the backend's words on it
+                raise
+            cmd = self.pairing.command(cmd)
         done = subprocess.run(
             list(cmd),
             cwd=cwd,
@@ -117,6 +127,8 @@ class _Runner:
             check=False,
         )
         self.output.append(done.stdout.decode("utf-8", "replace"))
+        if self.pairing is not None and cmd[1] == PAIR_SCRIPT:
+            self.pairing.output = self.output[-1]
         if done.returncode != 0:
             raise subprocess.CalledProcessError(done.returncode, list(cmd))
 
@@ -195,11 +207,14 @@ class Frontend:
         self.options = options
 
     @contextmanager
-    def session(self, source_dir: Path, label: str, kind: str = "wheel") -> Iterator[HookSession]:
+    def session(
+        self, source_dir: Path, label: str, kind: str = "wheel", then: Pairing | None = None
+    ) -> Iterator[HookSession]:
         """Hooks for ``source_dir`` with their build requirements in place.
 
         ``kind`` is ``"wheel"`` or ``"editable"``: which ``get_requires_for_build_*``
-        hook adds the dynamic requirements.
+        hook adds the dynamic requirements; ``then`` is the hook the caller will call
+        next, run in the same backend process when nothing needs installing in between.
         """
         system = read_build_system(source_dir)
         with tempfile.TemporaryDirectory(prefix="xv-build-env-") as tmp:
@@ -208,7 +223,7 @@ class Frontend:
                 self._install(system.requires, env, label)
             else:
                 env = self.interp
-            runner = _Runner(env, self.options.isolation)
+            runner = _Runner(env, self.options.isolation, then)
             hooks = BuildBackendHookCaller(
                 str(source_dir),
                 system.backend,
@@ -240,11 +255,17 @@ class Frontend:
     def metadata(self, source_dir: Path, label: str, editable: bool = False) -> CoreMetadata:
         """Core metadata by ``prepare_metadata_for_build_*`` (a full build if the backend lacks it)."""
         kind = "editable" if editable else "wheel"
-        with (
-            self.session(source_dir, label, kind) as session,
-            tempfile.TemporaryDirectory(prefix="xv-metadata-") as out,
-        ):
-            dist_info = session.call(f"prepare_metadata_for_build_{kind}", out)
+        hook = f"prepare_metadata_for_build_{kind}"
+        with tempfile.TemporaryDirectory(prefix="xv-metadata-") as out:
+            # pyproject_hooks' arguments of this hook, so it can run with the one before.
+            cs = dict(self.options.config_settings) or None
+            args = {"metadata_directory": os.path.abspath(out), "config_settings": cs}
+            pairing = Pairing(hook, {**args, "_allow_fallback": True})
+            try:
+                with self.session(source_dir, label, kind, then=pairing) as session:
+                    dist_info = session.call(hook, out)
+            finally:
+                pairing.close()
             path = Path(out) / str(dist_info) / "METADATA"
             try:
                 return parse_metadata(path.read_bytes(), label)
@@ -259,8 +280,14 @@ class Frontend:
         """Build a wheel (or a PEP 660 editable wheel) of ``source_dir`` into ``out_dir``."""
         kind = "editable" if editable else "wheel"
         out_dir.mkdir(parents=True, exist_ok=True)
-        with self.session(source_dir, label, kind) as session:
-            name = session.call(f"build_{kind}", str(out_dir))
+        cs = dict(self.options.config_settings) or None
+        args = {"wheel_directory": os.path.abspath(out_dir), "config_settings": cs}
+        pairing = Pairing(f"build_{kind}", {**args, "metadata_directory": None})
+        try:
+            with self.session(source_dir, label, kind, then=pairing) as session:
+                name = session.call(f"build_{kind}", str(out_dir))
+        finally:
+            pairing.close()
         path = out_dir / str(name)
         if not path.is_file() or not path.name.endswith(".whl"):
             raise BuildError(
