@@ -12,9 +12,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 from tests.conftest import MakeIndex
+from tests.e2e.test_sync_local import make_venv
 from tests.support.localindex import LocalIndex, Pkg
 from tests.support.localindex import backend as test_backend
 from xv.cli import compile as cli
+from xv.cli.sync import main as sync_main
 from xv.pool import cpu_count
 
 pytestmark = pytest.mark.skipif(cpu_count() < 2, reason="one CPU: builds run one at a time")
@@ -102,3 +104,11 @@ def test_a_failed_guess_does_not_fail_the_resolution(
     assert result.exit_code == 0, result.output
     assert "foo==1.0\n" in result.stdout
     assert "metadata of foo==2.0: not prefetched" in result.stderr  # the guess was tried
+
+
+def test_xv_sync_builds_sdist_only_pins_side_by_side(idx: LocalIndex, tmp_path: Path) -> None:
+    Path("lock.txt").write_text("slowa==1.0\nslowb==1.0\n")
+    venv = make_venv(tmp_path / "venv")
+    result = CliRunner().invoke(sync_main, ["lock.txt", "-p", str(venv), "-i", idx.url])
+    assert result.exit_code == 0, result.output
+    assert len(list(venv.glob("lib/*/site-packages/slow*.dist-info"))) == 2

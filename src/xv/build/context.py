@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -57,6 +58,7 @@ class BuildContext:
         self._builder: Builder | None = None
         self._git: GitSource | None = None
         self._direct: DirectSources | None = None
+        self._making = threading.Lock()
         try:
             self.config_settings = parse_config_settings(settings.config_settings)
         except ValueError as exc:
@@ -72,6 +74,10 @@ class BuildContext:
 
     @property
     def builder(self) -> Builder:
+        with self._making:  # builds may start on several threads at once
+            return self._make_builder()
+
+    def _make_builder(self) -> Builder:
         if self._builder is None:
             self._provisioner = ResolverProvisioner(
                 self.client, read_build_constraints(self.settings.constraint_files)
@@ -83,10 +89,11 @@ class BuildContext:
 
     @property
     def direct(self) -> DirectSources:
-        if self._direct is None:
-            self._git = GitSource(self.client.cache)
-            self._direct = DirectSources(self.client, self.builder, self._git)
-        return self._direct
+        with self._making:
+            if self._direct is None:
+                self._git = GitSource(self.client.cache)
+                self._direct = DirectSources(self.client, self._make_builder(), self._git)
+            return self._direct
 
     def refusal(self, name: str) -> str | None:
         """Why ``name`` may not be built (``--no-build``, ``--no-build-package``,

@@ -53,7 +53,7 @@ from xv.install.archive import (
 from xv.install.journal import InstallStep, RemoveStep, Step, clear_journal, write_journal
 from xv.install.place import InstalledRecord, planned_paths
 from xv.install.validate import validate_archive
-from xv.pool import ENV_POOL_KIND, PoolKind, WorkerPool, cpu_count
+from xv.pool import ENV_POOL_KIND, PoolKind, WorkerPool, cpu_count, thread_map
 from xv.resolver.candidates import BinaryPolicy
 from xv.sync.plan import Plan, Wanted
 
@@ -323,10 +323,20 @@ def prepare(
         results = pool.map(prepare_one, jobs, on_result=report)
     archives: dict[str, str] = {}
     built = 0
+    needs = [
+        (want, r.exception.sdist)
+        for want, r in zip(wanted, results, strict=True)
+        if not r.ok and isinstance(r.exception, NeedsBuild)
+    ]
+    # A dry run checks that a build is allowed, but builds nothing.
+    made = _build_all(build, needs) if download and build is not None else {}
     for want, result in zip(wanted, results, strict=True):
         if not result.ok and isinstance(result.exception, NeedsBuild) and build is not None:
-            if download:  # a dry run checks that a build is allowed, but builds nothing
-                archives[want.canonical_name] = build(want, result.exception.sdist)
+            if download:
+                archive = made[want.canonical_name]
+                if isinstance(archive, XvError):
+                    raise archive  # the failures are raised in pin order, builds or not
+                archives[want.canonical_name] = archive
                 built += 1
             continue
         if not result.ok:
@@ -335,6 +345,21 @@ def prepare(
             raise InstallError(f"Failed to prepare {want.canonical_name}: {result.error}")
         archives[want.canonical_name] = result.value[0]
     return archives, built + sum(1 for r in results if r.ok and r.value[1])
+
+
+def _build_all(
+    build: BuildSdist, needs: Sequence[tuple[Wanted, DistFile]]
+) -> dict[str, str | XvError]:
+    """The sdists of ``needs`` built side by side (the frontend runs one hook per CPU)."""
+
+    def one(item: tuple[Wanted, DistFile]) -> str | XvError:
+        try:
+            return build(*item)
+        except XvError as exc:
+            return exc
+
+    found = thread_map(one, needs, cpu_count())
+    return {want.canonical_name: got for (want, _), got in zip(needs, found, strict=True)}
 
 
 def prepare_one(
