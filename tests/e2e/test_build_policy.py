@@ -108,19 +108,39 @@ def test_no_binary_wins_over_only_binary_for_its_package(idx: LocalIndex, tmp_pa
     assert result.exit_code == 0, result.output
 
 
-def test_a_build_requirement_with_only_an_sdist_is_a_clear_error(
+def test_a_build_requirement_with_only_an_sdist_is_built_as_uv_does(
     idx: LocalIndex, tmp_path: Path
 ) -> None:
     proj = flit_project(tmp_path / "proj")
     text = (proj / "pyproject.toml").read_text()
-    (proj / "pyproject.toml").write_text(
-        text.replace('["flit_core>=3.2"]', '["flit_core>=3.2", "docopt"]')
+    requires = '["flit_core>=3.2", "docopt"]'
+    (proj / "pyproject.toml").write_text(text.replace('["flit_core>=3.2"]', requires))
+    Path("r.in").write_text("./proj\n")
+    result = xv(idx, "r.in")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "./proj\n    # via -r r.in\nidna==3.10\n    # via demo\n"
+    assert list((tmp_path / "cache" / "built-wheels-v1").glob("*/docopt-0.6.2-*.whl"))
+
+
+def test_a_cyclic_build_requirement_is_an_error(idx: LocalIndex, tmp_path: Path) -> None:
+    needs_itself = (
+        '[build-system]\nrequires = ["cyc"]\nbuild-backend = "xv_test_backend"\n'
+        'backend-path = ["_backend"]\n'
     )
+    idx.add(
+        Pkg("cyc", "1.0", wheel=False, sdist_project_table=False,
+            files={"pyproject.toml": needs_itself})
+    )  # fmt: skip
+    proj = flit_project(tmp_path / "proj")
+    text = (proj / "pyproject.toml").read_text()
+    (proj / "pyproject.toml").write_text(text.replace('["flit_core>=3.2"]', '["cyc"]'))
     Path("r.in").write_text("./proj\n")
     result = xv(idx, "r.in")
     assert result.exit_code == 1, result.output
-    assert "Failed to build ./proj: cannot install its build requirements" in result.stderr
-    assert "build requirements are installed from wheels only" in result.stderr
+    assert (
+        "Failed to build cyc==1.0: cyclic build dependency: it needs cyc to build, which ./proj needs too"
+        in (result.stderr)
+    )
 
 
 # --- no silent skip: every version passed over is in -v and in the explanation ---

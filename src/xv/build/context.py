@@ -85,6 +85,7 @@ class BuildContext:
             options = BuildOptions(self.settings.isolation, self.config_settings)
             frontend = Frontend(self.interpreter, self._provisioner, options)
             self._builder = Builder(frontend, self.client.cache, refuse=self.refusal)
+            self._provisioner.builder = self._builder  # sdist-only build requirements
         return self._builder
 
     @property

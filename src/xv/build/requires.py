@@ -2,10 +2,11 @@
 
 :class:`ResolverProvisioner` is the frontend's :class:`~xv.build.frontend.Provisioner`:
 it resolves ``build-system.requires`` (and what ``get_requires_for_build_*`` adds)
-for the build interpreter, under the ``--build-constraint`` requirements, from
-wheels only (a build requirement that needs building itself is refused, as with
-``--only-binary :all:``), downloads each wheel into the cache once, unpacks it
-once into the archive bucket and hardlinks it into the build environment.
+for the build interpreter, under the ``--build-constraint`` requirements,
+downloads each wheel into the cache once, unpacks it once into the archive bucket
+and hardlinks it into the build environment. A build requirement that has only an
+sdist is built as uv builds it (its own build environment provisioned the same
+way; a cycle is an error) once the owner hands in the builder.
 
 Resolutions are remembered per requirement set and interpreter for the life of
 the provisioner, so ten sdists with the same ``setuptools`` requirement resolve
@@ -22,6 +23,8 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from xv.build.builder import Builder
+from xv.build.source import BuildingSource, fetch_sdist
 from xv.cache import CacheBucket
 from xv.compile.sources import IndexSource
 from xv.env.interpreter import Interpreter
@@ -39,8 +42,8 @@ from xv.resolver.result import Parent, ResolvedDist
 
 WHEELS_BUCKET = CacheBucket.WHEELS
 ARCHIVES_BUCKET = CacheBucket.ARCHIVES
-# uv builds a build requirement that has only an sdist; xv does not (yet): say so, since the
-# inner resolution's own hints ("building is disabled") would blame an option never given.
+# Without a builder (a provisioner used alone) build requirements come from wheels only: say
+# so, since the inner resolution's own hints ("building is disabled") would blame an option.
 _WHEELS_ONLY = (
     "hint: build requirements are installed from wheels only; a build requirement that has "
     "only a source distribution cannot be used (install it into the environment and use "
@@ -54,9 +57,16 @@ class ResolverProvisioner:
     def __init__(self, client: IndexClient, constraints: Sequence[str] = ()) -> None:
         self.client = client
         self.constraints = tuple(constraints)
-        self._lock = threading.Lock()
+        # Re-entrant: a build requirement built from its sdist provisions its own build.
+        self._lock = threading.RLock()
         self._resolved: dict[tuple[object, ...], list[str]] = {}
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        # Set by the owner once the builder exists: build requirements that have only an
+        # sdist are then built (as uv does); without it they must come as wheels.
+        self.builder: Builder | None = None
+        # The requirement sets being provisioned, outermost first, and for what: nested
+        # builds run on the thread holding the lock (see _resolve), so this sees a cycle.
+        self._building: list[tuple[tuple[object, ...], str]] = []
 
     def install(self, requirements: Sequence[str], env: Interpreter, label: str) -> None:
         archives = self.archives(requirements, env, label)
@@ -75,9 +85,21 @@ class ResolverProvisioner:
         key = (tuple(sorted(requirements)), self.constraints, tuple(env.tags[:3]), env.version)
         with self._lock:
             if key not in self._resolved:
-                target = target_for(env.markers, env.tags)
-                dists = self._resolve(requirements, target, label)
-                self._resolved[key] = [self._archive(d, target, label) for d in dists]
+                outer = [who for k, who in self._building if k == key]
+                if outer:  # building a build requirement needs the same requirements again
+                    raise BuildError(
+                        f"Failed to build {label}: cyclic build dependency: it needs "
+                        f"{', '.join(requirements)} to build, which {outer[0]} needs too",
+                        package=label,
+                        hook="build requirements",
+                    )
+                self._building.append((key, label))
+                try:
+                    target = target_for(env.markers, env.tags)
+                    dists = self._resolve(requirements, target, label)
+                    self._resolved[key] = [self._archive(d, target, label, env) for d in dists]
+                finally:
+                    self._building.pop()
             return self._resolved[key]
 
     def _resolve(
@@ -91,18 +113,30 @@ class ResolverProvisioner:
                 for c in self.constraints
             ],
         )
-        settings = ResolverSettings(binary=BinaryPolicy(only_binary=frozenset({":all:"})))
+        builder = self.builder
+        only_wheels = BinaryPolicy(only_binary=frozenset({":all:"}))
+        settings = ResolverSettings(binary=BinaryPolicy() if builder else only_wheels)
         with WorkerPool(kind="thread") as pool:
-            provider = PythonProvider(inputs, settings, target, IndexSource(self.client, pool))
+            source = (  # one sdist at a time, on this thread (it holds the lock)
+                BuildingSource(self.client, pool, lambda: builder, threads=1)
+                if builder is not None
+                else IndexSource(self.client, pool)
+            )
+            provider = PythonProvider(inputs, settings, target, source)
             try:
                 return list(run(provider).dists)
             except ResolutionError as exc:
+                if builder is not None:
+                    raise
                 raise ResolutionError(f"{exc}\n{_WHEELS_ONLY}") from None
 
-    def _archive(self, dist: ResolvedDist, target: Target, label: str) -> str:
+    def _archive(self, dist: ResolvedDist, target: Target, label: str, env: Interpreter) -> str:
         wheels = [
             (prio, f) for f in dist.files if (prio := target.wheel_priority(f.filename)) is not None
         ]
+        sdists = [f for f in dist.files if not f.is_wheel]
+        if not wheels and sdists and self.builder is not None:
+            return self._built_archive(dist, sdists[0], label, env)
         if not wheels:
             raise BuildError(
                 f"Failed to build {label}: no wheel of its build requirement "
@@ -120,6 +154,17 @@ class ResolverProvisioner:
                 self.client.download(DistFile(file.filename, file.url, file.hashes), path.parent)
             return unpack_wheel_to_archive(str(path), str(root / ARCHIVES_BUCKET))
         return str(root / ARCHIVES_BUCKET / sha.lower())
+
+    def _built_archive(
+        self, dist: ResolvedDist, sdist: DistFile, label: str, env: Interpreter
+    ) -> str:
+        """A build requirement that has only an sdist, built into a wheel (cached by the
+        sdist's sha256 as any build) and unpacked."""
+        assert self.builder is not None
+        path = fetch_sdist(self.client, sdist)
+        name = f"{dist.name}=={dist.version}"
+        wheel = self.builder.sdist_wheel(path, name, env.tags, sdist.hashes.get("sha256"))
+        return unpack_wheel_to_archive(str(wheel), str(self._root() / ARCHIVES_BUCKET))
 
     def _root(self) -> Path:
         if self.client.cache.root is not None:

@@ -37,10 +37,15 @@ class BuildingSource(IndexSource):
     """:class:`IndexSource` whose sdists are built (metadata only) instead of refused."""
 
     def __init__(
-        self, client: IndexClient, pool: WorkerPool, builder: Callable[[], Builder]
+        self,
+        client: IndexClient,
+        pool: WorkerPool,
+        builder: Callable[[], Builder],
+        threads: int | None = None,
     ) -> None:
         super().__init__(client, pool)
         self.builder = builder  # made on first use: most resolutions build nothing
+        self.threads = threads or cpu_count()  # sdists prepared at once (1: on this thread)
 
     def metadata(self, cands: Sequence[Candidate]) -> Mapping[str, CoreMetadata | Unavailable]:
         sdists = [c for c in cands if _is_sdist(c)]
@@ -101,7 +106,10 @@ class BuildingSource(IndexSource):
                 return None
 
         log.debug("metadata: preparing %d sdist(s)", len(todo))
-        found = thread_map(one, todo, cpu_count())
+        if self.threads == 1:
+            found = [one(cand) for cand in todo]
+        else:
+            found = thread_map(one, todo, self.threads)
         for cand, meta in zip(todo, found, strict=True):
             if meta is not None and cand.metadata_file is not None:
                 out[cand.metadata_file.url] = meta
