@@ -175,7 +175,13 @@ PASSED_OVER = [
         "Because baz==2.0 requires Python >=3.99 and you require baz>=2",
         None,
     ),
-    ("yk", [], "yk 2.0 passed over: was yanked", "Because yk==2.0 was yanked", None),
+    (
+        "yk",
+        [],
+        "yk 2.0 passed over: was yanked",
+        "Because only yk<2 is available",
+        "hint: yk==2.0 was yanked; pin one with `yk==VERSION` to use it anyway",
+    ),
     (
         "odd",
         [],

@@ -339,14 +339,13 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
         return None
 
     def _barred_versions(self, name: str) -> _Barred:
-        """The versions of ``name`` that cannot be chosen and why, oldest first."""
+        """The versions of ``name`` ruled out before solving and why, oldest first. Yanked
+        versions are not among them: they still count for the pre-release policy (a yanked
+        2.1 keeps 3.0b1 out), so offering them would change answers; -v and a hint name them."""
         found = self._barred.get(name)
         if found is None:
-            sel = self.selector(name)
             items = sorted(
-                (c.version, c.excluded or "was yanked")
-                for c in self.candidates(name)
-                if c.excluded is not None or not sel.unyanked(c)
+                (c.version, c.excluded) for c in self.candidates(name) if c.excluded is not None
             )
             found = self._barred[name] = _Barred(items, [v for v, _ in items])
         return found
@@ -367,7 +366,7 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
                 else c.version >= chosen.version
             ):
                 continue
-            why = c.excluded or ("yanked" if not sel.unyanked(c) else None)
+            why = c.excluded or ("was yanked" if not sel.unyanked(c) else None)
             if why is None and c.version.is_prerelease:
                 why = "a pre-release"
             if why is not None:
