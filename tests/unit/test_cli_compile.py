@@ -404,7 +404,8 @@ def test_options_reach_the_resolver(fake: FakeCompile) -> None:
     assert opts.resolver.prerelease == "allow" and opts.resolver.exclude_newer == "2024-01-01"
     assert opts.resolver.no_deps and opts.resolver.no_build
     assert opts.index.offline and opts.cache.no_cache
-    assert opts.render.no_emit_packages == ("click", "pip")
+    assert opts.render.no_emit_packages == ("click",)
+    assert opts.render.unsafe_packages == ("pip",)
 
 
 class FakeTerminal(io.StringIO):

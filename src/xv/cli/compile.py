@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -64,11 +65,25 @@ def main(**params: Any) -> None:
 
     def body() -> int:
         check_pip_compile_options(params, reporter)
+        params.update(_default_files(params))
         loaded = config.load(no_config=bool(params["no_config"]))
         argv = ctx.meta.get("xv.argv", sys.argv[1:])
         return run(build_options(params, loaded, argv, _stdin, reporter.warn), reporter)
 
     run_command(reporter, body)
+
+
+def _default_files(params: dict[str, Any]) -> dict[str, Any]:
+    """pip-compile's habit: no input named, so compile the first default input found here
+    into ``requirements.txt`` (or ``-o``), saying which on stderr."""
+    if params["src_files"] or params["group"]:
+        return {}
+    from xv.compile.defaults import default_files
+
+    src, out = default_files(Path.cwd(), params["output_file"])
+    if not params["quiet"]:
+        click.echo(f"Compiling {src} into {'stdout' if out == '-' else out}", err=True)
+    return {"src_files": (src,), "output_file": out}
 
 
 def _stdin() -> str:

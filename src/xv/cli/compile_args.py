@@ -92,8 +92,9 @@ _OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--custom-compile-command",), {"help": "The command the header shows. [env: XV_CUSTOM_COMPILE_COMMAND]"}),
     (("--emit-index-url/--no-emit-index-url", "emit_index_url"), {"default": None, "help": "Write --index-url/--extra-index-url lines (without credentials)."}),
     (("--emit-find-links/--no-emit-find-links", "emit_find_links"), {"default": None, "help": "Write --find-links lines."}),
-    (("--no-emit-package", "--unsafe-package", "no_emit_package"), {**_MULTI, "help": "Leave this package out of the output (repeatable)."}),
-    (("--allow-unsafe/--no-allow-unsafe", "allow_unsafe"), {"default": None, "help": "Accepted for pip-compile compatibility; xv always pins every package."}),
+    (("--no-emit-package", "no_emit_package"), {**_MULTI, "help": "Leave this package out of the output (repeatable)."}),
+    (("--unsafe-package", "unsafe_package"), {**_MULTI, "help": "pip-compile's: list this package commented out in a block of packages 'considered to be unsafe' (repeatable)."}),
+    (("--allow-unsafe/--no-allow-unsafe", "allow_unsafe"), {"default": None, "help": "pip-compile's: pin the --unsafe-package packages in their block (xv pins every other package anyway)."}),
     # modes
     (("--dry-run",), {"is_flag": True, "help": "Print the result; write nothing."}),
     (("--check",), {"is_flag": True, "help": "Write nothing; exit 1 with a diff if -o FILE is out of date (2 if missing)."}),
@@ -129,7 +130,7 @@ def check_pip_compile_options(params: dict[str, Any], reporter: Reporter) -> Non
     def refused(flag: str, why: str = "") -> UsageError:
         return UsageError(f"pip-compile's `{flag}` is unsupported" + (f" ({why})" if why else ""))
 
-    if params["allow_unsafe"] is not None:
+    if params["allow_unsafe"] is not None and not params["unsafe_package"]:
         flag = "--allow-unsafe" if params["allow_unsafe"] else "--no-allow-unsafe"
         ignored(flag, "xv can safely pin `pip` and other packages")
     if params["reuse_hashes"]:
@@ -162,7 +163,7 @@ _SETTINGS = (
     "python_platform", "universal", "prerelease", "resolution", "exclude_newer", "no_deps", "no_build",
     "only_binary", "no_binary", "generate_hashes", "no_strip_extras", "no_annotate", "no_header",
     "annotation_style", "custom_compile_command", "emit_index_url", "emit_find_links",
-    "no_emit_package",
+    "no_emit_package", "unsafe_package", "allow_unsafe",
 )  # fmt: skip
 
 
@@ -264,6 +265,8 @@ def _render_options(s: dict[str, Any], index: IndexSettings, argv: Sequence[str]
         format=_format(params),
         python_version=s.get("python_version"),
         universal=bool(s.get("universal")),
+        unsafe_packages=tuple(s.get("unsafe_package", ())),
+        allow_unsafe=bool(s.get("allow_unsafe")),
     )
 
 

@@ -104,11 +104,14 @@ class Destination:
     """Writes into one interpreter's scheme; each write returns its RECORD entry."""
 
     def __init__(self, interp: Interpreter, site_dir: Path, link_mode: str) -> None:
-        if link_mode not in ("hardlink", "copy"):
+        if link_mode not in ("hardlink", "copy", "symlink"):
             raise ValueError(f"unknown link mode {link_mode!r}")
         self.interp = interp
         self.site_dir = site_dir
         self._link = link_mode == "hardlink"
+        # uv's symlink mode: the environment points into the cache's read-only archives
+        # (so it breaks when they are cleaned); one atomic replace per file, as for copies.
+        self._symlink = link_mode == "symlink"
         self._made: set[Path] = set()  # directories known to exist: one mkdir each
 
     def _make_parent(self, target: Path) -> None:
@@ -127,7 +130,9 @@ class Destination:
         file is replaced through a temporary beside it, never written into.
         """
         tick()
-        if not (self._link and self._link_new(source, target)):
+        if self._symlink:
+            self._replace_with_symlink(source, target)
+        elif not (self._link and self._link_new(source, target)):
             temp = self._temp_beside(target)
             try:
                 if self._link:
@@ -146,6 +151,15 @@ class Destination:
         if known is not None and known.hash and known.size is not None:
             return self._entry(target, known.hash, known.size)
         return self._entry(target, *hash_file(target))
+
+    def _replace_with_symlink(self, source: Path, target: Path) -> None:
+        temp = self._temp_beside(target)
+        try:
+            os.symlink(os.path.abspath(source), temp)
+            tick()
+            os.replace(temp, target)
+        finally:
+            _discard(temp)
 
     def _link_new(self, source: Path, target: Path) -> bool:
         """Link straight to ``target`` when the name is free; False to go the long way."""

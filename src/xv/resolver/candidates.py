@@ -27,11 +27,21 @@ NO_USABLE_WHEELS = "has no usable wheels"
 
 @dataclass(frozen=True)
 class BinaryPolicy:
-    """``--only-binary``/``--no-binary``/``--no-build`` as sets of names (or ``:all:``)."""
+    """``--only-binary``/``--no-binary``/``--no-build`` as sets of names (or ``:all:``);
+    for xv-sync also ``--exclude-newer`` (xv-compile passes that to
+    :func:`build_candidates` instead)."""
 
     only_binary: frozenset[str] = frozenset()
     no_binary: frozenset[str] = frozenset()
     no_build: bool = False
+    exclude_newer: datetime | None = None
+
+    def uploaded_in_time(self, file: DistFile) -> bool:
+        """False for a file uploaded after ``exclude_newer`` (one with no time is kept)."""
+        if self.exclude_newer is None:
+            return True
+        uploaded = _parse_time(file.upload_time)
+        return uploaded is None or uploaded <= self.exclude_newer
 
     def wheels_allowed(self, name: str) -> bool:
         return not ({":all:", name} & self.no_binary) or name in self.only_binary

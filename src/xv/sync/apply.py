@@ -191,6 +191,9 @@ def best_file(
     files = files_of_version(page, want.version) if page is not None else ()
     if not files:
         raise InstallError(f"{spec} was not found on the package index", name)
+    files = tuple(f for f in files if policy.uploaded_in_time(f))
+    if not files:
+        raise InstallError(f"{spec} has no file uploaded before --exclude-newer", name)
     usable = []
     for f in files if policy.wheels_allowed(name) else ():
         rank = target.wheel_priority(f.filename) if f.is_wheel else None

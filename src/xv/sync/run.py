@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from xv.index.client import IndexClient
     from xv.resolver.candidates import BinaryPolicy
     from xv.sync.apply import ApplyReport
+    from xv.sync.strict import Broken
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,11 @@ class SyncOptions:
     build: BuildSettings = BuildSettings()
     only_binary: frozenset[str] = frozenset()  # normalised names or ":all:"
     no_binary: frozenset[str] = frozenset()
+    exclude_newer: datetime | None = None  # refuse pins with no file uploaded before it
+    strict: bool = False  # check every installed distribution's requirements afterwards
+    download_only: str | None = None  # fill this directory instead of syncing
+    target: str | None = None  # --target DIR: a directory instead of an environment
+    prefix: str | None = None  # --prefix DIR: a virtual environment's layout at DIR
 
 
 class SyncProgress:
@@ -85,7 +92,7 @@ class SyncProgress:
         """``phase`` ``"prepare"`` or ``"install"``: ``done`` of ``total``."""
 
 
-Outcome = Literal["nothing-pinned", "unchanged", "would-change", "applied"]
+Outcome = Literal["nothing-pinned", "unchanged", "would-change", "applied", "downloaded"]
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,8 @@ class SyncReport:
     plan: Plan = Plan()
     seconds: float = 0.0  # from the start until the plan was known
     applied: ApplyReport | None = None
+    broken: tuple[Broken, ...] = ()  # --strict: requirements the environment does not meet
+    downloaded: tuple[tuple[Path, bool], ...] = ()  # --download-only: (file, fetched now)
 
 
 def sync(opts: SyncOptions, progress: SyncProgress | None = None) -> SyncReport:
@@ -118,16 +127,23 @@ def _sync_in_cache(
     opts: SyncOptions, progress: SyncProgress, cache: Cache, started: float
 ) -> SyncReport:
     s = opts.settings
-    interp = find_target(
-        s.get("python"),
-        opts.system,
-        opts.break_system_packages,
-        Path.cwd(),
-        os.environ,
-        cache=cache if cache.enabled else None,
-    )
+    if opts.target or opts.prefix or opts.download_only:
+        from xv.sync.target_dir import directory_interpreter
+
+        interp = directory_interpreter(opts.target, opts.prefix, s, opts.system, cache)
+    else:
+        interp = find_target(
+            s.get("python"),
+            opts.system,
+            opts.break_system_packages,
+            Path.cwd(),
+            os.environ,
+            cache=cache if cache.enabled else None,
+        )
     progress.environment(interp)
     inputs = read_inputs(opts.src_files, interp.markers, require_hashes=opts.require_hashes)
+    if opts.download_only is not None:
+        return _download(opts, interp, inputs, cache, started)
     with ExitStack() as stack:
         built = None
         if inputs.direct:  # sdists, directories, editables, VCS: named by their metadata
@@ -168,6 +184,8 @@ class _Run:
             return SyncReport("nothing-pinned", self.interp, self.inputs)  # as uv: no change
         if self.opts.dry_run or self.opts.check:  # they may run on a read-only env
             return self.planned()
+        if self.opts.target or self.opts.prefix:
+            self.interp.prefix.mkdir(parents=True, exist_ok=True)  # a new directory's lock
         with environment_lock(self.interp.prefix):
             # A run that was interrupted is finished (or rolled back) before planning.
             repaired = repair(self.interp, self.progress.warn)
@@ -183,12 +201,22 @@ class _Run:
             SyncReport, interp=self.interp, inputs=self.inputs, plan=the_plan, seconds=seconds
         )
         if the_plan.is_empty:
-            return report("unchanged")
+            return report("unchanged", broken=self.broken())
         if self.opts.dry_run:
             self.check(the_plan)  # fails where a real run would
         if self.opts.dry_run or self.opts.check:
             return report("would-change")
-        return report("applied", applied=self.apply(the_plan))
+        applied = self.apply(the_plan)
+        return report("applied", applied=applied, broken=self.broken())
+
+    def broken(self) -> tuple[Broken, ...]:
+        """``--strict``: the installed distributions' unmet requirements, after the sync."""
+        if not self.opts.strict:
+            return ()
+        from xv.sync.strict import broken_requirements
+
+        installed = installed_distributions(self.interp)
+        return tuple(broken_requirements(installed, self.interp.markers))
 
     def plan(self) -> Plan:
         """The plan; in the environment xv runs from, never removing what xv needs to run
@@ -255,7 +283,25 @@ def _client(opts: SyncOptions, inputs: SyncInputs, cache: Cache) -> IndexClient:
 def _policy(opts: SyncOptions) -> BinaryPolicy:
     from xv.resolver.candidates import BinaryPolicy
 
-    return BinaryPolicy(opts.only_binary, opts.no_binary)
+    return BinaryPolicy(opts.only_binary, opts.no_binary, exclude_newer=opts.exclude_newer)
+
+
+def _download(
+    opts: SyncOptions, interp: Interpreter, inputs: SyncInputs, cache: Cache, started: float
+) -> SyncReport:
+    """``--download-only DIR``: the files of every pin for the target, verified, in DIR."""
+    from xv.errors import UsageError
+    from xv.sync.download import download_all
+
+    if inputs.direct:  # a directory or VCS checkout is not a file a wheelhouse can hold
+        where = ", ".join(str(item.origin) for item in inputs.direct[:3])
+        raise UsageError(f"--download-only takes pins of released files only, not ({where})")
+    assert opts.download_only is not None
+    with _usable_cache(cache) as usable:
+        client = _client(opts, inputs, usable)
+        files = download_all(inputs.wanted, interp, client, Path(opts.download_only), _policy(opts))
+    seconds = time.monotonic() - started
+    return SyncReport("downloaded", interp, inputs, seconds=seconds, downloaded=tuple(files))
 
 
 def _build_context(
