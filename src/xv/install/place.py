@@ -35,8 +35,8 @@ from xv.install.record import RecordEntry, hash_file, record_hash, render_record
 from xv.install.scripts import EntryPoint, launcher, rewrite_python_shebang
 from xv.install.validate import (
     SCHEMES,
+    InsideGuard,
     archive_files,
-    check_inside,
     destinations,
     join_inside,
     read_layout,
@@ -113,6 +113,8 @@ class Destination:
         # (so it breaks when they are cleaned); one atomic replace per file, as for copies.
         self._symlink = link_mode == "symlink"
         self._made: set[Path] = set()  # directories known to exist: one mkdir each
+        self.guard = InsideGuard()  # the symlink check, once per directory
+        self._site_prefix = os.path.join(os.path.normpath(site_dir), "")
 
     def _make_parent(self, target: Path) -> None:
         if target.parent not in self._made:
@@ -189,7 +191,12 @@ class Destination:
         return self._entry(target, record_hash(hashlib.sha256(data).digest()), len(data))
 
     def _entry(self, target: Path, hash_: str | None, size: int | None) -> RecordEntry:
-        rel = os.path.relpath(target, self.site_dir).replace(os.sep, "/")
+        text = str(target)  # normalised by join_inside; relpath only for other schemes
+        if text.startswith(self._site_prefix):
+            rel = text[len(self._site_prefix) :]
+        else:
+            rel = os.path.relpath(target, self.site_dir)
+        rel = rel.replace(os.sep, "/")
         return RecordEntry(rel, hash_, size)
 
 
@@ -204,9 +211,9 @@ def _discard(path: Path) -> None:
         pass
 
 
-def _inside(root: Path, rel: str, package: str) -> Path:
+def _inside(dest: Destination, root: Path, rel: str, package: str) -> Path:
     target = join_inside(root, rel, package)
-    check_inside(root, target, package)
+    dest.guard.check(root, target, package)
     return target
 
 
@@ -259,7 +266,7 @@ def _install(
     entries = [_place(wheel, dest, rel) for rel in wheel.files()]
     executable = str(interp.executable)
     for entry_point in wheel.entry_points():
-        target = _inside(interp.paths["scripts"], entry_point.name, wheel.name)
+        target = _inside(dest, interp.paths["scripts"], entry_point.name, wheel.name)
         entries.append(dest.write(target, launcher(entry_point, executable), executable=True))
     dist_info = site_dir / wheel.dist_info
     entries.append(dest.write(dist_info / "INSTALLER", f"{installer}\n".encode()))
@@ -278,13 +285,15 @@ def _install(
 def _place(wheel: ArchiveWheel, dest: Destination, rel: str) -> RecordEntry:
     source = wheel.root.joinpath(*rel.split("/"))
     if not rel.startswith(wheel.data_dir + "/"):
-        return dest.link(source, _inside(dest.site_dir, rel, wheel.name), wheel.hashes.get(rel))
+        return dest.link(
+            source, _inside(dest, dest.site_dir, rel, wheel.name), wheel.hashes.get(rel)
+        )
     scheme, _, sub = rel[len(wheel.data_dir) + 1 :].partition("/")
     if scheme not in SCHEMES or not sub:
         raise InstallError(f"{wheel.name}: unknown .data scheme in {rel!r}", wheel.name)
     # Built from the validated, normalized project name, never METADATA's raw text.
     root = scheme_dir(dest.interp.paths, scheme, wheel.layout)
-    target = _inside(root, sub, wheel.name)
+    target = _inside(dest, root, sub, wheel.name)
     if scheme != "scripts":
         return dest.link(source, target, wheel.hashes.get(rel))
     # Scripts are always new files: their shebang may change and they must be executable.

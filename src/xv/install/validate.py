@@ -140,9 +140,9 @@ def validate_archive(
     _check_identity(layout, name, version, filename, label)
     _check_record(root, layout, label)
     _check_scripts(layout, label)
-    parents = {(base, target.parent) for _, target, base in destinations(root, layout, scheme)}
-    for base, parent in parents:
-        check_inside(base, parent / "_", label)
+    guard = InsideGuard()
+    for _, target, base in destinations(root, layout, scheme):
+        guard.check(base, target, label)
     return layout
 
 
@@ -251,25 +251,55 @@ def scheme_dir(scheme: Mapping[str, Path], kind: str, layout: WheelLayout) -> Pa
 
 
 def join_inside(base: Path, rel: str, label: str) -> Path:
-    """``base / rel`` normalised, refused when it leaves ``base`` (lexically)."""
+    """``base / rel`` normalised, refused when it leaves ``base`` (lexically).
+
+    String operations, not pathlib: this runs for every file of every install, and
+    pathlib's parsing cost more than the install's links.
+    """
     if not rel or rel.startswith("/") or "\0" in rel:
         raise InstallError(f"{label}: {rel!r} escapes {base}", label)
-    target = Path(os.path.normpath(base.joinpath(*rel.split("/"))))
-    root = Path(os.path.normpath(base))
-    if target == root or not target.is_relative_to(root):
+    root = os.path.normpath(base)
+    target = os.path.normpath(os.path.join(root, rel))
+    if target == root or not target.startswith(_with_sep(root)):
         raise InstallError(f"{label}: {rel!r} escapes {base}", label)
-    return target
+    return Path(target)
+
+
+def _with_sep(path: str) -> str:
+    return path if path.endswith(os.sep) else path + os.sep
+
+
+def _is_within(path: str, root: str) -> bool:
+    return path == root or path.startswith(_with_sep(root))
 
 
 def check_inside(base: Path, target: Path, label: str) -> None:
     """Refuse ``target`` when its existing parent resolves (through symlinks) outside ``base``."""
-    real_base = Path(os.path.realpath(base))
-    parent = target.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    real_parent = Path(os.path.realpath(parent))
-    lexical_parent = Path(os.path.normpath(parent))
-    if lexical_parent.is_relative_to(Path(os.path.normpath(base))) and not (
-        real_parent.is_relative_to(real_base)
-    ):
-        raise InstallError(f"{label}: {target} leads outside {base} through a symlink", label)
+    InsideGuard().check(base, target, label)
+
+
+class InsideGuard:
+    """:func:`check_inside` for the many files of an install: each (base, parent directory)
+    is resolved once, so the symlink check costs a few ``realpath`` calls per directory
+    instead of one per file. Use a fresh guard for each install (directories change)."""
+
+    def __init__(self) -> None:
+        self._checked: set[tuple[str, str]] = set()
+        self._real: dict[str, str] = {}
+
+    def check(self, base: Path, target: Path, label: str) -> None:
+        key = (str(base), os.path.dirname(target))
+        if key in self._checked:
+            return
+        root = os.path.normpath(base)
+        real_base = self._real.get(root)
+        if real_base is None:
+            real_base = self._real[root] = os.path.realpath(root)
+        parent = key[1]
+        while not os.path.exists(parent) and parent != os.path.dirname(parent):
+            parent = os.path.dirname(parent)
+        if _is_within(os.path.normpath(parent), root) and not _is_within(
+            os.path.realpath(parent), real_base
+        ):
+            raise InstallError(f"{label}: {target} leads outside {base} through a symlink", label)
+        self._checked.add(key)
