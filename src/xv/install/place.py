@@ -36,13 +36,14 @@ from xv.install.scripts import EntryPoint, launcher, rewrite_python_shebang
 from xv.install.validate import (
     SCHEMES,
     InsideGuard,
-    archive_files,
+    WheelLayout,
     destinations,
-    join_inside,
+    inside_path,
     read_layout,
     scheme_dir,
 )
 
+StrPath = str | os.PathLike[str]
 _OWN_METADATA = ("RECORD", "RECORD.jws", "RECORD.p7s", "INSTALLER", "direct_url.json", "REQUESTED")
 
 
@@ -70,9 +71,11 @@ class InstalledRecord:
 class ArchiveWheel:
     """Read-only view of an unpacked wheel in the archive bucket (see ``validate``)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, layout: WheelLayout | None = None) -> None:
+        """``layout``: the tree's layout as validation read it (else it is read here)."""
         self.root = root
-        self.layout = read_layout(root)
+        self.layout = layout if layout is not None else read_layout(root)
+        self.source_root = str(root)
         self.dist_info = self.layout.dist_info
         self.data_dir = self.layout.data_dir
         self.name, self.version = self.layout.name, self.layout.version
@@ -88,7 +91,7 @@ class ArchiveWheel:
         An upgrade interrupted part way then leaves old ``__init__.py`` files, or new ones
         whose new submodules are already in place: the packages still import.
         """
-        found = list(archive_files(self.root))
+        found = self.layout.files
         in_dist_info = [f for f in found if f.startswith(self.dist_info + "/")]
         package = set(found) - set(in_dist_info)
         yield from sorted(package, key=lambda path: (path.endswith("/__init__.py"), path))
@@ -112,26 +115,30 @@ class Destination:
         # uv's symlink mode: the environment points into the cache's read-only archives
         # (so it breaks when they are cleaned); one atomic replace per file, as for copies.
         self._symlink = link_mode == "symlink"
-        self._made: set[Path] = set()  # directories known to exist: one mkdir each
+        # Directories known to exist: one mkdir each. Paths are handled as strings in the
+        # per-file steps: pathlib's parsing cost more than the links themselves.
+        self._made: set[str] = set()
         self.guard = InsideGuard()  # the symlink check, once per directory
         self._site_prefix = os.path.join(os.path.normpath(site_dir), "")
 
-    def _make_parent(self, target: Path) -> None:
-        if target.parent not in self._made:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self._made.add(target.parent)
+    def _make_parent(self, target: str) -> None:
+        parent = os.path.dirname(target)
+        if parent not in self._made:
+            os.makedirs(parent, exist_ok=True)
+            self._made.add(parent)
 
-    def _temp_beside(self, target: Path) -> Path:
+    def _temp_beside(self, target: str) -> str:
         self._make_parent(target)
         return _temp_name(target)
 
-    def link(self, source: Path, target: Path, known: RecordEntry | None) -> RecordEntry:
+    def link(self, source: StrPath, target: StrPath, known: RecordEntry | None) -> RecordEntry:
         """Place ``source`` at ``target`` by hardlink (or copy, when linking fails).
 
         A link to a free name appears whole, so it needs no temporary; an existing
         file is replaced through a temporary beside it, never written into.
         """
         tick()
+        source, target = os.fspath(source), os.fspath(target)
         if self._symlink:
             self._replace_with_symlink(source, target)
         elif not (self._link and self._link_new(source, target)):
@@ -154,7 +161,7 @@ class Destination:
             return self._entry(target, known.hash, known.size)
         return self._entry(target, *hash_file(target))
 
-    def _replace_with_symlink(self, source: Path, target: Path) -> None:
+    def _replace_with_symlink(self, source: str, target: str) -> None:
         temp = self._temp_beside(target)
         try:
             os.symlink(os.path.abspath(source), temp)
@@ -163,7 +170,7 @@ class Destination:
         finally:
             _discard(temp)
 
-    def _link_new(self, source: Path, target: Path) -> bool:
+    def _link_new(self, source: str, target: str) -> bool:
         """Link straight to ``target`` when the name is free; False to go the long way."""
         self._make_parent(target)
         try:
@@ -175,58 +182,60 @@ class Destination:
             return False
         return True
 
-    def write(self, target: Path, data: bytes, executable: bool = False) -> RecordEntry:
+    def write(self, target: StrPath, data: bytes, executable: bool = False) -> RecordEntry:
         """Write a new file at ``target`` (replacing, never modifying, what is there)."""
         tick()
+        target = os.fspath(target)
         temp = self._temp_beside(target)
         try:
             with open(temp, "xb") as handle:
                 handle.write(data)
             if executable:
-                temp.chmod(0o755)
+                os.chmod(temp, 0o755)
             tick()
             os.replace(temp, target)
         finally:
             _discard(temp)
         return self._entry(target, record_hash(hashlib.sha256(data).digest()), len(data))
 
-    def _entry(self, target: Path, hash_: str | None, size: int | None) -> RecordEntry:
-        text = str(target)  # normalised by join_inside; relpath only for other schemes
-        if text.startswith(self._site_prefix):
-            rel = text[len(self._site_prefix) :]
+    def _entry(self, target: str, hash_: str | None, size: int | None) -> RecordEntry:
+        # Normalised by join_inside; relpath only for the other schemes' files.
+        if target.startswith(self._site_prefix):
+            rel = target[len(self._site_prefix) :]
         else:
             rel = os.path.relpath(target, self.site_dir)
         rel = rel.replace(os.sep, "/")
         return RecordEntry(rel, hash_, size)
 
 
-def _temp_name(target: Path) -> Path:
-    return target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.xv-tmp")
+def _temp_name(target: str) -> str:
+    head, tail = os.path.split(target)
+    return os.path.join(head, f".{tail}.{uuid.uuid4().hex[:12]}.xv-tmp")
 
 
-def _discard(path: Path) -> None:
+def _discard(path: str) -> None:
     try:
-        path.unlink()
+        os.unlink(path)
     except FileNotFoundError:
         pass
 
 
-def _inside(dest: Destination, root: Path, rel: str, package: str) -> Path:
-    target = join_inside(root, rel, package)
+def _inside(dest: Destination, root: Path, rel: str, package: str) -> str:
+    target = inside_path(root, rel, package)
     dest.guard.check(root, target, package)
     return target
 
 
 def planned_paths(
-    archive_dir: str | os.PathLike[str], interp: Interpreter
-) -> tuple[Path, list[Path]]:
+    archive_dir: str | os.PathLike[str], interp: Interpreter, layout: WheelLayout | None = None
+) -> tuple[Path, list[str]]:
     """The ``.dist-info`` directory and every path installing the archive may write
     (its own metadata files included), for the journal."""
-    wheel = ArchiveWheel(Path(archive_dir))
+    wheel = ArchiveWheel(Path(archive_dir), layout)
     site_dir = interp.paths["purelib" if wheel.root_is_purelib else "platlib"]
-    targets = [target for _, target, _ in destinations(wheel.root, wheel.layout, interp.paths)]
+    targets = [str(t) for _, t, _ in destinations(wheel.root, wheel.layout, interp.paths)]
     meta = site_dir / wheel.dist_info
-    return meta, [*targets, *(meta / name for name in _OWN_METADATA)]
+    return meta, [*targets, *(str(meta / name) for name in _OWN_METADATA)]
 
 
 def install_from_archive(
@@ -237,16 +246,18 @@ def install_from_archive(
     direct_url: dict[str, Any] | None = None,
     link_mode: str = "hardlink",
     requested: bool = False,
+    layout: WheelLayout | None = None,
 ) -> InstalledRecord:
     """Install the unpacked wheel at ``archive_dir`` into ``interp``'s environment.
 
     ``requested`` writes an empty ``REQUESTED`` file (PEP 376): the user asked for
-    this distribution, it is not only there as a dependency.
+    this distribution, it is not only there as a dependency. ``layout`` is the
+    tree as :func:`~xv.install.validate.validate_archive` read it (else read again).
 
     Raises InstallError (also for filesystem failures, e.g. a directory where a
     file must go); files placed before the failure stay, without metadata.
     """
-    wheel = ArchiveWheel(Path(archive_dir))
+    wheel = ArchiveWheel(Path(archive_dir), layout)
     try:
         return _install(wheel, interp, installer, direct_url, link_mode, requested)
     except OSError as exc:
@@ -283,7 +294,7 @@ def _install(
 
 
 def _place(wheel: ArchiveWheel, dest: Destination, rel: str) -> RecordEntry:
-    source = wheel.root.joinpath(*rel.split("/"))
+    source = os.path.join(wheel.source_root, rel)
     if not rel.startswith(wheel.data_dir + "/"):
         return dest.link(
             source, _inside(dest, dest.site_dir, rel, wheel.name), wheel.hashes.get(rel)
@@ -297,6 +308,6 @@ def _place(wheel: ArchiveWheel, dest: Destination, rel: str) -> RecordEntry:
     if scheme != "scripts":
         return dest.link(source, target, wheel.hashes.get(rel))
     # Scripts are always new files: their shebang may change and they must be executable.
-    content = source.read_bytes()
+    content = Path(source).read_bytes()
     rewritten = rewrite_python_shebang(content, str(dest.interp.executable))
     return dest.write(target, content if rewritten is None else rewritten, executable=True)

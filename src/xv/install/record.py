@@ -6,9 +6,9 @@ import base64
 import csv
 import hashlib
 import io
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 _CHUNK = 1 << 20
 
@@ -34,7 +34,7 @@ def record_hash(digest: bytes, algorithm: str = "sha256") -> str:
     return f"{algorithm}=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def hash_file(path: Path) -> tuple[str, int]:
+def hash_file(path: str | os.PathLike[str]) -> tuple[str, int]:
     """``(record hash, size)`` of a file's contents."""
     digest = hashlib.sha256()
     size = 0

@@ -57,6 +57,9 @@ class WheelLayout:
     root_is_purelib: bool
     record: Mapping[str, RecordEntry]
     entry_points: tuple[EntryPoint, ...]
+    # Every file of the tree ("/"-separated), listed once here for the checks, the
+    # journal and the install (the tree is immutable: its manifest is checked first).
+    files: tuple[str, ...] = ()
 
     @property
     def data_dir(self) -> str:
@@ -115,7 +118,8 @@ def read_layout(root: Path) -> WheelLayout:
     if (root / dist_info / "entry_points.txt").is_file():
         text = read_text(root / dist_info / "entry_points.txt", label)
         entry_points = parse_entry_points(text, label)
-    return WheelLayout(name, version, dist_info, purelib, record, tuple(entry_points))
+    files = tuple(archive_files(root))
+    return WheelLayout(name, version, dist_info, purelib, record, tuple(entry_points), files)
 
 
 def _check_wheel_version(value: object, label: str) -> None:
@@ -182,14 +186,15 @@ def _check_record(root: Path, layout: WheelLayout, label: str) -> None:
 
     for path in layout.record:
         check_member_name(path, label)
-    for rel in archive_files(root):
+    base = str(root)
+    for rel in layout.files:
         head, _, tail = rel.rpartition("/")
         if head == layout.dist_info and tail in UNRECORDED:
             continue
         entry = layout.record.get(rel)
         if entry is None:
             raise InstallError(f"{label}: {rel} is not listed in RECORD", label)
-        if entry.size is not None and entry.size != (root / rel).stat().st_size:
+        if entry.size is not None and entry.size != os.stat(os.path.join(base, rel)).st_size:
             raise InstallError(f"{label}: {rel} does not match its RECORD size", label)
 
 
@@ -220,25 +225,25 @@ def archive_files(root: Path) -> Iterator[str]:
 
 def destinations(
     root: Path, layout: WheelLayout, scheme: Mapping[str, Path]
-) -> Iterator[tuple[str, Path, Path]]:
+) -> Iterator[tuple[str, str, Path]]:
     """``(archive path or script name, destination, scheme directory)`` of every file the
     install writes (without its own metadata files). Raises InstallError for an unknown
     ``.data`` scheme."""
     site = scheme["purelib" if layout.root_is_purelib else "platlib"]
     prefix = layout.data_dir + "/"
-    for rel in archive_files(root):
+    for rel in layout.files:
         if not rel.startswith(prefix):
-            yield rel, join_inside(site, rel, layout.name), site
+            yield rel, inside_path(site, rel, layout.name), site
             continue
         kind, _, sub = rel[len(prefix) :].partition("/")
         if kind not in SCHEMES or not sub:
             raise InstallError(f"{layout.name}: unknown .data scheme in {rel!r}", layout.name)
         base = scheme_dir(scheme, kind, layout)
-        yield rel, join_inside(base, sub, layout.name), base
+        yield rel, inside_path(base, sub, layout.name), base
     for entry_point in layout.entry_points:
         yield (
             entry_point.name,
-            join_inside(scheme["scripts"], entry_point.name, layout.name),
+            inside_path(scheme["scripts"], entry_point.name, layout.name),
             (scheme["scripts"]),
         )
 
@@ -251,18 +256,20 @@ def scheme_dir(scheme: Mapping[str, Path], kind: str, layout: WheelLayout) -> Pa
 
 
 def join_inside(base: Path, rel: str, label: str) -> Path:
-    """``base / rel`` normalised, refused when it leaves ``base`` (lexically).
+    """``base / rel`` normalised, refused when it leaves ``base`` (lexically)."""
+    return Path(inside_path(base, rel, label))
 
-    String operations, not pathlib: this runs for every file of every install, and
-    pathlib's parsing cost more than the install's links.
-    """
+
+def inside_path(base: Path | str, rel: str, label: str) -> str:
+    """:func:`join_inside` as a string. String operations, not pathlib: this runs for
+    every file of every install, and pathlib's parsing cost more than the links."""
     if not rel or rel.startswith("/") or "\0" in rel:
         raise InstallError(f"{label}: {rel!r} escapes {base}", label)
     root = os.path.normpath(base)
     target = os.path.normpath(os.path.join(root, rel))
     if target == root or not target.startswith(_with_sep(root)):
         raise InstallError(f"{label}: {rel!r} escapes {base}", label)
-    return Path(target)
+    return target
 
 
 def _with_sep(path: str) -> str:
@@ -287,7 +294,7 @@ class InsideGuard:
         self._checked: set[tuple[str, str]] = set()
         self._real: dict[str, str] = {}
 
-    def check(self, base: Path, target: Path, label: str) -> None:
+    def check(self, base: Path, target: Path | str, label: str) -> None:
         key = (str(base), os.path.dirname(target))
         if key in self._checked:
             return

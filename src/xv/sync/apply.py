@@ -52,7 +52,7 @@ from xv.install.archive import (
 )
 from xv.install.journal import InstallStep, RemoveStep, Step, clear_journal, write_journal
 from xv.install.place import InstalledRecord, planned_paths
-from xv.install.validate import validate_archive
+from xv.install.validate import WheelLayout, validate_archive
 from xv.pool import ENV_POOL_KIND, PoolKind, WorkerPool, cpu_count, thread_map
 from xv.resolver.candidates import BinaryPolicy
 from xv.sync.plan import Plan, Wanted
@@ -152,10 +152,12 @@ def apply(
         root = str(client.cache.root)
         return prepare_one(want, target, platform, client.settings, root, True, policy)[0]
 
-    validate_all(wanted, archives, interp, rebuild)
+    layouts = validate_all(wanted, archives, interp, rebuild)
     prepared_at = monotonic()
     warnings: list[str] = []
-    records, removing = install(plan, archives, interp, options, progress, warnings.append)
+    records, removing = install(
+        plan, archives, interp, options, progress, warnings.append, layouts=layouts
+    )
     if options.compile_bytecode:
         compile_all(records, interp)
     return ApplyReport(
@@ -520,13 +522,15 @@ def validate_all(
     archives: dict[str, str],
     interp: Interpreter,
     rebuild: Callable[[Wanted], str],
-) -> None:
-    """Check every prepared wheel against its pin and the target before anything changes.
+) -> dict[str, WheelLayout]:
+    """Check every prepared wheel against its pin and the target before anything changes;
+    the layouts read, by name (the install uses them instead of reading each tree again).
 
     A cached archive that fails is rebuilt once from its wheel (``rebuild``): the cache
     may have been damaged (garbled RECORD, WHEEL, entry_points.txt) without its sizes
     and mtimes changing. A wheel that fails again is refused.
     """
+    layouts: dict[str, WheelLayout] = {}
     for want in wanted:
         filename = None
         if want.url is not None and want.url.split("#", 1)[0].endswith(".whl"):
@@ -534,11 +538,12 @@ def validate_all(
         name = want.canonical_name
         args = (name, want.version, filename, interp.paths)
         try:
-            validate_archive(Path(archives[name]), *args)
+            layouts[name] = validate_archive(Path(archives[name]), *args)
         except InstallError:
             discard_archive(archives[name])
             archives[name] = rebuild(want)
-            validate_archive(Path(archives[name]), *args)
+            layouts[name] = validate_archive(Path(archives[name]), *args)
+    return layouts
 
 
 # -- install -------------------------------------------------------------------
@@ -551,6 +556,8 @@ def install(
     options: ApplyOptions,
     progress: Progress | None = None,
     warn: Callable[[str], None] | None = None,
+    *,
+    layouts: Mapping[str, WheelLayout] | None = None,
 ) -> tuple[list[InstalledRecord], float]:
     """Change the environment: installs in dependency order, then removals, dependents
     before their dependencies; every step journalled first (see ``install.journal``).
@@ -562,13 +569,22 @@ def install(
     wanted = {w.canonical_name: w for w in (*plan.install, *(r.wanted for r in plan.reinstall))}
     order = install_order(sorted(wanted), lambda name: requirements_of(archives[name]))
     removals = removal_order({n: replaced[n] for n in set(replaced) - set(wanted)})
-    steps = journal_steps(order, removals, wanted, archives, replaced, interp, options)
+    layouts = layouts or {}
+    steps = journal_steps(order, removals, wanted, archives, replaced, interp, options, layouts)
     write_journal(interp, steps)
     records = []
     total = len(order) + len(removals)
     for done, name in enumerate(order, 1):
         records.append(
-            _install_one(wanted[name], archives[name], replaced.get(name), interp, options, warn)
+            _install_one(
+                wanted[name],
+                archives[name],
+                replaced.get(name),
+                interp,
+                options,
+                warn,
+                layouts.get(name),
+            )  # fmt: skip
         )
         if progress is not None:
             progress("install", done, total)
@@ -598,19 +614,20 @@ def journal_steps(
     replaced: Mapping[str, InstalledDist],
     interp: Interpreter,
     options: ApplyOptions,
+    layouts: Mapping[str, WheelLayout] | None = None,
 ) -> list[Step]:
     """What :func:`install` will do, path by path, for the journal."""
     steps: list[Step] = []
     for name in order:
         old = replaced.get(name)
         olds = [old, *old.duplicates] if old is not None else []
-        meta, targets = planned_paths(archives[name], interp)
+        meta, targets = planned_paths(archives[name], interp, (layouts or {}).get(name))
         steps.append(
             InstallStep(
                 name,
                 archives[name],
                 str(meta),
-                tuple(map(str, targets)),
+                tuple(targets),
                 tuple(str(p) for d in olds for p in owned_files(d, missing_ok=True)),
                 tuple(str(d.dist_info_path) for d in olds),
                 _direct_url(wanted[name], archives[name], options),
@@ -631,11 +648,13 @@ def _install_one(
     interp: Interpreter,
     options: ApplyOptions,
     warn: Callable[[str], None] | None = None,
+    layout: WheelLayout | None = None,
 ) -> InstalledRecord:
     direct_url = _direct_url(want, archive, options)
     # Every pin of the files was asked for (as uv pip sync marks them), dependencies too.
     extra: dict[str, Any] = {
         "link_mode": options.link_mode, "direct_url": direct_url, "requested": True,
+        "layout": layout,
     }  # fmt: skip
     if old is None:
         return install_from_archive(archive, interp, **extra)
