@@ -108,6 +108,11 @@ def expand_env(value: str, environ: Mapping[str, str], *, strict: bool = False) 
 _OPTION_START_RE = re.compile(r"\s-")
 
 
+# shlex.split splits at these only (posix mode, whitespace_split).
+_SHELL_SPACE = re.compile(r"[ \t\r\n]+")
+_UNQUOTED = re.compile(r"[^\"'\\\\]*\Z")
+
+
 def split_requirement_line(text: str) -> tuple[str, str]:
     """Split a line into its requirement part and its options part.
 
@@ -127,7 +132,13 @@ def split_requirement_line(text: str) -> tuple[str, str]:
 
 
 def split_words(text: str) -> list[str]:
-    """Split an options part into words with shell quoting rules, as pip does."""
+    """Split an options part into words with shell quoting rules, as pip does.
+
+    >>> split_words("--hash=sha256:ab \t--hash 'sha256:c d'")
+    ['--hash=sha256:ab', '--hash', 'sha256:c d']
+    """
+    if _UNQUOTED.match(text):  # no quote or escape: shlex's answer, without its per-char loop
+        return _SHELL_SPACE.split(text.strip(" \t\r\n")) if text.strip(" \t\r\n") else []
     try:
         return shlex.split(text)
     except ValueError as exc:
