@@ -105,11 +105,13 @@ def verify_archive(final: str | os.PathLike[str], *, full: bool = False) -> bool
         found = set(archive_files(root))
         if found != set(expected):
             return False
+        base = str(root)  # string paths: this runs for every file of every cached wheel
         for rel, (size, mtime, digest) in expected.items():
-            info = (root / rel).stat()
+            path = os.path.join(base, rel)
+            info = os.stat(path)
             if info.st_size != size or info.st_mtime_ns != mtime:
                 return False
-            if full and hash_file(root / rel)[0] != digest:
+            if full and hash_file(path)[0] != digest:
                 return False
     except (KeyError, TypeError, ValueError, OSError):
         return False
