@@ -35,8 +35,13 @@ _CHUNK = 1 << 20
 _SIGNATURES = ("RECORD.jws", "RECORD.p7s")
 
 
-def unpack_wheel_to_archive(wheel_path: str, archive_dir: str, *, full_check: bool = False) -> str:
+def unpack_wheel_to_archive(
+    wheel_path: str, archive_dir: str, *, full_check: bool = False, sha256: str | None = None
+) -> str:
     """Unpack ``wheel_path`` under ``archive_dir`` (once) and return the tree's path.
+
+    ``sha256`` is the wheel's digest when the caller has just verified it (a download
+    hashed while streaming), so the wheel is not read once more to compute it.
 
     An existing tree is used only when its manifest verifies (sizes and mtimes, and
     with ``full_check`` every file's hash); otherwise it is discarded and unpacked
@@ -44,7 +49,7 @@ def unpack_wheel_to_archive(wheel_path: str, archive_dir: str, *, full_check: bo
     process pool. Raises InstallError for a wheel that is malformed, does not match
     its RECORD or holds a path escaping the archive.
     """
-    digest = file_sha256(wheel_path)
+    digest = sha256 or file_sha256(wheel_path)
     final = os.path.join(archive_dir, digest)
     if verify_archive(final, full=full_check):
         return final
@@ -60,8 +65,8 @@ def unpack_wheel_to_archive(wheel_path: str, archive_dir: str, *, full_check: bo
 def _extract_sealed(wheel_path: str, archive_dir: str, digest: str, final: str) -> None:
     staging = tempfile.mkdtemp(prefix=".unpack-", dir=archive_dir)
     try:
-        extract_wheel(wheel_path, staging)
-        manifest = _seal(Path(staging), digest)
+        hashes = extract_wheel(wheel_path, staging)
+        manifest = _seal(Path(staging), digest, hashes)
         os.rename(staging, final)
         _manifests(archive_dir).put(manifest_key(digest), manifest)
     finally:
@@ -78,16 +83,21 @@ def _manifests(archive_dir: str | os.PathLike[str]) -> Bucket:
     return Bucket(Path(archive_dir))
 
 
-def _seal(root: Path, digest: str) -> dict[str, Any]:
+def _seal(root: Path, digest: str, hashes: dict[str, str] | None = None) -> dict[str, Any]:
     """Make every file read-only (an edit through a hardlink in some environment then
-    fails instead of reaching every other one) and return the tree's manifest."""
+    fails instead of reaching every other one) and return the tree's manifest.
+
+    ``hashes``: each file's sha256 (RECORD form) as computed while it was written, so
+    the tree is not read again; a file missing from it is hashed here."""
     files = []
+    base = str(root)
     for rel in sorted(archive_files(root)):
-        path = root / rel
-        mode = 0o555 if path.stat().st_mode & 0o111 else 0o444
-        path.chmod(mode)
-        info = path.stat()
-        files.append((rel, info.st_size, info.st_mtime_ns, hash_file(path)[0]))
+        path = os.path.join(base, rel)
+        mode = 0o555 if os.stat(path).st_mode & 0o111 else 0o444
+        os.chmod(path, mode)
+        info = os.stat(path)
+        known = (hashes or {}).get(rel)
+        files.append((rel, info.st_size, info.st_mtime_ns, known or hash_file(path)[0]))
     return {"wheel_sha256": digest, "files": files}
 
 
@@ -140,8 +150,9 @@ def file_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def extract_wheel(wheel_path: str, dest: str) -> None:
-    """Extract and validate every member of the wheel into the empty directory ``dest``."""
+def extract_wheel(wheel_path: str, dest: str) -> dict[str, str]:
+    """Extract and validate every member of the wheel into the empty directory ``dest``;
+    each member's sha256 in RECORD form (hashed while it was written), by name."""
     label = os.path.basename(wheel_path)
     try:
         with zipfile.ZipFile(wheel_path) as wheel:
@@ -150,11 +161,13 @@ def extract_wheel(wheel_path: str, dest: str) -> None:
             _check_names_agree(dist_info, label)
             record = _read_record(wheel, members, dist_info, label)
             made: set[Path] = set()  # directories created so far: one mkdir each
+            hashes = {}
             for name, info in members.items():
                 entry = record.get(name)
                 if entry is None and not _unrecorded_ok(name, dist_info):
                     raise InstallError(f"{label}: {name} is not listed in RECORD", label)
-                _extract_member(wheel, info, Path(dest), entry, label, made)
+                hashes[name] = _extract_member(wheel, info, Path(dest), entry, label, made)
+            return hashes
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise InstallError(f"{label}: cannot unpack the wheel: {exc}", label) from exc
 
@@ -229,7 +242,8 @@ def _extract_member(
     entry: RecordEntry | None,
     label: str,
     made: set[Path],
-) -> None:
+) -> str:
+    """Write one member, checked against its RECORD entry; its sha256 in RECORD form."""
     target = dest.joinpath(*info.filename.split("/"))
     if target.parent not in made:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -237,11 +251,14 @@ def _extract_member(
     check = new_hasher(entry.hash) if entry is not None and entry.hash else None
     if entry is not None and entry.hash and check is None:
         raise InstallError(f"{label}: unsupported hash {entry.hash!r} in RECORD", label)
+    # The manifest's sha256, from the same bytes (RECORD's own hasher when it is sha256).
+    sha = check[1] if check is not None and check[0] == "sha256" else hashlib.sha256()
     size = 0
     with wheel.open(info) as source, open(target, "xb") as sink:
         while chunk := source.read(_CHUNK):
-            if check is not None:
+            if check is not None and check[1] is not sha:
                 check[1].update(chunk)
+            sha.update(chunk)
             size += len(chunk)
             sink.write(chunk)
     if entry is not None and check is not None and record_hash(*_digest(check)) != entry.hash:
@@ -250,6 +267,7 @@ def _extract_member(
         raise InstallError(f"{label}: {info.filename} does not match its RECORD size", label)
     if (info.external_attr >> 16) & 0o111:
         target.chmod(0o755)
+    return record_hash(sha.digest())
 
 
 def _digest(check: tuple[str, Any]) -> tuple[bytes, str]:

@@ -468,7 +468,9 @@ def fetch_wheel(
             )
         try:
             _check_hash(name, path, lock_hashes)
-            return unpack_wheel_to_archive(str(path), archives, full_check=full_check)
+            # The index's sha256 was checked: while streaming, or just above for a cached file.
+            known = index_hashes.get("sha256")
+            return unpack_wheel_to_archive(str(path), archives, full_check=full_check, sha256=known)
         except (HashMismatchError, InstallError):
             if not from_cache:
                 path.unlink(missing_ok=True)  # never keep a file the lock or unpacking refuses
