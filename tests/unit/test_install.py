@@ -142,6 +142,35 @@ def zip_wheel(path: Path, members: dict[str, bytes], *, record: bool = True) -> 
     return path
 
 
+@pytest.mark.parametrize("umask_known", [True, False])
+def test_unpacked_files_are_read_only_and_sealed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, umask_known: bool
+) -> None:
+    """Files are created with their final mode (no chmod pass), executables keep their x
+    bits, and the manifest (written while extracting) verifies fully; where the umask is
+    unknown the mode is set explicitly."""
+    from xv.install import archive
+
+    if not umask_known:
+        monkeypatch.setattr(archive, "_UMASK", 0o777)
+    wheel = zip_wheel(
+        tmp_path / "evil-1.0-py3-none-any.whl",
+        {"evil/a/b/c.py": b"x = 1\n", "evil/run.sh": b"#!/bin/sh\n"},
+    )
+    with zipfile.ZipFile(wheel) as zf:
+        entries = {i.filename: zf.read(i) for i in zf.infolist()}
+    with zipfile.ZipFile(wheel, "w") as zf:  # the same members, with Unix modes
+        for name, data in entries.items():
+            member = zipfile.ZipInfo(name)
+            mode = 0o755 if name == "evil/run.sh" else 0o644
+            member.external_attr = (stat.S_IFREG | mode) << 16
+            zf.writestr(member, data)
+    root = Path(unpack_wheel_to_archive(str(wheel), str(tmp_path / "archives")))
+    assert stat.S_IMODE((root / "evil/a/b/c.py").stat().st_mode) == 0o444
+    assert stat.S_IMODE((root / "evil/run.sh").stat().st_mode) == 0o555
+    assert archive.verify_archive(root, full=True)
+
+
 @pytest.mark.parametrize(
     "name",
     ["../evil.py", "/abs/evil.py", "evil/../../x.py", "evil\\..\\x.py", "C:/x.py", "./evil.py"],

@@ -6,7 +6,7 @@ hardlink (or copy) from it, so archive files must never be modified in place.
 
 Unpacking is atomic: the tree is extracted into a temporary directory beside
 the final one and renamed into place, under a lock, so one process unpacks and
-the others use its tree. Every file is then made read-only, and a manifest
+the others use its tree. Every file is created read-only, and a manifest
 (``<sha256>.manifest``: each file's size, mtime and hash) is written beside the
 tree; a tree is used only while it matches its manifest, checked cheaply (sizes
 and mtimes) or fully (hashes), and rebuilt from the wheel otherwise.
@@ -65,8 +65,8 @@ def unpack_wheel_to_archive(
 def _extract_sealed(wheel_path: str, archive_dir: str, digest: str, final: str) -> None:
     staging = tempfile.mkdtemp(prefix=".unpack-", dir=archive_dir)
     try:
-        hashes = extract_wheel(wheel_path, staging)
-        manifest = _seal(Path(staging), digest, hashes)
+        files = extract_wheel(wheel_path, staging)
+        manifest = {"wheel_sha256": digest, "files": sorted(files)}
         os.rename(staging, final)
         _manifests(archive_dir).put(manifest_key(digest), manifest)
     finally:
@@ -81,24 +81,6 @@ def manifest_key(digest: str) -> str:
 def _manifests(archive_dir: str | os.PathLike[str]) -> Bucket:
     """The manifests live beside the trees (``<sha256>.manifest``), checksummed msgpack."""
     return Bucket(Path(archive_dir))
-
-
-def _seal(root: Path, digest: str, hashes: dict[str, str] | None = None) -> dict[str, Any]:
-    """Make every file read-only (an edit through a hardlink in some environment then
-    fails instead of reaching every other one) and return the tree's manifest.
-
-    ``hashes``: each file's sha256 (RECORD form) as computed while it was written, so
-    the tree is not read again; a file missing from it is hashed here."""
-    files = []
-    base = str(root)
-    for rel in sorted(archive_files(root)):
-        path = os.path.join(base, rel)
-        mode = 0o555 if os.stat(path).st_mode & 0o111 else 0o444
-        os.chmod(path, mode)
-        info = os.stat(path)
-        known = (hashes or {}).get(rel)
-        files.append((rel, info.st_size, info.st_mtime_ns, known or hash_file(path)[0]))
-    return {"wheel_sha256": digest, "files": files}
 
 
 def verify_archive(final: str | os.PathLike[str], *, full: bool = False) -> bool:
@@ -150,9 +132,17 @@ def file_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def extract_wheel(wheel_path: str, dest: str) -> dict[str, str]:
-    """Extract and validate every member of the wheel into the empty directory ``dest``;
-    each member's sha256 in RECORD form (hashed while it was written), by name."""
+ManifestRow = tuple[str, int, int, str]  # path, size, mtime (ns), sha256 in RECORD form
+
+
+def extract_wheel(wheel_path: str, dest: str) -> list[ManifestRow]:
+    """Extract and validate every member of the wheel into the empty directory ``dest``.
+
+    Returns each file's manifest row, taken while it was written: its sha256 from the
+    bytes written, its size and mtime from the open file. Files are created read-only
+    (the mode an edit through a hardlink in some environment then fails on, instead of
+    reaching every other one), so sealing the tree costs no second pass over it.
+    """
     label = os.path.basename(wheel_path)
     try:
         with zipfile.ZipFile(wheel_path) as wheel:
@@ -160,14 +150,14 @@ def extract_wheel(wheel_path: str, dest: str) -> dict[str, str]:
             dist_info = find_dist_info_dir(list(members), label)
             _check_names_agree(dist_info, label)
             record = _read_record(wheel, members, dist_info, label)
-            made: set[Path] = set()  # directories created so far: one mkdir each
-            hashes = {}
+            made = {dest}  # directories created so far (dest is new and ours alone)
+            rows = []
             for name, info in members.items():
                 entry = record.get(name)
                 if entry is None and not _unrecorded_ok(name, dist_info):
                     raise InstallError(f"{label}: {name} is not listed in RECORD", label)
-                hashes[name] = _extract_member(wheel, info, Path(dest), entry, label, made)
-            return hashes
+                rows.append(_extract_member(wheel, info, dest, entry, label, made))
+            return rows
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise InstallError(f"{label}: cannot unpack the wheel: {exc}", label) from exc
 
@@ -238,36 +228,65 @@ def _unrecorded_ok(name: str, dist_info: str) -> bool:
 def _extract_member(
     wheel: zipfile.ZipFile,
     info: zipfile.ZipInfo,
-    dest: Path,
+    dest: str,
     entry: RecordEntry | None,
     label: str,
-    made: set[Path],
-) -> str:
-    """Write one member, checked against its RECORD entry; its sha256 in RECORD form."""
-    target = dest.joinpath(*info.filename.split("/"))
-    if target.parent not in made:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        made.add(target.parent)
+    made: set[str],
+) -> ManifestRow:
+    """Write one member, checked against its RECORD entry; its manifest row."""
+    target = os.path.join(dest, *info.filename.split("/"))
+    _make_dirs(os.path.dirname(target), made)
     check = new_hasher(entry.hash) if entry is not None and entry.hash else None
     if entry is not None and entry.hash and check is None:
         raise InstallError(f"{label}: unsupported hash {entry.hash!r} in RECORD", label)
     # The manifest's sha256, from the same bytes (RECORD's own hasher when it is sha256).
     sha = check[1] if check is not None and check[0] == "sha256" else hashlib.sha256()
     size = 0
-    with wheel.open(info) as source, open(target, "xb") as sink:
+    mode = 0o555 if (info.external_attr >> 16) & 0o111 else 0o444
+    # Created with its final mode: the creating descriptor may write a read-only file.
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, mode)
+    with wheel.open(info) as source, open(fd, "wb") as sink:
         while chunk := source.read(_CHUNK):
             if check is not None and check[1] is not sha:
                 check[1].update(chunk)
             sha.update(chunk)
             size += len(chunk)
             sink.write(chunk)
+        sink.flush()
+        if mode & _UMASK:  # the umask took bits the mode needs (rare): set them
+            os.chmod(target, mode)
+        written = os.fstat(fd)  # after the last write, so the mtime is final
     if entry is not None and check is not None and record_hash(*_digest(check)) != entry.hash:
         raise InstallError(f"{label}: {info.filename} does not match its RECORD hash", label)
     if entry is not None and entry.size is not None and entry.size != size:
         raise InstallError(f"{label}: {info.filename} does not match its RECORD size", label)
-    if (info.external_attr >> 16) & 0o111:
-        target.chmod(0o755)
-    return record_hash(sha.digest())
+    return info.filename, written.st_size, written.st_mtime_ns, record_hash(sha.digest())
+
+
+def _make_dirs(directory: str, made: set[str]) -> None:
+    """``os.makedirs`` without its existence checks: below ``dest`` only we create."""
+    if directory in made:
+        return
+    _make_dirs(os.path.dirname(directory), made)
+    os.mkdir(directory)
+    made.add(directory)
+
+
+def _current_umask() -> int:
+    """The process's umask, read without changing it (``os.umask`` sets it for every
+    thread); on systems that do not show it, assume it may take any bit."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o777
+
+
+_UMASK = _current_umask()
+_O_BINARY = getattr(os, "O_BINARY", 0)
 
 
 def _digest(check: tuple[str, Any]) -> tuple[bytes, str]:
