@@ -91,12 +91,19 @@ class IndexClient:
 
     # -- project pages ---------------------------------------------------------
 
-    def project_page(self, name: str) -> ProjectPage | None:
-        """All files of ``name`` (None: no index and no find-links location has it)."""
+    def project_page(self, name: str, *, remember: bool = True) -> ProjectPage | None:
+        """All files of ``name`` (None: no index and no find-links location has it).
+
+        ``remember=False`` for a page read once (a sync picks one file from each): it is
+        not kept in memory, where hundreds of pages of thousands of files add up.
+        """
         key = canonicalize_name(name)
-        if key not in self._memo:
-            self._memo[key] = self._lookup(key, network=True)
-        return self._memo[key]
+        if key in self._memo:
+            return self._memo[key]
+        page = self._lookup(key, network=True)
+        if remember:
+            self._memo[key] = page
+        return page
 
     def project_pages(self, names: Iterable[str]) -> dict[str, ProjectPage | None]:
         """Pages of many projects; the cache answers first, misses are fetched in parallel."""

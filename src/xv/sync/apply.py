@@ -429,7 +429,11 @@ def choose(
         filename = unquote(urlsplit(want.url).path.rsplit("/", 1)[-1])
         file = DistFile(filename, want.url)
     else:  # a pylock.toml lists the files to choose from; else the index's page
-        page = ProjectPage(want.canonical_name, want.files, "") if want.files else client.project_page(want.canonical_name)  # fmt: skip
+        page = (
+            ProjectPage(want.canonical_name, want.files, "")
+            if want.files
+            else client.project_page(want.canonical_name, remember=False)
+        )
         file = best_file(want, page, target, platform, policy)
     return _fetch(want, file)
 
