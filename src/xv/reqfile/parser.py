@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import base64
 import os
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote, urljoin, urlsplit
@@ -53,6 +51,8 @@ def fetch_url(url: str) -> str:
         pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
         headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
         url = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+    import urllib.request  # here: its HTTP stack costs ~20 ms to import, rarely needed
+
     request = urllib.request.Request(url, headers=headers)
     with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:
         charset = response.headers.get_content_charset() or "utf-8"
@@ -77,7 +77,7 @@ class Source:
         if value.startswith(("http://", "https://")):
             return Source(redact(check_url(value)), value, True)
         if value.startswith("file:"):
-            path = urllib.request.url2pathname(urlsplit(check_url(value)).path)
+            path = url2pathname(urlsplit(check_url(value)).path)
             return Source(path, path, False)
         if self.is_url:
             url = check_url(urljoin(self.location, value))
@@ -95,8 +95,17 @@ class Source:
         return os.path.abspath(os.path.join(base, os.path.expanduser(value)))
 
 
+def url2pathname(path: str) -> str:
+    """:func:`urllib.request.url2pathname`, imported only when a ``file:`` URL is read."""
+    from urllib.request import url2pathname as convert
+
+    return convert(path)
+
+
 def _describe(exc: BaseException) -> str:
     """A short reason for a failed read or fetch."""
+    import urllib.error  # only reached after a failure
+
     if isinstance(exc, urllib.error.HTTPError):
         return f"HTTP {exc.code} {exc.reason}"
     if isinstance(exc, urllib.error.URLError):
@@ -265,7 +274,7 @@ def _top_source(path: str) -> Source:
     if path.startswith(("http://", "https://")):
         return Source(redact(path), path, True)
     if path.startswith("file:"):
-        local = urllib.request.url2pathname(urlsplit(path).path)
+        local = url2pathname(urlsplit(path).path)
         return Source(local, local, False)
     return Source(path, path, False)
 
