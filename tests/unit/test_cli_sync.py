@@ -60,7 +60,7 @@ def test_help_and_usage_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 def test_the_command_imports_nothing_a_no_op_sync_does_not_need() -> None:
     code = "import sys, xv.cli.sync; print([m for m in HEAVY if m in sys.modules])"
-    heavy = "HEAVY = ('requests', 'importlib.metadata', 'xv.index.client', 'xv.pool')\n"
+    heavy = "HEAVY = ('requests', 'importlib.metadata', 'xv.index.client', 'xv.pool', 'urllib.request', 'xv.install.place', 'xv.install.archive')\n"
     out = subprocess.run([sys.executable, "-c", heavy + code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"

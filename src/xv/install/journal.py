@@ -30,9 +30,9 @@ from typing import Any
 
 from xv.env.interpreter import Interpreter
 from xv.errors import InstallError
-from xv.install.place import install_from_archive
-from xv.install.record import parse_record
-from xv.install.remove import remove_files
+
+# The installer (place, remove, record) is imported by the functions that repair: every
+# sync looks for a journal, and almost never finds one.
 
 JOURNAL_NAME = ".xv-journal"
 _VERSION = 1
@@ -123,6 +123,8 @@ def repair(interp: Interpreter, warn: Warn | None = None) -> list[str]:
     if steps is None:  # a run killed while writing the journal leaves only its temporary
         _discard_journal_temporaries(interp)
         return []
+    from xv.install.remove import remove_files
+
     for step in steps:
         remove_temporaries(_paths_of(step))
         if isinstance(step, InstallStep):
@@ -135,6 +137,9 @@ def repair(interp: Interpreter, warn: Warn | None = None) -> list[str]:
 
 
 def _repair_install(step: InstallStep, interp: Interpreter, warn: Warn | None) -> None:
+    from xv.install.place import install_from_archive
+    from xv.install.remove import remove_files
+
     new_meta = Path(step.new_meta)
     try:
         new = install_from_archive(
@@ -159,6 +164,8 @@ def record_paths(meta: Path) -> list[Path]:
         text = (meta / "RECORD").read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return []
+    from xv.install.record import parse_record
+
     return [Path(os.path.normpath(meta.parent / entry.path)) for entry in parse_record(text)]
 
 
