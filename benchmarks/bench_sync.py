@@ -1,13 +1,19 @@
-"""Benchmark: sync a 25+ package lock into a fresh venv with xv-sync, uv pip sync, pip-sync.
+"""Benchmark: xv-sync against ``uv pip sync`` (and pip-sync) into fresh venvs.
 
-Each tool runs cold (an empty cache directory of its own) and then warm (the same
-cache, a new venv). Venv creation is not timed. pip-sync drives the target's own
-pip, so its venvs get pip; the others get ``--without-pip`` venvs. Run:
+For each tool and round: a cold sync (an empty cache directory of its own), a warm sync
+(the same cache, a new venv) and a no-op sync (the warm venv again). Venv creation is not
+timed. Each command's peak memory is the peak of the summed RSS of its whole process tree
+(sampled every 50 ms: pool workers and the forkserver count), with the largest single
+process beside it. Ratios are xv's over uv's, from the same run; rounds are interleaved
+(xv, uv, xv, uv, ...) so a machine loaded by others weighs on both alike. Run:
 
-    python benchmarks/bench_sync.py [--lock FILE] [--uv PATH] [--pip-sync PATH] [--runs N]
+    python benchmarks/bench_sync.py [--lock FILE | --compile IN] [--runs N] [--uv PATH]
 
-uv and pip-sync default to the ones on PATH (or in /tmp/ref/bin); a missing tool is
-skipped. An untimed priming run first lets the index's mirror fill its own cache.
+``--compile fixtures/sync/big.in`` compiles that input with uv first (``--generate-hashes``,
+for the running Python): 326 pins, the issue's ~300-package lock; ``fixtures/sync/noop180.in``
+gives 181 pins for the no-op figure. pip-sync drives the target's own pip, so its venvs
+get pip (``--pip-sync``; left out unless given); the others get ``--without-pip`` venvs.
+Python byte-code caching is on for xv (PYTHONDONTWRITEBYTECODE is dropped), as for users.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,65 +49,151 @@ def make_venv(path: Path, with_pip: bool) -> None:
     subprocess.run(args if with_pip else [*args, "--without-pip"], check=True)
 
 
-def timed(argv: list[str], env: dict[str, str]) -> float:
+def _process_tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo += children.get(pid, [])
+    return tree
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+@dataclass
+class Sample:
+    seconds: float
+    tree_mb: float  # peak of the summed RSS of every process of the command
+    largest_mb: float  # the largest single process's peak
+    processes: int
+
+
+@dataclass
+class Results:
+    cold: list[Sample] = field(default_factory=list)
+    warm: list[Sample] = field(default_factory=list)
+    noop: list[Sample] = field(default_factory=list)
+
+
+def timed(argv: list[str], env: dict[str, str]) -> Sample:
+    """Run ``argv``; wall time and memory of its process tree (Linux /proc; 0 elsewhere)."""
     started = time.perf_counter()
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True)
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    peak_sum, peaks = 0, {}
+    while proc.poll() is None:
+        if os.path.isdir("/proc"):
+            total = 0
+            for pid in _process_tree(proc.pid):
+                rss = _rss_kb(pid)
+                total += rss
+                peaks[pid] = max(peaks.get(pid, 0), rss)
+            peak_sum = max(peak_sum, total)
+        time.sleep(0.05)
     elapsed = time.perf_counter() - started
+    output = proc.stdout.read().decode() if proc.stdout else ""
     if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return elapsed
+        raise SystemExit(f"{' '.join(argv)} failed:\n{output}")
+    largest = max(peaks.values(), default=0)
+    return Sample(elapsed, peak_sum / 1024, largest / 1024, len(peaks))
 
 
-def measure(
-    name: str, command: Command, lock: Path, work: Path, with_pip: bool, runs: int
-) -> tuple[float, float]:
-    """Median cold and warm times over ``runs`` rounds."""
+def one_round(name: str, command: Command, lock: Path, work: Path, pip: bool, into: Results) -> None:  # fmt: skip
     env = {**os.environ, "PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     env.pop("VIRTUAL_ENV", None)
-    cold, warm = [], []
-    for round_ in range(runs):
-        cache = work / f"{name}-cache-{round_}"
-        env["PIP_CACHE_DIR"] = str(cache)
-        for label, times in (("cold", cold), ("warm", warm)):
-            venv = work / f"{name}-{label}-{round_}"
-            make_venv(venv, with_pip)
-            times.append(timed(command(lock, venv, cache), env))
-            shutil.rmtree(venv)
-        shutil.rmtree(cache, ignore_errors=True)
-    return statistics.median(cold), statistics.median(warm)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    cache = work / f"{name}-cache"
+    env["PIP_CACHE_DIR"] = str(cache)
+    for label, samples in (("cold", into.cold), ("warm", into.warm)):
+        venv = work / f"{name}-{label}"
+        make_venv(venv, pip)
+        samples.append(timed(command(lock, venv, cache), env))
+        if label == "warm":
+            into.noop.append(timed(command(lock, venv, cache), env))
+        shutil.rmtree(venv)
+    shutil.rmtree(cache, ignore_errors=True)
+
+
+def compile_lock(uv: str, source: Path, out: Path) -> Path:
+    argv = [uv, "pip", "compile", str(source), "-o", str(out), "--generate-hashes", "-q"]
+    subprocess.run([*argv, "--python", sys.executable], check=True)
+    return out
+
+
+def median(samples: list[Sample], key: str) -> float:
+    return statistics.median(getattr(s, key) for s in samples)
+
+
+def report(results: dict[str, Results], packages: int, lock: Path, runs: int) -> None:
+    print(f"{packages} packages from {lock.name}, {runs} interleaved round(s), medians")
+    print(
+        f"{'tool':<13}{'cold s':>8}{'warm s':>8}{'no-op s':>9}{'cold MB':>9}{'(largest, procs)':>18}"
+    )
+    for name, r in results.items():
+        largest = f"{median(r.cold, 'largest_mb'):.0f}, {max(s.processes for s in r.cold)}"
+        print(
+            f"{name:<13}{median(r.cold, 'seconds'):>8.2f}{median(r.warm, 'seconds'):>8.2f}"
+            f"{median(r.noop, 'seconds'):>9.2f}{median(r.cold, 'tree_mb'):>9.0f}{largest:>18}"
+        )
+    if "xv-sync" in results and "uv pip sync" in results:
+        xv, uv = results["xv-sync"], results["uv pip sync"]
+        ratios = [
+            f"{label} {median(getattr(xv, attr), key) / median(getattr(uv, attr), key):.2f}x"
+            for label, attr, key in (
+                ("cold", "cold", "seconds"), ("warm", "warm", "seconds"),
+                ("no-op", "noop", "seconds"), ("cold RSS", "cold", "tree_mb"),
+            )
+        ]  # fmt: skip
+        print("xv/uv: " + ", ".join(ratios))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lock", type=Path, default=DEFAULT_LOCK)
+    parser.add_argument("--compile", type=Path, help="an input to compile with uv into the lock")
     parser.add_argument("--uv")
     parser.add_argument("--pip-sync")
-    parser.add_argument("--runs", type=int, default=1)
-    parser.add_argument("--no-prime", action="store_true")
+    parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    xv = find_tool("xv-sync", None)
-    uv = find_tool("uv", args.uv)
-    pip_sync = find_tool("pip-sync", args.pip_sync)
+    xv, uv = find_tool("xv-sync", None), find_tool("uv", args.uv)
     tools: list[tuple[str, Command, bool]] = []
     if xv:
         tools.append(("xv-sync", lambda lock, venv, cache: [xv, str(lock), "-p", str(venv), "--cache-dir", str(cache), "-q"], False))  # fmt: skip
     if uv:
         tools.append(("uv pip sync", lambda lock, venv, cache: [uv, "pip", "sync", str(lock), "--python", str(venv / "bin" / "python"), "--cache-dir", str(cache), "-q"], False))  # fmt: skip
-    if pip_sync:
+    if args.pip_sync:
+        pip_sync = args.pip_sync
         tools.append(("pip-sync", lambda lock, venv, cache: [pip_sync, "--python-executable", str(venv / "bin" / "python"), "-q", str(lock)], True))  # fmt: skip
-    packages = sum(1 for line in args.lock.read_text().splitlines() if "==" in line)
     with tempfile.TemporaryDirectory(prefix="xv-bench-sync-") as tmp:
         work = Path(tmp)
-        if not args.no_prime and xv:
-            measure("prime", tools[0][1], args.lock, work, False, 1)
-        results = {name: measure(name.replace(" ", "-"), cmd, args.lock, work, pip, args.runs) for name, cmd, pip in tools}  # fmt: skip
-    base_cold, base_warm = results.get("xv-sync", (None, None))
-    print(f"{packages} packages from {args.lock.name}, {args.runs} run(s), median seconds")
-    print(f"{'tool':<14}{'cold':>8}{'warm':>8}{'cold/xv':>10}{'warm/xv':>10}")
-    for name, (cold, warm) in results.items():
-        cold_ratio = f"{cold / base_cold:.2f}x" if base_cold else "-"
-        warm_ratio = f"{warm / base_warm:.2f}x" if base_warm else "-"
-        print(f"{name:<14}{cold:>8.2f}{warm:>8.2f}{cold_ratio:>10}{warm_ratio:>10}")
+        lock = args.lock
+        if args.compile:
+            if not uv:
+                raise SystemExit("--compile needs uv")
+            lock = compile_lock(uv, args.compile, work / (args.compile.stem + ".txt"))
+        packages = sum(1 for line in lock.read_text().splitlines() if "==" in line)
+        results = {name: Results() for name, _, _ in tools}
+        for _ in range(args.runs):
+            for name, command, pip in tools:
+                one_round(name.replace(" ", "-"), command, lock, work, pip, results[name])
+    report(results, packages, lock, args.runs)
 
 
 if __name__ == "__main__":
