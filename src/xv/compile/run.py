@@ -120,7 +120,8 @@ def _resolver_inputs(
     out_dir = Path(opts.output.output_file or "-").absolute().parent
     applying = [c for c in inputs.constraints if _constraint_applies(c, target)]
     everything = [*inputs.requirements, *applying, *inputs.overrides]
-    hashes = opts.render.generate_hashes
+    # PEP 751 requires the hashes of an archive: a pylock.toml needs them as --generate-hashes does.
+    hashes = opts.render.generate_hashes or opts.render.format == "pylock.toml"
     replaced, direct = resolve_direct(everything, target, ctx, out_dir, hashes)
     built = project_requirements(
         inputs.build_projects, inputs.extras, inputs.all_extras, target, ctx
