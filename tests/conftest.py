@@ -7,10 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from tests.support.localindex import LocalIndex, Pkg
 
 MakeIndex = Callable[..., LocalIndex]
+
+# No test asserts a time: hypothesis's per-example deadline (200 ms) failed property tests
+# on a loaded machine, so it is off for the whole suite.
+settings.register_profile("xv", deadline=None)
+settings.load_profile("xv")
 
 
 @pytest.fixture(scope="session")
