@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,18 @@ settings.load_profile("xv")
 def localindex_build_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Built artifacts keyed by a digest of each Pkg's fields, shared by the session."""
     return tmp_path_factory.mktemp("localindex-build-cache")
+
+
+@pytest.fixture
+def xv_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A command run as a new user would: in ``tmp_path``, no ``XV_*`` setting from the
+    machine, a cache of its own under ``tmp_path / "cache"``."""
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("XV_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("XV_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ side when written: paths stay as given, git URLs are pinned to the commit)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
@@ -29,12 +28,9 @@ PKGS = [
 
 
 @pytest.fixture
-def idx(make_index: MakeIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalIndex:
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("XV_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XV_CACHE_DIR", str(tmp_path / "cache"))
+def idx(
+    make_index: MakeIndex, xv_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> LocalIndex:
     index = make_index(PKGS)
     index.add_files(*BACKENDS)
     return index

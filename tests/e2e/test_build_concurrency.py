@@ -5,7 +5,6 @@ run one after another would fail."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -50,12 +49,9 @@ PKGS = [
 
 
 @pytest.fixture
-def idx(make_index: MakeIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalIndex:
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("XV_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XV_CACHE_DIR", str(tmp_path / "cache"))
+def idx(
+    make_index: MakeIndex, xv_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> LocalIndex:
     monkeypatch.setenv("XV_POOL", "thread")
     (tmp_path / "meet").mkdir()
     monkeypatch.setenv("XV_TEST_RENDEZVOUS", str(tmp_path / "meet"))

@@ -4,7 +4,6 @@ names (the wording is uv's, checked side by side with ``uv pip compile`` 0.13)."
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -32,12 +31,9 @@ PKGS = [
 
 
 @pytest.fixture
-def idx(make_index: MakeIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalIndex:
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("XV_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XV_CACHE_DIR", str(tmp_path / "cache"))
+def idx(
+    make_index: MakeIndex, xv_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> LocalIndex:
     monkeypatch.setenv("XV_POOL", "thread")
     index = make_index(PKGS)
     index.add_files(*BACKENDS)

@@ -3,7 +3,6 @@ and output, ``--unsafe-package``, and ``--extra-index-url`` read from the ``.in`
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -17,12 +16,9 @@ PKGS = [Pkg("tool", "1.0", deps=["lib"]), Pkg("lib", "1.0"), Pkg("other", "2.0")
 
 
 @pytest.fixture
-def idx(make_index: MakeIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalIndex:
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("XV_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XV_CACHE_DIR", str(tmp_path / "cache"))
+def idx(
+    make_index: MakeIndex, xv_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> LocalIndex:
     return make_index(PKGS)
 
 

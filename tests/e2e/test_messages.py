@@ -6,7 +6,6 @@ cache or the network, and why a version was passed over."""
 from __future__ import annotations
 
 import logging
-import os
 import re
 from pathlib import Path
 
@@ -29,12 +28,9 @@ PKGS = [
 
 
 @pytest.fixture
-def idx(make_index: MakeIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalIndex:
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("XV_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XV_CACHE_DIR", str(tmp_path / "cache"))
+def idx(
+    make_index: MakeIndex, xv_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> LocalIndex:
     monkeypatch.setenv("XV_POOL", "thread")
     Path("r.in").write_text("requests[socks]\n")
     return make_index(PKGS)
