@@ -516,3 +516,24 @@ def test_a_new_name_is_linked_directly_an_existing_one_replaced(
     assert mod.stat().st_ino == (archives["2.0"] / "demo" / "sub" / "mod.py").stat().st_ino
     assert old_source.read_text() == "VALUE = '1.0'\n"  # the cache was not written through
     assert not list(mod.parent.glob("*.xv-tmp"))
+
+
+def test_destination_writes_into_a_plain_scheme_mapping(
+    archives: dict[str, Path], tmp_path: Path
+) -> None:
+    """The destination knows only scheme directories and the interpreter's name, as pypa's
+    ``SchemeDictionaryDestination``: no interpreter is asked."""
+    from xv.install.place import ArchiveWheel, Destination, _place
+
+    scheme = {name: tmp_path / name for name in ("purelib", "platlib", "headers", "scripts")}
+    scheme["data"] = tmp_path
+    dest = Destination(scheme, "/opt/py/bin/python3", "copy", "purelib")
+    wheel = ArchiveWheel(archives["1.0"])
+    entries = {entry.path: entry for entry in (_place(wheel, dest, rel) for rel in wheel.files())}
+    assert (tmp_path / "purelib" / "demo" / "sub" / "mod.py").read_text() == "VALUE = '1.0'\n"
+    assert "demo/sub/mod.py" in entries  # RECORD paths are relative to the root scheme
+    tool = tmp_path / "scripts" / "demo-tool"
+    assert tool.read_text().startswith("#!/opt/py/bin/python3\n")
+    assert (tmp_path / "share" / "demo" / "readme.txt").read_bytes() == b"read me\n"
+    with pytest.raises(ValueError):
+        Destination(scheme, "python", "copy", "headers")

@@ -23,7 +23,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,13 +104,26 @@ class ArchiveWheel:
 
 
 class Destination:
-    """Writes into one interpreter's scheme; each write returns its RECORD entry."""
+    """Writes into a scheme (as pypa/installer's ``SchemeDictionaryDestination``); each
+    write returns its RECORD entry.
 
-    def __init__(self, interp: Interpreter, site_dir: Path, link_mode: str) -> None:
+    ``scheme`` maps each of :data:`~xv.install.validate.SCHEMES` to its directory;
+    ``interpreter`` is the executable that scripts' shebangs and launchers name;
+    ``root_scheme`` (``purelib`` or ``platlib``) receives the wheel's root, and RECORD
+    paths are relative to it. Nothing here knows where the mapping came from (an
+    interpreter, or a ``--target``/``--prefix`` directory).
+    """
+
+    def __init__(
+        self, scheme: Mapping[str, Path], interpreter: str, link_mode: str, root_scheme: str
+    ) -> None:
         if link_mode not in ("hardlink", "copy", "symlink"):
             raise ValueError(f"unknown link mode {link_mode!r}")
-        self.interp = interp
-        self.site_dir = site_dir
+        if root_scheme not in ("purelib", "platlib"):
+            raise ValueError(f"unknown root scheme {root_scheme!r}")
+        self.scheme = scheme
+        self.interpreter = interpreter
+        self.site_dir = site_dir = scheme[root_scheme]
         self._link = link_mode == "hardlink"
         # uv's symlink mode: the environment points into the cache's read-only archives
         # (so it breaks when they are cleaned); one atomic replace per file, as for copies.
@@ -272,14 +285,15 @@ def _install(
     link_mode: str,
     requested: bool = False,
 ) -> InstalledRecord:
-    site_dir = interp.paths["purelib" if wheel.root_is_purelib else "platlib"]
-    dest = Destination(interp, site_dir, link_mode)
+    scheme = {name: interp.paths[name] for name in SCHEMES}
+    root_scheme = "purelib" if wheel.root_is_purelib else "platlib"
+    dest = Destination(scheme, str(interp.executable), link_mode, root_scheme)
     entries = [_place(wheel, dest, rel) for rel in wheel.files()]
-    executable = str(interp.executable)
     for entry_point in wheel.entry_points():
-        target = _inside(dest, interp.paths["scripts"], entry_point.name, wheel.name)
-        entries.append(dest.write(target, launcher(entry_point, executable), executable=True))
-    dist_info = site_dir / wheel.dist_info
+        target = _inside(dest, scheme["scripts"], entry_point.name, wheel.name)
+        script = launcher(entry_point, dest.interpreter)
+        entries.append(dest.write(target, script, executable=True))
+    dist_info = dest.site_dir / wheel.dist_info
     entries.append(dest.write(dist_info / "INSTALLER", f"{installer}\n".encode()))
     if requested:
         entries.append(dest.write(dist_info / "REQUESTED", b""))
@@ -303,11 +317,11 @@ def _place(wheel: ArchiveWheel, dest: Destination, rel: str) -> RecordEntry:
     if scheme not in SCHEMES or not sub:
         raise InstallError(f"{wheel.name}: unknown .data scheme in {rel!r}", wheel.name)
     # Built from the validated, normalized project name, never METADATA's raw text.
-    root = scheme_dir(dest.interp.paths, scheme, wheel.layout)
+    root = scheme_dir(dest.scheme, scheme, wheel.layout)
     target = _inside(dest, root, sub, wheel.name)
     if scheme != "scripts":
         return dest.link(source, target, wheel.hashes.get(rel))
     # Scripts are always new files: their shebang may change and they must be executable.
     content = Path(source).read_bytes()
-    rewritten = rewrite_python_shebang(content, str(dest.interp.executable))
+    rewritten = rewrite_python_shebang(content, dest.interpreter)
     return dest.write(target, content if rewritten is None else rewritten, executable=True)
