@@ -49,22 +49,23 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
-from xv.cache import ROOT_LOCK, decode_entry
+from xv.cache import ROOT_LOCK, CacheBucket, decode_entry
 
 ENTRIES, FILES, ARCHIVES, OPAQUE = "entries", "files", "archives", "opaque"
-# Bucket names as the modules that own them spell them (tests/unit/test_cachecmd.py checks).
+# How each bucket lays out its entries (tests/unit/test_cachecmd.py checks that every
+# member of CacheBucket has one).
 KNOWN_BUCKETS: dict[str, str] = {
-    "simple-v2": ENTRIES,
-    "metadata-v1": ENTRIES,
-    "tree-metadata-v1": ENTRIES,
-    "check-v1": ENTRIES,
-    "interpreter-v1": ENTRIES,
-    "wheels-v1": FILES,
-    "sdists-v1": FILES,
-    "built-wheels-v1": FILES,
-    "direct-v1": FILES,
-    "archives-v1": ARCHIVES,
-    "git-v1": OPAQUE,
+    CacheBucket.SIMPLE: ENTRIES,
+    CacheBucket.METADATA: ENTRIES,
+    CacheBucket.TREE_METADATA: ENTRIES,
+    CacheBucket.CHECK: ENTRIES,
+    CacheBucket.INTERPRETER: ENTRIES,
+    CacheBucket.WHEELS: FILES,
+    CacheBucket.SDISTS: FILES,
+    CacheBucket.BUILT_WHEELS: FILES,
+    CacheBucket.DIRECT: FILES,
+    CacheBucket.ARCHIVES: ARCHIVES,
+    CacheBucket.GIT: OPAQUE,
 }
 _BUCKET_SHAPE = re.compile(r"^[a-z0-9][a-z0-9._-]*-v\d+$")
 LOCKS = ".locks"
@@ -209,9 +210,9 @@ def _stale_entry(bucket: str, path: Path, now: float) -> bool:
         return True
     except OSError:
         return False
-    if bucket == "check-v1":
+    if bucket == CacheBucket.CHECK:
         return _age(path, now) > CHECK_MAX_AGE
-    if bucket == "interpreter-v1":
+    if bucket == CacheBucket.INTERPRETER:
         executable = value.get("executable") if isinstance(value, dict) else None
         return not (isinstance(executable, str) and os.path.exists(executable))
     return False
@@ -243,9 +244,9 @@ def _owned(bucket: Path, layout: str | None) -> Iterator[tuple[Path, str | None]
 def _entry_owner(bucket: str, path: Path) -> str | None:
     try:
         value: Any = decode_entry(path.read_bytes())
-        if bucket == "simple-v2":
+        if bucket == CacheBucket.SIMPLE:
             return canonicalize_name(value[0][1]) if value[0] is not None else None
-        if bucket in ("metadata-v1", "tree-metadata-v1"):
+        if bucket in (CacheBucket.METADATA, CacheBucket.TREE_METADATA):
             return canonicalize_name(value[0])
     except (ValueError, OSError, TypeError, IndexError, KeyError):
         return None

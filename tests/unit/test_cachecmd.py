@@ -12,9 +12,8 @@ from xv.build.builder import BUILT_WHEELS_BUCKET, TREE_METADATA_BUCKET
 from xv.build.direct import DIRECT_BUCKET
 from xv.build.source import SDISTS_BUCKET
 from xv.build.vcs import GIT_BUCKET
-from xv.cache import Cache
+from xv.cache import Cache, CacheBucket
 from xv.compile.check import BUCKET as CHECK_BUCKET
-from xv.env.interpreter import BUCKET as INTERPRETER_BUCKET
 from xv.index.client import PAGE_BUCKET
 from xv.index.metadata import METADATA_BUCKET
 from xv.sync.apply import ARCHIVES_BUCKET, WHEELS_BUCKET
@@ -22,11 +21,12 @@ from xv.sync.apply import ARCHIVES_BUCKET, WHEELS_BUCKET
 
 def test_every_bucket_xv_writes_is_known() -> None:
     written = {
-        PAGE_BUCKET, METADATA_BUCKET, TREE_METADATA_BUCKET, CHECK_BUCKET, INTERPRETER_BUCKET,
+        PAGE_BUCKET, METADATA_BUCKET, TREE_METADATA_BUCKET, CHECK_BUCKET,
         WHEELS_BUCKET, SDISTS_BUCKET, BUILT_WHEELS_BUCKET, DIRECT_BUCKET, ARCHIVES_BUCKET,
         GIT_BUCKET,
     }  # fmt: skip
-    assert written == set(cachecmd.KNOWN_BUCKETS)
+    assert all(isinstance(bucket, CacheBucket) for bucket in written)  # never a copied string
+    assert set(CacheBucket) == set(cachecmd.KNOWN_BUCKETS)
 
 
 def test_forced_prune_spares_what_may_be_in_flight(tmp_path: Path) -> None:

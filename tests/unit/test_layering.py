@@ -80,6 +80,31 @@ def test_imports_follow_the_layers(path: Path) -> None:
         assert not bad, f"{module} imports {bad} ({importer} must not import {forbidden})"
 
 
+# Leaves: what each may import from xv (nothing else). The cache is one, so every layer may
+# use it: ``env`` keeps interpreter facts and the environment lock in it.
+LEAVES = {
+    "xv.errors": (),
+    "xv.atomic": (),
+    "xv.cache": ("xv.atomic", "xv.errors"),
+}
+
+
+@pytest.mark.parametrize("leaf", sorted(LEAVES))
+def test_leaves_import_only_leaves(leaf: str) -> None:
+    allowed = LEAVES[leaf]
+    for path in MODULES:
+        if not _within(_module_name(path), leaf):
+            continue
+        bad = sorted(
+            name
+            for name in _imports(path)
+            if name.startswith("xv.")  # ``from xv import atomic`` also yields "xv"
+            and not _within(name, leaf)
+            and not any(_within(name, ok) for ok in allowed)
+        )
+        assert not bad, f"{leaf} imports {bad} (a leaf imports only {allowed or 'the stdlib'})"
+
+
 def test_the_checker_sees_imports_everywhere(tmp_path: Path) -> None:
     found = _imports(SRC / "compile" / "__init__.py")  # inside a function, TYPE_CHECKING
     assert "xv.compile.run.compile" in found

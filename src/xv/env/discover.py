@@ -20,7 +20,8 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-from xv.env.interpreter import BucketSource, Interpreter, query_interpreter
+from xv.cache import Cache
+from xv.env.interpreter import Interpreter, query_interpreter
 from xv.errors import TargetEnvironmentError
 
 MIN_VERSION = (3, 8)
@@ -50,7 +51,7 @@ def find_target(
     cwd: Path,
     environ: Mapping[str, str],
     *,
-    cache: BucketSource | None = None,
+    cache: Cache | None = None,
 ) -> Interpreter:
     """The interpreter whose environment is synced; raises TargetEnvironmentError."""
     if python is not None:
@@ -126,7 +127,7 @@ def _install_order(path: Path) -> tuple[int, ...]:
     return tuple(int(p) for p in parts)
 
 
-def _first_usable(request: str, candidates: list[Path], cache: BucketSource | None) -> Interpreter:
+def _first_usable(request: str, candidates: list[Path], cache: Cache | None) -> Interpreter:
     """The first candidate that describes itself (and, for ``3.X``, is 3.X)."""
     failures: list[str] = []
     wanted = _VERSION_REQUEST.fullmatch(request)

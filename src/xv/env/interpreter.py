@@ -2,7 +2,7 @@
 
 The target runs ``_probe.py`` (``python -I -c``) and prints JSON; everything else
 (supported tags, the PEP 668 flag) is derived here. The raw facts are cached in
-the ``interpreter-v1`` bucket keyed by the executable's path, resolved path,
+the cache's ``CacheBucket.INTERPRETER`` bucket keyed by the executable's path, resolved path,
 mtime and size, so a rebuilt interpreter is asked again.
 """
 
@@ -16,27 +16,15 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from xv.cache import Bucket, Cache, CacheBucket
 from xv.env import _probe
 from xv.env.tags import platform_tags, supported_tags
 from xv.errors import TargetEnvironmentError
 
-BUCKET = "interpreter-v1"  # xv.cache.CacheBucket.INTERPRETER (env does not import cache)
 _PROBE_SOURCE = Path(_probe.__file__).read_text(encoding="utf-8")
 _PROBE_TIMEOUT = 60
-
-
-class _Bucket(Protocol):
-    def get(self, key: str) -> Any: ...
-
-    def put(self, key: str, value: Any) -> Any: ...
-
-
-class BucketSource(Protocol):
-    """What ``xv.cache.Cache`` offers; ``env`` does not import the cache module."""
-
-    def bucket(self, name: str) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -88,7 +76,7 @@ class Interpreter:
 
 
 def query_interpreter(
-    executable: str | os.PathLike[str], cache: BucketSource | None = None
+    executable: str | os.PathLike[str], cache: Cache | None = None
 ) -> Interpreter:
     """Ask ``executable`` about itself (from the cache when it has not changed)."""
     path = Path(os.path.abspath(executable))
@@ -97,7 +85,7 @@ def query_interpreter(
     except OSError as exc:
         raise TargetEnvironmentError(f"No Python interpreter at {path}: {exc.strerror}") from exc
     key = _cache_key(path, stat)
-    bucket = cache.bucket(BUCKET) if cache is not None else None
+    bucket = cache.bucket(CacheBucket.INTERPRETER) if cache is not None else None
     facts = _cached(bucket, key)
     if facts is None:
         facts = run_probe(path)
@@ -113,7 +101,7 @@ def _cache_key(path: Path, stat: os.stat_result) -> str:
     return hashlib.sha256(identity.encode("utf-8")).hexdigest()
 
 
-def _cached(bucket: _Bucket | None, key: str) -> dict[str, Any] | None:
+def _cached(bucket: Bucket | None, key: str) -> dict[str, Any] | None:
     if bucket is None:
         return None
     try:

@@ -23,8 +23,9 @@ from packaging import tags
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from xv.cache import Cache
 from xv.env import _probe
-from xv.env.interpreter import BucketSource, Interpreter
+from xv.env.interpreter import Interpreter
 from xv.env.platforms import Platform, platform_named
 from xv.env.tags import interpreter_tags
 
@@ -164,14 +165,14 @@ def _apply_python_version(markers: dict[str, str], text: str) -> tuple[int, int]
     return release[0], release[1]
 
 
-FindInterpreter = Callable[[str, BucketSource | None], Interpreter]
+FindInterpreter = Callable[[str, Cache | None], Interpreter]
 
 
 def build_target(
     python: str | None = None,
     python_version: str | None = None,
     python_platform: str | None = None,
-    cache: BucketSource | None = None,
+    cache: Cache | None = None,
     find: FindInterpreter | None = None,
 ) -> Target:
     """The target of a command: ``-p`` (found with ``find``, by default the usual
@@ -182,7 +183,7 @@ def build_target(
     return make_target(python_version, python_platform, interp)
 
 
-def _find_for_compile(python: str, cache: BucketSource | None) -> Interpreter:
+def _find_for_compile(python: str, cache: Cache | None) -> Interpreter:
     from xv.env.discover import find_target
 
     # break_system_packages=True: compiling installs nothing, PEP 668 does not apply.
