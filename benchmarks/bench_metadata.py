@@ -217,19 +217,21 @@ def latest_best_wheel(files: Sequence[DistFile]) -> DistFile | None:
 
 
 def hybrid_job(
-    settings: IndexSettings, cache_root: str | None, plains: list[tuple[Any, ...]], threads: int
+    settings: IndexSettings, cache: Cache, plains: list[tuple[Any, ...]], threads: int
 ) -> list[tuple[Any, ...]]:
     """A process-pool job that fetches a chunk of files on its own thread pool."""
     with ThreadPoolExecutor(threads) as executor:
-        return list(executor.map(lambda p: fetch_metadata_job(settings, cache_root, p), plains))
+        return list(executor.map(lambda p: fetch_metadata_job(settings, cache, p), plains))
 
 
 def run_hybrid(
     client: IndexClient, files: list[DistFile], processes: int, threads: int
 ) -> dict[str, Any]:
-    root = str(client.cache.root) if client.cache.root is not None else None
     chunks = [files[i::processes] for i in range(processes)]
-    jobs = [(client.settings, root, [file_to_plain(f) for f in chunk], threads) for chunk in chunks]
+    jobs = [
+        (client.settings, client.cache, [file_to_plain(f) for f in chunk], threads)
+        for chunk in chunks
+    ]
     results: dict[str, Any] = {}
     with WorkerPool(processes, kind="process") as pool:
         outcomes: list[JobResult] = pool.map(hybrid_job, jobs)
@@ -245,7 +247,7 @@ def timed_cold(
 ) -> tuple[str, float, int]:
     with tempfile.TemporaryDirectory(prefix="xv-bench-") as tmp:
         client = IndexClient(settings, Cache(Path(tmp)))
-        remember_client(client, tmp)
+        remember_client(client)
         start = time.perf_counter()
         if kind == "hybrid":
             results = run_hybrid(client, files, processes=2, threads=max(1, workers // 2))

@@ -99,7 +99,12 @@ _WINDOWS_RESERVED = frozenset(
 
 
 class Cache:
-    """The cache root; hands out :class:`Bucket` objects. ``Cache(None)`` is disabled."""
+    """The cache root; hands out :class:`Bucket` objects. ``Cache(None)`` is disabled.
+
+    A plain value: it pickles, and two caches with the same root are equal (and hash
+    alike), so pool jobs receive the ``Cache`` itself and a worker can key its per-process
+    clients by it.
+    """
 
     def __init__(self, root: Path | str | None) -> None:
         self.root: Path | None = Path(root) if root is not None else None
@@ -155,6 +160,12 @@ class Cache:
                 on_wait()
                 stack.enter_context(lock_file(path))
             yield
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Cache) and self.root == other.root
+
+    def __hash__(self) -> int:
+        return hash(self.root)
 
     def __repr__(self) -> str:
         return f"Cache({str(self.root) if self.root else None!r})"

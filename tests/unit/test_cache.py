@@ -261,3 +261,13 @@ def test_every_bucket_is_named_once() -> None:
 
     stems = {bucket.value.rsplit("-v", 1)[0] for bucket in CacheBucket}
     assert len(stems) == len(CacheBucket)
+
+
+def test_a_cache_is_a_plain_value_for_pool_jobs(tmp_path: Path) -> None:
+    import pickle
+
+    cache = Cache(tmp_path)
+    copy = pickle.loads(pickle.dumps(cache))
+    assert copy == cache and hash(copy) == hash(cache) and copy.root == tmp_path
+    assert Cache(str(tmp_path)) == cache
+    assert Cache(None) == Cache.disabled() != cache

@@ -369,9 +369,9 @@ def test_corrupt_cache_entry_is_refetched(make_index: MakeIndex, tmp_path: Path)
 
 def test_client_for_is_per_process(tmp_path: Path) -> None:
     s = IndexSettings(index_url="http://127.0.0.1:9/simple")
-    one = client_for(s, str(tmp_path))
-    assert client_for(s, str(tmp_path)) is one
-    assert client_for(s, None) is not one
+    one = client_for(s, Cache(tmp_path))
+    assert client_for(s, Cache(str(tmp_path))) is one  # an equal cache: the same client
+    assert client_for(s, Cache(None)) is not one
 
 
 def test_relative_file_urls_resolve_against_the_page(make_index: MakeIndex, tmp_path: Path) -> None:

@@ -206,10 +206,10 @@ def test_job_round_trip(make_index: MakeIndex, tmp_path: Path) -> None:
     idx = make_index([PKG])
     client = make_client(idx, tmp_path)
     wheel = wheel_of(client, "demo-pkg")
-    plain = fetch_metadata_job(client.settings, str(tmp_path), file_to_plain(wheel))
+    plain = fetch_metadata_job(client.settings, Cache(tmp_path), file_to_plain(wheel))
     assert result_from_plain(plain, wheel) == expected(PKG)
     broken = dataclasses.replace(wheel, metadata_hashes={"sha256": "11" * 32}, hashes={})
-    plain = fetch_metadata_job(client.settings, None, file_to_plain(broken))
+    plain = fetch_metadata_job(client.settings, Cache(None), file_to_plain(broken))
     assert plain[0] == "error"
     assert isinstance(result_from_plain(plain, broken), MetadataError)
 

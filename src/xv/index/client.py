@@ -25,8 +25,8 @@ lookup would re-parse a multi-megabyte page, and it cannot express ``offline`` o
 ``requests`` session (see :mod:`xv.index.http`). Everything else we fetch is immutable
 and cached parsed by :mod:`xv.index.metadata` or by the installer.
 
-Nothing here is pickled: pool workers call :func:`client_for` with the
-settings and cache root and get a per-process client.
+No client is pickled: pool workers call :func:`client_for` with the
+settings and the :class:`~xv.cache.Cache` and get a per-process client.
 """
 
 from __future__ import annotations
@@ -388,25 +388,24 @@ def _write_verified(file: DistFile, chunks: Iterable[bytes], target: Path) -> No
 
 # -- per-process clients for pool workers --------------------------------------
 
-_CLIENTS: dict[tuple[int, IndexSettings, str | None], IndexClient] = {}
+_CLIENTS: dict[tuple[int, IndexSettings, Cache], IndexClient] = {}
 _CLIENTS_LOCK = threading.Lock()
 
 
-def client_for(settings: IndexSettings, cache_root: str | None) -> IndexClient:
-    """This process's client for these settings and cache root (built on first use)."""
-    key = (os.getpid(), settings, cache_root)
+def client_for(settings: IndexSettings, cache: Cache) -> IndexClient:
+    """This process's client for these settings and cache (built on first use)."""
+    key = (os.getpid(), settings, cache)
     with _CLIENTS_LOCK:
         client = _CLIENTS.get(key)
         if client is None:
-            cache = Cache(Path(cache_root)) if cache_root is not None else Cache(None)
             client = _CLIENTS[key] = IndexClient(settings, cache)
         return client
 
 
-def remember_client(client: IndexClient, cache_root: str | None) -> None:
+def remember_client(client: IndexClient) -> None:
     """Let :func:`client_for` in this process hand out ``client`` (thread and serial pools)."""
     with _CLIENTS_LOCK:
-        _CLIENTS.setdefault((os.getpid(), client.settings, cache_root), client)
+        _CLIENTS.setdefault((os.getpid(), client.settings, client.cache), client)
 
 
 __all__ = [

@@ -29,7 +29,7 @@ import requests
 from packaging.metadata import parse_email
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from xv.cache import CacheBucket
+from xv.cache import Cache, CacheBucket
 from xv.errors import (
     HashMismatchError,
     MetadataError,
@@ -329,12 +329,12 @@ _ERRORS: dict[str, type[XvError]] = {
 
 
 def fetch_metadata_job(
-    settings: IndexSettings, cache_root: str | None, file_plain: tuple[Any, ...]
+    settings: IndexSettings, cache: Cache, file_plain: tuple[Any, ...]
 ) -> tuple[Any, ...]:
     """Worker job: ``("ok", core_plain)``, ``("unavailable", reason)`` or ``("error", kind, msg)``."""
     file = file_from_plain(file_plain)
     try:
-        result = get_metadata(client_for(settings, cache_root), file)
+        result = get_metadata(client_for(settings, cache), file)
     except XvError as exc:
         kind = next((k for k, cls in _ERRORS.items() if isinstance(exc, cls)), "metadata")
         return ("error", kind, str(exc))
@@ -380,14 +380,13 @@ def prefetch_metadata(
             misses.setdefault(file.url, file)
     if not misses:
         return results
-    cache_root = _cache_root(client)
-    remember_client(client, cache_root)  # thread and serial pools reuse this client
+    remember_client(client)  # thread and serial pools reuse this client
     todo = list(misses.values())
     slices = [todo[i :: pool.workers] for i in range(min(pool.workers, len(todo)))]
     if threads_per_worker <= 1:
         slices = [[file] for file in todo]
     jobs = [
-        (client.settings, cache_root, [file_to_plain(f) for f in part], threads_per_worker)
+        (client.settings, client.cache, [file_to_plain(f) for f in part], threads_per_worker)
         for part in slices
     ]
     # Each file's own line comes from get_metadata, in the workers (shown when they are
@@ -405,14 +404,9 @@ def prefetch_metadata(
 
 
 def fetch_slice_job(
-    settings: IndexSettings, cache_root: str | None, plains: list[tuple[Any, ...]], threads: int
+    settings: IndexSettings, cache: Cache, plains: list[tuple[Any, ...]], threads: int
 ) -> list[tuple[Any, ...]]:
     """Worker job: :func:`fetch_metadata_job` for each file, on up to ``threads`` threads."""
     if len(plains) == 1 or threads <= 1:
-        return [fetch_metadata_job(settings, cache_root, p) for p in plains]
-    return thread_map(lambda p: fetch_metadata_job(settings, cache_root, p), plains, threads)
-
-
-def _cache_root(client: IndexClient) -> str | None:
-    root = getattr(client.cache, "root", None)
-    return str(root) if root is not None else None
+        return [fetch_metadata_job(settings, cache, p) for p in plains]
+    return thread_map(lambda p: fetch_metadata_job(settings, cache, p), plains, threads)

@@ -35,7 +35,7 @@ from urllib.request import url2pathname
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from xv.cache import CacheBucket
+from xv.cache import Cache, CacheBucket
 from xv.env.installed import InstalledDist, metadata_headers
 from xv.env.interpreter import Interpreter
 from xv.env.target import Target, interpreter_target
@@ -149,8 +149,7 @@ def apply(
     def rebuild(want: Wanted) -> str:
         if want.canonical_name in ready:  # built a moment ago: building again won't help
             raise InstallError(f"the wheel built for {want.canonical_name} is not valid")
-        root = str(client.cache.root)
-        return prepare_one(want, target, platform, client.settings, root, True, policy)[0]
+        return prepare_one(want, target, platform, client.settings, client.cache, True, policy)[0]
 
     layouts = validate_all(wanted, archives, interp, rebuild)
     prepared_at = monotonic()
@@ -302,8 +301,7 @@ def prepare(
     re-import and fresh connections). Raises the first failure, in pin order.
     Without ``download``, the jobs stop after the checks (for a dry run).
     """
-    root = client.cache.root
-    assert root is not None
+    assert client.cache.enabled
     if not wanted:
         return {}, 0
     done = 0
@@ -317,14 +315,14 @@ def prepare(
     target, platform = target_of(interp), platform_of(interp)
     settings = client.settings
     jobs = [
-        (w, target, platform, settings, str(root), full_check, policy, download) for w in wanted
+        (w, target, platform, settings, client.cache, full_check, policy, download) for w in wanted
     ]
     kind: PoolKind | None = None if os.environ.get(ENV_POOL_KIND) else "thread"
     # The pool's default for I/O work (2 per CPU, 4 to 16): more threads only add
     # contention for the GIL while pages are decoded and wheels unpacked.
     with WorkerPool(kind=kind, work="io", preload=[__name__]) as pool:
         if pool.kind != "process":
-            remember_client(client, str(root))
+            remember_client(client)
         results = pool.map(prepare_one, jobs, on_result=report)
     archives: dict[str, str] = {}
     built = 0
@@ -372,7 +370,7 @@ def prepare_one(
     target: Target,
     platform: str,
     settings: IndexSettings,
-    cache_root: str,
+    cache: Cache,
     full_check: bool = False,
     policy: BinaryPolicy = ANY_FILE,
     download: bool = True,
@@ -384,7 +382,7 @@ def prepare_one(
     ``--require-hashes``) or when the pin has hashes. Without ``download`` (a dry run)
     the job stops after the checks that need no download: ``("", False)``.
     """
-    fetch = choose(want, client_for(settings, cache_root), target, platform, policy)
+    fetch = choose(want, client_for(settings, cache), target, platform, policy)
     local = _local_file(fetch.url)
     if local is not None and not local.is_file():
         raise InstallError(
@@ -394,14 +392,14 @@ def prepare_one(
     if not download:
         return "", False
     full = full_check or bool(want.hashes)  # a hashed pin: every cached byte is checked
-    ready = Path(cache_root, ARCHIVES_BUCKET, fetch.sha256) if fetch.sha256 else None
+    ready = Path(_root(cache), ARCHIVES_BUCKET, fetch.sha256) if fetch.sha256 else None
     if ready is not None and not fetch.lock_hashes:
         if verify_archive(ready, full=full):
             return str(ready), False
         discard_archive(ready)  # damaged, or from before manifests: rebuilt from the wheel
     try:
         archive = fetch_wheel(
-            settings, cache_root, fetch.name, fetch.filename, fetch.url,
+            settings, cache, fetch.name, fetch.filename, fetch.url,
             dict(fetch.index_hashes), fetch.lock_hashes, full,
         )  # fmt: skip
     except HashMismatchError as exc:
@@ -440,7 +438,7 @@ def choose(
 
 def fetch_wheel(
     settings: IndexSettings,
-    cache_root: str,
+    cache: Cache,
     name: str,
     filename: str,
     url: str,
@@ -453,7 +451,8 @@ def fetch_wheel(
     A cached wheel that fails its index hash, the lock's hashes or unpacking is damaged:
     it is deleted and downloaded once more, so the cache heals instead of failing forever.
     """
-    archives = str(Path(cache_root) / ARCHIVES_BUCKET)
+    cache_root = _root(cache)
+    archives = str(cache_root / ARCHIVES_BUCKET)
     local = _local_file(url)
     if local is not None:
         _check_hash(name, local, [f"sha256:{index_hashes['sha256']}"] if "sha256" in index_hashes else [])  # fmt: skip
@@ -467,9 +466,7 @@ def fetch_wheel(
     for from_cache in (True, False) if cached else (False,):
         if not from_cache:
             path.unlink(missing_ok=True)
-            client_for(settings, cache_root).download(
-                DistFile(filename, url, index_hashes), path.parent
-            )
+            client_for(settings, cache).download(DistFile(filename, url, index_hashes), path.parent)
         try:
             _check_hash(name, path, lock_hashes)
             # The index's sha256 was checked: while streaming, or just above for a cached file.
@@ -480,6 +477,13 @@ def fetch_wheel(
                 path.unlink(missing_ok=True)  # never keep a file the lock or unpacking refuses
                 raise
     raise AssertionError("unreachable")
+
+
+def _root(cache: Cache) -> Path:
+    """Installing needs a cache on disk (xv-sync makes a temporary one for --no-cache)."""
+    if cache.root is None:
+        raise RuntimeError("installing needs an enabled cache")
+    return cache.root
 
 
 def _local_file(url: str) -> Path | None:

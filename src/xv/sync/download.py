@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from xv.cache import Cache
 from xv.env.interpreter import Interpreter
 from xv.env.target import Target
 from xv.errors import HashMismatchError, InstallError, XvError
@@ -47,13 +48,11 @@ def download_all(
     Raises the first failure in pin order (InstallError, HashMismatchError,
     NetworkError); files already moved into ``dest`` stay (each one verified).
     """
-    root = client.cache.root
     dest.mkdir(parents=True, exist_ok=True)
     target, platform = target_of(interp), platform_of(interp)
-    cache_root = None if root is None else str(root)
-    jobs = [(w, target, platform, client.settings, cache_root, str(dest), policy) for w in wanted]
+    jobs = [(w, target, platform, client.settings, client.cache, str(dest), policy) for w in wanted]
     with WorkerPool(kind="thread", work="io") as pool:
-        remember_client(client, cache_root)
+        remember_client(client)
         results = pool.map(download_one, jobs)
     out = []
     for want, result in zip(wanted, results, strict=True):
@@ -70,12 +69,12 @@ def download_one(
     target: Target,
     platform: str,
     settings: IndexSettings,
-    cache_root: str | None,
+    cache: Cache,
     dest: str,
     policy: BinaryPolicy = ANY_FILE,
 ) -> tuple[Path, bool]:
     """Pool job: the verified file for one pin in ``dest``, and whether it was fetched now."""
-    client = client_for(settings, cache_root)
+    client = client_for(settings, cache)
     try:
         fetch = choose(want, client, target, platform, policy)
     except NeedsBuild as exc:  # the sdist is what a sync would build: keep it
