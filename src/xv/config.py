@@ -14,60 +14,20 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from xv import settings
 from xv.errors import InputError, PyprojectError, UsageError
+from xv.settings import Entry, Value
 
 
-@dataclass(frozen=True)
-class Key:
-    """A setting: its type, the values it may take, and its environment variable."""
+def _keys() -> dict[str, Entry]:
+    """The registry's layered settings by config key (``index-url``)."""
+    return {e.config_key: e for e in settings.layered() if e.config_key is not None}
 
-    kind: str  # "str" | "bool" | "list" | "choice"
-    choices: tuple[str, ...] = ()
-    env: str | None = None
-    env_separator: str | None = None  # for lists: None splits on whitespace
-
-
-_PRERELEASE = ("disallow", "allow", "if-necessary", "explicit", "if-necessary-or-explicit")
-
-KEYS: dict[str, Key] = {
-    "index-url": Key("str", env="XV_INDEX_URL"),
-    "extra-index-url": Key("list", env="XV_EXTRA_INDEX_URL"),
-    "find-links": Key("list", env="XV_FIND_LINKS", env_separator=","),
-    "no-index": Key("bool", env="XV_NO_INDEX"),
-    "index-strategy": Key(
-        "choice", ("first-index", "unsafe-first-match", "unsafe-best-match"), "XV_INDEX_STRATEGY"
-    ),
-    "allow-insecure-host": Key("list", env="XV_INSECURE_HOST"),
-    "keyring-provider": Key("choice", ("disabled", "subprocess"), "XV_KEYRING_PROVIDER"),
-    "cache-dir": Key("str", env="XV_CACHE_DIR"),
-    "no-cache": Key("bool", env="XV_NO_CACHE"),
-    "offline": Key("bool", env="XV_OFFLINE"),
-    "python": Key("str", env="XV_PYTHON"),
-    "python-version": Key("str", env="XV_PYTHON_VERSION"),
-    "python-platform": Key("str", env="XV_PYTHON_PLATFORM"),
-    "universal": Key("bool", env="XV_UNIVERSAL"),
-    "prerelease": Key("choice", _PRERELEASE, "XV_PRERELEASE"),
-    "resolution": Key("choice", ("highest", "lowest", "lowest-direct"), "XV_RESOLUTION"),
-    "exclude-newer": Key("str", env="XV_EXCLUDE_NEWER"),
-    "no-deps": Key("bool"),
-    "no-build": Key("bool"),
-    "only-binary": Key("list"),
-    "no-binary": Key("list"),
-    "generate-hashes": Key("bool"),
-    "no-strip-extras": Key("bool"),
-    "no-annotate": Key("bool"),
-    "no-header": Key("bool"),
-    "annotation-style": Key("choice", ("split", "line"), "XV_ANNOTATION_STYLE"),
-    "custom-compile-command": Key("str", env="XV_CUSTOM_COMPILE_COMMAND"),
-    "emit-index-url": Key("bool"),
-    "emit-find-links": Key("bool"),
-    "no-emit-package": Key("list"),
-}
 
 _TRUE = ("1", "true", "yes", "on", "y", "t")
 _FALSE = ("0", "false", "no", "off", "n", "f", "")
@@ -82,10 +42,19 @@ def attr(key: str) -> str:
 class Loaded:
     """Settings by Python spelling (``index_url``), and where each one came from."""
 
-    values: Mapping[str, Any]
+    values: Mapping[str, Value]
     sources: Mapping[str, str]  # "env:XV_INDEX_URL", "xv.toml", "pyproject.toml"
 
-    def merged_under(self, cli: Mapping[str, Any]) -> dict[str, Any]:
+    def under(
+        self, cli: settings.Settings, only: Collection[str] | None = None
+    ) -> settings.Settings:
+        """The typed settings: ``cli`` where given, else these (those named ``only``)."""
+        values = self.values
+        if only is not None:
+            values = {name: value for name, value in values.items() if name in only}
+        return settings.layer(cli, values)
+
+    def merged_under(self, cli: Mapping[str, Value]) -> dict[str, Value]:
         """``cli`` values where given (not ``None``, not an empty tuple), else these."""
         merged = dict(self.values)
         for name, value in cli.items():
@@ -102,9 +71,10 @@ def load(
     """Settings from the environment over the config file in ``cwd`` (default: the current
     directory, named relatively in messages)."""
     env = os.environ if environ is None else environ
-    values: dict[str, Any] = {}
+    values: dict[str, Value] = {}
     sources: dict[str, str] = {}
-    if not (no_config or _bool(env.get("XV_NO_CONFIG", ""), "XV_NO_CONFIG")):
+    no_config_env = settings.entry("no_config").spec.env or "XV_NO_CONFIG"
+    if not (no_config or _bool(env.get(no_config_env, ""), no_config_env)):
         found = find_file(Path(".") if cwd is None else Path(cwd))
         if found is not None:
             path, table = found
@@ -113,11 +83,11 @@ def load(
                 sources[attr(key)] = path.name
     for key, value in from_env(env).items():
         values[key] = value
-        sources[key] = f"env:{KEYS[key.replace('_', '-')].env}"
+        sources[key] = f"env:{settings.entry(key).spec.env}"
     return Loaded(values, sources)
 
 
-def find_file(cwd: Path) -> tuple[Path, dict[str, Any]] | None:
+def find_file(cwd: Path) -> tuple[Path, dict[str, Value]] | None:
     """The config file that applies in ``cwd`` and its validated settings, if any."""
     xv_toml = cwd / "xv.toml"
     if xv_toml.is_file():
@@ -134,23 +104,26 @@ def find_file(cwd: Path) -> tuple[Path, dict[str, Any]] | None:
 
 
 def validate(
-    table: Mapping[str, Any],
+    table: Mapping[str, object],
     file: str,
     error: type[InputError] = InputError,
     prefix: str = "",
-) -> dict[str, Any]:
+) -> dict[str, Value]:
     """Check every key and value of a config table; keys stay in their TOML spelling."""
-    checked: dict[str, Any] = {}
+    keys = _keys()
+    checked: dict[str, Value] = {}
     for name, value in table.items():
-        key = KEYS.get(name)
+        key = keys.get(name)
         if key is None:
-            known = ", ".join(sorted(KEYS))
+            known = ", ".join(sorted(keys))
             raise error(f"unknown key {prefix}{name!r} (known keys: {known})", file=file)
         checked[name] = _check(name, key, value, file, error, prefix)
     return checked
 
 
-def _check(name: str, key: Key, value: Any, file: str, error: type[InputError], prefix: str) -> Any:
+def _check(
+    name: str, key: Entry, value: object, file: str, error: type[InputError], prefix: str
+) -> Value:
     if key.kind == "bool" and isinstance(value, bool):
         return value
     if key.kind == "str" and isinstance(value, str):
@@ -158,36 +131,38 @@ def _check(name: str, key: Key, value: Any, file: str, error: type[InputError], 
     if key.kind == "list":
         items = [value] if isinstance(value, str) else value
         if isinstance(items, list) and all(isinstance(v, str) for v in items):
-            return tuple(items)
-    if key.kind == "choice" and value in key.choices:
+            return tuple(str(v) for v in items)
+    if key.kind == "choice" and isinstance(value, str) and value in key.choices:
         return value
     raise error(f"{prefix}{name!r} must be {_expected(key)}, not {value!r}", file=file)
 
 
-def _expected(key: Key) -> str:
+def _expected(key: Entry) -> str:
     if key.kind == "choice":
         return "one of " + ", ".join(key.choices)
     return {"bool": "true or false", "str": "a string", "list": "a list of strings"}[key.kind]
 
 
-def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+def from_env(environ: Mapping[str, str]) -> dict[str, Value]:
     """Settings given as ``XV_*`` variables (empty variables count as unset, except booleans)."""
-    found: dict[str, Any] = {}
-    for name, key in KEYS.items():
-        if key.env is None or key.env not in environ:
+    found: dict[str, Value] = {}
+    for key in settings.layered():
+        variable = key.spec.env
+        if variable is None or variable not in environ:
             continue
-        raw = environ[key.env]
+        raw = environ[variable]
         if key.kind == "bool":
-            found[attr(name)] = _bool(raw, key.env)
+            found[key.name] = _bool(raw, variable)
         elif not raw.strip():
             continue
         elif key.kind == "list":
-            parts = raw.split(key.env_separator) if key.env_separator else raw.split()
-            found[attr(name)] = tuple(p.strip() for p in parts if p.strip())
+            separator = key.spec.env_separator
+            parts = raw.split(separator) if separator else raw.split()
+            found[key.name] = tuple(p.strip() for p in parts if p.strip())
         elif key.kind == "choice" and raw not in key.choices:
-            raise UsageError(f"{key.env}={raw!r} is not valid; expected {_expected(key)}")
+            raise UsageError(f"{variable}={raw!r} is not valid; expected {_expected(key)}")
         else:
-            found[attr(name)] = raw
+            found[key.name] = raw
     return found
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import typing
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from xv.errors import InputError
 from xv.reqfile import ParsedRequirement, parse_text
 from xv.reqfile.requirement import pinned_version
 from xv.resolver.result import Parent, Resolution, ResolvedDist
+from xv.settings import AnnotationStyle, OutputFormat
 
 if TYPE_CHECKING:
     from xv.env.target import Target
@@ -50,7 +52,7 @@ class RenderOptions:
     command: str = "xv-compile"  # the header's command line (already filtered, or custom)
     header: bool = True
     annotate: bool = True
-    annotation_style: str = "split"  # or "line"
+    annotation_style: AnnotationStyle = "split"
     generate_hashes: bool = False
     strip_extras: bool = True
     emit_index_url: bool = False
@@ -59,14 +61,14 @@ class RenderOptions:
     extra_index_urls: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
     no_emit_packages: tuple[str, ...] = ()
-    format: str = "requirements.txt"  # or "pylock.toml" (PEP 751, see xv.pylock.write)
+    format: OutputFormat = "requirements.txt"  # or "pylock.toml" (PEP 751, see xv.pylock.write)
     python_version: str | None = None  # --python-version: pylock.toml's requires-python
     universal: bool = False  # pylock.toml: every wheel, the floor's Python minor version
     unsafe_packages: tuple[str, ...] = ()  # pip-compile's --unsafe-package: a block of their own
     allow_unsafe: bool = False  # pip-compile's --allow-unsafe: that block pins them
 
 
-FORMATS = ("requirements.txt", "pylock.toml")
+FORMATS: tuple[str, ...] = typing.get_args(OutputFormat)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from packaging.utils import canonicalize_name
+
+from xv.settings import Settings
+
 
 @dataclass(frozen=True)
 class BuildSettings:
@@ -18,3 +22,14 @@ class BuildSettings:
     no_build_packages: frozenset[str] = frozenset()  # normalised names
     only_binary: frozenset[str] = frozenset()  # normalised names or ":all:"
     no_binary: frozenset[str] = frozenset()  # normalised names or ":all:" (win over only_binary)
+
+
+def build_settings(s: Settings) -> BuildSettings:
+    """The :class:`BuildSettings` of the merged settings."""
+    return BuildSettings(
+        isolation=not s.no_build_isolation,
+        constraint_files=s.build_constraint,
+        config_settings=s.config_setting,
+        no_build=bool(s.no_build),
+        no_build_packages=frozenset(canonicalize_name(n) for n in s.no_build_package),
+    )

@@ -9,28 +9,22 @@ answer on stdout.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from xv import __version__, cachecmd, config
 from xv.cache import Cache, default_root
+from xv.cli.options import command_options, typed
 from xv.cli.output import Reporter, run_command
 
-F = TypeVar("F", bound=Callable[..., Any])
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-def _cache_options(func: F) -> F:
-    func = click.option("-q", "--quiet", count=True, help="Print less (status lines go).")(func)
-    func = click.option("--no-config", is_flag=True, help="Ignore xv.toml and [tool.xv] in pyproject.toml.")(func)  # fmt: skip
-    return click.option("--cache-dir", metavar="DIR", help="The cache directory. [env: XV_CACHE_DIR]")(func)  # fmt: skip
-
-
-def _force(func: F) -> F:
-    return click.option("--force", is_flag=True, help="Do not wait for other xv processes using the cache.")(func)  # fmt: skip
+_cache_options = command_options("xv cache")  # from the settings registry, as both commands'
+_force = command_options("xv cache", ("force",))
 
 
 @click.group(context_settings=_CONTEXT)
@@ -44,10 +38,10 @@ def cache() -> None:
     """Manage xv's cache."""
 
 
-def _root(params: dict[str, Any]) -> Path:
-    loaded = config.load(no_config=bool(params["no_config"]))
-    chosen = loaded.merged_under({"cache_dir": params["cache_dir"]}).get("cache_dir")
-    return default_root(chosen)
+def _root(params: Mapping[str, object]) -> Path:
+    cli = typed(params)
+    s = config.load(no_config=cli.no_config).under(cli, only=("cache_dir",))
+    return default_root(s.cache_dir)
 
 
 def _locked(root: Path, force: bool, reporter: Reporter) -> Any:

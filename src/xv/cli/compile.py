@@ -8,6 +8,7 @@ prints it, or hands it to :mod:`xv.compile.output` (``-o FILE``, ``--check``).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ import platformdirs
 from xv import __version__, config, lockfile
 from xv.cache import Cache
 from xv.cli.compile_args import build_options, check_pip_compile_options, options
+from xv.cli.options import typed
 from xv.cli.output import Reporter, run_command
 from xv.compile import output
 from xv.compile.check import CompileFn
@@ -26,6 +28,7 @@ from xv.compile.options import CompileOptions
 from xv.env.target import Target
 from xv.errors import XvError
 from xv.resolver.result import Resolution
+from xv.settings import Settings
 
 
 class _Command(click.Command):
@@ -61,29 +64,30 @@ written (and --check with no output file); 130 on Ctrl-C.
 @options
 def main(**params: Any) -> None:
     ctx = click.get_current_context()
-    reporter = Reporter(params["quiet"], params["verbose"], params["color"] or "auto")
+    cli = typed(params)
+    reporter = Reporter(cli.quiet, cli.verbose, cli.color or "auto")
 
     def body() -> int:
-        check_pip_compile_options(params, reporter)
-        params.update(_default_files(params))
-        loaded = config.load(no_config=bool(params["no_config"]))
+        check_pip_compile_options(cli, reporter)
+        s = _default_files(cli)
+        loaded = config.load(no_config=s.no_config)
         argv = ctx.meta.get("xv.argv", sys.argv[1:])
-        return run(build_options(params, loaded, argv, _stdin, reporter.warn), reporter)
+        return run(build_options(s, loaded, argv, _stdin, reporter.warn), reporter)
 
     run_command(reporter, body)
 
 
-def _default_files(params: dict[str, Any]) -> dict[str, Any]:
+def _default_files(cli: Settings) -> Settings:
     """pip-compile's habit: no input named, so compile the first default input found here
     into ``requirements.txt`` (or ``-o``), saying which on stderr."""
-    if params["src_files"] or params["group"]:
-        return {}
+    if cli.src_files or cli.group:
+        return cli
     from xv.compile.defaults import default_files
 
-    src, out = default_files(Path.cwd(), params["output_file"])
-    if not params["quiet"]:
+    src, out = default_files(Path.cwd(), cli.output_file)
+    if not cli.quiet:
         click.echo(f"Compiling {src} into {'stdout' if out == '-' else out}", err=True)
-    return {"src_files": (src,), "output_file": out}
+    return dataclasses.replace(cli, src_files=(src,), output_file=out)
 
 
 def _stdin() -> str:

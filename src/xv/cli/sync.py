@@ -14,11 +14,12 @@ from typing import Any
 import click
 
 from xv import __version__, config
-from xv.cli.build_args import build_option_decorators, build_settings
-from xv.cli.compile_args import binary_set, shared_options
+from xv.build.settings import build_settings
+from xv.cli.options import command_options, typed
 from xv.cli.output import Reporter, format_elapsed, run_command
 from xv.env.interpreter import Interpreter
 from xv.errors import UsageError, XvError
+from xv.settings import Settings, binary_set
 from xv.sync.inputs import SyncInputs
 from xv.sync.plan import Plan
 from xv.sync.run import SyncOptions, SyncProgress, SyncReport, sync
@@ -39,18 +40,6 @@ Exit status: 0 on success (and for --check when nothing differs); 1 when an inst
 or download fails or --check finds differences; 2 for bad arguments or input
 files; 130 on Ctrl-C.
 """
-
-_SHARED = (
-    "--index-url", "--extra-index-url", "--find-links", "--no-index", "--index-strategy",
-    "--trusted-host", "--keyring-provider", "--cache-dir", "--no-cache", "--refresh", "--offline", "--no-config",
-    "--exclude-newer",
-    "-q", "-v", "--color",
-)  # fmt: skip
-_SETTINGS = (
-    "index_url", "extra_index_url", "find_links", "no_index", "index_strategy",
-    "allow_insecure_host", "keyring_provider", "cache_dir", "no_cache", "offline", "python",
-    "exclude_newer", "python_version", "python_platform",
-)  # fmt: skip
 
 
 class SyncReporter(Reporter, SyncProgress):
@@ -93,80 +82,70 @@ class SyncReporter(Reporter, SyncProgress):
 @click.command(help=HELP, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})  # fmt: skip
 @click.version_option(__version__, "-V", "--version", prog_name="xv-sync")
 @click.argument("src_files", nargs=-1, type=click.Path())
-@click.option("-p", "--python", "--python-executable", "python", help="The interpreter (or environment directory, or 3.12) whose environment to sync. [env: XV_PYTHON]")  # fmt: skip
-@click.option("-t", "--target", metavar="DIR", type=click.Path(file_okay=False), help="Sync the packages at the top of DIR instead of an environment (scripts in DIR/bin), as uv.")  # fmt: skip
-@click.option("--prefix", metavar="DIR", type=click.Path(file_okay=False), help="Sync into DIR/lib/pythonX.Y/site-packages and DIR/bin, as if a virtual environment lived at DIR.")  # fmt: skip
-@click.option("--python-version", help="With --target, --prefix or --download-only: choose wheels for this Python (e.g. 3.12). [env: XV_PYTHON_VERSION]")  # fmt: skip
-@click.option("--python-platform", help="With --target, --prefix or --download-only: choose wheels for this platform (linux, macos, windows, x86_64-manylinux_2_28, ...). [env: XV_PYTHON_PLATFORM]")  # fmt: skip
-@click.option("--system", is_flag=True, help="Sync the first python3 on PATH (not a virtual environment).")  # fmt: skip
-@click.option("--break-system-packages", is_flag=True, help="Allow an externally managed (PEP 668) environment.")  # fmt: skip
-@click.option("--dry-run", is_flag=True, help="Print what would change; change nothing. Fails where a sync would, short of downloading.")  # fmt: skip
-@click.option("--check", is_flag=True, help="Change nothing; exit 1 and print the differences if the environment differs.")  # fmt: skip
-@click.option("--strict", is_flag=True, help="After syncing, check every installed package's requirements are met (as pip check); exit 1 naming the broken ones.")  # fmt: skip
-@click.option("--download-only", metavar="DIR", type=click.Path(file_okay=False), help="Download and verify every file the files pin for the target into DIR (a wheelhouse for --offline --no-index --find-links DIR); change no environment.")  # fmt: skip
-@click.option("--reinstall", is_flag=True, help="Reinstall every package of the files.")
-@click.option("--reinstall-package", multiple=True, metavar="NAME", help="Reinstall this package (repeatable).")  # fmt: skip
-@click.option("--link-mode", type=click.Choice(("hardlink", "copy", "symlink")), default="hardlink", help="How files get from the cache into the environment (default: hardlink, copy when that fails; symlink points into the cache, which must then be kept).")  # fmt: skip
-@click.option("--compile-bytecode", is_flag=True, help="Compile the installed .py files to bytecode.")  # fmt: skip
-@click.option("--require-hashes", is_flag=True, help="Require a --hash for every pin.")
-@click.option("--only-binary", multiple=True, help="Use only wheels for these packages (:all: for every one).")  # fmt: skip
-@click.option("--no-binary", multiple=True, help="Build these packages from their sdists (:all: for every one).")  # fmt: skip
-@click.option("--no-build", is_flag=True, help="Never build: refuse sdists, directories and VCS entries (editables excepted).")  # fmt: skip
-@build_option_decorators
-@click.option("--allow-empty-requirements/--no-allow-empty-requirements", default=False, help="Sync even when no pin applies, which removes every package (refused by default).")  # fmt: skip
-@shared_options(*_SHARED)
+@command_options("xv-sync")
 def main(**params: Any) -> None:
-    reporter = SyncReporter(params["quiet"], params["verbose"], params["color"] or "auto")
-    run_command(reporter, lambda: run(build_options(params), reporter))
+    cli = typed(params)
+    reporter = SyncReporter(cli.quiet, cli.verbose, cli.color or "auto")
+    run_command(reporter, lambda: run(build_options(cli), reporter))
 
 
-def build_options(params: dict[str, Any]) -> SyncOptions:
-    src_files = tuple(params["src_files"]) or ("requirements.txt",)
-    if not params["src_files"] and not os.path.isfile("requirements.txt"):
+# Only these come from the environment and config files for xv-sync (xv.toml's resolution
+# and output keys are xv-compile's).
+_LAYERED = (
+    "index_url", "extra_index_url", "find_links", "no_index", "index_strategy",
+    "allow_insecure_host", "keyring_provider", "cache_dir", "no_cache", "offline", "python",
+    "exclude_newer", "python_version", "python_platform",
+)  # fmt: skip
+
+
+def build_options(cli: Settings) -> SyncOptions:
+    """The command line over the environment and config files; reads no input file."""
+    src_files = cli.src_files or ("requirements.txt",)
+    if not cli.src_files and not os.path.isfile("requirements.txt"):
         raise UsageError("no requirements file given, and ./requirements.txt does not exist")
-    if params["dry_run"] and params["check"]:
+    if cli.dry_run and cli.check:
         raise UsageError("--dry-run and --check cannot be used together")
-    if params["download_only"] and (params["dry_run"] or params["check"] or params["strict"]):
+    if cli.download_only and (cli.dry_run or cli.check or cli.strict):
         raise UsageError("--download-only changes no environment: not with --dry-run, --check or --strict")  # fmt: skip
-    loaded = config.load(no_config=bool(params["no_config"]))
-    settings = loaded.merged_under({name: params[name] for name in _SETTINGS})
-    _check_directory_options(params, settings)
+    loaded = config.load(no_config=cli.no_config)
+    settings = loaded.under(cli, only=_LAYERED)
+    _check_directory_options(cli, settings)
     return SyncOptions(
         src_files=src_files,
         settings=settings,
-        system=bool(params["system"]),
-        break_system_packages=bool(params["break_system_packages"]),
-        dry_run=bool(params["dry_run"]),
-        check=bool(params["check"]),
-        reinstall=bool(params["reinstall"]),
-        reinstall_packages=frozenset(params["reinstall_package"]),
-        link_mode=params["link_mode"],
-        compile_bytecode=bool(params["compile_bytecode"]),
-        require_hashes=bool(params["require_hashes"]),
-        refresh=bool(params["refresh"]),
-        allow_empty_requirements=bool(params["allow_empty_requirements"]),
-        build=build_settings(params, bool(params["no_build"])),
-        only_binary=binary_set(params["only_binary"]),
-        no_binary=binary_set(params["no_binary"]),
-        exclude_newer=_exclude_newer(settings.get("exclude_newer")),
-        strict=bool(params["strict"]),
-        download_only=params["download_only"],
-        target=params["target"],
-        prefix=params["prefix"],
+        system=cli.system,
+        break_system_packages=cli.break_system_packages,
+        dry_run=cli.dry_run,
+        check=cli.check,
+        reinstall=cli.reinstall,
+        reinstall_packages=frozenset(cli.reinstall_package),
+        link_mode=cli.link_mode,
+        compile_bytecode=cli.compile_bytecode,
+        require_hashes=cli.require_hashes,
+        refresh=cli.refresh,
+        allow_empty_requirements=cli.allow_empty_requirements,
+        build=build_settings(cli),
+        only_binary=binary_set(cli.only_binary),
+        no_binary=binary_set(cli.no_binary),
+        exclude_newer=_exclude_newer(settings.exclude_newer),
+        strict=cli.strict,
+        download_only=cli.download_only,
+        target=cli.target,
+        prefix=cli.prefix,
     )
 
 
-def _check_directory_options(params: dict[str, Any], settings: dict[str, Any]) -> None:
-    if params["target"] and params["prefix"]:
+def _check_directory_options(cli: Settings, settings: Settings) -> None:
+    if cli.target and cli.prefix:
         raise UsageError("--target and --prefix cannot be used together")
-    elsewhere = params["target"] or params["prefix"] or params["download_only"]
-    foreign = settings.get("python_version") or settings.get("python_platform")
+    elsewhere = cli.target or cli.prefix or cli.download_only
+    foreign = settings.python_version or settings.python_platform
     if foreign and not elsewhere:
         raise UsageError(
             "--python-version and --python-platform choose wheels for another interpreter: "
             "use them with --target, --prefix or --download-only"
         )
-    if foreign and params["compile_bytecode"]:
+    if foreign and cli.compile_bytecode:
         raise UsageError("--compile-bytecode needs the target's own interpreter, not --python-version/--python-platform")  # fmt: skip
 
 

@@ -24,10 +24,7 @@ from xv.index.settings import IndexSettings
 from xv.lockfile import Pin, RenderOptions
 from xv.reqfile import FileOptions, Origin, ParsedRequirement, RequirementsFile, merge_file_options
 from xv.resolver.result import Parent
-
-PRERELEASE_MODES = ("disallow", "allow", "if-necessary", "explicit", "if-necessary-or-explicit")
-RESOLUTION_MODES = ("highest", "lowest", "lowest-direct")
-INDEX_STRATEGIES = ("first-index", "unsafe-first-match", "unsafe-best-match")
+from xv.settings import Color, Prerelease, Resolution
 
 
 @dataclass(frozen=True)
@@ -74,8 +71,8 @@ class ResolverSettings:
     python_platform: str | None = None
     python: str | None = None  # an interpreter (path or version request) to take markers from
     universal: bool = False  # one lock for every platform and Python from the floor up
-    prerelease: str = "if-necessary-or-explicit"
-    resolution: str = "highest"
+    prerelease: Prerelease = "if-necessary-or-explicit"
+    resolution: Resolution = "highest"
     exclude_newer: str | None = None
     no_deps: bool = False
     only_binary: frozenset[str] = frozenset()  # normalised names or ":all:"
@@ -104,7 +101,7 @@ class OutputOptions:
     check: bool = False
     quiet: int = 0
     verbose: int = 0
-    color: str = "auto"
+    color: Color = "auto"
 
 
 @dataclass(frozen=True)

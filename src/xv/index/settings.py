@@ -7,20 +7,22 @@ from the cache) does not import the HTTP stack.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+import typing
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from xv.errors import UsageError
 from xv.reqfile.requirement import is_url, url_problem
+from xv.settings import IndexStrategy, KeyringProvider, Settings
 
 if TYPE_CHECKING:
     from xv.index.http import HttpConfig
     from xv.reqfile import FileOptions
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
-STRATEGIES = ("first-index", "unsafe-best-match", "unsafe-first-match")
-KEYRING_PROVIDERS = ("disabled", "subprocess")
+STRATEGIES: tuple[str, ...] = typing.get_args(IndexStrategy)
+KEYRING_PROVIDERS: tuple[str, ...] = typing.get_args(KeyringProvider)
 
 
 def _default_timeout() -> float:
@@ -39,9 +41,9 @@ class IndexSettings:
     extra_index_urls: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
     no_index: bool = False
-    index_strategy: str = "first-index"
+    index_strategy: IndexStrategy = "first-index"
     trusted_hosts: tuple[str, ...] = ()
-    keyring_provider: str = "disabled"  # "subprocess": ask the keyring CLI after a 401
+    keyring_provider: KeyringProvider = "disabled"  # "subprocess": ask the keyring CLI after a 401
     cert: str | None = None
     timeout: float = field(default_factory=_default_timeout)
     offline: bool = False
@@ -86,21 +88,19 @@ class IndexSettings:
         )
 
 
-def index_settings(
-    merged: Mapping[str, Any], file_opts: FileOptions, *, refresh: bool
-) -> IndexSettings:
-    """Index settings from the merged command line, environment and config (``merged``,
-    by Python spelling) and the requirement files' options: the first choose the default
-    index; requirement files can add extra indexes and find-links, as with uv and pip."""
+def index_settings(merged: Settings, file_opts: FileOptions, *, refresh: bool) -> IndexSettings:
+    """Index settings from the merged command line, environment and config (``merged``) and
+    the requirement files' options: the first choose the default index; requirement files
+    can add extra indexes and find-links, as with uv and pip."""
     return IndexSettings(
-        index_url=merged.get("index_url") or file_opts.index_url or DEFAULT_INDEX_URL,
-        extra_index_urls=_unique((*merged.get("extra_index_url", ()), *file_opts.extra_index_urls)),
-        find_links=_unique((*merged.get("find_links", ()), *file_opts.find_links)),
-        no_index=bool(merged.get("no_index")) or file_opts.no_index,
-        index_strategy=merged.get("index_strategy") or "first-index",
-        trusted_hosts=_unique((*merged.get("allow_insecure_host", ()), *file_opts.trusted_hosts)),
-        keyring_provider=merged.get("keyring_provider") or "disabled",
-        offline=bool(merged.get("offline")),
+        index_url=merged.index_url or file_opts.index_url or DEFAULT_INDEX_URL,
+        extra_index_urls=_unique((*merged.extra_index_url, *file_opts.extra_index_urls)),
+        find_links=_unique((*merged.find_links, *file_opts.find_links)),
+        no_index=bool(merged.no_index) or file_opts.no_index,
+        index_strategy=merged.index_strategy or "first-index",
+        trusted_hosts=_unique((*merged.allow_insecure_host, *file_opts.trusted_hosts)),
+        keyring_provider=merged.keyring_provider or "disabled",
+        offline=bool(merged.offline),
         refresh=refresh,
     )
 

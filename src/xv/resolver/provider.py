@@ -42,9 +42,6 @@ from xv.resolver.specifiers import specifier_to_range
 
 log = logging.getLogger(__name__)
 
-PRERELEASE_MODES = ("disallow", "allow", "if-necessary", "explicit", "if-necessary-or-explicit")
-RESOLUTION_MODES = ("highest", "lowest", "lowest-direct")
-
 # uv's conflict tracking: a project rejected this many times because of others is
 # decided earlier from then on, and one that caused that many rejections later.
 CONFLICT_THRESHOLD = 5

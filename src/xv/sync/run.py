@@ -15,13 +15,13 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from xv.build.settings import BuildSettings
 from xv.cache import Cache
@@ -30,6 +30,7 @@ from xv.env.interpreter import Interpreter
 from xv.env.lock import environment_lock
 from xv.env.own import runs_from, runtime_tree
 from xv.install.journal import repair
+from xv.settings import LinkMode, Settings
 from xv.sync.inputs import SyncInputs, read_inputs
 from xv.sync.plan import DEFAULT_KEEP, Plan, plan
 
@@ -47,15 +48,16 @@ class SyncOptions:
     """Everything ``xv-sync`` was asked, after merging the environment and config files."""
 
     src_files: tuple[str, ...]
-    # merged index, cache and target settings by Python spelling (config.Loaded)
-    settings: dict[str, Any] = field(default_factory=dict)
+    # index, cache and target settings, the command line over the environment and config files
+    # (a mapping by name, ``{"python": ...}``, is accepted and made a Settings)
+    settings: Settings = field(default_factory=Settings)
     system: bool = False
     break_system_packages: bool = False
     dry_run: bool = False
     check: bool = False
     reinstall: bool = False
     reinstall_packages: frozenset[str] = frozenset()
-    link_mode: str = "hardlink"
+    link_mode: LinkMode = "hardlink"
     compile_bytecode: bool = False
     require_hashes: bool = False
     refresh: bool = False
@@ -68,6 +70,11 @@ class SyncOptions:
     download_only: str | None = None  # fill this directory instead of syncing
     target: str | None = None  # --target DIR: a directory instead of an environment
     prefix: str | None = None  # --prefix DIR: a virtual environment's layout at DIR
+
+    def __post_init__(self) -> None:
+        given: object = self.settings
+        if isinstance(given, Mapping):  # a library caller's {"python": ..., "index_url": ...}
+            object.__setattr__(self, "settings", Settings(**given))
 
 
 class SyncProgress:
@@ -118,7 +125,7 @@ def sync(opts: SyncOptions, progress: SyncProgress | None = None) -> SyncReport:
     progress = progress or SyncProgress()
     started = time.monotonic()
     s = opts.settings
-    cache = Cache.default(s.get("cache_dir"), bool(s.get("no_cache")))
+    cache = Cache.default(s.cache_dir, bool(s.no_cache))
     with cache.in_use():  # xv cache clean waits: archives are linked from until the end
         return _sync_in_cache(opts, progress, cache, started)
 
@@ -133,7 +140,7 @@ def _sync_in_cache(
         interp = directory_interpreter(opts.target, opts.prefix, s, opts.system, cache)
     else:
         interp = find_target(
-            s.get("python"),
+            s.python,
             opts.system,
             opts.break_system_packages,
             Path.cwd(),

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from xv.cache import Cache
 from xv.env import find_target
@@ -27,11 +26,14 @@ from xv.env.interpreter import Interpreter
 from xv.env.target import make_target
 from xv.errors import TargetEnvironmentError, UsageError
 
+if TYPE_CHECKING:
+    from xv.settings import Settings
+
 
 def directory_interpreter(
     target: str | None,
     prefix: str | None,
-    settings: Mapping[str, Any],
+    settings: Settings,
     system: bool,
     cache: Cache,
 ) -> Interpreter:
@@ -40,14 +42,14 @@ def directory_interpreter(
     directory of its own needs no virtual environment; PEP 668 does not apply to it),
     with ``--python-version``/``--python-platform`` applied, pointed into the directory."""
     bucket = cache if cache.enabled else None
-    python = settings.get("python")
+    python = settings.python
     try:
         interp = find_target(python, system, True, Path.cwd(), os.environ, cache=bucket)
     except TargetEnvironmentError:
         if python is not None or system:
             raise
         interp = find_target(None, True, True, Path.cwd(), os.environ, cache=bucket)
-    interp = for_platform(interp, settings.get("python_version"), settings.get("python_platform"))
+    interp = for_platform(interp, settings.python_version, settings.python_platform)
     if target is None and prefix is None:
         return interp  # --download-only: only the markers and tags matter
     return into_directory(
