@@ -13,12 +13,12 @@ from packaging.version import Version
 
 from tests.support.localindex import Pkg
 from xv.cache import Cache
-from xv.compile.sources import IndexSource
 from xv.env.target import make_target
 from xv.errors import ResolutionError
 from xv.index.client import IndexClient, IndexSettings
 from xv.pool import WorkerPool
 from xv.resolver.candidates import BinaryPolicy
+from xv.resolver.index_source import IndexSource
 from xv.resolver.provider import (
     InputRequirement,
     PythonProvider,

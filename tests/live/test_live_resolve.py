@@ -18,13 +18,13 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from xv.cache import Cache
-from xv.compile.sources import IndexSource
 from xv.env.target import Target, make_target
 from xv.errors import ResolutionError
 from xv.index.client import IndexClient, IndexSettings
 from xv.index.metadata import CoreMetadata, get_metadata
 from xv.pool import WorkerPool
 from xv.resolver import provider as prov
+from xv.resolver.index_source import IndexSource
 from xv.resolver.resolve import run
 from xv.resolver.result import Parent, Resolution
 

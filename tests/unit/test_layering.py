@@ -16,8 +16,17 @@ SRC = Path(xv.__file__).parent
 # unless they are under it themselves (a package may import its own modules).
 # ``xv.resolver.pubgrub`` imports only itself; ``install`` knows nothing of resolving;
 # nothing but the CLI imports the CLI; the two use cases stay apart, and nothing below them
-# imports either; the target layer (env) and the requirement-file readers sit below the index.
-BELOW_USE_CASES = ("xv.resolver", "xv.index", "xv.install", "xv.env", "xv.reqfile", "xv.cache")
+# imports either (``build`` serves both); the target layer (env) and the requirement-file
+# readers sit below the index.
+BELOW_USE_CASES = (
+    "xv.resolver",
+    "xv.index",
+    "xv.install",
+    "xv.env",
+    "xv.reqfile",
+    "xv.cache",
+    "xv.build",
+)
 RULES = [
     ("xv.resolver.pubgrub", "xv"),
     ("xv.install", "xv.resolver"),

@@ -26,7 +26,6 @@ from packaging.requirements import InvalidRequirement, Requirement
 from xv.build.builder import Builder
 from xv.build.source import BuildingSource, fetch_sdist
 from xv.cache import CacheBucket
-from xv.compile.sources import IndexSource
 from xv.env.interpreter import Interpreter
 from xv.env.target import Target, target_for
 from xv.errors import BuildError, InstallError, ResolutionError
@@ -36,6 +35,7 @@ from xv.install.archive import unpack_wheel_to_archive
 from xv.install.place import install_from_archive
 from xv.pool import WorkerPool
 from xv.resolver.candidates import BinaryPolicy
+from xv.resolver.index_source import IndexSource
 from xv.resolver.provider import InputRequirement, PythonProvider, ResolverInputs, ResolverSettings
 from xv.resolver.resolve import run
 from xv.resolver.result import Parent, ResolvedDist

@@ -19,13 +19,13 @@ from pathlib import Path
 
 from xv.build.builder import Builder
 from xv.cache import CacheBucket
-from xv.compile.sources import IndexSource
 from xv.errors import XvError
 from xv.index.client import IndexClient
 from xv.index.metadata import CoreMetadata, cached_metadata
 from xv.index.simple import DistFile
 from xv.pool import WorkerPool, cpu_count, thread_map
 from xv.resolver.candidates import Candidate
+from xv.resolver.index_source import IndexSource
 from xv.resolver.pubgrub import Unavailable
 
 SDISTS_BUCKET = CacheBucket.SDISTS

@@ -17,13 +17,13 @@ from xv import lockfile
 from xv.build.builder import Builder
 from xv.build.source import BuildingSource
 from xv.compile.options import CompileOptions
-from xv.compile.sources import IndexSource
 from xv.env.target import build_target
 from xv.errors import UsageError
 from xv.index.client import IndexClient
 from xv.pool import WorkerPool
 from xv.resolver import provider as prov
 from xv.resolver.forks import resolve_universal
+from xv.resolver.index_source import IndexSource
 from xv.resolver.result import Resolution
 
 

@@ -2,7 +2,8 @@
 
 Kept apart from the provider so the resolver can be driven by an in-memory source
 in tests, and so the policy "network errors abort, unreadable metadata only rules
-out that version" is written down in one place.
+out that version" is written down in one place. It lives below both use cases:
+xv-compile resolves with it, and ``build`` resolves build requirements with it.
 """
 
 from __future__ import annotations
