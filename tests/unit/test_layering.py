@@ -114,6 +114,28 @@ def test_leaves_import_only_leaves(leaf: str) -> None:
         assert not bad, f"{leaf} imports {bad} (a leaf imports only {allowed or 'the stdlib'})"
 
 
+def _is_module(name: str) -> bool:
+    rel = Path(*name.split(".")[1:])
+    return (SRC / rel).with_suffix(".py").is_file() or (SRC / rel / "__init__.py").is_file()
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: _module_name(p))
+def test_private_names_stay_in_their_module(path: Path) -> None:
+    """No ``from xv.x import _name`` of a function, class or constant: what another module
+    needs is public, in the module that owns it. A private module (``xv.env._probe``) is
+    imported only inside its own package."""
+    module = _module_name(path)
+    bad = sorted(
+        name
+        for name in _imports(path)
+        if name.startswith("xv.")
+        and (last := name.rpartition(".")[2]).startswith("_")
+        and not last.startswith("__")
+        and not (_is_module(name) and _within(module, name.rpartition(".")[0]))
+    )
+    assert not bad, f"{module} imports private names {bad}"
+
+
 def test_the_checker_sees_imports_everywhere(tmp_path: Path) -> None:
     found = _imports(SRC / "compile" / "__init__.py")  # inside a function, TYPE_CHECKING
     assert "xv.compile.run.compile" in found

@@ -14,7 +14,8 @@ import xv.sync.inputs
 from xv.env import Interpreter, query_interpreter
 from xv.errors import HashMismatchError, InputError, InstallError
 from xv.index.simple import DistFile, ProjectPage
-from xv.sync.apply import _fetch, best_file, target_of
+from xv.sync.apply import best_file, target_of
+from xv.sync.hashes import fetch_for
 from xv.sync.inputs import read_inputs
 from xv.sync.plan import Wanted
 
@@ -122,8 +123,8 @@ def test_best_file_prefers_the_best_tag(interp: Interpreter) -> None:
 
 def test_lock_hash_against_the_index_hash() -> None:
     file = DistFile("x-1.0-py3-none-any.whl", "https://h/x", {"sha256": SHA})
-    assert _fetch(Wanted("x", Version("1.0"), None, (f"sha256:{SHA}",)), file).lock_hashes == ()
+    assert fetch_for(Wanted("x", Version("1.0"), None, (f"sha256:{SHA}",)), file).lock_hashes == ()
     with pytest.raises(HashMismatchError, match="Hash mismatch for x==1.0"):
-        _fetch(Wanted("x", Version("1.0"), None, ("sha256:" + "cd" * 32,)), file)
-    other = _fetch(Wanted("x", Version("1.0"), None, ("sha512:" + "ef" * 64,)), file)
+        fetch_for(Wanted("x", Version("1.0"), None, ("sha256:" + "cd" * 32,)), file)
+    other = fetch_for(Wanted("x", Version("1.0"), None, ("sha512:" + "ef" * 64,)), file)
     assert other.lock_hashes == ("sha512:" + "ef" * 64,)  # checked after downloading

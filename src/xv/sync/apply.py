@@ -55,6 +55,7 @@ from xv.install.place import InstalledRecord, planned_paths
 from xv.install.validate import WheelLayout, validate_archive
 from xv.pool import ENV_POOL_KIND, PoolKind, WorkerPool, cpu_count, thread_map
 from xv.resolver.candidates import BinaryPolicy
+from xv.sync.hashes import Fetch, check_hashes, fetch_for
 from xv.sync.plan import Plan, Wanted
 
 WHEELS_BUCKET = CacheBucket.WHEELS
@@ -94,21 +95,6 @@ class ApplyReport:
     install_seconds: float
     uninstall_seconds: float = 0.0
     warnings: tuple[str, ...] = ()  # e.g. a RECORD listing paths outside the environment
-
-
-@dataclass(frozen=True)
-class Fetch:
-    """One wheel to make ready: where it is, and the hashes it must have."""
-
-    name: str
-    filename: str
-    url: str
-    index_hashes: Mapping[str, str]  # verified while downloading
-    lock_hashes: tuple[str, ...]  # to check after downloading ("sha256:<hex>"), if any
-
-    @property
-    def sha256(self) -> str | None:
-        return self.index_hashes.get("sha256")
 
 
 def apply(
@@ -242,25 +228,6 @@ def platform_of(interp: Interpreter) -> str:
         f"{interp.implementation} {interp.python_version} on "
         f"{markers.get('sys_platform', '?')} {markers.get('platform_machine', '?')}"
     )
-
-
-def _fetch(want: Wanted, file: DistFile) -> Fetch:
-    """Check the lock's hashes against the index's; keep those only a download can check."""
-    lock = {tuple(h.split(":", 1)) for h in want.hashes if ":" in h}
-    proven = False
-    for algorithm, digest in file.hashes.items():
-        if lock and any(a == algorithm for a, _ in lock):
-            if (algorithm, digest.lower()) not in lock:
-                raise HashMismatchError(
-                    f"Hash mismatch for {want.canonical_name}=={want.version} "
-                    f"({file.filename}): the index gives {algorithm}:{digest.lower()}, which "
-                    "none of the requirement file's --hash values allows",
-                    want.canonical_name,
-                )
-            proven = True
-    later = () if proven else tuple(sorted(want.hashes))
-    hashes = {k: v.lower() for k, v in file.hashes.items()}
-    return Fetch(want.canonical_name, file.filename, file.url, hashes, later)
 
 
 # -- prepare -------------------------------------------------------------------
@@ -433,7 +400,7 @@ def choose(
             else client.project_page(want.canonical_name, remember=False)
         )
         file = best_file(want, page, target, platform, policy)
-    return _fetch(want, file)
+    return fetch_for(want, file)
 
 
 def fetch_wheel(
@@ -455,8 +422,8 @@ def fetch_wheel(
     archives = str(cache_root / ARCHIVES_BUCKET)
     local = _local_file(url)
     if local is not None:
-        _check_hash(name, local, [f"sha256:{index_hashes['sha256']}"] if "sha256" in index_hashes else [])  # fmt: skip
-        _check_hash(name, local, lock_hashes)
+        check_hashes(name, local, [f"sha256:{index_hashes['sha256']}"] if "sha256" in index_hashes else [])  # fmt: skip
+        check_hashes(name, local, lock_hashes)
         return unpack_wheel_to_archive(str(local), archives, full_check=full_check)
     key = index_hashes.get("sha256") or "url-" + hashlib.sha256(url.encode()).hexdigest()[:32]
     path = Path(cache_root, WHEELS_BUCKET, key, filename)
@@ -468,7 +435,7 @@ def fetch_wheel(
             path.unlink(missing_ok=True)
             client_for(settings, cache).download(DistFile(filename, url, index_hashes), path.parent)
         try:
-            _check_hash(name, path, lock_hashes)
+            check_hashes(name, path, lock_hashes)
             # The index's sha256 was checked: while streaming, or just above for a cached file.
             known = index_hashes.get("sha256")
             return unpack_wheel_to_archive(str(path), archives, full_check=full_check, sha256=known)
@@ -490,31 +457,6 @@ def _local_file(url: str) -> Path | None:
     if url.startswith("file:"):
         return Path(url2pathname(urlsplit(url).path))
     return Path(url) if "://" not in url else None
-
-
-def _check_hash(name: str, path: Path, allowed: Iterable[str]) -> None:
-    wanted = {tuple(h.split(":", 1)) for h in allowed if ":" in h}
-    if not wanted:
-        return
-    actual = [(a, _digest(path, a)) for a in sorted({a for a, _ in wanted})]
-    if any(pair in wanted for pair in actual):
-        return
-    shown = ", ".join(f"{a}:{d}" for a, d in actual)
-    raise HashMismatchError(
-        f"Hash mismatch for {name} ({path.name}): it has {shown}, which none of the "
-        "requirement file's --hash values allows",
-        name,
-    )
-
-
-def _digest(path: Path, algorithm: str) -> str:
-    if algorithm == "sha256":
-        return file_sha256(str(path))
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _fetch_error(fetch: Fetch, exc: XvError) -> XvError:

@@ -23,16 +23,8 @@ from xv.index.simple import DistFile
 from xv.install.archive import file_sha256
 from xv.pool import WorkerPool
 from xv.resolver.candidates import BinaryPolicy
-from xv.sync.apply import (
-    ANY_FILE,
-    Fetch,
-    NeedsBuild,
-    _check_hash,
-    _fetch,
-    choose,
-    platform_of,
-    target_of,
-)
+from xv.sync.apply import ANY_FILE, NeedsBuild, choose, platform_of, target_of
+from xv.sync.hashes import Fetch, check_hashes, fetch_for
 from xv.sync.plan import Wanted
 
 
@@ -78,7 +70,7 @@ def download_one(
     try:
         fetch = choose(want, client, target, platform, policy)
     except NeedsBuild as exc:  # the sdist is what a sync would build: keep it
-        fetch = _fetch(want, exc.sdist)
+        fetch = fetch_for(want, exc.sdist)
     if fetch.filename != Path(fetch.filename).name or fetch.filename.startswith("."):
         raise InstallError(f"refusing the file name {fetch.filename!r} for {want.canonical_name}")
     path = Path(dest, fetch.filename)
@@ -88,7 +80,7 @@ def download_one(
         got = client.download(
             DistFile(fetch.filename, fetch.url, dict(fetch.index_hashes)), Path(tmp)
         )
-        _check_hash(want.canonical_name, got, fetch.lock_hashes)
+        check_hashes(want.canonical_name, got, fetch.lock_hashes)
         got.replace(path)  # same directory tree: atomic, never a half-written file in dest
     return path, True
 
@@ -101,7 +93,7 @@ def _verified(path: Path, fetch: Fetch) -> bool:
     if fetch.sha256 is not None and file_sha256(str(path)) != fetch.sha256:
         return False
     try:
-        _check_hash(fetch.name, path, fetch.lock_hashes)
+        check_hashes(fetch.name, path, fetch.lock_hashes)
     except HashMismatchError:
         return False
     return True

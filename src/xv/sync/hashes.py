@@ -1,0 +1,77 @@
+"""A pin's hashes: what the index already vouches for, and what a file must still show.
+
+xv-sync's prepare step and ``--download-only`` both check files this way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from xv.errors import HashMismatchError
+from xv.index.simple import DistFile
+from xv.install.archive import file_sha256
+from xv.sync.plan import Wanted
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """One wheel to make ready: where it is, and the hashes it must have."""
+
+    name: str
+    filename: str
+    url: str
+    index_hashes: Mapping[str, str]  # verified while downloading
+    lock_hashes: tuple[str, ...]  # to check after downloading ("sha256:<hex>"), if any
+
+    @property
+    def sha256(self) -> str | None:
+        return self.index_hashes.get("sha256")
+
+
+def fetch_for(want: Wanted, file: DistFile) -> Fetch:
+    """Check the lock's hashes against the index's; keep those only a download can check."""
+    lock = {tuple(h.split(":", 1)) for h in want.hashes if ":" in h}
+    proven = False
+    for algorithm, digest in file.hashes.items():
+        if lock and any(a == algorithm for a, _ in lock):
+            if (algorithm, digest.lower()) not in lock:
+                raise HashMismatchError(
+                    f"Hash mismatch for {want.canonical_name}=={want.version} "
+                    f"({file.filename}): the index gives {algorithm}:{digest.lower()}, which "
+                    "none of the requirement file's --hash values allows",
+                    want.canonical_name,
+                )
+            proven = True
+    later = () if proven else tuple(sorted(want.hashes))
+    hashes = {k: v.lower() for k, v in file.hashes.items()}
+    return Fetch(want.canonical_name, file.filename, file.url, hashes, later)
+
+
+def check_hashes(name: str, path: Path, allowed: Iterable[str]) -> None:
+    """Raise HashMismatchError unless the file at ``path`` matches one of ``allowed``
+    (``"algorithm:hex"``; none given: nothing to check)."""
+    wanted = {tuple(h.split(":", 1)) for h in allowed if ":" in h}
+    if not wanted:
+        return
+    actual = [(a, _digest(path, a)) for a in sorted({a for a, _ in wanted})]
+    if any(pair in wanted for pair in actual):
+        return
+    shown = ", ".join(f"{a}:{d}" for a, d in actual)
+    raise HashMismatchError(
+        f"Hash mismatch for {name} ({path.name}): it has {shown}, which none of the "
+        "requirement file's --hash values allows",
+        name,
+    )
+
+
+def _digest(path: Path, algorithm: str) -> str:
+    if algorithm == "sha256":
+        return file_sha256(str(path))
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
