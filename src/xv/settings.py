@@ -17,10 +17,13 @@ import types
 import typing
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any, Literal, Union
 
 from packaging.utils import canonicalize_name
+
+from xv.errors import UsageError
 
 Prerelease = Literal["disallow", "allow", "if-necessary", "explicit", "if-necessary-or-explicit"]
 Resolution = Literal["highest", "lowest", "lowest-direct"]
@@ -296,3 +299,20 @@ def binary_set(values: Iterable[str]) -> frozenset[str]:
             else:
                 chosen.add(canonicalize_name(item))
     return frozenset(chosen)
+
+
+def parse_exclude_newer(text: str | None) -> datetime | None:
+    """``--exclude-newer`` takes an RFC 3339 timestamp or a date (end of that day, UTC)."""
+    if not text:
+        return None
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=UTC)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"invalid --exclude-newer {text!r}: expected a date (2024-03-25) "
+            "or a timestamp (2024-03-25T00:00:00Z)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

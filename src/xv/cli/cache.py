@@ -18,7 +18,7 @@ import click
 from xv import __version__, cachecmd, config
 from xv.cache import Cache, default_root
 from xv.cli.options import command_options, typed
-from xv.cli.output import Reporter, run_command
+from xv.cli.output import Reporter, run_command, shown_path
 
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -80,10 +80,10 @@ def clean(packages: tuple[str, ...], force: bool, **params: Any) -> None:
     def body() -> int:
         root = _root(params)
         if not root.is_dir():
-            _status(reporter, f"No cache found at: {_shown(root)}")
+            _status(reporter, f"No cache found at: {shown_path(root)}")
             return 0
         if not packages:
-            _status(reporter, f"Clearing cache at: {_shown(root)}")
+            _status(reporter, f"Clearing cache at: {shown_path(root)}")
         with _locked(root, force, reporter):
             if packages:
                 removal = cachecmd.clean_packages(root, packages)
@@ -106,9 +106,9 @@ def prune(force: bool, **params: Any) -> None:
     def body() -> int:
         root = _root(params)
         if not root.is_dir():
-            _status(reporter, f"No cache found at: {_shown(root)}")
+            _status(reporter, f"No cache found at: {shown_path(root)}")
             return 0
-        _status(reporter, f"Pruning cache at: {_shown(root)}")
+        _status(reporter, f"Pruning cache at: {shown_path(root)}")
         with _locked(root, force, reporter):
             removal = cachecmd.prune(root, forced=force)
         _status(reporter, removal.summary("No unused entries found"))
@@ -138,14 +138,6 @@ def info(**params: Any) -> None:
         return 0
 
     run_command(reporter, body)
-
-
-def _shown(path: Path) -> str:
-    """``path`` relative to the working directory when inside it, as uv shows it."""
-    try:
-        return str(path.absolute().relative_to(Path.cwd())) or "."
-    except ValueError:
-        return str(path)
 
 
 def _status(reporter: Reporter, line: str) -> None:

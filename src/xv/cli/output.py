@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import NoReturn, TextIO
 
 import click
@@ -85,9 +86,12 @@ class Reporter:
 
     def progress(self, count: int) -> None:
         """Redraw the progress line: the number of packages resolved so far."""
+        self.draw("Resolving dependencies..." + (f" {count}" if count > 0 else ""))
+
+    def draw(self, text: str) -> None:
+        """Replace the progress line with ``text`` (on a terminal, unless ``-q``)."""
         if not self.interactive:
             return
-        text = "Resolving dependencies..." + (f" {count}" if count > 0 else "")
         with self._lock:
             self.stream.write(f"\r\x1b[2K{text}")
             self.stream.flush()
@@ -104,9 +108,8 @@ class Reporter:
         (``-q`` silences it)."""
         if self.quiet:
             return
-        noun = "package" if count == 1 else "packages"
         elapsed = format_elapsed(time.monotonic() - self._started)
-        self._write(f"Resolved {count} {noun} in {elapsed}")
+        self._write(f"Resolved {packages(count)} in {elapsed}")
 
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT: what a shell reports for a command stopped by Ctrl-C
@@ -180,6 +183,19 @@ def _exit_now_if_threads_linger(code: int, grace: float = 1.0) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+
+
+def packages(count: int) -> str:
+    """``1 package``, ``2 packages``."""
+    return f"{count} package{'' if count == 1 else 's'}"
+
+
+def shown_path(path: Path) -> str:
+    """``path`` relative to the working directory when inside it, as uv shows it."""
+    try:
+        return str(path.absolute().relative_to(Path.cwd())) or "."
+    except ValueError:
+        return str(path)
 
 
 def format_elapsed(seconds: float) -> str:

@@ -1,25 +1,22 @@
 """``xv-sync``: make an environment match one or more compiled requirements files exactly.
 
-The command line, uv's messages and the exit status; the work is :func:`xv.sync.run.sync`'s.
+The command line, uv's messages and the exit status; :func:`xv.sync.configure.sync_options`
+turns the command line into options and :func:`xv.sync.run.sync` does the work.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import click
 
-from xv import __version__, config
-from xv.build.settings import build_settings
+from xv import __version__
 from xv.cli.options import command_options, typed
-from xv.cli.output import Reporter, format_elapsed, run_command
+from xv.cli.output import Reporter, format_elapsed, packages, run_command, shown_path
 from xv.env.interpreter import Interpreter
-from xv.errors import UsageError, XvError
-from xv.settings import Settings, binary_set
+from xv.errors import XvError
+from xv.sync.configure import sync_options
 from xv.sync.inputs import SyncInputs
 from xv.sync.plan import Plan
 from xv.sync.run import SyncOptions, SyncProgress, SyncReport, sync
@@ -50,28 +47,24 @@ class SyncReporter(Reporter, SyncProgress):
             self._write(text)
 
     def timed(self, verb: str, count: int, seconds: float) -> None:
-        self.line(f"{verb} {_packages(count)} in {format_elapsed(seconds)}")
+        self.line(f"{verb} {packages(count)} in {format_elapsed(seconds)}")
 
     def environment(self, interp: Interpreter) -> None:
         version = ".".join(map(str, interp.version))
-        self.line(f"Using Python {version} environment at: {_shown(interp.prefix)}")
+        self.line(f"Using Python {version} environment at: {shown_path(interp.prefix)}")
 
     def repaired(self, steps: int) -> None:
         self.line(f"Repaired an interrupted sync ({steps} steps)")
 
     def keeping(self, names: Sequence[str]) -> None:
-        self.line(f"Keeping {_packages(len(names))} xv needs to run (not in the files): {', '.join(names)}")  # fmt: skip
+        self.line(f"Keeping {packages(len(names))} xv needs to run (not in the files): {', '.join(names)}")  # fmt: skip
 
     def planned(self, count: int, seconds: float) -> None:
         self.timed("Resolved", count, seconds)
 
     def step(self, phase: str, done: int, total: int) -> None:
-        if not self.interactive:
-            return
         label = "Preparing packages..." if phase == "prepare" else "Installing wheels..."
-        self.stream.write(f"\r\x1b[2K{label} ({done}/{total})")
-        self.stream.flush()
-        self._progress_shown = True
+        self.draw(f"{label} ({done}/{total})")
 
     def changes(self, the_plan: Plan) -> None:
         for change in the_plan.changes:
@@ -86,75 +79,7 @@ class SyncReporter(Reporter, SyncProgress):
 def main(**params: Any) -> None:
     cli = typed(params)
     reporter = SyncReporter(cli.quiet, cli.verbose, cli.color or "auto")
-    run_command(reporter, lambda: run(build_options(cli), reporter))
-
-
-# Only these come from the environment and config files for xv-sync (xv.toml's resolution
-# and output keys are xv-compile's).
-_LAYERED = (
-    "index_url", "extra_index_url", "find_links", "no_index", "index_strategy",
-    "allow_insecure_host", "keyring_provider", "cache_dir", "no_cache", "offline", "python",
-    "exclude_newer", "python_version", "python_platform",
-)  # fmt: skip
-
-
-def build_options(cli: Settings) -> SyncOptions:
-    """The command line over the environment and config files; reads no input file."""
-    src_files = cli.src_files or ("requirements.txt",)
-    if not cli.src_files and not os.path.isfile("requirements.txt"):
-        raise UsageError("no requirements file given, and ./requirements.txt does not exist")
-    if cli.dry_run and cli.check:
-        raise UsageError("--dry-run and --check cannot be used together")
-    if cli.download_only and (cli.dry_run or cli.check or cli.strict):
-        raise UsageError("--download-only changes no environment: not with --dry-run, --check or --strict")  # fmt: skip
-    loaded = config.load(no_config=cli.no_config)
-    settings = loaded.under(cli, only=_LAYERED)
-    _check_directory_options(cli, settings)
-    return SyncOptions(
-        src_files=src_files,
-        settings=settings,
-        system=cli.system,
-        break_system_packages=cli.break_system_packages,
-        dry_run=cli.dry_run,
-        check=cli.check,
-        reinstall=cli.reinstall,
-        reinstall_packages=frozenset(cli.reinstall_package),
-        link_mode=cli.link_mode,
-        compile_bytecode=cli.compile_bytecode,
-        require_hashes=cli.require_hashes,
-        refresh=cli.refresh,
-        allow_empty_requirements=cli.allow_empty_requirements,
-        build=build_settings(cli),
-        only_binary=binary_set(cli.only_binary),
-        no_binary=binary_set(cli.no_binary),
-        exclude_newer=_exclude_newer(settings.exclude_newer),
-        strict=cli.strict,
-        download_only=cli.download_only,
-        target=cli.target,
-        prefix=cli.prefix,
-    )
-
-
-def _check_directory_options(cli: Settings, settings: Settings) -> None:
-    if cli.target and cli.prefix:
-        raise UsageError("--target and --prefix cannot be used together")
-    elsewhere = cli.target or cli.prefix or cli.download_only
-    foreign = settings.python_version or settings.python_platform
-    if foreign and not elsewhere:
-        raise UsageError(
-            "--python-version and --python-platform choose wheels for another interpreter: "
-            "use them with --target, --prefix or --download-only"
-        )
-    if foreign and cli.compile_bytecode:
-        raise UsageError("--compile-bytecode needs the target's own interpreter, not --python-version/--python-platform")  # fmt: skip
-
-
-def _exclude_newer(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    from xv.compile.run import parse_exclude_newer  # only when asked: it loads the resolver
-
-    return parse_exclude_newer(text)
+    run_command(reporter, lambda: run(sync_options(cli), reporter))
 
 
 def run(opts: SyncOptions, reporter: SyncReporter) -> int:
@@ -197,24 +122,12 @@ def _nothing_pinned(inputs: SyncInputs) -> str:
     )
 
 
-def _shown(path: Path) -> str:
-    """``path`` relative to the working directory when inside it, as uv shows it."""
-    try:
-        return str(path.relative_to(Path.cwd())) or "."
-    except ValueError:
-        return str(path)
-
-
-def _packages(count: int) -> str:
-    return f"{count} package{'' if count == 1 else 's'}"
-
-
 def _would(the_plan: Plan, reporter: SyncReporter) -> None:
     removing = len(the_plan.remove) + len(the_plan.reinstall)
     installing = len(the_plan.install) + len(the_plan.reinstall)
     for verb, count in (("uninstall", removing), ("install", installing)):
         if count:
-            reporter.line(f"Would {verb} {_packages(count)}")
+            reporter.line(f"Would {verb} {packages(count)}")
     reporter.changes(the_plan)
 
 

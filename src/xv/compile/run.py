@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -33,6 +32,7 @@ from xv.resolver.candidates import BinaryPolicy
 from xv.resolver.resolve import run
 from xv.resolver.result import Parent, Resolution, ResolvedDist
 from xv.resolver.specifiers import specifier_to_range
+from xv.settings import parse_exclude_newer
 
 Progress = Callable[[int], None]
 
@@ -245,20 +245,3 @@ class PinnedSource(BuildingSource):
         if page is None or pin is None or pin.is_prerelease:
             return page
         return dataclasses.replace(page, files=files_of_version(page, pin))
-
-
-def parse_exclude_newer(text: str | None) -> datetime | None:
-    """``--exclude-newer`` takes an RFC 3339 timestamp or a date (end of that day, UTC)."""
-    if not text:
-        return None
-    try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=UTC)
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(
-            f"invalid --exclude-newer {text!r}: expected a date (2024-03-25) "
-            "or a timestamp (2024-03-25T00:00:00Z)"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

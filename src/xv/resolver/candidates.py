@@ -27,21 +27,11 @@ NO_USABLE_WHEELS = "has no usable wheels"
 
 @dataclass(frozen=True)
 class BinaryPolicy:
-    """``--only-binary``/``--no-binary``/``--no-build`` as sets of names (or ``:all:``);
-    for xv-sync also ``--exclude-newer`` (xv-compile passes that to
-    :func:`build_candidates` instead)."""
+    """``--only-binary``/``--no-binary``/``--no-build`` as sets of names (or ``:all:``)."""
 
     only_binary: frozenset[str] = frozenset()
     no_binary: frozenset[str] = frozenset()
     no_build: bool = False
-    exclude_newer: datetime | None = None
-
-    def uploaded_in_time(self, file: DistFile) -> bool:
-        """False for a file uploaded after ``exclude_newer`` (one with no time is kept)."""
-        if self.exclude_newer is None:
-            return True
-        uploaded = _parse_time(file.upload_time)
-        return uploaded is None or uploaded <= self.exclude_newer
 
     def wheels_allowed(self, name: str) -> bool:
         return not ({":all:", name} & self.no_binary) or name in self.only_binary
@@ -70,13 +60,16 @@ class Candidate:
     excluded: str | None  # why the version cannot be used at all, else None
 
 
-def _parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
+def uploaded_after(file: DistFile, cutoff: datetime) -> bool:
+    """Whether the index says ``file`` was uploaded after ``cutoff`` (``--exclude-newer``);
+    a file without a readable upload time is kept."""
+    if not file.upload_time:
+        return False
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        uploaded = datetime.fromisoformat(file.upload_time.replace("Z", "+00:00"))
     except ValueError:
-        return None
+        return False
+    return uploaded > cutoff
 
 
 def build_candidates(
@@ -91,10 +84,8 @@ def build_candidates(
         version = file_version(page.name, f.filename)
         if version is None:
             continue
-        if exclude_newer is not None:
-            uploaded = _parse_time(f.upload_time)
-            if uploaded is not None and uploaded > exclude_newer:
-                continue
+        if exclude_newer is not None and uploaded_after(f, exclude_newer):
+            continue
         by_version[version].append(f)
     return [
         _judge(page.name, v, tuple(files), target, policy)

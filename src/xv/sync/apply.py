@@ -54,14 +54,12 @@ from xv.install.journal import InstallStep, RemoveStep, Step, clear_journal, wri
 from xv.install.place import InstalledRecord, planned_paths
 from xv.install.validate import WheelLayout, validate_archive
 from xv.pool import ENV_POOL_KIND, PoolKind, WorkerPool, cpu_count, thread_map
-from xv.resolver.candidates import BinaryPolicy
 from xv.sync.hashes import Fetch, check_hashes, fetch_for
 from xv.sync.plan import Plan, Wanted
+from xv.sync.policy import ANY_FILE, FilePolicy
 
 WHEELS_BUCKET = CacheBucket.WHEELS
 ARCHIVES_BUCKET = CacheBucket.ARCHIVES
-
-ANY_FILE = BinaryPolicy()  # no --only-binary/--no-binary
 
 #: ``progress(phase, done, total)`` with phase ``"prepare"`` or ``"install"``.
 Progress = Callable[[str, int, int], None]
@@ -106,7 +104,7 @@ def apply(
     *,
     ready: Mapping[str, tuple[str, dict[str, Any]]] | None = None,
     build: BuildSdist | None = None,
-    policy: BinaryPolicy = ANY_FILE,
+    policy: FilePolicy = ANY_FILE,
 ) -> ApplyReport:
     """Prepare every wheel the plan installs, then change the environment.
 
@@ -169,7 +167,7 @@ def best_file(
     page: ProjectPage | None,
     target: Target,
     platform: str,
-    policy: BinaryPolicy = ANY_FILE,
+    policy: FilePolicy = ANY_FILE,
 ) -> DistFile:
     """The best wheel of the pinned version for the target, or a clear InstallError
     (:class:`NeedsBuild` when the sdist is the file to use: no wheel, or ``--no-binary``)."""
@@ -238,7 +236,7 @@ def check(
     interp: Interpreter,
     client: IndexClient,
     build: BuildSdist | None = None,
-    policy: BinaryPolicy = ANY_FILE,
+    policy: FilePolicy = ANY_FILE,
 ) -> None:
     """What a dry run does instead of :func:`apply`: every check of the prepare step
     (a usable wheel for the target, the lock's hashes against the index's, a local
@@ -256,7 +254,7 @@ def prepare(
     download: bool = True,
     full_check: bool = False,
     build: BuildSdist | None = None,
-    policy: BinaryPolicy = ANY_FILE,
+    policy: FilePolicy = ANY_FILE,
 ) -> tuple[dict[str, str], int]:
     """Archive directories by name, and how many wheels needed work (download or unpack).
 
@@ -339,7 +337,7 @@ def prepare_one(
     settings: IndexSettings,
     cache: Cache,
     full_check: bool = False,
-    policy: BinaryPolicy = ANY_FILE,
+    policy: FilePolicy = ANY_FILE,
     download: bool = True,
 ) -> tuple[str, bool]:
     """Pool job: ``(archive directory, whether it had to be downloaded or unpacked)``.
@@ -386,7 +384,7 @@ def choose(
     client: IndexClient,
     target: Target,
     platform: str,
-    policy: BinaryPolicy = ANY_FILE,
+    policy: FilePolicy = ANY_FILE,
 ) -> Fetch:
     """The file to install for a pin (its wheel URL, or the best wheel on the index),
     with the lock's hashes checked against the index's."""

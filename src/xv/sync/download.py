@@ -22,10 +22,10 @@ from xv.index.client import IndexClient, IndexSettings, client_for, remember_cli
 from xv.index.simple import DistFile
 from xv.install.archive import file_sha256
 from xv.pool import WorkerPool
-from xv.resolver.candidates import BinaryPolicy
-from xv.sync.apply import ANY_FILE, NeedsBuild, choose, platform_of, target_of
+from xv.sync.apply import NeedsBuild, choose, platform_of, target_of
 from xv.sync.hashes import Fetch, check_hashes, fetch_for
 from xv.sync.plan import Wanted
+from xv.sync.policy import ANY_FILE, FilePolicy
 
 
 def download_all(
@@ -33,7 +33,7 @@ def download_all(
     interp: Interpreter,
     client: IndexClient,
     dest: Path,
-    policy: BinaryPolicy = ANY_FILE,
+    policy: FilePolicy = ANY_FILE,
 ) -> list[tuple[Path, bool]]:
     """``(path in dest, whether it was downloaded now)`` for each pin, in pin order.
 
@@ -63,7 +63,7 @@ def download_one(
     settings: IndexSettings,
     cache: Cache,
     dest: str,
-    policy: BinaryPolicy = ANY_FILE,
+    policy: FilePolicy = ANY_FILE,
 ) -> tuple[Path, bool]:
     """Pool job: the verified file for one pin in ``dest``, and whether it was fetched now."""
     client = client_for(settings, cache)

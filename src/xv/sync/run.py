@@ -38,8 +38,8 @@ if TYPE_CHECKING:
     from xv.build.context import BuildContext
     from xv.build.direct import DirectDist
     from xv.index.client import IndexClient
-    from xv.resolver.candidates import BinaryPolicy
     from xv.sync.apply import ApplyReport
+    from xv.sync.policy import FilePolicy
     from xv.sync.strict import Broken
 
 
@@ -287,10 +287,10 @@ def _client(opts: SyncOptions, inputs: SyncInputs, cache: Cache) -> IndexClient:
     return IndexClient(settings, cache)
 
 
-def _policy(opts: SyncOptions) -> BinaryPolicy:
-    from xv.resolver.candidates import BinaryPolicy
+def _policy(opts: SyncOptions) -> FilePolicy:
+    from xv.sync.policy import FilePolicy
 
-    return BinaryPolicy(opts.only_binary, opts.no_binary, exclude_newer=opts.exclude_newer)
+    return FilePolicy(opts.only_binary, opts.no_binary, exclude_newer=opts.exclude_newer)
 
 
 def _download(
