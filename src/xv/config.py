@@ -54,14 +54,6 @@ class Loaded:
             values = {name: value for name, value in values.items() if name in only}
         return settings.layer(cli, values)
 
-    def merged_under(self, cli: Mapping[str, Value]) -> dict[str, Value]:
-        """``cli`` values where given (not ``None``, not an empty tuple), else these."""
-        merged = dict(self.values)
-        for name, value in cli.items():
-            if value is not None and value != ():
-                merged[name] = value
-        return merged
-
 
 def load(
     cwd: str | Path | None = None,

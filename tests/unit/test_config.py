@@ -8,6 +8,7 @@ import pytest
 
 from xv import config
 from xv.errors import InputError, PyprojectError, UsageError
+from xv.settings import Settings
 
 PYPROJECT = """\
 [project]
@@ -50,15 +51,10 @@ def test_precedence_cli_over_env_over_file(tmp_path: Path) -> None:
     env = {"XV_INDEX_URL": "https://env/simple", "XV_EXTRA_INDEX_URL": "https://e1 https://e2",
            "XV_PYTHON_VERSION": "3.12"}  # fmt: skip
     loaded = config.load(tmp_path, environ=env)
-    merged = loaded.merged_under(
-        {"index_url": None, "extra_index_url": (), "python_version": "3.13", "no_deps": None}
-    )
-    assert merged == {
-        "index_url": "https://env/simple",
-        "extra_index_url": ("https://e1", "https://e2"),
-        "python_version": "3.13",
-        "resolution": "lowest",
-    }
+    s = loaded.under(Settings(python_version="3.13"))
+    assert s.index_url == "https://env/simple"
+    assert s.extra_index_url == ("https://e1", "https://e2")
+    assert (s.python_version, s.resolution, s.no_deps) == ("3.13", "lowest", None)
     assert loaded.sources["index_url"] == "env:XV_INDEX_URL"
     assert loaded.sources["resolution"] == "xv.toml"
 
