@@ -8,10 +8,8 @@ prints it, or hands it to :mod:`xv.compile.output` (``-o FILE``, ``--check``).
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
@@ -28,7 +26,6 @@ from xv.compile.options import CompileOptions
 from xv.env.target import Target
 from xv.errors import XvError
 from xv.resolver.result import Resolution
-from xv.settings import Settings
 
 
 class _Command(click.Command):
@@ -69,25 +66,12 @@ def main(**params: Any) -> None:
 
     def body() -> int:
         check_pip_compile_options(cli, reporter)
-        s = _default_files(cli)
-        loaded = config.load(no_config=s.no_config)
+        loaded = config.load(no_config=cli.no_config)
         argv = ctx.meta.get("xv.argv", sys.argv[1:])
-        return run(build_options(s, loaded, argv, _stdin, reporter.warn), reporter)
+        opts = build_options(cli, loaded, argv, _stdin, reporter.warn, reporter.line)
+        return run(opts, reporter)
 
     run_command(reporter, body)
-
-
-def _default_files(cli: Settings) -> Settings:
-    """pip-compile's habit: no input named, so compile the first default input found here
-    into ``requirements.txt`` (or ``-o``), saying which on stderr."""
-    if cli.src_files or cli.group:
-        return cli
-    from xv.compile.defaults import default_files
-
-    src, out = default_files(Path.cwd(), cli.output_file)
-    if not cli.quiet:
-        click.echo(f"Compiling {src} into {'stdout' if out == '-' else out}", err=True)
-    return dataclasses.replace(cli, src_files=(src,), output_file=out)
 
 
 def _stdin() -> str:

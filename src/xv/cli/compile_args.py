@@ -75,12 +75,13 @@ def build_options(
     argv: Sequence[str],
     stdin: Callable[[], str],
     warn: Callable[[str], None] = lambda message: None,
+    note: Callable[[str], None] = lambda message: None,
 ) -> CompileOptions:
     """The command line over the environment and config files (``--pre`` is
     ``--prerelease allow``), then the use case reads the inputs."""
     if cli.pre and cli.prerelease is None:
         cli = dataclasses.replace(cli, prerelease="allow")
-    return compile_options(loaded.under(cli), argv, stdin, warn)
+    return compile_options(loaded.under(cli), argv, stdin, warn, note)
 
 
 __all__ = [

@@ -49,6 +49,11 @@ class Reporter:
             self.clear_progress()
             click.echo(text, file=self.stream, color=self.color)
 
+    def line(self, text: str) -> None:
+        """A status line, shown unless ``-q``."""
+        if not self.quiet:
+            self._write(text)
+
     def warn(self, message: str) -> None:
         if self.quiet < 2:
             self._write(f"{self._style('warning', 'yellow')}: {message}")

@@ -42,10 +42,6 @@ files; 130 on Ctrl-C.
 class SyncReporter(Reporter, SyncProgress):
     """uv's sync messages: always shown unless ``-q``; progress only on a terminal."""
 
-    def line(self, text: str) -> None:
-        if not self.quiet:
-            self._write(text)
-
     def timed(self, verb: str, count: int, seconds: float) -> None:
         self.line(f"{verb} {packages(count)} in {format_elapsed(seconds)}")
 

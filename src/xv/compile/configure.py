@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 from xv import lockfile
 from xv.build.settings import build_settings
+from xv.compile.defaults import with_default_files
 from xv.compile.options import (
     CacheSettings,
     CompileOptions,
@@ -32,10 +33,13 @@ def compile_options(
     argv: Sequence[str],
     stdin: Callable[[], str],
     warn: Callable[[str], None] = lambda message: None,
+    note: Callable[[str], None] = lambda message: None,
 ) -> CompileOptions:
     """The merged settings and what the input files add, as one :class:`CompileOptions`.
 
-    ``argv`` is the command line the output header repeats; ``stdin()`` reads ``-``."""
+    ``argv`` is the command line the output header repeats; ``stdin()`` reads ``-``;
+    ``note`` hears which default input is compiled when none is named (pip-compile's habit)."""
+    s = with_default_files(s, note)
     request = InputRequest(
         src_files=s.src_files,
         constraints=s.constraint,

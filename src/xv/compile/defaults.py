@@ -8,9 +8,12 @@ and no ``-o``, xv keeps uv's behaviour instead: the result goes to stdout.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 from xv.errors import UsageError
+from xv.settings import Settings
 
 DEFAULT_INPUTS = ("requirements.in", "setup.py", "pyproject.toml", "setup.cfg")
 DEFAULT_OUTPUT = "requirements.txt"
@@ -28,3 +31,13 @@ def default_files(cwd: Path, output_file: str | None) -> tuple[str, str]:
     raise UsageError(
         "no input files given, and none of " + ", ".join(DEFAULT_INPUTS) + " is in this directory"
     )
+
+
+def with_default_files(s: Settings, note: Callable[[str], None]) -> Settings:
+    """``s`` itself when it names an input (or a ``--group``), else with the default input
+    and output of :func:`default_files`, telling ``note`` which."""
+    if s.src_files or s.group:
+        return s
+    src, out = default_files(Path.cwd(), s.output_file)
+    note(f"Compiling {src} into {'stdout' if out == '-' else out}")
+    return dataclasses.replace(s, src_files=(src,), output_file=out)
