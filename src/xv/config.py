@@ -13,7 +13,6 @@ unknown key or a value of the wrong type is an error naming the file.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,6 +167,8 @@ def _bool(raw: str, variable: str) -> bool:
 
 
 def _read_toml(path: Path, error: type[InputError]) -> dict[str, Any]:
+    import tomllib  # only when there is a file to read
+
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -20,7 +20,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from xv.errors import PyprojectError
-from xv.reqfile.requirement import marker_problem, url_problem
+from xv.reqfile.requirement import marker_problem
+from xv.urls import url_problem
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,8 @@ from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any, Literal, Union
 
-from packaging.utils import canonicalize_name
-
 from xv.errors import UsageError
+from xv.names import canonicalize_name
 
 Prerelease = Literal["disallow", "allow", "if-necessary", "explicit", "if-necessary-or-explicit"]
 Resolution = Literal["highest", "lowest", "lowest-direct"]

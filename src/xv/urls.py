@@ -39,3 +39,29 @@ def without_password(url: str) -> str:
     host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
     netloc = f"{parts.username}@{host}" if parts.username else host
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+_URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^file:")
+
+
+def is_url(spec: str) -> bool:
+    """True for ``scheme://...`` and ``file:...``."""
+    return _URL_RE.match(spec) is not None
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be used (None when it can): what :mod:`urllib.parse` refuses, a
+    port out of range, a network URL without a host. Checked when a file is read, so the
+    error names its line instead of surfacing as a traceback deep in the HTTP stack.
+
+    >>> url_problem("https://h:99999/simple"), url_problem("https://h/simple")
+    ('Port out of range 0-65535', None)
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - the property validates the port
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme.lower().rpartition("+")[2] in ("http", "https") and not parts.hostname:
+        return "no host"
+    return None

@@ -23,6 +23,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from tests.conftest import MakeIndex
+from tests.support.imports import run_importing
 from tests.support.localindex import LocalIndex, Pkg
 from xv.cli import compile as cli
 
@@ -220,6 +221,18 @@ def test_check_fresh_exits_0_and_writes_nothing(locked: LocalIndex) -> None:
     assert result.stdout == "" and "requirements.txt is up to date" in result.stderr
     assert Path("requirements.txt").stat().st_mtime_ns == before
     assert locked.requests == []  # the pins' metadata and the pages were cached
+
+
+def test_a_check_answered_by_its_record_loads_no_resolver(idx: LocalIndex) -> None:
+    assert xv(idx, "requirements.in", "-o", "requirements.txt").exit_code == 0  # the record
+    idx.clear_log()
+    argv = ["requirements.in", "-o", "requirements.txt", "--check", "-v", "-i", idx.url]
+    output, modules = run_importing("xv.cli.compile", "xv-compile", argv)
+    assert "requirements.txt is up to date" in output and "xv.compile.check" in modules
+    heavy = ("requests", "xv.index.client", "xv.index.simple", "xv.resolver.resolve",
+             "xv.resolver.provider", "xv.resolver.pubgrub", "xv.pool")  # fmt: skip
+    assert [m for m in heavy if m in modules] == []
+    assert idx.requests == []
 
 
 def test_check_stale_exits_1_with_a_diff(locked: LocalIndex) -> None:

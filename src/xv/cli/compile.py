@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import platformdirs
@@ -25,7 +25,9 @@ from xv.compile.check import CompileFn
 from xv.compile.options import CompileOptions
 from xv.env.target import Target
 from xv.errors import XvError
-from xv.resolver.result import Resolution
+
+if TYPE_CHECKING:
+    from xv.resolver.result import Resolution
 
 
 class _Command(click.Command):

@@ -7,19 +7,20 @@ turns the command line into options and :func:`xv.sync.run.sync` does the work.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from xv import __version__
 from xv.cli.options import command_options, typed
 from xv.cli.output import Reporter, format_elapsed, packages, run_command, shown_path
-from xv.env.interpreter import Interpreter
 from xv.errors import XvError
 from xv.sync.configure import sync_options
-from xv.sync.inputs import SyncInputs
-from xv.sync.plan import Plan
 from xv.sync.run import SyncOptions, SyncProgress, SyncReport, sync
+
+if TYPE_CHECKING:
+    from xv.env.interpreter import Interpreter
+    from xv.sync.plan import Plan, SyncInputs
 
 HELP = """Make the target environment hold exactly the packages pinned in SRC_FILES
 (compiled requirements files, e.g. from xv-compile; default: requirements.txt).
@@ -86,7 +87,7 @@ def run(opts: SyncOptions, reporter: SyncReporter) -> int:
     elif report.outcome == "downloaded":
         _downloaded(report, reporter, opts.download_only or "")
     elif report.outcome == "unchanged":
-        reporter.timed("Audited", len(report.inputs.wanted), report.seconds)
+        reporter.timed("Audited", report.pins, report.seconds)
     elif report.outcome == "would-change":
         _would(report.plan, reporter)
         return 1 if opts.check else 0

@@ -33,7 +33,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xv import __version__, lockfile
 from xv.cache import Cache, CacheBucket
@@ -41,10 +41,12 @@ from xv.compile.options import CompileOptions, InputRequirement
 from xv.env.target import Target, build_target
 from xv.errors import XvError
 from xv.lockfile import RenderOptions
-from xv.resolver.result import Resolution
+
+if TYPE_CHECKING:
+    from xv.resolver.result import Resolution
 
 BUCKET = CacheBucket.CHECK
-CompileFn = Callable[..., Resolution]
+CompileFn = Callable[..., "Resolution"]  # the resolver loads only when the record misses
 
 
 def is_fresh(

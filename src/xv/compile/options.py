@@ -13,18 +13,24 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-
-from xv import lockfile, pyproject, reqfile
+from xv import lockfile, reqfile
 from xv.build.settings import BuildSettings
 from xv.errors import UsageError
 from xv.index.settings import IndexSettings
 from xv.lockfile import Pin, RenderOptions
+from xv.names import canonicalize_name
 from xv.reqfile import FileOptions, Origin, ParsedRequirement, RequirementsFile, merge_file_options
-from xv.resolver.result import Parent
 from xv.settings import Color, Prerelease, Resolution
+
+# The parsers (pyproject.toml, requirements) and the resolver's types load when inputs are
+# read: the option types and defaults here are imported by every command line.
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
+
+    from xv import pyproject
+    from xv.resolver.result import Parent
 
 
 @dataclass(frozen=True)
@@ -137,6 +143,8 @@ def load_inputs(
     ``-`` reads requirements from ``stdin()``. pyproject.toml inputs contribute their
     dependencies, the requested extras and groups. Errors name ``file:line``.
     """
+    from xv import pyproject
+
     if not request.src_files and not request.groups:
         raise UsageError("no input files given (name a requirements file or pyproject.toml)")
     projects = [src for src in request.src_files if _is_pyproject(src)]
@@ -188,6 +196,8 @@ def _needs_build(src: str) -> bool:
     """Inputs whose requirements only a build can tell (as uv and pip-compile accept them)."""
     if os.path.basename(src) in ("setup.py", "setup.cfg") or os.path.isdir(src):
         return True
+    from xv import pyproject
+
     return _is_pyproject(src) and pyproject.has_dynamic_dependencies(src)
 
 
@@ -204,12 +214,16 @@ def _parse_requirements(
 
 
 def _input(item: ParsedRequirement, kind: str, from_stdin: bool = False) -> InputRequirement:
+    from xv.resolver.result import Parent
+
     # uv annotates nothing for stdin; requirements from `-r`/`-c` includes name their own file.
     parent = None if from_stdin and item.origin.file == "-" else Parent(kind, item.origin.file)
     return InputRequirement(item, parent)
 
 
 def _from_project(item: pyproject.ProjectRequirement) -> InputRequirement:
+    from xv.resolver.result import Parent
+
     req = item.requirement
     parsed = ParsedRequirement(
         requirement=req,
@@ -230,6 +244,8 @@ def _from_project(item: pyproject.ProjectRequirement) -> InputRequirement:
 def _group_requirements(groups: Sequence[str], projects: Sequence[str]) -> list[InputRequirement]:
     """``--group NAME`` applies to every pyproject.toml input (./pyproject.toml if there is
     none); ``--group PATH:NAME`` to that file."""
+    from xv import pyproject
+
     found: list[InputRequirement] = []
     for spec in groups:
         path, sep, name = spec.rpartition(":")
@@ -256,6 +272,8 @@ def preferences_from(
 
 
 def _upgrade_name(spec: str) -> str:
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         return canonicalize_name(Requirement(spec).name)
     except InvalidRequirement:

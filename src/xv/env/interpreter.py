@@ -8,11 +8,11 @@ mtime and size, so a rebuilt interpreter is asked again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import re
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +20,6 @@ from typing import Any
 
 from xv.cache import Bucket, Cache, CacheBucket
 from xv.env import _probe
-from xv.env.tags import platform_tags, supported_tags
 from xv.errors import TargetEnvironmentError
 
 _PROBE_SOURCE = Path(_probe.__file__).read_text(encoding="utf-8")
@@ -40,9 +39,27 @@ class Interpreter:
     # sysconfig scheme paths: purelib, platlib, scripts, data, include, headers, stdlib
     paths: Mapping[str, Path] = field(hash=False)
     markers: Mapping[str, str] = field(hash=False)  # packaging.markers.default_environment()
-    tags: tuple[str, ...] = field(hash=False)  # supported wheel tags, best first
-    platforms: tuple[str, ...] = field(default=(), hash=False)  # platform tags, best first
     externally_managed: bool = False  # PEP 668 marker present (never for a venv)
+    facts: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False, repr=False)
+    fixed_tags: tuple[str, ...] | None = field(default=None, hash=False)  # instead of the facts'
+
+    # The tags are derived on first use (packaging.tags is not imported before): a sync
+    # with nothing to change never needs them.
+    @functools.cached_property
+    def tags(self) -> tuple[str, ...]:
+        """Supported wheel tags, best first."""
+        if self.fixed_tags is not None:
+            return self.fixed_tags
+        from xv.env.tags import supported_tags
+
+        return tuple(supported_tags(self.facts))
+
+    @functools.cached_property
+    def platforms(self) -> tuple[str, ...]:
+        """Platform tags, best first."""
+        from xv.env.tags import platform_tags
+
+        return tuple(platform_tags(self.facts))
 
     @classmethod
     def from_facts(cls, facts: Mapping[str, Any]) -> Interpreter:
@@ -58,9 +75,8 @@ class Interpreter:
             implementation=str(facts["implementation"]),
             paths=paths,
             markers=dict(facts["markers"]),
-            tags=tuple(supported_tags(facts)),
-            platforms=tuple(platform_tags(facts)),
             externally_managed=not is_venv and marker_file.is_file(),
+            facts=facts,
         )
 
     @property
@@ -117,6 +133,8 @@ def _old_version(executable: Path) -> str | None:
     """``"2.7"`` when ``executable`` is a Python older than the probe needs (Python 2 has
     no ``-I``), else None. Only builtins run: ``-E -S`` and ``import sys``, no site."""
     code = "import sys; sys.stdout.write('%d.%d' % sys.version_info[:2])"
+    import subprocess  # only when the cache does not know the interpreter
+
     try:
         proc = subprocess.run(
             [str(executable), "-E", "-S", "-c", code],
@@ -135,6 +153,8 @@ def _old_version(executable: Path) -> str | None:
 
 def run_probe(executable: Path) -> dict[str, Any]:
     """Run the probe script in ``executable`` and return the facts it printed."""
+    import subprocess  # only when the cache does not know the interpreter
+
     try:
         proc = subprocess.run(
             [str(executable), "-I", "-c", _PROBE_SOURCE],

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from xv.errors import UsageError
-from xv.reqfile.requirement import is_url, url_problem
 from xv.settings import IndexStrategy, KeyringProvider, Settings
+from xv.urls import is_url, url_problem
 
 if TYPE_CHECKING:
     from xv.index.http import HttpConfig

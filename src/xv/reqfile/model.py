@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from packaging.markers import Marker
-from packaging.requirements import Requirement
+if TYPE_CHECKING:  # annotations only: reading FileOptions need not load packaging's parsers
+    from packaging.markers import Marker
+    from packaging.requirements import Requirement
 
 
 @dataclass(frozen=True, order=True)

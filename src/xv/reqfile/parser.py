@@ -26,13 +26,11 @@ from xv.reqfile.options import FLAGS, Option, OptionState, iter_options, merge_b
 from xv.reqfile.requirement import (
     RequirementParts,
     check_url,
-    is_url,
     parse_editable,
     parse_spec,
-    url_problem,
     validate_hash,
 )
-from xv.urls import redact
+from xv.urls import is_url, redact, url_problem
 
 Fetch = Callable[[str], str]
 

@@ -25,6 +25,7 @@ from packaging.utils import (
 )
 
 from xv.reqfile.lines import LineError
+from xv.urls import is_url, url_problem
 
 
 def is_exact(spec: Specifier) -> bool:
@@ -64,7 +65,6 @@ _SDIST_EXTENSIONS = tuple(ext for ext in ARCHIVE_EXTENSIONS if ext != ".whl")
 VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
 HASH_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
 
-_URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^file:")
 _NAME_AT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?\s*@")
 _NAME_RE = re.compile(r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$", re.IGNORECASE)
 _EXTRAS_SUFFIX_RE = re.compile(r"^(.+?)(\[[^\]]*\])$")
@@ -85,24 +85,6 @@ class RequirementParts:
 def first_line(message: str) -> str:
     """packaging's messages end with the input and a caret; our errors are one line."""
     return message.splitlines()[0].strip() if message.strip() else message
-
-
-def url_problem(url: str) -> str | None:
-    """Why ``url`` cannot be used (None when it can): what :mod:`urllib.parse` refuses, a
-    port out of range, a network URL without a host. Checked when a file is read, so the
-    error names its line instead of surfacing as a traceback deep in the HTTP stack.
-
-    >>> url_problem("https://h:99999/simple"), url_problem("https://h/simple")
-    ('Port out of range 0-65535', None)
-    """
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - the property validates the port
-    except ValueError as exc:
-        return str(exc)
-    if parts.scheme.lower().rpartition("+")[2] in ("http", "https") and not parts.hostname:
-        return "no host"
-    return None
 
 
 def check_url(url: str) -> str:
@@ -140,11 +122,6 @@ def _checked_marker(marker: Marker | None) -> Marker | None:
     if problem is not None:
         raise LineError(f"invalid marker '{marker}': {problem}")
     return marker
-
-
-def is_url(spec: str) -> bool:
-    """True for ``scheme://...`` and ``file:...``."""
-    return _URL_RE.match(spec) is not None
 
 
 def looks_like_path(spec: str) -> bool:

@@ -7,10 +7,12 @@ sync planner can depend on it without pulling in the resolver.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from packaging.version import Version
+if TYPE_CHECKING:  # annotations only: --check's record path needs Parent, not the page parser
+    from packaging.version import Version
 
-from xv.index.simple import DistFile
+    from xv.index.simple import DistFile
 
 
 @dataclass(frozen=True, slots=True, order=True)

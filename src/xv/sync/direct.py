@@ -27,8 +27,7 @@ from xv.install.archive import unpack_wheel_to_archive
 from xv.pool import cpu_count
 from xv.reqfile import Origin, ParsedRequirement
 from xv.sync.apply import ARCHIVES_BUCKET, BuildSdist
-from xv.sync.inputs import SyncInputs
-from xv.sync.plan import Plan, Wanted
+from xv.sync.plan import Plan, SyncInputs, Wanted
 from xv.urls import redact, without_password
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from urllib.parse import unquote, urldefrag, urlsplit
 
 from packaging.markers import UndefinedEnvironmentName
@@ -31,29 +30,11 @@ from xv.reqfile import (
     parse_text,
 )
 from xv.reqfile.requirement import pinned_version
-from xv.sync.plan import Wanted
+from xv.sync.plan import SyncInputs, Wanted
 from xv.urls import redact
 
 _HASH_NAMES = ("sha256", "sha384", "sha512")
 _NEEDS_BUILD = "needs a build, which xv-sync does not support yet; use a wheel"
-
-
-@dataclass(frozen=True)
-class SyncInputs:
-    """The pins that apply to the target, the files' global options, and each pin's line.
-
-    ``not_here`` are the entries left out because their marker is false for the
-    target; ``empty_files`` the files that hold neither an entry nor an option.
-    """
-
-    wanted: tuple[Wanted, ...]
-    options: FileOptions
-    origins: Mapping[str, Origin]  # canonical name -> the line that pinned it
-    not_here: tuple[Origin, ...] = ()
-    empty_files: tuple[str, ...] = ()
-    # Entries only a build (or a look inside) can name and version: sdist and VCS URLs,
-    # paths to sdists and directories, editables; see xv.sync.direct.
-    direct: tuple[ParsedRequirement, ...] = ()
 
 
 def read_inputs(
@@ -110,7 +91,8 @@ def read_inputs(
         and p.options == FileOptions()
         and os.fspath(path) not in locked
     )
-    return SyncInputs(wanted, options, origins, tuple(not_here), empty, tuple(direct))
+    sources = tuple(source for p in parsed for source in p.sources)
+    return SyncInputs(wanted, options, origins, tuple(not_here), empty, tuple(direct), sources)
 
 
 def _read_pylock(

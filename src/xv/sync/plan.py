@@ -13,13 +13,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from packaging.utils import canonicalize_name
-from packaging.version import Version
+from xv.names import canonicalize_name
+from xv.reqfile.model import FileOptions
 
-from xv.env.installed import InstalledDist
+if TYPE_CHECKING:  # annotations only: a sync answered from its record imports no parser
+    from packaging.version import Version
 
-if TYPE_CHECKING:
+    from xv.env.installed import InstalledDist
     from xv.index.simple import DistFile
+    from xv.reqfile.model import Origin, ParsedRequirement
 
 #: Never removed just for being absent from the lock (uv keeps the same tools).
 DEFAULT_KEEP = frozenset({"pip", "setuptools", "wheel", "xv"})
@@ -41,6 +43,31 @@ class Wanted:
     @property
     def canonical_name(self) -> str:
         return canonicalize_name(self.name)
+
+
+@dataclass(frozen=True)
+class SyncInputs:
+    """The pins that apply to the target, the files' global options, and each pin's line.
+
+    ``not_here`` are the entries left out because their marker is false for the
+    target; ``empty_files`` the files that hold neither an entry nor an option;
+    ``sources`` every file read (includes too).
+    """
+
+    wanted: tuple[Wanted, ...]
+    options: FileOptions
+    origins: Mapping[str, Origin]  # canonical name -> the line that pinned it
+    not_here: tuple[Origin, ...] = ()
+    empty_files: tuple[str, ...] = ()
+    # Entries only a build (or a look inside) can name and version: sdist and VCS URLs,
+    # paths to sdists and directories, editables; see xv.sync.direct.
+    direct: tuple[ParsedRequirement, ...] = ()
+    sources: tuple[str, ...] = ()
+
+    @classmethod
+    def unread(cls) -> SyncInputs:
+        """No inputs: the files were not read (the sync record answered)."""
+        return cls((), FileOptions(), {})
 
 
 @dataclass(frozen=True)

@@ -25,18 +25,19 @@ from typing import TYPE_CHECKING, Literal
 
 from xv.build.settings import BuildSettings
 from xv.cache import Cache
-from xv.env import find_target, installed_distributions
-from xv.env.interpreter import Interpreter
+from xv.env.discover import find_target
 from xv.env.lock import environment_lock
-from xv.env.own import runs_from, runtime_tree
-from xv.install.journal import repair
+from xv.pylock import is_pylock
 from xv.settings import LinkMode, Settings
-from xv.sync.inputs import SyncInputs, read_inputs
-from xv.sync.plan import DEFAULT_KEEP, Plan, plan
+from xv.sync import record
+from xv.sync.plan import Plan, SyncInputs
 
+# What only a sync that reads its files needs is imported where it is used: a sync answered
+# from its record (xv.sync.record) stops before the parsers, site-packages and the installer.
 if TYPE_CHECKING:
     from xv.build.context import BuildContext
     from xv.build.direct import DirectDist
+    from xv.env.interpreter import Interpreter
     from xv.index.client import IndexClient
     from xv.sync.apply import ApplyReport
     from xv.sync.policy import FilePolicy
@@ -114,6 +115,13 @@ class SyncReport:
     applied: ApplyReport | None = None
     broken: tuple[Broken, ...] = ()  # --strict: requirements the environment does not meet
     downloaded: tuple[tuple[Path, bool], ...] = ()  # --download-only: (file, fetched now)
+    # The pins that apply to the target. When the sync record answered (xv.sync.record),
+    # the files were not read: ``inputs`` is then empty and this holds the count.
+    audited: int = -1
+
+    @property
+    def pins(self) -> int:
+        return self.audited if self.audited >= 0 else len(self.inputs.wanted)
 
 
 def sync(opts: SyncOptions, progress: SyncProgress | None = None) -> SyncReport:
@@ -148,6 +156,13 @@ def _sync_in_cache(
             cache=cache if cache.enabled else None,
         )
     progress.environment(interp)
+    files = _record_files(opts)
+    if files is not None:
+        answered = _answer_from_record(opts, interp, files, progress, started)
+        if answered is not None:
+            return answered
+    from xv.sync.inputs import read_inputs
+
     inputs = read_inputs(opts.src_files, interp.markers, require_hashes=opts.require_hashes)
     if opts.download_only is not None:
         return _download(opts, interp, inputs, cache, started)
@@ -159,8 +174,42 @@ def _sync_in_cache(
             ctx = stack.enter_context(_build_context(opts, inputs, cache, interp))
             inputs, dists = resolve_entries(inputs, ctx)
             built = _Built(ctx, dists)
-        run = _Run(opts, interp, inputs, cache, progress, started, built)
+        run = _Run(opts, interp, inputs, cache, progress, started, built, files)
         return run.locked()
+
+
+def _record_files(opts: SyncOptions) -> str | None:
+    """The files' digest when the sync record may answer this run (see xv.sync.record):
+    not when asked to change or check more than a plan does."""
+    if (
+        opts.reinstall or opts.reinstall_packages or opts.refresh or opts.strict
+        or opts.target or opts.prefix or opts.download_only is not None
+        or any(is_pylock(path) for path in opts.src_files)
+    ):  # fmt: skip
+        return None
+    return record.files_digest(opts.src_files)
+
+
+def _record_flags(opts: SyncOptions) -> dict[str, bool]:
+    return {
+        "require_hashes": opts.require_hashes,
+        "allow_empty_requirements": opts.allow_empty_requirements,
+    }
+
+
+def _answer_from_record(
+    opts: SyncOptions, interp: Interpreter, files: str, progress: SyncProgress, started: float
+) -> SyncReport | None:
+    """ "Unchanged", when the record of the last sync still describes the environment."""
+    with ExitStack() as stack:
+        if not (opts.dry_run or opts.check):  # as the normal path: not while a sync runs
+            stack.enter_context(environment_lock(interp.prefix))
+        pins = record.lookup(record.key(interp, files, _record_flags(opts)), interp)
+    if pins is None:
+        return None
+    seconds = time.monotonic() - started
+    progress.planned(pins, seconds)
+    return SyncReport("unchanged", interp, SyncInputs.unread(), seconds=seconds, audited=pins)
 
 
 @dataclass(frozen=True)
@@ -182,6 +231,7 @@ class _Run:
     progress: SyncProgress
     started: float
     built: _Built | None
+    files: str | None = None  # the files' digest for the sync record, when it may answer
 
     def locked(self) -> SyncReport:
         """Plan and apply under the environment's lock (not needed to change nothing)."""
@@ -194,11 +244,28 @@ class _Run:
         if self.opts.target or self.opts.prefix:
             self.interp.prefix.mkdir(parents=True, exist_ok=True)  # a new directory's lock
         with environment_lock(self.interp.prefix):
+            from xv.install.journal import repair
+
             # A run that was interrupted is finished (or rolled back) before planning.
             repaired = repair(self.interp, self.progress.warn)
             if repaired:
                 self.progress.repaired(len(repaired))
-            return self.planned()
+            report = self.planned()
+            self.remember(report)
+            return report
+
+    def remember(self, report: SyncReport) -> None:
+        """Write the sync record when the environment now matches files whose bytes alone
+        decide their pins (no include, no direct reference), unchanged since the start."""
+        inputs, files = self.inputs, self.files
+        if files is None or report.outcome not in ("unchanged", "applied") or inputs.direct:
+            return
+        if len(inputs.sources) != len(self.opts.src_files) or report.broken:
+            return  # an include: its bytes are not in the digest
+        if record.files_digest(self.opts.src_files) != files:
+            return  # edited while this run read them
+        key = record.key(self.interp, files, _record_flags(self.opts))
+        record.remember(key, self.interp, len(inputs.wanted))
 
     def planned(self) -> SyncReport:
         the_plan = self.plan()
@@ -220,6 +287,7 @@ class _Run:
         """``--strict``: the installed distributions' unmet requirements, after the sync."""
         if not self.opts.strict:
             return ()
+        from xv.env.installed import installed_distributions
         from xv.sync.strict import broken_requirements
 
         installed = installed_distributions(self.interp)
@@ -228,6 +296,10 @@ class _Run:
     def plan(self) -> Plan:
         """The plan; in the environment xv runs from, never removing what xv needs to run
         (as pip-sync keeps its own), unless the files pin it."""
+        from xv.env.installed import installed_distributions
+        from xv.env.own import runs_from, runtime_tree
+        from xv.sync.plan import DEFAULT_KEEP, plan
+
         opts, interp = self.opts, self.interp
         planned = partial(
             plan, self.inputs.wanted, installed_distributions(interp),

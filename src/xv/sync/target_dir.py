@@ -99,5 +99,5 @@ def for_platform(
     release = chosen.python_version.release
     version = (release[0], release[1], release[2] if len(release) > 2 else 0)
     return dataclasses.replace(
-        interp, markers=chosen.markers, tags=tuple(map(str, tags)), version=version
+        interp, markers=chosen.markers, fixed_tags=tuple(map(str, tags)), version=version
     )
