@@ -66,7 +66,7 @@ class Builder:
         if reason is not None:
             raise BuildError(f"{label} needs a build, but {reason}", package=name)
 
-    # --- metadata --------------------------------------------------------------------
+    # -- metadata --------------------------------------------------------------
 
     def sdist_metadata(self, sdist: Path, label: str, sha256: str | None = None) -> CoreMetadata:
         sha = (sha256 or file_sha256(sdist)).lower()
@@ -104,7 +104,7 @@ class Builder:
         bucket.put(key, meta.to_plain())
         return meta
 
-    # --- wheels ----------------------------------------------------------------------
+    # -- wheels ----------------------------------------------------------------
 
     def sdist_wheel(
         self, sdist: Path, label: str, tags: tuple[str, ...], sha256: str | None = None
@@ -185,7 +185,7 @@ def _mkdir(path: Path) -> Path:
     return path
 
 
-# --- unpacking ---------------------------------------------------------------------
+# -- unpacking -----------------------------------------------------------------
 
 
 def unpack_sdist(sdist: Path, dest: Path) -> Path:

@@ -222,7 +222,7 @@ class DirectSources:
             return None
         return dist.sha256 or file_sha256(self.archive(dist))
 
-    # --- wheels to install -----------------------------------------------------------
+    # -- wheels to install -----------------------------------------------------
 
     def wheel(self, dist: DirectDist, tags: tuple[str, ...], scratch: Path) -> Path:
         """The wheel to install for ``dist`` (built into ``scratch`` for trees)."""

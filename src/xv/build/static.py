@@ -125,7 +125,7 @@ def _with_extra(dep: str, extra: str) -> str:
     return f'{requirement.strip()}; extra == "{extra}"'
 
 
-# --- the state of a source tree ----------------------------------------------------
+# -- the state of a source tree ------------------------------------------------
 
 
 DEFINING_FILES = ("pyproject.toml", "setup.py", "setup.cfg", "PKG-INFO")

@@ -33,7 +33,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from xv import __version__, lockfile
 from xv.cache import Cache, CacheBucket
@@ -46,7 +46,20 @@ if TYPE_CHECKING:
     from xv.resolver.result import Resolution
 
 BUCKET = CacheBucket.CHECK
-CompileFn = Callable[..., "Resolution"]  # the resolver loads only when the record misses
+
+
+class CompileFn(Protocol):
+    """What ``--check`` calls: :func:`xv.compile.compile` (or a test's stand-in). The
+    resolver loads only when the record misses, hence ``Resolution`` for type checks only."""
+
+    def __call__(
+        self,
+        opts: CompileOptions,
+        progress: Callable[[int], None] | None = None,
+        *,
+        pinned_only: bool = False,
+        target: Target | None = None,
+    ) -> Resolution: ...
 
 
 def is_fresh(

@@ -105,7 +105,7 @@ def _applies(marker: Marker | None, target: Target | None) -> bool:
     return marker.evaluate({**target.markers, "extra": ""})
 
 
-# --- inputs that are projects to build -------------------------------------------------
+# -- inputs that are projects to build -----------------------------------------
 
 
 def project_requirements(
