@@ -215,7 +215,7 @@ def test_kill_at_random_points_then_repair(
         operations[start, target] = forked_sync(index, venv, locks / f"{target}.txt", None, 0)
         shutil.rmtree(venv)
     rng = random.Random(20261128)
-    trials = [
+    trials: list[tuple[tuple[str, str, str], int | None, float]] = [
         (s, rng.randrange(operations[s[:2]]), 0.0)
         for s in SCENARIOS
         for _ in range(TRIALS_PER_SCENARIO)

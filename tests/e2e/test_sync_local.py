@@ -337,17 +337,16 @@ def test_options_from_the_file_and_system_target(
 def test_dependencies_install_before_their_dependents(
     index: LocalIndex, venv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import xv.sync.apply
+    from xv.install.place import install_from_archive as original
 
     order: list[str] = []
-    original = xv.sync.apply.install_from_archive
 
     def recording(archive: str, *args: Any, **kwargs: Any) -> Any:
         record = original(archive, *args, **kwargs)
         order.append(record.name)
         return record
 
-    monkeypatch.setattr(xv.sync.apply, "install_from_archive", recording)
+    monkeypatch.setattr("xv.sync.apply.install_from_archive", recording)
     result = sync(index, venv, lock(tmp_path, "aaa==1.0\nzzz==1.0\n"))
     assert result.exit_code == 0, result.output
     assert order == ["zzz", "aaa"]
@@ -357,11 +356,12 @@ def test_uninstall_and_install_report_their_own_durations(
     index: LocalIndex, venv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import xv.sync.apply
+    from xv.install.remove import uninstall as real_uninstall
 
     assert sync(index, venv, lock(tmp_path, LOCK1)).exit_code == 0
     # A clock that jumps an hour whenever a package is removed: only "Uninstalled" sees it.
     skew = [0.0]
-    real_clock, real_uninstall = time.monotonic, xv.sync.apply.uninstall
+    real_clock = time.monotonic
 
     def slow_uninstall(*args: Any, **kwargs: Any) -> Any:
         skew[0] += 3600
@@ -464,7 +464,7 @@ def copy_distribution(name: str, site: Path, seen: set[str]) -> None:
     for file in dist.files or []:
         if not str(file).startswith(".."):  # scripts: not needed to run
             (site / file).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(dist.locate_file(file), site / file)  # type: ignore[arg-type]
+            shutil.copy2(str(dist.locate_file(file)), site / file)
     for text in dist.requires or []:
         req = Requirement(text)
         if req.marker is None or req.marker.evaluate({"extra": ""}):

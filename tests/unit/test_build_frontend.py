@@ -3,6 +3,7 @@ under fixtures/backends), the caches in front of them, failures, and git sources
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -291,7 +292,7 @@ def test_git_unknown_ref(repo: Path, cache: Cache) -> None:
 def test_missing_git_is_a_clear_error(
     repo: Path, cache: Cache, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(vcs.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)  # the module vcs calls
     with pytest.raises(BuildError, match="git is needed"):
         vcs.GitSource(cache).checkout(vcs.parse_git_url(f"git+file://{repo}"))
 

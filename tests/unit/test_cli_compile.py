@@ -171,7 +171,7 @@ def test_a_failing_write_leaves_the_existing_file_alone(
     def broken_replace(src: str, dst: str) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(cli.os, "replace", broken_replace)
+    monkeypatch.setattr(os, "replace", broken_replace)
     result = invoke("r.in", "-o", "r.txt")
     assert result.exit_code == 2
     assert without_summary(result.stderr) == "error: cannot write r.txt: No space left on device\n"

@@ -13,6 +13,7 @@ import pytest
 from packaging import tags as ptags
 from packaging.markers import default_environment
 
+from xv.cache import Cache, CacheBucket
 from xv.env import (
     InstalledDist,
     Interpreter,
@@ -121,7 +122,7 @@ def test_externally_managed_is_refused_unless_broken(
     assert managed.externally_managed
     assert not Interpreter.from_facts(fake_facts(tmp_path, is_venv=True)).externally_managed
     monkeypatch.setattr(discover, "query_interpreter", lambda path, cache=None: managed)
-    monkeypatch.setattr(discover.shutil, "which", lambda name, path=None: "/usr/bin/python3")
+    monkeypatch.setattr(shutil, "which", lambda name, path=None: "/usr/bin/python3")
     with pytest.raises(TargetEnvironmentError, match="externally managed") as info:
         find_target(None, True, False, tmp_path, {"PATH": "/usr/bin"})
     assert "--break-system-packages" in str(info.value)
@@ -234,27 +235,10 @@ def test_python38_tags_and_markers() -> None:
     assert interp.tags.index("cp38-none-any") < interp.tags.index("py38-none-any")
 
 
-class MemoryBucket:
-    def __init__(self) -> None:
-        self.data: dict[str, Any] = {}
-
-    def get(self, key: str) -> Any:
-        return self.data.get(key)
-
-    def put(self, key: str, value: Any) -> None:
-        self.data[key] = value
-
-
-class MemoryCache:
-    def __init__(self) -> None:
-        self.buckets: dict[str, MemoryBucket] = {}
-
-    def bucket(self, name: str) -> MemoryBucket:
-        return self.buckets.setdefault(name, MemoryBucket())
-
-
-def test_facts_are_cached_by_executable(venv_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    cache = MemoryCache()
+def test_facts_are_cached_by_executable(
+    venv_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    cache = Cache(tmp_path / "cache")
     calls: list[Path] = []
     real = interpreter.run_probe
 
@@ -266,10 +250,13 @@ def test_facts_are_cached_by_executable(venv_dir: Path, monkeypatch: pytest.Monk
     first = query_interpreter(venv_dir / "bin" / "python", cache)
     second = query_interpreter(venv_dir / "bin" / "python", cache)
     assert first == second and len(calls) == 1
-    assert list(cache.buckets) == ["interpreter-v1"]
-    cache.buckets["interpreter-v1"].data = {
-        k: {"schema": 0} for k in cache.buckets["interpreter-v1"].data
-    }
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [CacheBucket.INTERPRETER]
+    bucket = cache.bucket(CacheBucket.INTERPRETER)
+    folder = tmp_path / "cache" / CacheBucket.INTERPRETER
+    entries = [p.name for p in folder.iterdir() if not p.name.startswith(".")]
+    assert len(entries) == 1
+    for key in entries:
+        bucket.put(key, {"schema": 0})
     query_interpreter(venv_dir / "bin" / "python", cache)  # stale schema: asked again
     assert len(calls) == 2
 

@@ -123,7 +123,7 @@ def test_branching_error_reporting() -> None:
 
 def test_shared_steps_are_explained_once_and_referenced() -> None:
     # Hand-made tree: S ("a cannot be used") is reached from both sides of the root.
-    s = Derived(
+    s: Derived[str, int] = Derived(
         {"a": Term.pos(Range.full())},
         7,
         FromDependencyOf("a", Range.full(), "b", Range.singleton(1)),

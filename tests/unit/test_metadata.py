@@ -15,7 +15,6 @@ from xv.errors import MetadataError, NetworkError, OfflineError
 from xv.index.client import IndexClient, IndexSettings
 from xv.index.metadata import (
     CoreMetadata,
-    Unavailable,
     fetch_metadata_job,
     file_to_plain,
     get_metadata,
@@ -25,7 +24,8 @@ from xv.index.metadata import (
     result_from_plain,
 )
 from xv.index.simple import DistFile
-from xv.pool import WorkerPool
+from xv.pool import PoolKind, WorkerPool
+from xv.resolver.pubgrub import Unavailable
 
 MakeIndex = Callable[..., LocalIndex]
 
@@ -215,7 +215,7 @@ def test_job_round_trip(make_index: MakeIndex, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", ["process", "thread", "serial"])
-def test_prefetch_through_each_pool(make_index: MakeIndex, tmp_path: Path, kind: str) -> None:
+def test_prefetch_through_each_pool(make_index: MakeIndex, tmp_path: Path, kind: PoolKind) -> None:
     pkgs = [dataclasses.replace(PKG, name=f"p{i}") for i in range(6)]
     idx = make_index([*pkgs, Pkg("only-sdist", "1.0", wheel=False)], metadata_files=False)
     client = make_client(idx, tmp_path)
@@ -252,4 +252,5 @@ def test_warm_prefetch_of_100_projects_starts_nothing(
     assert pool.started is False
     assert idx.requests == []
     assert warm == cold
-    assert warm[files[7].url].requires_dist == ("dep7",)
+    seventh = warm[files[7].url]
+    assert isinstance(seventh, CoreMetadata) and seventh.requires_dist == ("dep7",)

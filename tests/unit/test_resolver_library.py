@@ -8,6 +8,7 @@ derivation tree and skipped versions can be inspected before (or instead of) ren
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import pytest
 from packaging.requirements import Requirement
@@ -70,7 +71,7 @@ class MemorySource(prov.MetadataSource):
         return out
 
 
-def resolve(*reqs: str, **settings: str) -> dict[str, str]:
+def resolve(*reqs: str, **settings: Any) -> dict[str, str]:
     inputs = prov.ResolverInputs(
         [prov.InputRequirement(Requirement(r), Parent("requirement", "lib")) for r in reqs]
     )

@@ -47,7 +47,7 @@ def chosen(sel: CandidateSelector, rng: Range[Version]) -> str | None:
 
 def test_prerelease_rules_and_yanked() -> None:
     all_ = cands("1.0", "2.0", "3.0b1", "2.1", yanked=("2.1",))
-    full = Range.full()
+    full: Range[Version] = Range.full()
     assert chosen(CandidateSelector(all_, SelectionPolicy(prerelease=ALWAYS)), full) == "3.0b1"
     assert chosen(CandidateSelector(all_, SelectionPolicy(prerelease=NEVER)), full) == "2.0"
     assert chosen(CandidateSelector(all_, SelectionPolicy()), full) == "2.0"

@@ -19,6 +19,8 @@ from xv.index import zipread
 class CountingSource(zipread.BytesSource):
     """A BytesSource that records each request and the bytes it returned."""
 
+    calls: list[tuple[str, int]]
+
     def __init__(self, data: bytes) -> None:
         super().__init__(data)
         object.__setattr__(self, "calls", [])
