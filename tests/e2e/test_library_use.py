@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import MakeIndex
 from tests.support.localindex import Pkg
+from xv.settings import Settings
 from xv.sync.run import SyncOptions, SyncProgress, sync
 
 PKGS = [Pkg("app", "1.0", deps=["lib>=1"], sdist=False), Pkg("lib", "1.1", sdist=False)]
@@ -36,12 +37,14 @@ def test_sync_without_the_cli(make_index: MakeIndex, tmp_path: Path) -> None:
         def planned(self, count: int, seconds: float) -> None:
             seen.append(count)
 
-    settings = {"python": str(venv), "index_url": idx.url, "cache_dir": str(tmp_path / "c")}
+    settings = Settings(python=str(venv), index_url=idx.url, cache_dir=str(tmp_path / "c"))
     report = sync(SyncOptions(("requirements.txt",), settings), Recorder())
     assert report.outcome == "applied" and report.applied is not None
     assert report.applied.installed == 2 and seen == [2]
     assert sorted(c.render() for c in report.plan.changes) == ["+ app==1.0", "+ lib==1.1"]
-    again = sync(SyncOptions(("requirements.txt",), settings, check=True))
+    # A plain mapping is taken too (and made a Settings), for callers without the type.
+    given = {"python": str(venv), "index_url": idx.url, "cache_dir": str(tmp_path / "c")}
+    again = sync(SyncOptions(("requirements.txt",), given, check=True))  # type: ignore[arg-type]
     assert again.outcome == "unchanged" and again.plan.is_empty
 
 

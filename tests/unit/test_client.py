@@ -87,7 +87,7 @@ def test_project_pages_many_at_once(make_index: MakeIndex, tmp_path: Path) -> No
 
 def test_unknown_strategy_is_a_usage_error() -> None:
     with pytest.raises(UsageError):
-        IndexSettings(index_strategy="best")
+        IndexSettings(index_strategy="best")  # type: ignore[arg-type]
 
 
 def test_settings_pickle_and_timeout_env(monkeypatch: pytest.MonkeyPatch) -> None:

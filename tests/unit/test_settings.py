@@ -56,7 +56,7 @@ def test_config_keys_env_variables_and_flags_are_unique() -> None:
 
 def test_config_accepts_exactly_the_layered_settings() -> None:
     layered = {e.config_key for e in settings.layered()}
-    table = {key: True for key in layered}
+    table = {key: True for key in layered if key is not None}
     with pytest.raises(InputError) as info:  # wrong types, but no unknown key
         config.validate(table, "xv.toml")
     assert "unknown key" not in str(info.value)
@@ -72,7 +72,7 @@ def test_choices_come_from_the_literal_types() -> None:
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
-def test_help_lists_every_flag_once(command: str) -> None:
+def test_help_lists_every_flag_once(command: Command) -> None:
     result = CliRunner().invoke(COMMANDS[command], ["--help"])
     assert result.exit_code == 0, result.output
     # The first column of each option row: "  -i, --index-url, --default-index TEXT  help..."
@@ -86,7 +86,7 @@ def test_help_lists_every_flag_once(command: str) -> None:
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
-def test_each_command_declares_the_registry_options(command: str) -> None:
+def test_each_command_declares_the_registry_options(command: Command) -> None:
     params = {p.name for p in COMMANDS[command].params if isinstance(p, click.Option)}
     expected = {e.name for e in settings.command_entries(command)}
     assert expected <= params

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,7 +58,7 @@ def test_no_file_named_means_requirements_txt_which_must_exist(xv_home: Path) ->
     ],
 )
 def test_contradictions_are_usage_errors(
-    xv_home: Path, given: dict[str, object], message: str
+    xv_home: Path, given: dict[str, Any], message: str
 ) -> None:
     cli = dataclasses.replace(Settings(src_files=("r.txt",)), **given)
     with pytest.raises(UsageError, match=message):
