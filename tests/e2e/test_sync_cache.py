@@ -3,6 +3,7 @@ wheel, damaged wheels downloaded again, whatever the damage."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import zipfile
 from collections.abc import Iterator
@@ -12,6 +13,9 @@ import pytest
 
 from tests.e2e.test_sync_local import clean_env, lock, make_venv, run_py, sync
 from tests.support.localindex import LocalIndex, Pkg
+from xv.cache import Bucket
+from xv.install.archive import manifest_key
+from xv.install.record import record_hash
 
 __all__ = ["clean_env"]
 PKG = Pkg("tool", "1.0", console_scripts={"tool-cli": "tool:main"},
@@ -67,7 +71,7 @@ def test_an_edited_archive_file_is_rebuilt(index: LocalIndex, tmp_path: Path) ->
     assert installed_value(fresh_sync(index, tmp_path, "v2")) == "original"  # size or mtime
 
 
-@pytest.mark.parametrize("flag", ["--reinstall", "--refresh", "hashed lock"])
+@pytest.mark.parametrize("flag", ["--reinstall", "--refresh"])
 def test_a_stealthy_edit_is_caught_by_a_full_check(
     index: LocalIndex, tmp_path: Path, flag: str
 ) -> None:
@@ -75,14 +79,79 @@ def test_a_stealthy_edit_is_caught_by_a_full_check(
     original = (archive(tmp_path) / "tool" / "__init__.py").read_bytes()
     evil = original.replace(b"original", b"evil!!!!")
     tamper(archive(tmp_path) / "tool" / "__init__.py", evil, keep_stat=True)
-    if flag == "hashed lock":
-        sha = index.sha256("tool-1.0-py3-none-any.whl")
-        venv = make_venv(tmp_path / "v2")
-        result = sync(index, venv, lock(tmp_path, f"tool==1.0 --hash=sha256:{sha}\n"))
-        assert result.exit_code == 0, result.output
-    else:
-        venv = fresh_sync(index, tmp_path, "v2", flag)
+    venv = fresh_sync(index, tmp_path, "v2", flag)
     assert installed_value(venv) == "original"
+
+
+def hashed_sync(index: LocalIndex, tmp_path: Path, name: str) -> Path:
+    """A sync of ``tool`` from a lock that pins its wheel's sha256."""
+    sha = index.sha256("tool-1.0-py3-none-any.whl")
+    venv = make_venv(tmp_path / name)
+    result = sync(index, venv, lock(tmp_path, f"tool==1.0 --hash=sha256:{sha}\n"))
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    return venv
+
+
+def test_a_hashed_lock_installs_no_edited_archive_file(index: LocalIndex, tmp_path: Path) -> None:
+    hashed_sync(index, tmp_path, "v1")
+    tamper(archive(tmp_path) / "tool" / "__init__.py", b"VALUE = 'evil'\n", keep_stat=False)
+    assert installed_value(hashed_sync(index, tmp_path, "v2")) == "original"
+
+
+def test_a_hashed_lock_installs_no_file_planted_in_the_archive(
+    index: LocalIndex, tmp_path: Path
+) -> None:
+    hashed_sync(index, tmp_path, "v1")
+    tree = archive(tmp_path)
+    tree.chmod(0o755)
+    (tree / "evil.pth").write_text("import os; os.environ['EVIL'] = '1'\n")
+    venv = hashed_sync(index, tmp_path, "v2")
+    assert not list(venv.glob("lib/python*/site-packages/evil.pth"))
+    assert installed_value(venv) == "original"
+
+
+@pytest.mark.parametrize("damage", ["no manifest", "another wheel's manifest"])
+def test_a_hashed_lock_installs_no_tree_without_its_own_manifest(
+    index: LocalIndex, tmp_path: Path, damage: str
+) -> None:
+    """The manifest is written only after the tree was unpacked and checked against RECORD
+    (an unpack cut short leaves none), and names the sha256 of the wheel the tree came from:
+    a manifest that describes the tree exactly but was made for another wheel is refused."""
+    hashed_sync(index, tmp_path, "v1")
+    tree = archive(tmp_path)
+    target = tree / "tool" / "__init__.py"
+    tamper(target, b"VALUE = 'evil'\n", keep_stat=False)
+    manifests = Bucket(tree.parent)
+    key = manifest_key(tree.name)
+    if damage == "no manifest":
+        manifests.delete(key)
+    else:
+        doc = manifests.get(key)
+        assert doc is not None
+        info = target.stat()
+        rows = [
+            (rel, info.st_size, info.st_mtime_ns, record_hash(hashlib.sha256(target.read_bytes()).digest()))
+            if rel == "tool/__init__.py" else (rel, size, mtime, digest)
+            for rel, size, mtime, digest in doc["files"]
+        ]  # fmt: skip
+        manifests.put(key, {"wheel_sha256": "f" * 64, "files": rows})
+    assert installed_value(hashed_sync(index, tmp_path, "v2")) == "original"
+
+
+def test_a_hashed_lock_does_not_rehash_a_verified_archive(
+    index: LocalIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The archive's name is the wheel's sha256, verified (with RECORD) before its manifest
+    was written: a later sync of a lock pinning that sha256 checks sizes and mtimes only."""
+    hashed_sync(index, tmp_path, "v1")
+    from xv.install import archive as archive_module
+
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise AssertionError("a verified archive was hashed again")
+
+    monkeypatch.setattr(archive_module, "hash_file", refuse)
+    monkeypatch.setattr(archive_module, "file_sha256", refuse)
+    assert installed_value(hashed_sync(index, tmp_path, "v2")) == "original"
 
 
 @pytest.mark.parametrize("member", ["RECORD", "WHEEL", "entry_points.txt", "METADATA"])

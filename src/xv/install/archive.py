@@ -85,7 +85,26 @@ def _manifests(archive_dir: str | os.PathLike[str]) -> Bucket:
 
 def verify_archive(final: str | os.PathLike[str], *, full: bool = False) -> bool:
     """Whether the tree at ``final`` is exactly what its manifest recorded: the same
-    files, sizes and mtimes (cheap), and with ``full`` the same contents."""
+    files, sizes and mtimes (cheap), and with ``full`` the same contents.
+
+    What the cheap check proves, and why a hashed lock relies on it (threat model):
+
+    - The tree is content-addressed: its name is the sha256 of the wheel it came from, and
+      the manifest must name that same digest. The manifest is written (atomically) only
+      after every member was extracted and checked against the wheel's RECORD, from a wheel
+      whose sha256 was verified (while downloading it, or by hashing the cached file). A
+      lock's ``--hash`` is compared with that digest before the tree is chosen, so the tree
+      answers for the wheel the lock allows; an unpack cut short, or a manifest copied from
+      another wheel's entry, is refused and the tree rebuilt.
+    - The files are read-only and never modified in place; any write to one (an editor, a
+      tool following a hardlink out of an environment) changes its mtime and usually its
+      size, and a file planted in or removed from the tree changes the file set: refused.
+    - Not detected without ``full``: an edit that keeps a file's size and then restores its
+      mtime on purpose. Whoever can do that can write the cache, and so can also rewrite the
+      manifest to match: hashing every file against the manifest would not stop them either.
+      The full check (``--reinstall``, ``--refresh``) is for repairing a cache damaged by
+      such means or by the disk, not a defence the cheap check lacks.
+    """
     root = Path(final)
     if not root.is_dir():
         return False

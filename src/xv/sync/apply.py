@@ -342,10 +342,13 @@ def prepare_one(
 ) -> tuple[str, bool]:
     """Pool job: ``(archive directory, whether it had to be downloaded or unpacked)``.
 
-    A cached archive is used when its manifest verifies: sizes and mtimes, and every
-    file's hash with ``full_check`` (``--reinstall``, ``--refresh``,
-    ``--require-hashes``) or when the pin has hashes. Without ``download`` (a dry run)
-    the job stops after the checks that need no download: ``("", False)``.
+    A cached archive is used when its manifest verifies (see
+    :func:`xv.install.archive.verify_archive` for what that proves): the same files, sizes
+    and mtimes, and every file's hash with ``full_check`` (``--reinstall``, ``--refresh``).
+    A pin's ``--hash`` is checked against the wheel's sha256, which names the archive and
+    was verified before its manifest was written, so a hashed lock reads no cached byte
+    again. Without ``download`` (a dry run) the job stops after the checks that need no
+    download: ``("", False)``.
     """
     fetch = choose(want, client_for(settings, cache), target, platform, policy)
     local = _local_file(fetch.url)
@@ -356,7 +359,7 @@ def prepare_one(
         )
     if not download:
         return "", False
-    full = full_check or bool(want.hashes)  # a hashed pin: every cached byte is checked
+    full = full_check
     ready = Path(_root(cache), ARCHIVES_BUCKET, fetch.sha256) if fetch.sha256 else None
     if ready is not None and not fetch.lock_hashes:
         if verify_archive(ready, full=full):

@@ -333,7 +333,7 @@ class _Run:
         options = ApplyOptions(
             link_mode=opts.link_mode,
             compile_bytecode=opts.compile_bytecode,
-            full_check=full_check or opts.require_hashes,
+            full_check=full_check,
         )
         with _usable_cache(self.cache) as cache, ExitStack() as stack:
             assert cache.root is not None  # _usable_cache
