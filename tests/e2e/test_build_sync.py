@@ -14,6 +14,7 @@ from click.testing import CliRunner, Result
 
 from tests.conftest import MakeIndex
 from tests.e2e.test_sync_local import make_venv, pip_list, run_py
+from tests.support.imports import run_importing
 from tests.support.localindex import LocalIndex, Pkg
 from xv.cli import compile as compile_cli
 from xv.cli.sync import main as sync_main
@@ -91,6 +92,27 @@ def test_sdist_only_pin_builds_once_for_two_environments(idx: LocalIndex, tmp_pa
     again = sync(idx, second, "r.txt", "--no-build")
     assert again.exit_code == 0, again.output
     assert pip_list(second) == pip_list(first)
+    # ... without loading the build frontend, nor fetching the sdist again.
+    third = make_venv(tmp_path / "three")
+    idx.clear_log()
+    output, modules = run_importing(
+        "xv.cli.sync", "xv-sync", ["r.txt", "-p", str(third), "-i", idx.url]
+    )
+    assert "+ srconly==1.0" in output and pip_list(third) == pip_list(first)
+    assert [
+        m for m in ("xv.build.frontend", "xv.build.context", "pyproject_hooks") if m in modules
+    ] == []
+    assert not [r for r in idx.requests if r.path.endswith(".tar.gz")]
+
+
+def test_a_built_wheel_is_not_used_against_the_locks_hash(idx: LocalIndex, tmp_path: Path) -> None:
+    Path("r.txt").write_text("srconly==1.0\n")
+    assert sync(idx, make_venv(tmp_path / "one"), "r.txt").exit_code == 0  # built and cached
+    Path("r.txt").write_text(f"srconly==1.0 --hash=sha256:{'0' * 64}\n")
+    second = make_venv(tmp_path / "two")
+    result = sync(idx, second, "r.txt")
+    assert result.exit_code == 1 and "Hash mismatch for srconly==1.0" in result.output
+    assert pip_list(second) == {}
 
 
 def test_editable_project_sees_edits_and_is_left_alone(idx: LocalIndex, tmp_path: Path) -> None:

@@ -24,11 +24,9 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from packaging.tags import parse_tag
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
-
 from xv.build.frontend import Frontend
 from xv.build.static import source_digest, static_project_metadata, static_sdist_metadata
+from xv.build.wheels import fitting_wheel
 from xv.cache import Cache, CacheBucket
 from xv.errors import BuildError
 from xv.index.metadata import METADATA_BUCKET, CoreMetadata
@@ -150,23 +148,6 @@ class Builder:
         if not editable:  # editables may be built even under --only-binary/--no-build
             self._may_build(label)
         return self.frontend.build(source_dir, out_dir, label, editable=editable)
-
-
-def fitting_wheel(folder: Path, tags: tuple[str, ...]) -> Path | None:
-    """The wheel in ``folder`` whose tags rank best among ``tags`` (None if none fits)."""
-    if not folder.is_dir():
-        return None
-    rank = {tag: i for i, text in enumerate(tags) for tag in parse_tag(text)}
-    best: tuple[int, Path] | None = None
-    for path in folder.glob("*.whl"):
-        try:
-            wheel_tags = parse_wheel_filename(path.name)[3]
-        except (InvalidWheelFilename, ValueError):
-            continue
-        ranks = [rank[t] for t in wheel_tags if t in rank]
-        if ranks and (best is None or min(ranks) < best[0]):
-            best = (min(ranks), path)
-    return best[1] if best else None
 
 
 def _cached(bucket: object, key: str) -> CoreMetadata | None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from packaging.utils import canonicalize_name
-
+from xv.names import canonicalize_name
 from xv.settings import Settings
 
 

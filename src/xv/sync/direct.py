@@ -13,22 +13,27 @@ Index pins that have only an sdist are built through :func:`sdist_builder`.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from xv.build.context import BuildContext
-from xv.build.direct import DirectDist, DirectRef
-from xv.build.source import fetch_sdist
-from xv.env.interpreter import Interpreter
+from xv.build.wheels import built_wheel
 from xv.errors import HashMismatchError, InputError
-from xv.index.simple import DistFile
 from xv.install.archive import unpack_wheel_to_archive
 from xv.pool import cpu_count
 from xv.reqfile import Origin, ParsedRequirement
 from xv.sync.apply import ARCHIVES_BUCKET, BuildSdist
 from xv.sync.plan import Plan, SyncInputs, Wanted
 from xv.urls import redact, without_password
+
+# The build frontend loads only when something is built: an sdist built before (for this
+# interpreter's tags) is found in the cache without it.
+if TYPE_CHECKING:
+    from xv.build.context import BuildContext
+    from xv.build.direct import DirectDist, DirectRef
+    from xv.env.interpreter import Interpreter
+    from xv.index.simple import DistFile
 
 
 def resolve_entries(
@@ -52,6 +57,8 @@ def resolve_entries(
 
 
 def _ref(item: ParsedRequirement) -> DirectRef:
+    from xv.build.direct import DirectRef
+
     assert item.url is not None
     return DirectRef(item.url, item.editable, item.name, redact(item.spec or item.text))
 
@@ -110,31 +117,47 @@ def _check_lock_hashes(want: Wanted, dist: DirectDist, actual: str | None) -> No
         )
 
 
-def sdist_builder(ctx: BuildContext, interp: Interpreter, cache_root: Path) -> BuildSdist:
-    """:func:`xv.sync.apply.apply`'s ``build``: an index sdist made into an unpacked wheel."""
+def sdist_builder(
+    context: Callable[[], BuildContext], interp: Interpreter, cache_root: Path
+) -> BuildSdist:
+    """:func:`xv.sync.apply.apply`'s ``build``: an index sdist made into an unpacked wheel.
+
+    A wheel built before from the same sdist (by its sha256, which the index gives and the
+    lock's ``--hash`` is checked against) for these tags is used as is: neither the sdist nor
+    the build context (``context()``, made on first need) is touched."""
+    archives = str(cache_root / ARCHIVES_BUCKET)
 
     def build(want: Wanted, sdist: DistFile) -> str:
-        path = fetch_sdist(ctx.client, sdist)
         label = f"{want.canonical_name}=={want.version}"
         sha = sdist.hashes.get("sha256")
-        _check_sdist_hash(want, sha, path)
+        if sha is not None:
+            _check_sdist_hash(want, sdist.filename, sha, None)
+            wheel = built_wheel(cache_root, sha, interp.tags)
+            if wheel is not None:
+                return unpack_wheel_to_archive(str(wheel), archives)
+        from xv.build.source import fetch_sdist  # with the frontend and the resolver
+
+        ctx = context()
+        path = fetch_sdist(ctx.client, sdist)
+        _check_sdist_hash(want, sdist.filename, sha, path)
         wheel = ctx.builder.sdist_wheel(path, label, interp.tags, sha)
-        return unpack_wheel_to_archive(str(wheel), str(cache_root / ARCHIVES_BUCKET))
+        return unpack_wheel_to_archive(str(wheel), archives)
 
     return build
 
 
-def _check_sdist_hash(want: Wanted, sha: str | None, path: Path) -> None:
+def _check_sdist_hash(want: Wanted, filename: str, sha: str | None, path: Path | None) -> None:
     allowed = [h.split(":", 1)[1] for h in want.hashes if h.startswith("sha256:")]
     if not allowed:
         return
     if sha is None:
         from xv.build.builder import file_sha256
 
+        assert path is not None  # read when the index gave no sha256
         sha = file_sha256(path)
     if sha.lower() not in allowed:
         raise HashMismatchError(
-            f"Hash mismatch for {want.canonical_name}=={want.version} ({path.name}): it has "
+            f"Hash mismatch for {want.canonical_name}=={want.version} ({filename}): it has "
             f"sha256:{sha.lower()}, which none of the requirement file's --hash values allows",
             want.canonical_name,
         )

@@ -14,6 +14,7 @@ import dataclasses
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
@@ -338,12 +339,21 @@ class _Run:
         with _usable_cache(self.cache) as cache, ExitStack() as stack:
             assert cache.root is not None  # _usable_cache
             client = _client(opts, self.inputs, cache)
-            built = self.built
-            if built is None:
-                ctx = stack.enter_context(_build_context(opts, self.inputs, cache, interp))
-                built = _Built(ctx, {})
-            ready = build_ready(the_plan, built.dists, interp, built.ctx, cache.root)
-            build = sdist_builder(built.ctx, interp, cache.root)
+            built, made = self.built, threading.Lock()
+
+            def context() -> BuildContext:
+                # Made when an sdist must be built: a lock of wheels never loads the frontend.
+                nonlocal built
+                with made:
+                    if built is None:
+                        ctx = stack.enter_context(_build_context(opts, self.inputs, cache, interp))
+                        built = _Built(ctx, {})
+                    return built.ctx
+
+            ready = {}
+            if self.built is not None:
+                ready = build_ready(the_plan, self.built.dists, interp, self.built.ctx, cache.root)
+            build = sdist_builder(context, interp, cache.root)
             return apply(
                 the_plan, interp, client, options, progress=self.progress.step,
                 ready=ready, build=build, policy=_policy(opts),

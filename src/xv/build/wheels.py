@@ -1,0 +1,36 @@
+"""Built wheels in the cache, found without the build frontend (a sync whose sdists were
+built before imports none of it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from packaging.tags import parse_tag
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from xv.cache import Cache, CacheBucket
+
+BUILT_WHEELS_BUCKET = CacheBucket.BUILT_WHEELS
+
+
+def built_wheel(cache_root: Path, sdist_sha256: str, tags: tuple[str, ...]) -> Path | None:
+    """The wheel built before from the sdist with this sha256 that fits ``tags``, if any."""
+    folder = Cache(str(cache_root)).bucket(BUILT_WHEELS_BUCKET).path(sdist_sha256.lower())
+    return fitting_wheel(folder, tags)
+
+
+def fitting_wheel(folder: Path, tags: tuple[str, ...]) -> Path | None:
+    """The wheel in ``folder`` whose tags rank best among ``tags`` (None if none fits)."""
+    if not folder.is_dir():
+        return None
+    rank = {tag: i for i, text in enumerate(tags) for tag in parse_tag(text)}
+    best: tuple[int, Path] | None = None
+    for path in folder.glob("*.whl"):
+        try:
+            wheel_tags = parse_wheel_filename(path.name)[3]
+        except (InvalidWheelFilename, ValueError):
+            continue
+        ranks = [rank[t] for t in wheel_tags if t in rank]
+        if ranks and (best is None or min(ranks) < best[0]):
+            best = (min(ranks), path)
+    return best[1] if best else None
