@@ -94,9 +94,10 @@ def sdist_second_venv(work: Path, uv: str, runs: int) -> dict[str, float]:
         first = work / f"{tool}-first"
         make_venv(first, with_pip=False)
         timed(cmd(tool, first), work)  # builds the sdist once
-        for i in range(runs):
+    for i in range(runs):  # interleaved (xv, uv, xv, uv, ...): the load weighs on both alike
+        for tool in ("xv", "uv"):
             venv = work / f"{tool}-venv{i}"
-            make_venv(venv, with_pip=False)
+            make_venv(venv, with_pip=False)  # not timed
             out[tool].append(timed(cmd(tool, venv), work))
     return {k: median(v) for k, v in out.items()}
 
