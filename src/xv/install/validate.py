@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import functools
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -265,11 +266,17 @@ def inside_path(base: Path | str, rel: str, label: str) -> str:
     every file of every install, and pathlib's parsing cost more than the links."""
     if not rel or rel.startswith("/") or "\0" in rel:
         raise InstallError(f"{label}: {rel!r} escapes {base}", label)
-    root = os.path.normpath(base)
+    root = _normpath(os.fspath(base))
     target = os.path.normpath(os.path.join(root, rel))
     if target == root or not target.startswith(_with_sep(root)):
         raise InstallError(f"{label}: {rel!r} escapes {base}", label)
     return target
+
+
+@functools.lru_cache(maxsize=64)
+def _normpath(path: str) -> str:
+    """``os.path.normpath`` of the few bases every file of an install is joined to."""
+    return os.path.normpath(path)
 
 
 def _with_sep(path: str) -> str:
@@ -292,21 +299,27 @@ class InsideGuard:
 
     def __init__(self) -> None:
         self._checked: set[tuple[str, str]] = set()
-        self._real: dict[str, str] = {}
+        self._real: dict[str, str] = {}  # realpath of each directory resolved so far
+
+    def _realpath(self, path: str) -> str:
+        # Many new directories share their nearest existing ancestor (site-packages, say):
+        # it is resolved once per guard, not once per new directory.
+        real = self._real.get(path)
+        if real is None:
+            real = self._real[path] = os.path.realpath(path)
+        return real
 
     def check(self, base: Path, target: Path | str, label: str) -> None:
-        key = (str(base), os.path.dirname(target))
+        key = (os.fspath(base), os.path.dirname(target))
         if key in self._checked:
             return
-        root = os.path.normpath(base)
-        real_base = self._real.get(root)
-        if real_base is None:
-            real_base = self._real[root] = os.path.realpath(root)
+        root = _normpath(key[0])
+        real_base = self._realpath(root)
         parent = key[1]
         while not os.path.exists(parent) and parent != os.path.dirname(parent):
             parent = os.path.dirname(parent)
         if _is_within(os.path.normpath(parent), root) and not _is_within(
-            os.path.realpath(parent), real_base
+            self._realpath(parent), real_base
         ):
             raise InstallError(f"{label}: {target} leads outside {base} through a symlink", label)
         self._checked.add(key)
