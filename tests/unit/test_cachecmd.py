@@ -16,7 +16,7 @@ from xv.cache import Cache, CacheBucket
 from xv.compile.check import BUCKET as CHECK_BUCKET
 from xv.index.client import PAGE_BUCKET
 from xv.index.metadata import METADATA_BUCKET
-from xv.sync.apply import ARCHIVES_BUCKET, WHEELS_BUCKET
+from xv.sync.prepare import ARCHIVES_BUCKET, WHEELS_BUCKET
 
 
 def test_every_bucket_xv_writes_is_known() -> None:

@@ -14,7 +14,7 @@ import xv.sync.inputs
 from xv.env import Interpreter, query_interpreter
 from xv.errors import HashMismatchError, InputError, InstallError
 from xv.index.simple import DistFile, ProjectPage
-from xv.sync.apply import best_file, target_of
+from xv.sync.choose import best_file, target_of
 from xv.sync.hashes import fetch_for
 from xv.sync.inputs import read_inputs
 from xv.sync.plan import Wanted

@@ -19,12 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xv.build.wheels import built_wheel
-from xv.errors import HashMismatchError, InputError
+from xv.errors import InputError
 from xv.install.archive import unpack_wheel_to_archive
 from xv.pool import cpu_count
 from xv.reqfile import Origin, ParsedRequirement
-from xv.sync.apply import ARCHIVES_BUCKET, BuildSdist
+from xv.sync.choose import BuildSdist
+from xv.sync.hashes import check_known_sha256
 from xv.sync.plan import Plan, SyncInputs, Wanted
+from xv.sync.prepare import ARCHIVES_BUCKET
 from xv.urls import redact, without_password
 
 # The build frontend loads only when something is built: an sdist built before (for this
@@ -96,25 +98,13 @@ def build_ready(
         def prepare(item: tuple[Wanted, DirectDist]) -> tuple[str, tuple[str, dict[str, Any]]]:
             want, dist = item
             wheel = ctx.direct.wheel(dist, interp.tags, Path(scratch))
-            _check_lock_hashes(want, dist, ctx.direct.archive_sha256(dist))
+            check_known_sha256(want, dist.location.name, ctx.direct.archive_sha256(dist), None)
             archive = unpack_wheel_to_archive(str(wheel), str(cache_root / ARCHIVES_BUCKET))
             return dist.name, (archive, dist.direct_url())
 
         # Builds are subprocesses; the frontend lets at most one per CPU run at once.
         with ThreadPoolExecutor(max(1, min(len(todo), cpu_count()))) as pool:
             return dict(pool.map(prepare, todo))
-
-
-def _check_lock_hashes(want: Wanted, dist: DirectDist, actual: str | None) -> None:
-    """A lock's ``--hash`` of a URL sdist is the sdist's (as uv writes it); ``actual`` is
-    the archive's sha256 (None for trees)."""
-    sha = [h.split(":", 1)[1] for h in want.hashes if h.startswith("sha256:")]
-    if sha and actual is not None and actual not in sha:
-        raise HashMismatchError(
-            f"Hash mismatch for {dist.name} ({dist.location.name}): it has sha256:{actual}, "
-            "which none of the requirement file's --hash values allows",
-            dist.name,
-        )
 
 
 def sdist_builder(
@@ -131,7 +121,7 @@ def sdist_builder(
         label = f"{want.canonical_name}=={want.version}"
         sha = sdist.hashes.get("sha256")
         if sha is not None:
-            _check_sdist_hash(want, sdist.filename, sha, None)
+            check_known_sha256(want, sdist.filename, sha, None)
             wheel = built_wheel(cache_root, sha, interp.tags)
             if wheel is not None:
                 return unpack_wheel_to_archive(str(wheel), archives)
@@ -139,25 +129,8 @@ def sdist_builder(
 
         ctx = context()
         path = fetch_sdist(ctx.client, sdist)
-        _check_sdist_hash(want, sdist.filename, sha, path)
+        check_known_sha256(want, sdist.filename, sha, path)
         wheel = ctx.builder.sdist_wheel(path, label, interp.tags, sha)
         return unpack_wheel_to_archive(str(wheel), archives)
 
     return build
-
-
-def _check_sdist_hash(want: Wanted, filename: str, sha: str | None, path: Path | None) -> None:
-    allowed = [h.split(":", 1)[1] for h in want.hashes if h.startswith("sha256:")]
-    if not allowed:
-        return
-    if sha is None:
-        from xv.build.builder import file_sha256
-
-        assert path is not None  # read when the index gave no sha256
-        sha = file_sha256(path)
-    if sha.lower() not in allowed:
-        raise HashMismatchError(
-            f"Hash mismatch for {want.canonical_name}=={want.version} ({filename}): it has "
-            f"sha256:{sha.lower()}, which none of the requirement file's --hash values allows",
-            want.canonical_name,
-        )

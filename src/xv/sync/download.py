@@ -22,7 +22,7 @@ from xv.index.client import IndexClient, IndexSettings, client_for, remember_cli
 from xv.index.simple import DistFile
 from xv.install.archive import file_sha256
 from xv.pool import WorkerPool
-from xv.sync.apply import NeedsBuild, choose, platform_of, target_of
+from xv.sync.choose import NeedsBuild, choose, platform_of, target_of
 from xv.sync.hashes import Fetch, check_hashes, fetch_for
 from xv.sync.plan import Wanted
 from xv.sync.policy import ANY_FILE, FilePolicy

@@ -1,6 +1,8 @@
 """A pin's hashes: what the index already vouches for, and what a file must still show.
 
-xv-sync's prepare step and ``--download-only`` both check files this way.
+xv-sync's prepare step and ``--download-only`` both check files this way; built entries
+(sdists, URL sdists) check the sha256 the build step already knows with
+:func:`check_known_sha256`.
 """
 
 from __future__ import annotations
@@ -65,6 +67,25 @@ def check_hashes(name: str, path: Path, allowed: Iterable[str]) -> None:
         "requirement file's --hash values allows",
         name,
     )
+
+
+def check_known_sha256(want: Wanted, filename: str, sha: str | None, path: Path | None) -> None:
+    """Raise HashMismatchError unless the file's sha256 (``sha``, else read from ``path``)
+    is one of the pin's ``sha256`` ``--hash`` values. A lock's ``--hash`` of a URL sdist is
+    the sdist's (as uv writes it); other algorithms are not checked here; with neither
+    ``sha`` nor ``path`` (a source tree) or no sha256 in the lock there is nothing to check."""
+    allowed = [h.split(":", 1)[1].lower() for h in want.hashes if h.startswith("sha256:")]
+    if not allowed or (sha is None and path is None):
+        return
+    if sha is None:
+        assert path is not None
+        sha = file_sha256(str(path))
+    if sha.lower() not in allowed:
+        raise HashMismatchError(
+            f"Hash mismatch for {want.canonical_name}=={want.version} ({filename}): it has "
+            f"sha256:{sha.lower()}, which none of the requirement file's --hash values allows",
+            want.canonical_name,
+        )
 
 
 def _digest(path: Path, algorithm: str) -> str:
