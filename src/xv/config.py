@@ -28,6 +28,8 @@ def _keys() -> dict[str, Entry]:
     return {e.config_key: e for e in settings.layered() if e.config_key is not None}
 
 
+ENV_SOURCE = "env:"  # how Loaded.sources names a setting from an XV_* variable
+
 _TRUE = ("1", "true", "yes", "on", "y", "t")
 _FALSE = ("0", "false", "no", "off", "n", "f", "")
 
@@ -74,7 +76,7 @@ def load(
                 sources[attr(key)] = path.name
     for key, value in from_env(env).items():
         values[key] = value
-        sources[key] = f"env:{settings.entry(key).spec.env}"
+        sources[key] = f"{ENV_SOURCE}{settings.entry(key).spec.env}"
     return Loaded(values, sources)
 
 

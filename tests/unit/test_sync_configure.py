@@ -92,3 +92,32 @@ def test_exclude_newer_narrows_the_files_of_a_pin_for_sync_only() -> None:
     assert FilePolicy().uploaded_in_time(new)
     # xv-compile filters candidates by the cut-off; its binary policy has none
     assert "exclude_newer" not in {f.name for f in dataclasses.fields(BinaryPolicy)}
+
+
+@pytest.mark.parametrize(
+    "config_file, text",
+    [
+        ("xv.toml", 'python-version = "3.8"\npython-platform = "windows"\n'),
+        ("pyproject.toml", '[tool.xv]\npython-version = "3.8"\npython-platform = "windows"\n'),
+    ],
+)
+def test_config_file_python_version_and_platform_are_xv_compiles_only(
+    xv_home: Path, config_file: str, text: str
+) -> None:
+    # One config file serves both commands: its target for compiling must not make a plain
+    # venv sync a usage error (nor choose foreign wheels for a --target sync).
+    (xv_home / config_file).write_text(text)
+    plain = sync_options(Settings(src_files=("r.txt",)))
+    assert (plain.settings.python_version, plain.settings.python_platform) == (None, None)
+    target = sync_options(Settings(src_files=("r.txt",), target="t"))
+    assert (target.settings.python_version, target.settings.python_platform) == (None, None)
+
+
+def test_python_version_from_the_environment_keeps_the_command_line_rules(
+    xv_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XV_PYTHON_VERSION", "3.12")
+    with pytest.raises(UsageError, match="use them with --target, --prefix or --download-only"):
+        sync_options(Settings(src_files=("r.txt",)))
+    opts = sync_options(Settings(src_files=("r.txt",), target="t"))
+    assert opts.settings.python_version == "3.12"

@@ -26,6 +26,11 @@ LAYERED = (
     "exclude_newer", "python_version", "python_platform",
 )  # fmt: skip
 
+# A config file's target is the one xv-compile resolves for; the same file must not make a
+# plain venv sync an error nor pick foreign wheels for a --target sync. Given on the command
+# line or as XV_* variables, these keep xv-sync's rules (uv applies `[tool.uv.pip]`'s to both).
+COMPILE_ONLY_IN_FILES = ("python_version", "python_platform")
+
 
 def sync_options(cli: Settings) -> SyncOptions:
     """The command line ``cli`` over the environment and config files, as :func:`sync` takes it.
@@ -37,7 +42,7 @@ def sync_options(cli: Settings) -> SyncOptions:
         raise UsageError("--dry-run and --check cannot be used together")
     if cli.download_only and (cli.dry_run or cli.check or cli.strict):
         raise UsageError("--download-only changes no environment: not with --dry-run, --check or --strict")  # fmt: skip
-    s = config.load(no_config=cli.no_config).under(cli, only=LAYERED)
+    s = _layered(config.load(no_config=cli.no_config), cli)
     _check_directories(s)
     return SyncOptions(
         src_files=s.src_files or (DEFAULT_FILE,),
@@ -62,6 +67,16 @@ def sync_options(cli: Settings) -> SyncOptions:
         target=s.target,
         prefix=s.prefix,
     )
+
+
+def _layered(loaded: config.Loaded, cli: Settings) -> Settings:
+    """``cli`` over the environment and the config file's sync settings."""
+    from_files = {
+        name
+        for name in COMPILE_ONLY_IN_FILES
+        if not loaded.sources.get(name, "").startswith(config.ENV_SOURCE)
+    }
+    return loaded.under(cli, only=[name for name in LAYERED if name not in from_files])
 
 
 def _check_directories(s: Settings) -> None:
