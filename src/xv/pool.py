@@ -183,6 +183,31 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+# What a process learnt that its workers should not learn again (the keyring's passwords):
+# a module registers a top-level ``restore`` function with the values to hand on, and every
+# job sent to a worker process carries them, in memory through the pool's pipe, never a file.
+_HANDED_ON: dict[Callable[[Any], None], Callable[[], Any]] = {}
+
+
+def hand_on(restore: Callable[[Any], None], snapshot: Callable[[], Any]) -> None:
+    """Before each job in a worker process, call ``restore(snapshot())`` (``snapshot`` is
+    taken in this process when the job is sent; a falsy one is not sent)."""
+    _HANDED_ON[restore] = snapshot
+
+
+def _handed_on() -> list[tuple[Callable[[Any], None], Any]]:
+    return [(restore, value) for restore, snapshot in _HANDED_ON.items() if (value := snapshot())]
+
+
+def _restored_call(
+    handed: list[tuple[Callable[[Any], None], Any]], fn: Callable[..., Any], *args: Any
+) -> Any:
+    """Worker side of :func:`hand_on`: restore what the parent knew, then run the job."""
+    for restore, value in handed:
+        restore(value)
+    return fn(*args)
+
+
 def _call(fn: Callable[..., Any], args: Sequence[Any]) -> JobResult:
     try:
         return JobResult.success(fn(*args))
@@ -262,6 +287,9 @@ class WorkerPool:
         executor = self._ensure_executor(fn)
         futures: dict[Future[Any], int] = {}
         broken: list[int] = []
+        handed = _handed_on() if self.kind == "process" else []
+        if handed:  # threads share this process's memory already
+            fn, jobs = _restored_call, [(i, (handed, fn, *job)) for i, job in jobs]
         try:
             for index, job in jobs:
                 try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,8 +55,9 @@ def fake_keyring(
     monkeypatch.setenv("FAKE_KEYRING_LOG", str(tmp_path / "keyring.log"))
     monkeypatch.setenv("FAKE_KEYRING_SERVICE", index.url)
     monkeypatch.setenv("XV_CACHE_DIR", str(tmp_path / "cache"))
-    # Pool workers ask the keyring for themselves, and a forkserver started by an earlier
-    # test has that test's PATH: threads keep every request in this process.
+    # A forkserver started by an earlier test has that test's PATH: threads keep every
+    # request in this process (test_process_pool_workers_do_not_ask_keyring_again runs
+    # a process pool in a process of its own).
     monkeypatch.setenv("XV_POOL", "thread")
     monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
     monkeypatch.chdir(tmp_path)
@@ -136,3 +138,21 @@ def test_no_keyring_command_is_one_warning(
     result = compile_("-i", with_user(index), "--keyring-provider", "subprocess")
     assert result.exit_code != 0 and "401" in result.output
     assert result.output.count("no `keyring` command on PATH") == 1
+
+
+def test_process_pool_workers_do_not_ask_keyring_again(
+    index: LocalIndex, fake_keyring: Path, tmp_path: Path
+) -> None:
+    # A process of its own, so its pool's workers start from this test's PATH: what the
+    # parent learnt goes to them in memory with each job; none runs `keyring` itself.
+    env = {**os.environ, "XV_POOL": "process", "XV_WORKERS": "2"}
+    compile_ = "from xv.cli.compile import main; main()"
+    args = ["requirements.in", "-i", with_user(index), "--keyring-provider", "subprocess"]
+    done = subprocess.run(
+        [sys.executable, "-c", compile_, *args, "--no-cache"],
+        env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "alpha==1.0" in done.stdout and "beta==2.0" in done.stdout
+    assert calls(fake_keyring) == [f"get {index.url} alice"]
+    assert SECRET not in done.stdout + done.stderr

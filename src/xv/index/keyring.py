@@ -5,11 +5,12 @@ user named in the index URL (``https://user@host/simple``; uv needs the user too
 ``keyring get <index URL> <user>``, then ``keyring get <host> <user>``; the password is the
 command's stdout without its final newline. pip runs the same two commands.
 
-Credentials stay in this process's memory for the run (one ``keyring`` call per service and
-user, whatever the number of requests; a process-pool worker that fetches from the index
-asks once for itself, since nothing is handed to workers, and it sees the PATH its pool
-started with) and are never written anywhere: not to the cache, not
-to a message, not to the ``-v`` log (which names the service and user only). A missing
+Credentials stay in memory for the run: one ``keyring`` call per service and user, whatever
+the number of requests or processes. What this process learnt goes with each job it sends
+to a process-pool worker (:func:`xv.pool.hand_on`, pickled through the pool's pipe), so a
+worker that meets the same 401 answers it from memory instead of running ``keyring`` again.
+They are never written anywhere: not to the cache, not to a message, not to the ``-v`` log
+(which names the service and user only). A missing
 ``keyring`` command is one warning, then the request fails as it would without the option.
 """
 
@@ -19,6 +20,8 @@ import logging
 import subprocess
 import threading
 from urllib.parse import urlsplit
+
+from xv.pool import hand_on
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,21 @@ def _ask(service: str, username: str) -> str | None:
         log.debug("keyring: nothing for %s (user %s)", service, username)
         return None
     return done.stdout.removesuffix("\n").removesuffix("\r")
+
+
+def _known() -> dict[tuple[str, str], str | None]:
+    with _lock:
+        return dict(_found)
+
+
+def learn(known: dict[tuple[str, str], str | None]) -> None:
+    """Take what another process of this run learnt (a pool worker, before its job)."""
+    with _lock:
+        for key, found in known.items():
+            _found.setdefault(key, found)
+
+
+hand_on(learn, _known)
 
 
 def forget() -> None:
