@@ -89,3 +89,27 @@ def test_no_cache_means_no_record(tmp_path: Path) -> None:
     compile_check.remember(opts, LOCK)
     assert not compile_check.is_fresh(opts, LOCK, refuse)
     assert not (tmp_path / "cache").exists()
+
+
+def with_index(opts: CompileOptions, url: str, text: str = "idna\n") -> CompileOptions:
+    parsed = parse_text(text, "r.in", environ={})
+    reqs = tuple(InputRequirement(r, Parent("requirement", "r.in")) for r in parsed.requirements)
+    inputs = dataclasses.replace(opts.inputs, requirements=reqs)
+    return dataclasses.replace(opts, inputs=inputs, index=IndexSettings(index_url=url))
+
+
+def test_the_record_is_the_same_whatever_the_password_and_holds_none(tmp_path: Path) -> None:
+    base = options(tmp_path)
+    direct = "idna @ https://me:tok-1@example.org/idna-3.10-py3-none-any.whl\n"
+    first = with_index(base, "https://alice:pw-one@example.org/simple", direct)
+    compile_check.remember(first, LOCK)
+    rotated = with_index(base, "https://alice:pw-two@example.org/simple", direct.replace("tok-1", "tok-2"))  # fmt: skip
+    assert compile_check.is_fresh(rotated, LOCK, refuse)  # the record, not a resolution
+    records = list((tmp_path / "cache").rglob("*"))
+    assert len([p for p in records if p.is_file()]) == 1
+    for path in records:
+        assert "pw-one" not in path.name and "tok-1" not in path.name
+        if path.is_file():
+            assert b"pw-one" not in path.read_bytes() and b"tok-1" not in path.read_bytes()
+    other_user = with_index(base, "https://bob:pw-one@example.org/simple", direct)
+    assert not compile_check.is_fresh(other_user, LOCK, refuse)

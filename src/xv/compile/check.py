@@ -10,7 +10,8 @@ before the CLI falls back to a normal resolution:
    that wrote it) leaves a small entry in the ``check-v1`` cache bucket, keyed by a digest of
    everything that decides the output: xv's version, every input requirement with its source,
    the index, resolver and output settings, the target's markers and wheel tags, and the
-   lock's text. A hit is answered without resolving. Any edit to an input or to the lock,
+   lock's text, every URL in them without its password or token (:func:`xv.urls.redact`),
+   so a rotated password keeps the record and no digest of one is kept. A hit is answered without resolving. Any edit to an input or to the lock,
    another Python, another index: another key, so no answer from the record.
 2. **The pins, from the cache.** Without a record (say the lock came with ``git pull``), the
    inputs are resolved offline, pages from the cache however old, each pinned package seeing
@@ -41,6 +42,7 @@ from xv.compile.options import CompileOptions, InputRequirement
 from xv.env.target import Target, build_target
 from xv.errors import XvError
 from xv.lockfile import RenderOptions
+from xv.urls import redact
 
 if TYPE_CHECKING:
     from xv.resolver.result import Resolution
@@ -139,7 +141,9 @@ def fingerprint(
         "render": repr(_without_command_option(opts)),
         "lock": lockfile.without_command(text),
     }
-    blob = json.dumps(material, sort_keys=True, default=str).encode()
+    # Index and input URLs may carry passwords or tokens: the key must not change when one
+    # is rotated, nor be a digest of one, so every URL in the material is redacted first.
+    blob = redact(json.dumps(material, sort_keys=True, default=str)).encode()
     return hashlib.sha256(blob).hexdigest()
 
 
