@@ -41,11 +41,8 @@ def index(localindex_build_cache: Path) -> Iterator[LocalIndex]:
 
 @pytest.fixture(autouse=True)
 def fake_keyring(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, index: LocalIndex
+    xv_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, index: LocalIndex
 ) -> Iterator[Path]:
-    for name in list(os.environ):
-        if name.startswith("XV_"):
-            monkeypatch.delenv(name)
     bindir = tmp_path / "bin"
     bindir.mkdir()
     fake = bindir / "keyring"
@@ -54,13 +51,11 @@ def fake_keyring(
     monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("FAKE_KEYRING_LOG", str(tmp_path / "keyring.log"))
     monkeypatch.setenv("FAKE_KEYRING_SERVICE", index.url)
-    monkeypatch.setenv("XV_CACHE_DIR", str(tmp_path / "cache"))
     # A forkserver started by an earlier test has that test's PATH: threads keep every
     # request in this process (test_process_pool_workers_do_not_ask_keyring_again runs
     # a process pool in a process of its own).
     monkeypatch.setenv("XV_POOL", "thread")
     monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
-    monkeypatch.chdir(tmp_path)
     Path("requirements.in").write_text("alpha\n")
     keyring.forget()
     yield tmp_path / "keyring.log"

@@ -4,7 +4,6 @@ and xv's own checkout compiles as ``-e`` (hatchling from the index, isolated).""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -18,17 +17,7 @@ PINNED = ["--python-version", "3.11", "--python-platform", "linux", "--exclude-n
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("XV_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XV_CACHE_DIR", str(tmp_path / "cache"))
-    return tmp_path
-
-
-def test_sdist_only_versions_as_uv(here: Path) -> None:
+def test_sdist_only_versions_as_uv(xv_home: Path) -> None:
     Path("r.in").write_text("docopt==0.6.2\ntermcolor==1.1.0\nfuture==0.18.3\ngunicorn>=18,<19.1\n")
     result = CliRunner().invoke(cli.main, ["r.in", "--no-header", *PINNED])
     assert result.exit_code == 0, result.output
@@ -40,7 +29,7 @@ def test_sdist_only_versions_as_uv(here: Path) -> None:
     )
 
 
-def test_editable_xv_checkout(here: Path) -> None:
+def test_editable_xv_checkout(xv_home: Path) -> None:
     Path("r.in").write_text(f"-e {ROOT}\n")
     result = CliRunner().invoke(cli.main, ["r.in", "--no-header", *PINNED])
     assert result.exit_code == 0, result.output

@@ -7,7 +7,6 @@ move; xv-compile must print the same file, its header's first two lines aside.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -36,15 +35,10 @@ def test_same_file_as_uv(
     stack: str,
     extra: list[str],
     cache_dir: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    xv_home: Path,
 ) -> None:
     source = stack.removesuffix("-hashes") + ".in"
-    shutil.copy(FIXTURES / source, tmp_path / source)
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("XV_"):
-            monkeypatch.delenv(name)
+    shutil.copy(FIXTURES / source, xv_home / source)
     args = [source, *PINNED, *extra, "-o", f"{stack}.txt", "--cache-dir", str(cache_dir)]
     result = CliRunner().invoke(cli.main, args)
     assert result.exit_code == 0, result.output

@@ -10,7 +10,6 @@ non-universal compile for that platform and Python pins.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -34,11 +33,8 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("XV_"):
-            monkeypatch.delenv(name)
+def _clean_env(xv_home: Path) -> None:
+    """Every test runs in its own directory, with no XV_* setting (the cache is shared)."""
 
 
 def _compile(source: str, out: str, cache_dir: Path, *extra: str) -> list[str]:

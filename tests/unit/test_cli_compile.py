@@ -74,13 +74,8 @@ class FakeCompile:
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeCompile:
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("XV_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XV_CACHE_DIR", str(tmp_path / "cache"))
-    (tmp_path / "r.in").write_text("flask\n")
+def fake(monkeypatch: pytest.MonkeyPatch, xv_home: Path) -> FakeCompile:
+    (xv_home / "r.in").write_text("flask\n")
     fake = FakeCompile()
     monkeypatch.setattr(cli, "_compile_fn", lambda: fake)
     return fake
