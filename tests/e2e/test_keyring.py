@@ -151,3 +151,22 @@ def test_process_pool_workers_do_not_ask_keyring_again(
     assert "alpha==1.0" in done.stdout and "beta==2.0" in done.stdout
     assert calls(fake_keyring) == [f"get {index.url} alice"]
     assert SECRET not in done.stdout + done.stderr
+
+
+def test_check_keeps_its_record_when_the_url_password_changes(
+    index: LocalIndex, tmp_path: Path
+) -> None:
+    def url(password: str) -> str:
+        return index.url.replace("http://", f"http://alice:{password}@")
+
+    made = compile_("-i", url(SECRET), "-o", "requirements.txt")
+    assert made.exit_code == 0, made.output
+    rotated = compile_("-i", url("rotated-pw"), "-o", "requirements.txt", "--check")
+    assert rotated.exit_code == 0, rotated.output
+    records = [p for p in (tmp_path / "cache" / "check-v1").rglob("*") if p.is_file()]
+    assert len(records) == 1  # the first run's, answering the second
+    for path in (tmp_path / "cache").rglob("*"):
+        assert SECRET not in str(path) and "rotated-pw" not in str(path)
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes()
+            assert b"rotated-pw" not in path.read_bytes()
