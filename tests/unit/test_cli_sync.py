@@ -64,3 +64,14 @@ def test_the_command_imports_nothing_a_no_op_sync_does_not_need() -> None:
     out = subprocess.run([sys.executable, "-c", heavy + code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_a_config_files_python_version_is_for_xv_compile(xv_home: Path) -> None:
+    # One xv.toml for both commands: its compile target does not make a plain sync exit 2.
+    venv = xv_home / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    Path("xv.toml").write_text('python-version = "3.8"\npython-platform = "windows"\n')
+    Path("r.txt").write_text("")
+    args = ["r.txt", "-p", str(venv), "--allow-empty-requirements", "--offline"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
