@@ -7,7 +7,14 @@ whole command; ratios are xv's time over the other tool's. The pinned versions o
 the tools are compared too, since a fast wrong answer is no answer.
 
 Run: ``python benchmarks/bench_resolve.py [--uv PATH] [--pip-compile PATH] [--only NAME]
-[--timeout SECONDS]``. A command that fails or times out shows as ``inf``.
+[--timeout SECONDS] [--repeat N] [--xv-base PATH]``. Each figure is the median of ``--repeat``
+runs, the tools interleaved; ``--xv-base`` adds another xv-compile (e.g. an older commit)
+as tool ``xv-base``. The xv rows also give the fetch counts of the cold runs (median): waits on
+guessed fetches and fetches nobody guessed, i.e. the round trips on the solver's critical path.
+Peak memory is the largest sum of the resident sizes of the command and all its child
+processes (sampled every 20 ms from /proc; Linux only). A command that fails or times out shows as ``inf``.
+``PYTHONDONTWRITEBYTECODE`` is dropped from the tools' environment: an installed xv has its
+bytecode compiled, and an editable one gets it on the first run instead of compiling every time.
 uv and pip-compile default to the ones on PATH (e.g. a venv made with
 ``pip install uv pip-tools``); a tool that is missing is left out. pip-compile
 and uv are run without any pip configuration file, like xv, which reads none.
@@ -17,19 +24,39 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from math import inf
 from pathlib import Path
 
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "compile"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_metadata import PROJECTS  # noqa: E402  (158 popular projects)
+
+
+def _fixture(name: str) -> list[str]:
+    path = FIXTURES / name
+    return path.read_text().split("\n") if path.exists() else []
+
+
 INPUTS: dict[str, list[str]] = {
+    # The inputs of issue 15's table: 2 requirements -> 13 pins, web, fastapi, data science.
+    "basic": _fixture("basic.in"),
+    "web": _fixture("web.in"),
+    "fastapi": _fixture("fastapi.in"),
+    "data-science": _fixture("data.in"),
     "boto3-old-urllib3": ["boto3", "urllib3<1.25.4"],
     "django-celery": ["django>=4.2", "celery[redis]"],
     "pandas": ["pandas"],
     "jupyter": ["jupyter"],
     "airflow": ["apache-airflow"],
+    "popular-158": list(PROJECTS),  # issue 15's 150+-requirement input
 }
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}.{sys.version_info[2]}"
 TIMEOUT = 300.0  # seconds per command by default
@@ -55,62 +82,132 @@ def pins(path: Path) -> dict[str, str]:
     return out
 
 
-def run(cmd: list[str], env: dict[str, str]) -> tuple[float, bool]:
+PEAK_MB: list[float] = [0.0]  # the last command's peak (tree) RSS
+
+
+def tree_rss_kb(pid: int) -> int:
+    """Resident kB of ``pid`` and all its descendants (0 for what has gone)."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/status") as status:
+                total += next((int(x.split()[1]) for x in status if x.startswith("VmRSS:")), 0)
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as kids:
+                    todo.extend(int(k) for k in kids.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def run(cmd: list[str], env: dict[str, str]) -> tuple[float, bool, str]:
     start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.02):
+            peak[0] = max(peak[0], tree_rss_kb(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     try:
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=LIMIT[0])
+        _, stderr = proc.communicate(timeout=LIMIT[0])
     except subprocess.TimeoutExpired:
-        return float("inf"), False
+        proc.kill()
+        proc.communicate()
+        return float("inf"), False, ""
+    finally:
+        done.set()
+        sampler.join()
     seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        print(f"  {' '.join(cmd[:2])} failed: {done.stderr.strip()[-300:]}", file=sys.stderr)
-    return seconds, done.returncode == 0
+    PEAK_MB[0] = peak[0] / 1024
+    if proc.returncode != 0:
+        print(f"  {' '.join(cmd[:2])} failed: {stderr.strip()[-300:]}", file=sys.stderr)
+    return seconds, proc.returncode == 0, stderr
 
 
-def bench(tools: dict[str, str], name: str, reqs: list[str], work: Path) -> dict[str, object]:
-    env = {**os.environ, "PIP_CONFIG_FILE": os.devnull}
-    src = work / f"{name}.in"
-    src.write_text("\n".join(reqs) + "\n")
-    row: dict[str, object] = {}
+def waits(stderr: str) -> int | None:
+    """Round trips on the critical path from xv's fetch counts (``XV_FETCH_STATS``)."""
+    found = re.search(r"xv fetch: (\d+) waits on guesses(?: \([^)]*\))?, (\d+) unguessed", stderr)
+    return int(found[1]) + int(found[2]) if found else None
+
+
+# (cold s, warm s, pins, round trips on the critical path, cold peak MB, warm peak MB)
+Cell = tuple[float, float, object, "float | None", float, float]
+
+
+def bench_once(tools: dict[str, str], name: str, src: Path, work: Path, n: int) -> dict[str, Cell]:
+    env = {**os.environ, "PIP_CONFIG_FILE": os.devnull, "XV_FETCH_STATS": "1"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    row: dict[str, Cell] = {}
     for tool, exe in tools.items():
-        cache = work / f"cache-{tool}-{name}"
-        out = work / f"{name}-{tool}.txt"
-        cold, ok = run(command(tool, exe, src, out, cache), env)
+        cache = work / f"cache-{tool}-{name}-{n}"
+        out = work / f"{name}-{tool}-{n}.txt"
+        kind = "xv" if tool.startswith("xv") else tool
+        cold, ok, err = run(command(kind, exe, src, out, cache), env)
+        cold_mb = PEAK_MB[0]
         # Each tool prefers the pins of an existing output file: drop it, so the
         # warm run resolves again instead of checking the previous answer.
         cold_pins = pins(out) if ok and out.exists() else None
         out.unlink(missing_ok=True)
-        warm, ok2 = run(command(tool, exe, src, out, cache), env) if ok else (float("inf"), False)
+        warm, ok2, _ = run(command(kind, exe, src, out, cache), env) if ok else (inf, False, "")
+        warm_mb = PEAK_MB[0] if ok else 0.0
         warm_pins = pins(out) if ok2 and out.exists() else None
-        row[tool] = (cold, warm, cold_pins if cold_pins == warm_pins else None)
+        same = cold_pins if cold_pins == warm_pins else None
+        row[tool] = (cold, warm, same, waits(err), cold_mb, warm_mb)
+        shutil.rmtree(cache, ignore_errors=True)
     return row
 
 
-def report(rows: dict[str, dict[str, object]], tools: list[str]) -> None:
-    head = f"{'input':<20}" + "".join(f"{t + ' cold':>18}{t + ' warm':>18}" for t in tools)
-    print(head)
+def bench(
+    tools: dict[str, str], name: str, reqs: list[str], work: Path, repeat: int
+) -> dict[str, Cell]:
+    src = work / f"{name}.in"
+    src.write_text("\n".join(reqs) + "\n")
+    runs = [bench_once(tools, name, src, work, n) for n in range(repeat)]
+    row: dict[str, Cell] = {}
+    for tool in tools:
+        cells = [r[tool] for r in runs]
+        trips = [c[3] for c in cells if c[3] is not None]
+        row[tool] = (
+            statistics.median(c[0] for c in cells),
+            statistics.median(c[1] for c in cells),
+            cells[0][2] if all(c[2] == cells[0][2] for c in cells) else None,
+            statistics.median(trips) if trips else None,
+            statistics.median(c[4] for c in cells),
+            statistics.median(c[5] for c in cells),
+        )
+    return row
+
+
+def report(rows: dict[str, dict[str, Cell]], tools: list[str]) -> None:
+    print("seconds (cold / warm) and peak MB of all processes (cold / warm), median")
     for name, row in rows.items():
-        cells = ""
+        cells = []
         for t in tools:
-            cold, warm, _ = row[t]  # type: ignore[misc]
-            cells += f"{cold:>18.2f}{warm:>18.2f}"
-        print(f"{name:<20}{cells}")
-    print("\nratios (xv / other; below 1 means xv is faster)")
+            cold, warm, _, trips, cold_mb, warm_mb = row[t]
+            extra = f", {trips:g} waits" if trips is not None else ""
+            cells.append(f"{t} {cold:.2f}/{warm:.2f} s {cold_mb:.0f}/{warm_mb:.0f} MB{extra}")
+        print(f"  {name:<18} " + "  |  ".join(cells))
+    print("\nratios (xv / other; below 1 means xv is faster or smaller)")
     for name, row in rows.items():
-        xv_cold, xv_warm, xv_pins = row["xv"]  # type: ignore[misc]
+        xv_cold, xv_warm, xv_pins, _, xv_cmb, xv_wmb = row["xv"]
         for t in tools:
             if t == "xv":
                 continue
-            cold, warm, other = row[t]  # type: ignore[misc]
+            cold, warm, other, _, cmb, wmb = row[t]
             same = "same pins" if xv_pins == other else f"DIFFERENT pins: {diff(xv_pins, other)}"
             print(
-                f"  {name:<20} vs {t:<12} cold {ratio(xv_cold, cold)}  warm {ratio(xv_warm, warm)}"
-                f"  {same}"
+                f"  {name:<18} vs {t:<8} cold {ratio(xv_cold, cold)}  warm {ratio(xv_warm, warm)}"
+                f"  peak MB cold {ratio(xv_cmb, cmb)} warm {ratio(xv_wmb, wmb)}  {same}"
             )
 
 
 def ratio(mine: float, other: float) -> str:
-    if other == float("inf"):
+    if other == float("inf") or other == 0:
         return "   n/a"  # the other tool failed or timed out
     return f"{mine / other:6.2f}"
 
@@ -129,20 +226,27 @@ def main() -> None:
     parser.add_argument("--pip-compile", default=shutil.which("pip-compile"))
     parser.add_argument("--only", action="append", choices=sorted(INPUTS))
     parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds per command")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
+    parser.add_argument("--xv-base", help="another xv-compile to compare with (tool xv-base)")
     args = parser.parse_args()
     LIMIT[0] = args.timeout
     if not args.xv:
         sys.exit("xv-compile not found (install xv, or pass --xv)")
-    found = {"xv": args.xv, "uv": args.uv, "pip-compile": args.pip_compile}
+    found = {
+        "xv": args.xv,
+        "xv-base": args.xv_base,
+        "uv": args.uv,
+        "pip-compile": args.pip_compile,
+    }
     tools = {name: exe for name, exe in found.items() if exe and shutil.which(exe)}
     if "xv" not in tools:
         sys.exit(f"xv-compile not found at {args.xv}")
     print(f"Python {PY}; tools: {tools}")
-    rows: dict[str, dict[str, object]] = {}
+    rows: dict[str, dict[str, Cell]] = {}
     with tempfile.TemporaryDirectory(prefix="xv-bench-resolve-") as tmp:
         for name in args.only or INPUTS:
             print(f"- {name} ...", file=sys.stderr, flush=True)
-            rows[name] = bench(tools, name, INPUTS[name], Path(tmp))
+            rows[name] = bench(tools, name, INPUTS[name], Path(tmp), args.repeat)
     report(rows, list(tools))
 
 

@@ -428,3 +428,18 @@ def test_credentials_in_file_urls_never_reach_the_cache(tmp_path: Path) -> None:
     entry = client_module._PageEntry(ProjectPage("a", (plain,), "x"), time.time(), {})
     client_module._write_entry(bucket, "https://index.example/simple/a/", entry)
     assert bucket.get("https://index.example/simple/a/") is not None  # others are kept
+
+
+def test_cache_writes_can_be_deferred(make_index: MakeIndex, tmp_path: Path) -> None:
+    idx = make_index([Pkg("a", "1.0")])
+    c = client(settings(idx.url), tmp_path)
+    deferred: list[Callable[[], object]] = []
+    c.defer = deferred.append
+    page = c.project_page("a")
+    assert page is not None and len(page.files) == 2  # usable before it is written
+    assert c.cached_project_page("a") == (True, page)  # this client remembers it
+    assert client(settings(idx.url), tmp_path).cached_project_page("a") == (False, None)
+    for write in deferred:
+        write()
+    found, again = client(settings(idx.url), tmp_path).cached_project_page("a")
+    assert found and again is not None and list(again.files) == list(page.files)

@@ -113,7 +113,8 @@ def test_equal_versions_share_a_group() -> None:
         (1, "a", "u", (), ()),
         (2, "a", "u", ()),
         (2, "a", "u", (), [1]),
-        (2, "a", "u", (), [("1", (1,), b"")]),
+        (2, "a", "u", (), [("1", (1,), b"")]),  # the format before
+        (3, "a", "u", (), [("1", "1", (1,), b"")]),
     ],
 )
 def test_garbage_is_a_value_error(obj: Any) -> None:
@@ -122,9 +123,23 @@ def test_garbage_is_a_value_error(obj: Any) -> None:
 
 
 def test_a_damaged_group_is_a_clear_error_when_read() -> None:
-    page = page_from_plain((2, "demo", "https://x/simple", (), (("1", (0,), b"\xc1garbage"),)))
+    page = page_from_plain(
+        (3, "demo", "https://x/simple", (), (("1", "1.0", (0,), b"\xc1garbage"),))
+    )
     with pytest.raises(XvError, match="--refresh"):
         list(page.files)
+
+
+def test_versions_as_their_first_file_spells_them_without_decoding() -> None:
+    files = tuple(
+        DistFile(name, f"https://x/{name}")
+        for name in ("demo-1.0.0.tar.gz", "demo-1.0-py3-none-any.whl", "demo-2-1.tar.gz", "x.txt")
+    )
+    back = _round_trip(ProjectPage("demo", files, "https://x/simple"))
+    assert isinstance(back.files, FileList)
+    assert back.files.versions() == {"1": "1.0.0", "2.post1": "2.post1"}
+    assert [f.filename for f in back.files.of_key("1")] == [files[0].filename, files[1].filename]
+    assert back.files._decoded.keys() == {"1"}
 
 
 def test_cached_pages_load_lazily_through_the_client(tmp_path: Path) -> None:

@@ -12,9 +12,10 @@ from packaging.version import Version
 from xv.env.target import make_target
 from xv.errors import NetworkError
 from xv.index.metadata import CoreMetadata
+from xv.index.pageform import page_from_plain, page_to_plain
 from xv.index.simple import DistFile, ProjectPage
 from xv.resolver import provider as prov
-from xv.resolver.candidates import Candidate
+from xv.resolver.candidates import BinaryPolicy, Candidate, Candidates, build_candidates
 from xv.resolver.prefetch import MAX_BATCH, BatchPrefetcher, next_candidates
 from xv.resolver.provider import MetadataSource
 from xv.resolver.pubgrub import Range, Unavailable
@@ -80,9 +81,24 @@ def test_compatible_bisects_to_the_same_answer_as_a_scan(
     rng: Range[Version] = Range.full()
     for r in rejected:  # a range full of holes, as after many rejections
         rng = rng.difference(Range.singleton(V(str(r))))
-    scan = newest_first[::-1] if lowest else newest_first
-    expected = [c.version for c in scan if rng.contains(c.version)]
+    scan = sorted((V(str(v)) for v in versions), reverse=not lowest)
+    expected = [v for v in scan if rng.contains(v)]
     assert [c.version for c in sel.compatible(rng)] == expected
+
+
+def test_a_page_from_the_cache_is_judged_only_as_far_as_selections_reach() -> None:
+    names = [f"demo-{v}-py3-none-any.whl" for v in ("1.0", "2.0", "2.1", "3.0b1", "1.5")]
+    page = ProjectPage("demo", tuple(DistFile(n, f"https://x/{n}") for n in names), "https://x/")
+    cached = page_from_plain(page_to_plain(page))
+    lazy = build_candidates(cached, make_target(), BinaryPolicy())
+    assert isinstance(lazy, Candidates)
+    assert [str(v) for v in lazy.versions] == ["3.0b1", "2.1", "2.0", "1.5", "1.0"]
+    sel = CandidateSelector(lazy, SelectionPolicy())
+    assert chosen(sel, Range.full()) == "2.1"
+    assert [c is not None for c in lazy._judged] == [True, True, False, False, False]
+    assert cached.files._decoded.keys() == {"3b1", "2.1"}  # type: ignore[attr-defined]
+    eager = build_candidates(page, make_target(), BinaryPolicy())
+    assert list(lazy) == list(eager)
 
 
 def test_batch_prefetch_schedule_like_uv_then_growing() -> None:

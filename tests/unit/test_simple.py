@@ -9,12 +9,14 @@ from typing import Any
 import pytest
 from packaging.version import Version
 
+from xv.index import simple
 from xv.index.simple import (
     ACCEPT,
     DistFile,
     ProjectPage,
     content_type_is_json,
     dist_name_version,
+    file_version,
     files_from_directory,
     parse_find_links_html,
     parse_html,
@@ -213,6 +215,7 @@ def test_parse_json_reads_every_file_of_a_big_page() -> None:
     body = json.dumps({"meta": {"api-version": "1.1"}, "name": "botocore", "files": files}).encode()
     page = parse_json(body, PAGE, "botocore")
     assert len(page.files) == 5000
+    assert page.files[-1].metadata_hashes == {"sha256": META_SHA}
 
 
 # ---------------------------------------------------------------- HTML
@@ -469,3 +472,24 @@ def test_dist_name_version(
         assert got is None
     else:
         assert got == (want[0], Version(want[1]))
+
+
+@pytest.mark.parametrize(
+    ("project", "filename"),
+    [
+        ("django", "Django-4.2.tar.gz"),
+        ("foo", "foo-bar-1.0.tar.gz"),
+        ("foo", "foo-1.0-2.tar.gz"),
+        ("foo-bar", "foo_bar-1.0.zip"),
+        ("foo-bar", "foo.bar-2.0rc1.TAR.GZ"),
+        ("foo", "foo-notaversion.tar.gz"),
+        ("foo", "foo-.tar.gz"),
+        ("foo", "foo-1.0.tar"),
+        ("a-b", "a--b-1.0.tar.gz"),
+    ],
+)
+def test_file_version_of_sdists_agrees_with_dist_name_version(project: str, filename: str) -> None:
+    simple._file_version.cache_clear()
+    found = dist_name_version(filename, project)
+    expected = found[1] if found is not None and found[0] == project else None
+    assert file_version(project, filename) == expected

@@ -154,3 +154,19 @@ def test_every_member_matches_zipfile(members: list[tuple[str, bytes, int]], tai
     data = make_zip(members)
     for name, content, _ in members:
         assert zipread.read_member(zipread.BytesSource(data), pick(name), tail_size=tail) == content
+
+
+def test_a_suffix_lists_only_matching_names_and_reads_the_same_member() -> None:
+    members = [(f"pkg/mod{i:04d}.py", b"pass\n" * i, zipfile.ZIP_DEFLATED) for i in range(300)]
+    meta = ("x-1.dist-info/METADATA", b"Name: x\n", zipfile.ZIP_DEFLATED)
+    data = make_zip([*members[:150], meta, *members[150:]])  # not last: its end matters
+    seen: list[Sequence[str]] = []
+
+    def choose(names: Sequence[str]) -> str | None:
+        seen.append(names)
+        return "x-1.dist-info/METADATA"
+
+    got = zipread.read_member(zipread.BytesSource(data), choose, suffix=b"/METADATA")
+    assert got == b"Name: x\n" and seen == [["x-1.dist-info/METADATA"]]
+    assert zipread.read_member(zipread.BytesSource(data), choose) == b"Name: x\n"
+    assert len(seen[1]) == 301

@@ -36,8 +36,9 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -80,6 +81,16 @@ class IndexClient:
         self._rules = PageRules(settings.default_ttl)
         self._find_links: list[DistFile] | None = None
         self._lock = threading.Lock()
+        # Set by the caller to take cache writes off the path of the request that made
+        # them (e.g. onto idle fetch threads); None: write at once.
+        self.defer: Callable[[Callable[[], object]], None] | None = None
+
+    def later(self, write: Callable[[], object]) -> None:
+        """Run a cache write now, or hand it to :attr:`defer`."""
+        if self.defer is None:
+            write()
+        else:
+            self.defer(write)
 
     @property
     def session(self) -> requests.Session:
@@ -104,6 +115,17 @@ class IndexClient:
         if remember:
             self._memo[key] = page
         return page
+
+    def cached_project_page(self, name: str) -> tuple[bool, ProjectPage | None]:
+        """``(True, page)`` when the cache answers for ``name`` without a request
+        (``page`` None: known not to exist), else ``(False, None)``."""
+        key = canonicalize_name(name)
+        if key not in self._memo:
+            try:
+                self._memo[key] = self._lookup(key, network=False)
+            except (_NeedsNetwork, OfflineError):  # the error is for project_page to raise
+                return False, None
+        return True, self._memo[key]
 
     def project_pages(self, names: Iterable[str]) -> dict[str, ProjectPage | None]:
         """Pages of many projects; the cache answers first, misses are fetched in parallel."""
@@ -225,7 +247,7 @@ class IndexClient:
             return renewed.page
         if response.status_code in (404, 410):
             log.debug("%s: not on %s (HTTP %d)", name, redact_url(url), response.status_code)
-            self._store(url, None, response)
+            self._store(url, response.status_code, response.headers, None, time.time())
             return None
         if response.status_code != 200:
             raise NetworkError(_status_message(url, response.status_code, name), redact_url(url))
@@ -236,15 +258,31 @@ class IndexClient:
                 f"{redact_url(url)}: unreadable index page: {exc}", redact_url(url)
             ) from None
         log.debug("%s: index page from the network", name)
-        self._store(url, page, response)
-        return page
+        # Grouped by version once, for the cache and for the resolver alike: it judges
+        # only the versions it looks at, decoding only their files.
+        plain = pageform.page_to_plain(page)
+        if _carries_credentials(page):
+            # Credentials an index embeds in its file URLs stay in memory, never on disk.
+            self._pages.delete(url)
+        else:  # the write holds the cache form only, not the page or the response
+            store = partial(self._store, url, 200, response.headers, plain, time.time())
+            self.later(store)
+        return pageform.page_from_plain(plain)
 
-    def _store(self, url: str, page: ProjectPage | None, response: requests.Response) -> None:
-        kept = self._rules.to_store(url, response.status_code, response.headers)
+    def _store(
+        self,
+        url: str,
+        status: int,
+        headers: Mapping[str, str],
+        plain: tuple[Any, ...] | None,
+        fetched: float,
+    ) -> None:
+        """Keep a page's cache form (None: not found) if its caching headers allow it."""
+        kept = self._rules.to_store(url, status, headers)
         if kept is None:
             self._pages.delete(url)
         else:
-            _write_entry(self._pages, url, _PageEntry(page, time.time(), kept))
+            self._pages.put(url, (plain, fetched, kept))
 
     # -- downloads -------------------------------------------------------------
 

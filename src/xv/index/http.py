@@ -30,16 +30,20 @@ import email.utils
 import logging
 import netrc
 import os
+import ssl
 import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from functools import lru_cache
+from typing import Any, TypeVar, cast
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
+from urllib3.util.ssl_ import create_urllib3_context
 
 from xv import __version__
 from xv.errors import NetworkError
@@ -117,7 +121,7 @@ def shared_session(cert: str | None = None) -> requests.Session:
         session = _SESSIONS.get(key)
         if session is None:
             session = requests.Session()
-            adapter = HTTPAdapter(pool_connections=16, pool_maxsize=32, max_retries=0)
+            adapter = _TlsAdapter(pool_connections=16, pool_maxsize=32, max_retries=0)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             session.headers["User-Agent"] = USER_AGENT
@@ -126,6 +130,44 @@ def shared_session(cert: str | None = None) -> requests.Session:
             session.proxies.update(_env_proxies())
             _SESSIONS[key] = session
         return session
+
+
+class _TlsAdapter(HTTPAdapter):
+    """An adapter whose verifying TLS context is made once per CA bundle.
+
+    Given a bundle path (``verify=path``, also what ``SSL_CERT_FILE`` gives), requests
+    hands it to urllib3, which loads it into a new context for every new connection:
+    about 30 ms of CPU each, a third of a cold compile's CPU with two dozen connections
+    (measured with py-spy). One context per bundle, shared by every connection, does
+    the same verification (urllib3's own context, hostname checked, bundle loaded once).
+    """
+
+    def build_connection_pool_key_attributes(
+        self, request: requests.PreparedRequest, verify: bool | str, cert: Any = None
+    ) -> Any:
+        found = super().build_connection_pool_key_attributes(request, verify, cert)
+        host, pool = cast(tuple[dict[str, Any], dict[str, Any]], found)
+        if verify is not False and host.get("scheme") == "https":
+            bundle = verify if isinstance(verify, str) else DEFAULT_CA_BUNDLE_PATH
+            pool.pop("ca_certs", None)
+            pool.pop("ca_cert_dir", None)
+            pool["ssl_context"] = _verifying_context(bundle)
+        return host, pool
+
+    def cert_verify(self, conn: Any, url: str, verify: bool | str, cert: Any) -> None:
+        super().cert_verify(conn, url, verify, cert)  # type: ignore[no-untyped-call]  # untyped in the stubs
+        if getattr(conn, "conn_kw", {}).get("ssl_context") is not None:
+            conn.ca_certs = conn.ca_cert_dir = None  # already in the shared context
+
+
+@lru_cache(maxsize=8)
+def _verifying_context(bundle: str) -> ssl.SSLContext:
+    context = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
+    if os.path.isdir(bundle):
+        context.load_verify_locations(capath=bundle)
+    else:
+        context.load_verify_locations(cafile=bundle)
+    return context
 
 
 def _env_ca_bundle() -> str | None:

@@ -20,6 +20,7 @@ import tempfile
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -130,10 +131,12 @@ def cached_metadata(client: IndexClient, file: DistFile) -> CoreMetadata | None:
     if value is None:
         return None
     try:
-        return CoreMetadata.from_plain(value)
+        found = CoreMetadata.from_plain(value)
     except ValueError:
         bucket.delete(key)
         return None
+    log.debug("metadata of %s: from the cache", file.filename)
+    return found
 
 
 def get_metadata(client: IndexClient, file: DistFile) -> MetadataResult:
@@ -142,7 +145,6 @@ def get_metadata(client: IndexClient, file: DistFile) -> MetadataResult:
         return Unavailable("needs a build")
     hit = cached_metadata(client, file)
     if hit is not None:
-        log.debug("metadata of %s: from the cache", file.filename)
         return hit
     if client.settings.offline and not file.url.startswith("file:"):
         raise OfflineError(
@@ -150,7 +152,8 @@ def get_metadata(client: IndexClient, file: DistFile) -> MetadataResult:
         )
     meta = parse_metadata(_metadata_bytes(client, file), file.filename)
     log.debug("metadata of %s: fetched", file.filename)
-    client.cache.bucket(METADATA_BUCKET).put(cache_key(file), meta.to_plain())
+    bucket = client.cache.bucket(METADATA_BUCKET)
+    client.later(partial(bucket.put, cache_key(file), meta.to_plain()))
     return meta
 
 
@@ -183,7 +186,8 @@ def _metadata_bytes(client: IndexClient, file: DistFile) -> bytes:
         if data is not None:
             return data
     try:
-        found = zipread.read_member(_HttpRangeSource(client, file.url), chooser)
+        source = _HttpRangeSource(client, file.url)
+        found = zipread.read_member(source, chooser, suffix=b"/METADATA")
     except _NoRanges:
         with tempfile.TemporaryDirectory(prefix="xv-wheel-") as tmp:
             return _from_wheel_file(client.download(file, Path(tmp)), chooser)
@@ -251,6 +255,18 @@ class _Chooser:
         return candidates[0] if len(candidates) == 1 else None
 
 
+@dataclass
+class RangeStats:
+    """Wheels whose metadata was read by range requests, and the requests made (for
+    XV_FETCH_STATS; counted without a lock, so approximate under threads)."""
+
+    wheels: int = 0
+    requests: int = 0
+
+
+RANGE_STATS = RangeStats()
+
+
 class _NoRanges(Exception):
     """The server does not answer range requests with 206."""
 
@@ -263,6 +279,7 @@ class _HttpRangeSource:
         self.url = url
 
     def tail(self, n: int) -> tuple[bytes, int]:
+        RANGE_STATS.wheels += 1
         response_data, content_range = self._get(f"bytes=-{n}")
         total = _total_size(content_range, len(response_data))
         return response_data, total
@@ -272,6 +289,7 @@ class _HttpRangeSource:
 
     def _get(self, spec: str) -> tuple[bytes, str]:
         http = self.client.http
+        RANGE_STATS.requests += 1
 
         def attempt() -> tuple[bytes, str]:
             response: requests.Response = http.request(self.url, {"Range": spec}, stream=True)
@@ -374,7 +392,6 @@ def prefetch_metadata(
         if not file.is_wheel:
             results[file.url] = Unavailable("needs a build")
         elif (hit := cached_metadata(client, file)) is not None:
-            log.debug("metadata of %s: from the cache", file.filename)
             results[file.url] = hit
         else:
             misses.setdefault(file.url, file)

@@ -23,19 +23,33 @@ from xv.errors import XvError
 from xv.index.simple import DistFile, ProjectPage, file_version
 
 # Bump when the layout below changes; page_from_plain refuses other versions (a miss).
-PLAIN_FORMAT = 2
+PLAIN_FORMAT = 3  # 3: each group keeps its version as spelled by its first file
 _ROW_FIELDS = 8  # DistFile's fields, in order
 
 
 class FileList(Sequence[DistFile]):
     """A page's files read from the cache: decoded a version at a time, on first use."""
 
-    __slots__ = ("_groups", "_decoded", "_all")
+    __slots__ = ("_groups", "_spelled", "_decoded", "_all")
 
-    def __init__(self, groups: dict[str, tuple[tuple[int, ...], bytes]]) -> None:
+    def __init__(
+        self,
+        groups: dict[str, tuple[tuple[int, ...], bytes]],
+        spelled: dict[str, str] | None = None,
+    ) -> None:
         self._groups = groups  # version key -> (positions on the page, msgpack blob of rows)
+        self._spelled = spelled or {}  # version key -> the version as its first file gives it
         self._decoded: dict[str, tuple[DistFile, ...]] = {}
         self._all: tuple[DistFile, ...] | None = None
+
+    def versions(self) -> dict[str, str]:
+        """Each version's group key and the version as the first of its files (in page
+        order) spells it, for every group that names a version; nothing is decoded."""
+        return {key: self._spelled.get(key, key) for key in self._groups if key}
+
+    def of_key(self, key: str) -> tuple[DistFile, ...]:
+        """The files of the group ``key`` (as :meth:`versions` gives it), in page order."""
+        return self._group(key)
 
     def of_version(self, version: Version | str) -> tuple[DistFile, ...]:
         """The files of one version (empty when there are none), decoding only those."""
@@ -107,17 +121,25 @@ def file_version_key(project: str, filename: str) -> str:
 
 
 def page_to_plain(page: ProjectPage) -> tuple[Any, ...]:
-    """``(format, name, index_url, versions, ((version key, positions, rows blob), ...))``."""
-    groups: dict[str, tuple[list[int], list[tuple[Any, ...]]]] = {}
+    """``(format, name, index_url, versions, ((key, spelled, positions, rows blob), ...))``:
+    one group per version (its canonical key and its first file's spelling of it)."""
+    groups: dict[str, tuple[str, list[int], list[tuple[Any, ...]]]] = {}
+    keys: dict[Version | None, str] = {None: ""}  # a page lists dozens of files per version
     for position, f in enumerate(page.files):
         row: tuple[Any, ...] = (f.filename, f.url, f.hashes, f.requires_python, f.yanked)
         row += (f.upload_time, f.size, f.metadata_hashes)
-        positions, rows = groups.setdefault(file_version_key(page.name, f.filename), ([], []))
-        positions.append(position)
-        rows.append(row)
+        version = file_version(page.name, f.filename)
+        key = keys.get(version)
+        if key is None:
+            key = keys[version] = canonicalize_version(version)  # type: ignore[arg-type]
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = (str(version) if version is not None else "", [], [])
+        group[1].append(position)
+        group[2].append(row)
     blobs = tuple(
-        (key, positions, msgpack.packb(rows, use_bin_type=True))
-        for key, (positions, rows) in groups.items()
+        (key, spelled, positions, msgpack.packb(rows, use_bin_type=True))
+        for key, (spelled, positions, rows) in groups.items()
     )
     return (PLAIN_FORMAT, page.name, page.index_url, page.versions, blobs)
 
@@ -132,13 +154,17 @@ def page_from_plain(obj: Any) -> ProjectPage:
         version, name, index_url, versions, blobs = obj
         if version != PLAIN_FORMAT:
             raise ValueError(f"cached page format {version!r}, expected {PLAIN_FORMAT}")
-        groups = {str(key): (tuple(pos), bytes(blob)) for key, pos, blob in blobs}
+        groups: dict[str, tuple[tuple[int, ...], bytes]] = {}
+        spelled: dict[str, str] = {}
+        for key, spelling, pos, blob in blobs:
+            groups[str(key)] = (tuple(pos), bytes(blob))
+            spelled[str(key)] = str(spelling)
         count = sum(len(pos) for pos, _ in groups.values())
         if sorted(p for pos, _ in groups.values() for p in pos) != list(range(count)):
             raise ValueError("file positions do not cover the page")
         return ProjectPage(
             name=str(name),
-            files=FileList(groups),
+            files=FileList(groups, spelled),
             index_url=str(index_url),
             versions=tuple(versions),
         )

@@ -151,23 +151,24 @@ def _json_file(entry: dict[str, Any], page_url: str) -> DistFile:
     if not url.startswith(_ABSOLUTE):
         url = urljoin(page_url, url)
     hashes = entry.get("hashes", {})
-    if not isinstance(hashes, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in hashes.items()
-    ):
+    # JSON object keys are always strings: only the values need checking.
+    if type(hashes) is not dict or not all(type(v) is str for v in hashes.values()):
         raise ValueError(f"{entry.get('filename') or url}: 'hashes' is not a mapping of strings")
     meta = entry.get("core-metadata")
     if meta is None:
         meta = entry.get("dist-info-metadata")
     size = entry.get("size")
+    yanked = entry.get("yanked")
+    # Positional, in DistFile's field order: a page lists up to tens of thousands of files.
     return DistFile(
-        filename=entry.get("filename") or _url_filename(url),
-        url=url,
-        hashes=hashes,
-        requires_python=entry.get("requires-python") or None,
-        yanked=_json_yanked(entry.get("yanked")),
-        upload_time=entry.get("upload-time"),
-        size=size if type(size) is int else None,
-        metadata_hashes=_json_metadata(meta),
+        entry.get("filename") or _url_filename(url),
+        url,
+        hashes,
+        entry.get("requires-python") or None,
+        None if yanked is None or yanked is False else _json_yanked(yanked),
+        entry.get("upload-time"),
+        size if type(size) is int else None,
+        None if meta is None or meta is False else _json_metadata(meta),
     )
 
 
@@ -393,7 +394,11 @@ def file_version(project: str, filename: str) -> Version | None:
     >>> file_version("cffi", "cffi_ext-1.0.tar.gz") is None
     True
     """
-    return _file_version(canonicalize_name(project), filename)
+    return _file_version(_canonical(project), filename)
+
+
+# Names repeat across a page's files (and the project's across calls): parsed once each.
+_canonical = lru_cache(maxsize=8192)(canonicalize_name)
 
 
 @lru_cache(maxsize=65536)
@@ -401,10 +406,23 @@ def _file_version(project: str, filename: str) -> Version | None:
     if filename.endswith(".whl"):
         # name-version(-build)?-python-abi-platform.whl: a wheel's name holds no "-".
         parts = filename[:-4].split("-")
-        if len(parts) in (5, 6) and canonicalize_name(parts[0]) == project:
+        if len(parts) in (5, 6) and _canonical(parts[0]) == project:
             return _version(parts[1])
     elif not filename.lower().endswith(SDIST_SUFFIXES):
         return None
+    else:
+        # The usual sdist, "<project>-<version><suffix>": the first dash whose prefix
+        # names the project is this one (a shorter prefix has a shorter canonical
+        # name), so dist_name_version would pick it too; it is only quicker, and the
+        # version object is shared with the wheels of that version.
+        n = len(project)
+        head = filename[:n]
+        if filename[n : n + 1] == "-" and _NAME_RE.match(head) and _canonical(head) == project:
+            rest = filename[n + 1 :]
+            suffix = next(s for s in SDIST_SUFFIXES if rest.lower().endswith(s))
+            found_version = _version(rest[: -len(suffix)])
+            if found_version is not None:
+                return found_version
     found = dist_name_version(filename, project)
     return found[1] if found is not None and found[0] == project else None
 

@@ -32,6 +32,8 @@ _ZIP64_LOCATOR = struct.Struct("<4sLQL")  # 20 bytes
 _ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")  # 56 bytes
 _CENTRAL = struct.Struct("<4s6H3L5H2L")  # central directory header, 46 bytes
 _LOCAL = struct.Struct("<4s5H3L2H")  # local file header, 30 bytes
+_LENGTHS = struct.Struct("<3H")  # name, extra and comment lengths, at 28 in a central header
+_OFFSET = struct.Struct("<L")  # the local header's offset, at 42 in a central header
 
 
 class ZipFormatError(ValueError):
@@ -95,33 +97,42 @@ class _Window:
         return chunk
 
 
-def list_entries(source: RangeSource, tail_size: int = TAIL_SIZE) -> tuple[list[Entry], _Window]:
-    """The central directory of the remote zip."""
+def list_entries(
+    source: RangeSource, tail_size: int = TAIL_SIZE, suffix: bytes = b""
+) -> tuple[list[Entry], list[int], _Window]:
+    """The central directory of the remote zip: the entries whose raw name ends with
+    ``suffix`` (all by default) and where every member starts."""
     window = _Window(source, tail_size)
     count, cd_size, cd_offset = _find_central_directory(window)
     window.cd_offset = cd_offset
     directory = window.get(cd_offset, cd_offset + cd_size)
-    return _parse_central_directory(directory, count), window
+    entries, offsets = _parse_central_directory(directory, count, suffix)
+    return entries, offsets, window
 
 
 def read_member(
     source: RangeSource,
     choose: Callable[[Sequence[str]], str | None],
     tail_size: int = TAIL_SIZE,
+    suffix: bytes = b"",
 ) -> bytes | None:
-    """The uncompressed bytes of the member ``choose(names)`` picks (None: it picked none)."""
-    entries, window = list_entries(source, tail_size)
+    """The uncompressed bytes of the member ``choose(names)`` picks (None: it picked none).
+
+    With ``suffix``, ``choose`` sees only the names that end with it: a wheel of
+    thousands of files is then scanned, not decoded entry by entry.
+    """
+    entries, offsets, window = list_entries(source, tail_size, suffix)
     by_name = {entry.name: entry for entry in entries}
     wanted = choose([entry.name for entry in entries])
     if wanted is None:
         return None
     entry = by_name[wanted]
-    return _read_entry(window, entry, _member_end(entry, entries, window.cd_offset))
+    return _read_entry(window, entry, _member_end(entry, offsets, window.cd_offset))
 
 
-def _member_end(entry: Entry, entries: Sequence[Entry], cd_offset: int) -> int:
+def _member_end(entry: Entry, offsets: Sequence[int], cd_offset: int) -> int:
     """Where the next member starts: a safe upper bound for this one's local header + data."""
-    later = [e.header_offset for e in entries if e.header_offset > entry.header_offset]
+    later = [o for o in offsets if o > entry.header_offset]
     return min(later, default=cd_offset)
 
 
@@ -144,12 +155,23 @@ def _find_central_directory(window: _Window) -> tuple[int, int, int]:
     return record[7], record[8], record[9]
 
 
-def _parse_central_directory(data: bytes, count: int) -> list[Entry]:
-    entries = []
+def _parse_central_directory(
+    data: bytes, count: int, suffix: bytes = b""
+) -> tuple[list[Entry], list[int]]:
+    """Entries whose name ends with ``suffix``, and every member's header offset."""
+    entries: list[Entry] = []
+    offsets: list[int] = []
     pos = 0
     for _ in range(count):
         if data[pos : pos + 4] != b"PK\x01\x02":
             raise ZipFormatError("bad central directory entry")
+        name_len, extra_len, comment_len = _LENGTHS.unpack_from(data, pos + 28)
+        offset = _OFFSET.unpack_from(data, pos + 42)[0]
+        name_end = pos + 46 + name_len
+        if offset != 0xFFFFFFFF and not data.endswith(suffix, pos + 46, name_end):
+            offsets.append(offset)  # not wanted, and no zip64 field to read the offset from
+            pos = name_end + extra_len + comment_len
+            continue
         fields = _CENTRAL.unpack_from(data, pos)
         flags, method, crc, csize, usize = fields[3], fields[4], fields[7], fields[8], fields[9]
         name_len, extra_len, comment_len, offset = fields[10], fields[11], fields[12], fields[16]
@@ -157,9 +179,11 @@ def _parse_central_directory(data: bytes, count: int) -> list[Entry]:
         extra = data[pos + 46 + name_len : pos + 46 + name_len + extra_len]
         usize, csize, offset = _apply_zip64_extra(extra, usize, csize, offset)
         name = name_bytes.decode("utf-8" if flags & 0x800 else "cp437")
-        entries.append(Entry(name, method, crc, csize, usize, offset))
+        offsets.append(offset)
+        if data.endswith(suffix, pos + 46, name_end):
+            entries.append(Entry(name, method, crc, csize, usize, offset))
         pos += 46 + name_len + extra_len + comment_len
-    return entries
+    return entries, offsets
 
 
 def _apply_zip64_extra(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int, int]:

@@ -9,13 +9,15 @@ say *why* a version that looks right was not usable.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 from packaging.version import Version
 
 from xv.env.target import Target
+from xv.index.pageform import FileList
 from xv.index.simple import DistFile, ProjectPage, file_version
 
 if TYPE_CHECKING:  # the type only: reading pages must not import the HTTP stack
@@ -72,13 +74,73 @@ def uploaded_after(file: DistFile, cutoff: datetime) -> bool:
     return uploaded > cutoff
 
 
+class Candidates(Sequence[Candidate]):
+    """A project's candidates, newest first, each judged when it is first read.
+
+    A page lists up to tens of thousands of files and a resolution looks at a few
+    versions of most projects, so judging a version (decoding its files from the
+    cache form, matching their wheel tags) waits until someone reads it.
+    """
+
+    __slots__ = ("versions", "_judge", "_judged")
+
+    def __init__(self, versions: list[Version], judge: Callable[[int], Candidate]) -> None:
+        self.versions = versions  # newest first; each the version its candidate will hold
+        self._judge = judge
+        self._judged: list[Candidate | None] = [None] * len(versions)
+
+    def __len__(self) -> int:
+        return len(self.versions)
+
+    @overload
+    def __getitem__(self, index: int) -> Candidate: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Candidate]: ...
+    def __getitem__(self, index: int | slice) -> Candidate | list[Candidate]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self.versions)))]
+        if index < 0:
+            index += len(self.versions)
+        found = self._judged[index]
+        if found is None:
+            found = self._judged[index] = self._judge(index)
+        return found
+
+
+def candidate_versions(cands: Sequence[Candidate]) -> list[Version]:
+    """The versions of ``cands``, in their order, without judging any."""
+    return cands.versions if isinstance(cands, Candidates) else [c.version for c in cands]
+
+
+def map_candidates(
+    cands: Sequence[Candidate], change: Callable[[Candidate], Candidate]
+) -> Sequence[Candidate]:
+    """``change`` applied to each candidate (which must keep its version), lazily if
+    ``cands`` is lazy."""
+    if isinstance(cands, Candidates):
+        return Candidates(cands.versions, lambda i: change(cands[i]))
+    return [change(c) for c in cands]
+
+
 def build_candidates(
     page: ProjectPage,
     target: Target,
     policy: BinaryPolicy,
     exclude_newer: datetime | None = None,
-) -> list[Candidate]:
-    """Group a page's files by version and judge each version (newest first)."""
+) -> Sequence[Candidate]:
+    """Group a page's files by version and judge each version (newest first); lazily
+    for a page grouped already (the cache form), unless ``exclude_newer`` must look at
+    every file's upload time."""
+    files = page.files
+    if exclude_newer is None and isinstance(files, FileList):
+        keyed = [(Version(spelled), key) for key, spelled in files.versions().items()]
+        keyed.sort(key=lambda vk: vk[0], reverse=True)
+        versions = [v for v, _ in keyed]
+
+        def judge(i: int) -> Candidate:
+            return _judge(page.name, versions[i], files.of_key(keyed[i][1]), target, policy)
+
+        return Candidates(versions, judge)
     by_version: dict[Version, list[DistFile]] = defaultdict(list)
     for f in page.files:
         version = file_version(page.name, f.filename)

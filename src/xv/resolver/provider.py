@@ -32,6 +32,7 @@ from xv.resolver.candidates import (
     Candidate,
     DirectCandidate,
     build_candidates,
+    candidate_versions,
     same_url,
 )
 from xv.resolver.prefetch import BatchPrefetcher, next_candidates
@@ -93,6 +94,9 @@ class MetadataSource:
     """What the provider needs from the index layer (an adapter keeps it swappable: the
     index and its cache, a lock's pins, or a dict in memory for a test or a library user)."""
 
+    # Called while ``pages`` or ``metadata`` wait, whenever a guess arrives meanwhile.
+    while_waiting: Callable[[], None] | None = None
+
     def pages(self, names: Iterable[str]) -> Mapping[str, ProjectPage | None]:
         """The index page of each name (``None``: no such project)."""
         raise NotImplementedError
@@ -110,6 +114,19 @@ class MetadataSource:
         source that builds may add sdists, when ``builds`` says the guess is a good one."""
         wheels = [c for c in cands if c.metadata_file is not None and c.metadata_file.is_wheel]
         return self.metadata(wheels) if wheels else {}
+
+    def prefetch_pages(self, names: Iterable[str], priority: int = 0) -> None:
+        """A guess: fetch these pages ahead, lower ``priority`` first (default: don't)."""
+
+    def prefetch_metadata(self, cands: Iterable[Candidate], priority: int = 0) -> None:
+        """A guess: fetch this metadata ahead (never by building an sdist)."""
+
+    def finished(self) -> tuple[list[str], list[str]]:
+        """Names and metadata URLs whose guesses have arrived since the last call."""
+        return [], []
+
+    def flush(self) -> None:
+        """Finish what was deferred (cache writes): called when a solve ends."""
 
 
 @lru_cache(maxsize=65536)
@@ -138,7 +155,7 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
         self.source = source
         self.progress = progress
         self._pages: dict[str, ProjectPage | None] = {}
-        self._cands: dict[str, list[Candidate]] = {}
+        self._cands: dict[str, Sequence[Candidate]] = {}
         self._meta: dict[str, CoreMetadata | Unavailable] = {}
         self.deps: dict[tuple[PyPackage, Version], list[PyPackage]] = {}
         # Projects whose dependencies were read: what the progress line counts. Not
@@ -148,9 +165,17 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
         self._barred: dict[str, _Barred] = {}
         self._unusable: dict[tuple[str, Version], str] = {}  # versions tried and passed over
         self._selectors: dict[str, CandidateSelector] = {}
-        self._by_version: dict[str, dict[Version, Candidate]] = {}
+        self._by_version: dict[str, dict[Version, int]] = {}  # position in candidates()
         self._ascending: dict[str, list[Version]] = {}
         self._prefetcher = BatchPrefetcher()
+        # Guesses under way: (package, range, depth) waiting for a page, by name, and
+        # (package, candidate, depth) waiting for metadata, by URL.
+        self._want_page: dict[str, list[tuple[PyPackage, Range[Version], int]]] = {}
+        self._want_meta: dict[str, list[tuple[PyPackage, Candidate, int]]] = {}
+        self._guessed: set[tuple[PyPackage, Version]] = set()
+        self._pumping = False
+        self._sdist_picks: list[tuple[PyPackage, Candidate, int]] = []
+        source.while_waiting = self._pump  # guess on while the solver waits
         self._affected: dict[str, int] = {}  # rejections of a project caused by others
         self._culprit: dict[str, int] = {}  # rejections of others a project caused
         self._conflict_class: dict[str, int] = {}
@@ -228,7 +253,7 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
 
     # -- candidates ------------------------------------------------------------
 
-    def candidates(self, name: str) -> list[Candidate]:
+    def candidates(self, name: str) -> Sequence[Candidate]:
         if name not in self._cands:
             self.ensure_pages([name])
             page = self._pages.get(name)
@@ -287,6 +312,7 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
     ) -> Version | Unavailable | None:
         if package == ROOT:
             return Version("0")
+        self._pump()
         name = package.name
         if not self.exists(name):
             return Unavailable("was not found in the package registry")
@@ -414,6 +440,7 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
     def get_dependencies(
         self, package: PyPackage, version: Version
     ) -> Mapping[PyPackage, Range[Version]] | Unavailable:
+        self._pump()
         if package == ROOT:
             reqs = [r.requirement for r in self.inputs.requirements]
             deps = self._to_ranges(reqs, None, own=None)
@@ -438,6 +465,7 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
         for p in deps:  # the order in which the solver meets projects breaks priority ties
             self._order.setdefault(p.name, len(self._order))
         self._prefetch(deps)
+        self._prepare_sdists()
         if package != ROOT:
             self._resolved.add(package.name)
         if self.progress is not None:
@@ -492,10 +520,13 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
     # -- metadata --------------------------------------------------------------
 
     def candidate(self, name: str, version: Version) -> Candidate | None:
+        cands = self.candidates(name)
         by_version = self._by_version.get(name)
         if by_version is None:
-            by_version = self._by_version[name] = {c.version: c for c in self.candidates(name)}
-        return by_version.get(version)
+            versions = candidate_versions(cands)
+            by_version = self._by_version[name] = {v: i for i, v in enumerate(versions)}
+        i = by_version.get(version)
+        return cands[i] if i is not None else None
 
     def _metadata_for(self, name: str, version: Version) -> CoreMetadata | Unavailable:
         cand = self.candidate(name, version)
@@ -507,84 +538,105 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
         meta = self._meta.get(url)
         return Unavailable("metadata could not be read") if meta is None else meta
 
-    def _fetch(self, cands: Iterable[Candidate], builds: bool = False) -> None:
-        """Prefetch the metadata of candidates not known yet (failures are known too) in
-        one batch. A guess must not fail the resolution (offline, a flaky mirror): on a
-        network error nothing is recorded, and the version's own fetch, if the solver
-        ever needs it, reports the error. Only ``builds`` guesses (the picks of
-        dependencies just met, the pins of an existing lock) may prepare sdists."""
-        wanted = [
-            c
-            for c in cands
-            if c.metadata_file is not None and c.metadata_file.url not in self._meta
-        ]
-        if wanted:
-            try:
-                self._meta.update(self.source.prefetch(wanted, builds))
-            except NetworkError:
-                pass
+    def _prefetch(self, deps: Mapping[PyPackage, Range[Version]], depth: int = 0) -> None:
+        """Guess ahead of the solver: the pages of these dependencies, the metadata of
+        their likely picks, then the same for what those picks declare, level after
+        level as the answers arrive (see ``_pump``). Guesses only cost a fetch: a
+        wrong one is never used, a failed one is fetched again if it is needed."""
+        self.source.prefetch_pages((p.name for p in deps if p.name not in self._pages), depth)
+        for pkg, rng in deps.items():
+            if pkg.name in self._pages:
+                self._guess(pkg, rng, depth)
+            else:
+                self._want_page.setdefault(pkg.name, []).append((pkg, rng, depth))
 
-    def _prefetch(self, deps: Mapping[PyPackage, Range[Version]]) -> None:
-        """Fetch the pages of new dependencies and the metadata of their likely picks,
-        then once more for the dependencies those picks declare that were not met
-        yet: the solver will most likely get to them, and a batch one level ahead
-        saves it a round trip per level of the dependency tree."""
-        for level in range(2):
-            new = [p for p in deps if p.name not in self._pages]
-            try:
-                self.ensure_pages(p.name for p in deps)
-            except NetworkError:
-                if level == 0:
-                    raise  # these pages are needed now
-                return
-            picks = [
-                (pkg, self.selector(pkg.name).select(rng))
-                for pkg, rng in deps.items()
-                if pkg.extra is None and self.exists(pkg.name)
-            ]
-            self._fetch((c for _, c in picks if c is not None), builds=level == 0)
-            if not new:
-                return
-            deps = self._declared([(p, c) for p, c in picks if c is not None and p in new])
+    def _guess(self, pkg: PyPackage, rng: Range[Version], depth: int) -> None:
+        if not self.exists(pkg.name):
+            return
+        cand = self.selector(pkg.name).select(rng)
+        if cand is None or cand.metadata_file is None or (pkg, cand.version) in self._guessed:
+            return
+        self._guessed.add((pkg, cand.version))
+        url = cand.metadata_file.url
+        if url not in self._meta and not cand.metadata_file.is_wheel:
+            self._sdist_picks.append((pkg, cand, depth))  # see _prepare_sdists
+        elif url in self._meta:
+            self._expand(pkg, cand, depth)
+        else:
+            self._want_meta.setdefault(url, []).append((pkg, cand, depth))
+            self.source.prefetch_metadata([cand], depth)
 
-    def _declared(
-        self, picks: Sequence[tuple[PyPackage, Candidate]]
-    ) -> dict[PyPackage, Range[Version]]:
-        """What the picked candidates depend on, as far as their metadata is known."""
-        found: dict[PyPackage, Range[Version]] = {}
-        for pkg, cand in picks:
-            meta = self._meta.get(cand.metadata_file.url) if cand.metadata_file else None
-            if not isinstance(meta, CoreMetadata):
-                continue
-            try:
-                deps = self._package_deps(pkg, cand.version, meta)
-            except DirectUrlUnsupported:
-                continue  # reported when the solver gets there
-            if not isinstance(deps, Unavailable):
-                found.update((p, r) for p, r in deps.items() if p.name not in self._pages)
-        return found
-
-    def _prefetch_preferences(self) -> None:
-        """An existing lock names most of what will be chosen: fetch the pages of all its
-        pins and their pinned versions' metadata in one batch each, instead of one level
-        of the dependency tree at a time. Only a guess: a network error waits until the
-        solver needs what failed."""
-        prefs = self.inputs.preferences
-        if not prefs:
+    def _expand(self, pkg: PyPackage, cand: Candidate, depth: int) -> None:
+        """Guess on with what a guessed pick declares, as far as its metadata is known."""
+        meta = self._meta.get(cand.metadata_file.url) if cand.metadata_file else None
+        if not isinstance(meta, CoreMetadata):
             return
         try:
-            self.ensure_pages(prefs)
-        except NetworkError:
-            return
-        pins = (c for n, v in prefs.items() if self.exists(n) and (c := self.candidate(n, v)))
-        self._fetch(pins, builds=True)
+            deps = self._package_deps(pkg, cand.version, meta)
+        except DirectUrlUnsupported:
+            return  # reported when the solver gets there
+        if not isinstance(deps, Unavailable):
+            self._prefetch(deps, depth + 1)
+
+    def _pump(self) -> None:
+        """Take in the guesses that have arrived and queue the next level from them."""
+        if self._pumping:
+            return  # called again from a wait inside: the outer call takes the rest
+        self._pumping = True
+        try:
+            self._take_arrivals()
+            self._prepare_sdists()
+        finally:
+            self._pumping = False
+
+    def _prepare_sdists(self) -> None:
+        """The sdists among the guesses, several prepared at once by a source that builds
+        (``MetadataSource.prefetch``): the picks of dependencies just met (depth 0) and a
+        lock's pins (-1) may be built, guesses further ahead take only what the cache
+        knows. A failed guess is left for the solver's own request to report."""
+        while self._sdist_picks:
+            picks, self._sdist_picks = self._sdist_picks, []
+            for builds in (True, False):
+                group = [c for _, c, depth in picks if (depth <= 0) == builds]
+                try:
+                    self._meta.update(self.source.prefetch(group, builds) if group else {})
+                except NetworkError:
+                    pass
+            for pkg, cand, depth in picks:
+                self._expand(pkg, cand, depth)
+
+    def _take_arrivals(self) -> None:
+        names, urls = self.source.finished()
+        if names:
+            self.ensure_pages(names)  # arrived: no waiting
+            for name in names:
+                for pkg, rng, depth in self._want_page.pop(name, ()):
+                    self._guess(pkg, rng, depth)
+        for url in urls:
+            waiting = self._want_meta.pop(url, None)
+            if not waiting:
+                continue
+            if url not in self._meta:
+                self._meta.update(self.source.metadata([waiting[0][1]]))
+            for pkg, cand, depth in waiting:
+                self._expand(pkg, cand, depth)
+
+    def _prefetch_preferences(self) -> None:
+        """An existing lock names most of what will be chosen: guess the pages of all
+        its pins and their pinned versions' metadata first."""
+        prefs = self.inputs.preferences
+        self._prefetch({PyPackage(n): Range.singleton(v) for n, v in prefs.items()}, -1)
+        self._prepare_sdists()
 
     def _batch_prefetch(self, name: str, rng: Range[Version], chosen: Version) -> None:
         """uv's batch prefetch for projects whose versions keep being rejected."""
         limit = self._prefetcher.due(name)
         if limit:
             bound = self._input_ranges.get(name, Range.full())
-            self._fetch(next_candidates(self.selector(name), rng, chosen, bound, limit))
+            cands = next_candidates(self.selector(name), rng, chosen, bound, limit)
+            self.source.prefetch_metadata(
+                (c for c in cands if c.metadata_file and c.metadata_file.url not in self._meta), -1
+            )
 
     # -- version spans ---------------------------------------------------------
 
@@ -612,7 +664,7 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
         """Every version of ``name`` on the index, ascending (usable or not)."""
         ascending = self._ascending.get(name)
         if ascending is None:
-            ascending = self._ascending[name] = sorted(c.version for c in self.candidates(name))
+            ascending = self._ascending[name] = sorted(candidate_versions(self.candidates(name)))
         return ascending
 
 

@@ -50,6 +50,8 @@ def solve(provider: PythonProvider) -> dict[PyPackage, Version]:
             f"{exc.name} @ {exc.url} is a URL dependency of another package; URL dependencies "
             "must also be given as direct requirements or constraints (as uv requires)"
         ) from None
+    finally:
+        provider.source.flush()
 
 
 def _root_conflict(provider: PythonProvider) -> DerivationTree | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from packaging.version import Version
 
-from xv.resolver.candidates import Candidate
+from xv.resolver.candidates import Candidate, Candidates, candidate_versions
 from xv.resolver.pubgrub import Range
 
 ALWAYS, NEVER, IF_NECESSARY = "always", "never", "if-necessary"
@@ -45,17 +45,27 @@ class SelectionPolicy:
 
 
 class CandidateSelector:
-    """Picks versions of one project from its candidates (newest first, as built)."""
+    """Picks versions of one project from its candidates (newest first, as built).
+
+    Only the versions are looked at up front: a candidate is judged (lazily, see
+    :class:`~xv.resolver.candidates.Candidates`) when a selection reaches it.
+    """
 
     def __init__(self, candidates: Sequence[Candidate], policy: SelectionPolicy) -> None:
-        usable = [c for c in candidates if c.excluded is None]
+        if not isinstance(candidates, Candidates):
+            candidates = sorted(candidates, key=lambda c: c.version, reverse=True)
         self.policy = policy
-        self._ascending = sorted(usable, key=lambda c: c.version)
-        self._versions = [c.version for c in self._ascending]
-        self._preferred = next(
-            (c for c in usable if policy.preferred is not None and c.version == policy.preferred),
-            None,
-        )
+        self._newest_first = candidates
+        self._versions = candidate_versions(candidates)[::-1]  # ascending, usable or not
+        self._preferred: Candidate | None = None
+        if policy.preferred is not None:
+            i = bisect_left(self._versions, policy.preferred)
+            if i < len(self._versions) and self._versions[i] == policy.preferred:
+                found = self._at(i)
+                self._preferred = found if found.excluded is None else None
+
+    def _at(self, ascending_index: int) -> Candidate:
+        return self._newest_first[len(self._versions) - 1 - ascending_index]
 
     def select(self, rng: Range[Version]) -> Candidate | None:
         """The candidate to try in ``rng``, or None when no candidate may be chosen."""
@@ -88,9 +98,11 @@ class CandidateSelector:
             vs = self._versions
             start = 0 if lo is None else (bisect_left if lo_inc else bisect_right)(vs, lo)
             end = len(vs) if hi is None else (bisect_right if hi_inc else bisect_left)(vs, hi)
-            if start < end:
-                chunk = self._ascending[start:end]
-                yield from (chunk if self.policy.lowest else reversed(chunk))
+            order = range(start, end) if self.policy.lowest else range(end - 1, start - 1, -1)
+            for i in order:
+                c = self._at(i)
+                if c.excluded is None:
+                    yield c
 
     def skipped(self, rng: Range[Version]) -> tuple[list[Version], list[Version]]:
         """Pre-releases and yanked versions in ``rng`` that the policy passed over."""

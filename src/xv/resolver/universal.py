@@ -32,7 +32,7 @@ from packaging.version import Version
 from xv.env.target import Target
 from xv.index.metadata import CoreMetadata
 from xv.index.simple import ProjectPage
-from xv.resolver.candidates import Candidate
+from xv.resolver.candidates import Candidate, map_candidates
 from xv.resolver.marker_algebra import release_range
 from xv.resolver.markers import FALSE, TRUE, MarkerTree
 from xv.resolver.provider import (
@@ -114,7 +114,7 @@ class SharedState:
     """What one fork's provider learnt that the next can reuse (pages, metadata)."""
 
     pages: dict[str, ProjectPage | None]
-    cands: dict[str, list[Candidate]]
+    cands: dict[str, Sequence[Candidate]]
     meta: dict[str, CoreMetadata | Unavailable]
 
 
@@ -139,7 +139,7 @@ class UniversalProvider(PythonProvider):
         self._asking: tuple[PyPackage, Version] | None = None
         self._mine = False  # computing the dependencies the solver asked for (not a prefetch)
         self._preferred = preferred or {}
-        self._fork_cands: dict[str, list[Candidate]] = {}
+        self._fork_cands: dict[str, Sequence[Candidate]] = {}
         super().__init__(inputs, settings, any_platform(), source, progress)
         if shared is not None:
             self._pages, self._cands, self._meta = shared.pages, shared.cands, shared.meta
@@ -172,12 +172,13 @@ class UniversalProvider(PythonProvider):
 
     # -- versions --------------------------------------------------------------
 
-    def candidates(self, name: str) -> list[Candidate]:
+    def candidates(self, name: str) -> Sequence[Candidate]:
         """The project's versions as this fork sees them: one whose files' Requires-Python
         admits none of the fork's Pythons is excluded without reading its metadata."""
         found = self._fork_cands.get(name)
         if found is None:
-            found = self._fork_cands[name] = [self._for_fork(c) for c in super().candidates(name)]
+            found = map_candidates(super().candidates(name), self._for_fork)
+            self._fork_cands[name] = found
         return found
 
     def _for_fork(self, cand: Candidate) -> Candidate:

@@ -1,0 +1,169 @@
+"""Fetch jobs that run ahead of the solver on threads, the one it waits for first.
+
+The solver is CPU work on one thread; fetching pages and metadata is waiting on the
+network. So guesses of what the solver will ask next are queued here and fetched on
+threads while it works, in the order given (lower priority first: the levels of the
+dependency tree as met). When the solver needs an item it waits on that item alone,
+and if the item is still queued it jumps the queue. Each wait that finds its item
+not finished yet is a round trip on the critical path, counted in ``stalls``.
+
+Results and errors are kept as data; what an error means (a guess that failed is
+retried when needed) is the caller's business.
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+URGENT = -(1 << 30)
+IDLE_SECONDS = 2.0  # a thread with nothing to do for this long exits
+
+
+@dataclass
+class _Job:
+    fn: Callable[[], Any]
+    state: str = "queued"  # queued -> running -> done
+    value: Any = None
+    error: BaseException | None = None
+    event: threading.Event = field(default_factory=threading.Event)
+
+
+class Fetcher:
+    """A priority queue of keyed jobs served by up to ``threads`` daemon threads.
+
+    Daemon threads: a guess still in flight when the solver has finished must not
+    keep the process alive; the jobs only read the index and write whole cache entries.
+    """
+
+    def __init__(self, threads: int) -> None:
+        self._threads = threads
+        self._started = 0
+        self._jobs: dict[Hashable, _Job] = {}
+        self._heap: list[tuple[int, int, Hashable]] = []
+        self._seq = 0
+        lock = threading.Lock()
+        self._cond = threading.Condition(lock)  # workers wait here for jobs
+        self._progress = threading.Condition(lock)  # waiters wait here for finished jobs
+        self._finished: list[Hashable] = []
+        self._closed = False
+        self._done = 0  # jobs finished so far
+        self.stalls = 0  # waits that found their job unfinished
+        self.stall_seconds = 0.0  # time spent in those waits
+        self.stalled: list[tuple[Hashable, float]] = []  # what was waited for, how long
+        self.submitted = 0
+
+    def submit(self, key: Hashable, fn: Callable[[], Any], priority: int = 0) -> None:
+        """Queue ``fn`` under ``key`` unless that key is known already."""
+        with self._cond:
+            if key in self._jobs or self._closed:
+                return
+            self._jobs[key] = _Job(fn)
+            self.submitted += 1
+            self._push(priority, key)
+
+    def put(self, key: Hashable, value: Any) -> None:
+        """Record ``value`` as the finished job of ``key`` (known at once, e.g. cached)."""
+        with self._cond:
+            if key in self._jobs:
+                return
+            job = self._jobs[key] = _Job(lambda: value, state="done", value=value)
+            job.event.set()
+            self._finished.append(key)
+            self._done += 1
+
+    def known(self, key: Hashable) -> bool:
+        return key in self._jobs
+
+    def wait(
+        self, key: Hashable, idle: Callable[[], None] | None = None, counted: bool = True
+    ) -> _Job:
+        """The finished job of ``key`` (queued or running), moved to the front if queued.
+
+        ``idle`` is called whenever another job finishes meanwhile: the waiter can
+        queue what follows from it instead of leaving the threads without work.
+        ``counted``: a wait that finds its job unfinished counts as a stall.
+        """
+        job = self._jobs[key]
+        if job.event.is_set():
+            return job
+        self.hurry(key)
+        self.stalls += counted
+        started = time.perf_counter()
+        seen = self._done
+        while not job.event.is_set():
+            with self._cond:
+                while self._done == seen and not job.event.is_set():
+                    self._progress.wait()
+                seen = self._done
+            if idle is not None and not job.event.is_set():
+                idle()
+        if counted:
+            waited = time.perf_counter() - started
+            self.stall_seconds += waited
+            self.stalled.append((key, waited))
+        return job
+
+    def hurry(self, key: Hashable) -> None:
+        """Move a queued job to the front."""
+        with self._cond:
+            job = self._jobs.get(key)
+            if job is not None and job.state == "queued":
+                self._push(URGENT, key)
+
+    def forget(self, key: Hashable) -> None:
+        """Drop a finished job (its key may be submitted again)."""
+        with self._cond:
+            self._jobs.pop(key, None)
+
+    def take_finished(self) -> list[Hashable]:
+        """Keys finished since the last call."""
+        with self._cond:
+            done, self._finished = self._finished, []
+        return done
+
+    def close(self) -> None:
+        """Drop what is still queued; running jobs finish on their own."""
+        with self._cond:
+            self._closed = True
+            self._heap.clear()
+            self._cond.notify_all()
+
+    def _push(self, priority: int, key: Hashable) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (priority, self._seq, key))
+        if self._started < self._threads:
+            self._started += 1
+            threading.Thread(target=self._serve, name="xv-fetch", daemon=True).start()
+        self._cond.notify()
+
+    def _next(self) -> tuple[Hashable, _Job] | None:
+        with self._cond:
+            while True:
+                while self._heap:
+                    _, _, key = heapq.heappop(self._heap)
+                    job = self._jobs.get(key)
+                    if job is not None and job.state == "queued":
+                        job.state = "running"
+                        return key, job
+                if self._closed or not self._cond.wait(IDLE_SECONDS) and not self._heap:
+                    self._started -= 1
+                    return None
+
+    def _serve(self) -> None:
+        while (item := self._next()) is not None:
+            key, job = item
+            try:
+                job.value = job.fn()
+            except BaseException as exc:  # kept as data: the waiter decides
+                job.error = exc
+            with self._cond:  # finished and listed at once, as take_finished sees it
+                job.state = "done"
+                job.event.set()
+                self._finished.append(key)
+                self._done += 1
+                self._progress.notify_all()

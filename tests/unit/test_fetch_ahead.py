@@ -1,0 +1,166 @@
+"""Fetching ahead of the solver: the queue's order, errors as data, guesses level by level."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from functools import partial
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+from tests.conftest import MakeIndex
+from tests.support.localindex import Pkg
+from xv.cache import Cache
+from xv.env.target import make_target
+from xv.index.client import IndexClient, IndexSettings
+from xv.index.metadata import CoreMetadata
+from xv.index.simple import DistFile, ProjectPage
+from xv.pool import WorkerPool
+from xv.resolver import provider as prov
+from xv.resolver.background import Fetcher
+from xv.resolver.candidates import Candidate
+from xv.resolver.index_source import IndexSource
+from xv.resolver.pubgrub import Unavailable
+from xv.resolver.resolve import run
+from xv.resolver.result import Parent
+
+
+def test_a_job_waited_for_jumps_the_queue() -> None:
+    fetcher = Fetcher(threads=1)
+    gate = threading.Event()
+    order: list[str] = []
+    fetcher.submit("first", gate.wait)  # holds the only thread
+    for key in ("a", "b", "c"):
+        fetcher.submit(key, partial(order.append, key))
+    fetcher.hurry("c")
+    gate.set()
+    for key in ("a", "b"):
+        fetcher.wait(key)
+    assert order == ["c", "a", "b"]
+    fetcher.close()
+
+
+def test_lower_priority_first_and_errors_are_data() -> None:
+    fetcher = Fetcher(threads=1)
+    gate = threading.Event()
+    order: list[str] = []
+    fetcher.submit("first", gate.wait)
+
+    ran = threading.Event()
+
+    def fail() -> None:
+        order.append("deep")
+        ran.set()
+        raise OSError("reset")
+
+    fetcher.submit("deep", fail, priority=2)
+    fetcher.submit("near", lambda: order.append("near"), priority=0)
+    gate.set()
+    ran.wait()  # not fetcher.wait("deep"), which would move it to the front
+    assert isinstance(fetcher.wait("deep").error, OSError)
+    assert order == ["near", "deep"]
+    assert set(fetcher.take_finished()) == {"first", "near", "deep"}
+    fetcher.forget("deep")  # a failed guess may be queued again
+    fetcher.submit("deep", lambda: "ok")
+    assert fetcher.wait("deep").value == "ok"
+    fetcher.close()
+
+
+class ChainSource(prov.MetadataSource):
+    """a -> b -> c -> d in memory; guesses "arrive" at once; records what was asked unguessed."""
+
+    REQS = {"a": ("b",), "b": ("c>=1",), "c": ("d",), "d": ()}
+
+    def __init__(self) -> None:
+        self.guessed: set[str] = set()
+        self.arrived: tuple[list[str], list[str]] = ([], [])
+        self.unguessed: list[str] = []
+
+    def pages(self, names: Iterable[str]) -> dict[str, ProjectPage | None]:
+        out: dict[str, ProjectPage | None] = {}
+        for name in names:
+            self._asked(name)
+            url = f"https://x/{name}-1.0-py3-none-any.whl"
+            files = (DistFile(f"{name}-1.0-py3-none-any.whl", url),)
+            out[name] = ProjectPage(name, files, "https://x/")
+        return out
+
+    def metadata(self, cands: Sequence[Candidate]) -> dict[str, CoreMetadata | Unavailable]:
+        out: dict[str, CoreMetadata | Unavailable] = {}
+        for c in cands:
+            assert c.metadata_file is not None
+            self._asked(c.metadata_file.url)
+            name = c.metadata_file.filename.split("-")[0]
+            out[c.metadata_file.url] = CoreMetadata(name, "1.0", self.REQS[name], None, ())
+        return out
+
+    def prefetch_pages(self, names: Iterable[str], priority: int = 0) -> None:
+        for name in names:
+            self.guessed.add(name)
+            self.arrived[0].append(name)
+
+    def prefetch_metadata(self, cands: Iterable[Candidate], priority: int = 0) -> None:
+        for c in cands:
+            assert c.metadata_file is not None
+            self.guessed.add(c.metadata_file.url)
+            self.arrived[1].append(c.metadata_file.url)
+
+    def finished(self) -> tuple[list[str], list[str]]:
+        done, self.arrived = self.arrived, ([], [])
+        return done
+
+    def _asked(self, key: str) -> None:
+        if key not in self.guessed:
+            self.unguessed.append(key)
+
+
+def test_every_page_and_metadata_the_solver_needs_was_guessed_first() -> None:
+    source = ChainSource()
+    inputs = prov.ResolverInputs(
+        [prov.InputRequirement(Requirement("a"), Parent("requirement", "-"))]
+    )
+    provider = prov.PythonProvider(inputs, prov.ResolverSettings(), make_target(), source)
+    assert {d.name for d in run(provider).dists} == {"a", "b", "c", "d"}
+    assert source.unguessed == []
+    assert {g for g in source.guessed if "/" not in g} == {"a", "b", "c", "d"}
+
+
+def _resolve_through_index(idx_url: str, cache_dir: Path, reqs: list[str]) -> IndexSource:
+    client = IndexClient(IndexSettings(index_url=idx_url, timeout=5.0), Cache(cache_dir))
+    source = IndexSource(client, WorkerPool(kind="serial"))
+    inputs = prov.ResolverInputs(
+        [prov.InputRequirement(Requirement(r), Parent("requirement", "-")) for r in reqs]
+    )
+    provider = prov.PythonProvider(inputs, prov.ResolverSettings(), make_target(), source)
+    assert {d.name for d in run(provider).dists} == {"a", "b", "c"}
+    return source
+
+
+def test_a_warm_cache_is_read_directly_without_threads(
+    make_index: MakeIndex, tmp_path: Path
+) -> None:
+    idx = make_index([Pkg("a", "1.0", deps=["b"]), Pkg("b", "1.0", deps=["c"]), Pkg("c", "1.0")])
+    cold = _resolve_through_index(idx.url, tmp_path, ["a"])
+    assert cold.fetcher.submitted > 0  # pages and metadata fetched ahead on threads
+    asked = len(idx.requests)
+    warm = _resolve_through_index(idx.url, tmp_path, ["a"])
+    assert warm.fetcher.submitted == 0 and warm.sync_fetches == 0  # nothing queued
+    assert len(idx.requests) == asked
+
+
+def test_metadata_nobody_guessed_is_fetched_on_threads_not_workers(
+    make_index: MakeIndex, tmp_path: Path
+) -> None:
+    idx = make_index([Pkg("a", "1.0")])
+    client = IndexClient(IndexSettings(index_url=idx.url, timeout=5.0), Cache(tmp_path))
+    pool = WorkerPool(kind="process")
+    source = IndexSource(client, pool)
+    page = source.pages(["a"])["a"]
+    assert page is not None
+    wheel = next(f for f in page.files if f.is_wheel)
+    cand = Candidate(Version("1.0"), (wheel,), wheel, False, None)
+    meta = source.metadata([cand])[wheel.url]
+    assert isinstance(meta, CoreMetadata) and meta.name == "a"
+    assert source.sync_fetches == 2 and not pool.started
