@@ -68,6 +68,25 @@ def test_lower_priority_first_and_errors_are_data() -> None:
     fetcher.close()
 
 
+def test_a_wait_first_takes_in_what_finished_before_it() -> None:
+    # A job that finished after the waiter last looked, but before its wait began, is
+    # taken in at once: the wait does not sleep until some later job finishes.
+    fetcher = Fetcher(threads=2)
+    fetcher.submit("early", lambda: "page")
+    fetcher.wait("early", counted=False)  # finished, not taken
+    gate = threading.Event()
+    taken: list[object] = []
+
+    def idle() -> None:
+        taken.extend(fetcher.take_finished())
+        if "early" in taken:
+            gate.set()  # what the waiter queues from it lets the awaited job finish
+
+    fetcher.submit("late", lambda: gate.wait(10))
+    assert fetcher.wait("late", idle).value is True
+    fetcher.close()
+
+
 class ChainSource(prov.MetadataSource):
     """a -> b -> c -> d in memory; guesses "arrive" at once; records what was asked unguessed."""
 

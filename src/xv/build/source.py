@@ -4,10 +4,11 @@ An index version that has only an sdist (``docopt==0.6.2``, ``gunicorn==19.0.0``
 is no longer passed over: its sdist is downloaded once into
 ``sdists-v1/<sha256>/`` and its metadata taken from PKG-INFO (PEP 643), a static
 ``[project]`` table, or the backend's hooks, then cached by the sdist's sha256 as
-for any file. The provider's prefetch of the picks of dependencies it just met
-includes their sdists (uv's prefetches are wheels only): several sdists are then
-prepared at once, bounded by the CPUs, instead of one build after another; guesses
-further ahead (batches of older versions) use only what the cache knows.
+for any file. The provider's guesses of the picks of dependencies it just met
+include their sdists (uv's prefetches are wheels only): each is prepared in the
+background as soon as its pick is known, beside the others (one per CPU), instead of
+one build after another; guesses further ahead (batches of older versions) use only
+what the cache knows.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
+from typing import cast
 
 from xv.build.builder import Builder
 from xv.cache import CacheBucket
@@ -23,12 +26,14 @@ from xv.errors import XvError
 from xv.index.client import IndexClient
 from xv.index.metadata import CoreMetadata, cached_metadata
 from xv.index.simple import DistFile
-from xv.pool import WorkerPool, cpu_count, thread_map
+from xv.pool import WorkerPool, cpu_count
+from xv.resolver.background import URGENT
 from xv.resolver.candidates import Candidate
 from xv.resolver.index_source import IndexSource
 from xv.resolver.pubgrub import Unavailable
 
 SDISTS_BUCKET = CacheBucket.SDISTS
+BUILD_LANE = "build"  # the fetcher's lane for sdist builds: one thread per CPU
 
 log = logging.getLogger(__name__)
 
@@ -46,74 +51,84 @@ class BuildingSource(IndexSource):
         super().__init__(client, pool)
         self.builder = builder  # made on first use: most resolutions build nothing
         self.threads = threads or cpu_count()  # sdists prepared at once (1: on this thread)
+        if self.threads > 1:
+            self.fetcher.add_lane(BUILD_LANE, self.threads)
 
     def metadata(self, cands: Sequence[Candidate]) -> Mapping[str, CoreMetadata | Unavailable]:
         sdists = [c for c in cands if _is_sdist(c)]
         out = dict(super().metadata([c for c in cands if c not in sdists]))
-        out.update(self._sdists(sdists, guess=False))
+        for cand in sdists:
+            assert cand.metadata_file is not None
+            out[cand.metadata_file.url] = self._sdist_metadata(cand)
         return out
 
     def prefetch(
         self, cands: Sequence[Candidate], builds: bool
     ) -> Mapping[str, CoreMetadata | Unavailable]:
-        """Wheels as :class:`IndexSource` guesses them; sdists too when ``builds`` (the
-        picks of dependencies just met, which the solver will almost surely ask for next):
-        several sdists are then prepared at once, on up to one thread per CPU (the
-        frontend lets as many hooks run), instead of one build after another. A guess
-        that fails is left out: the solver's own request, if it comes, reports it."""
+        """Wheels as :class:`IndexSource` guesses them; sdists from the cache, and when
+        ``builds`` (the picks of dependencies just met, which the solver will almost surely
+        ask for next) the others are queued to be prepared in the background, up to one at
+        a time per CPU: each build starts as soon as its pick is known, beside the builds
+        already running, and arrives through :meth:`finished`. A guess that fails is left
+        out: the solver's own request, if it comes, builds again and reports it."""
         sdists = [c for c in cands if _is_sdist(c)]
         out = dict(super().prefetch([c for c in cands if c not in sdists], builds))
-        if builds:
-            out.update(self._sdists(sdists, guess=True))
-        else:  # a guess further ahead: only what the cache already knows
-            for cand in sdists:
-                file = cand.metadata_file
-                assert file is not None
-                hit = cached_metadata(self.client, file)
-                if hit is not None:
-                    out[file.url] = hit
-        return out
-
-    def _sdists(self, cands: Sequence[Candidate], guess: bool) -> dict[str, CoreMetadata]:
-        """Metadata of sdists: the cache, else download and PKG-INFO/static/hooks, on up
-        to one thread per CPU; ``guess`` leaves a failure out instead of raising it."""
-        out: dict[str, CoreMetadata] = {}
-        todo: list[Candidate] = []
-        for cand in cands:
+        for cand in sdists:
             file = cand.metadata_file
             assert file is not None
-            hit = cached_metadata(self.client, file)  # built before: not even the download
+            hit = cached_metadata(self.client, file)
             if hit is not None:
-                log.debug("metadata of %s: from the cache", file.filename)
                 out[file.url] = hit
-            else:
-                todo.append(cand)
-        if not todo:
-            return out
-        builder = self.builder()  # made here, not on the threads below
-
-        def one(cand: Candidate) -> CoreMetadata | None:
-            file = cand.metadata_file
-            assert file is not None
-            label = f"{_name(file)}=={cand.version}"
-            try:
-                path = fetch_sdist(self.client, file)
-                return builder.sdist_metadata(path, label, file.hashes.get("sha256"))
-            except XvError as exc:
-                if not guess:
-                    raise
-                log.debug("metadata of %s: not prefetched (%s)", label, exc)
-                return None
-
-        log.debug("metadata: preparing %d sdist(s)", len(todo))
-        if self.threads == 1:
-            found = [one(cand) for cand in todo]
-        else:
-            found = thread_map(one, todo, self.threads)
-        for cand, meta in zip(todo, found, strict=True):
-            if meta is not None and cand.metadata_file is not None:
-                out[cand.metadata_file.url] = meta
+            elif builds and self.threads > 1:
+                build = partial(self._build, cand, self.builder(), True)  # builder made here
+                self.fetcher.submit(("meta", file.url), build, lane=BUILD_LANE)
         return out
+
+    def flush(self) -> None:
+        """Guessed builds nobody asked for are dropped, running ones finished: no build
+        outlives the resolution (its build context is closed after it)."""
+        self.fetcher.settle(BUILD_LANE)
+        super().flush()
+
+    def _sdist_metadata(self, cand: Candidate) -> CoreMetadata:
+        """An sdist's metadata for the solver: a guessed build waited for (the solver
+        guesses on meanwhile), else the cache, else built now; a failure is raised."""
+        file = cand.metadata_file
+        assert file is not None
+        key = ("meta", file.url)
+        if self.fetcher.job(key) is not None:
+            job = self.fetcher.wait(key, self.while_waiting)
+            if job.error is None:
+                return cast(CoreMetadata, job.value)
+            self.fetcher.forget(key)  # a failed guess: built again below, its error raised
+        hit = cached_metadata(self.client, file)  # built before: not even the download
+        if hit is not None:
+            log.debug("metadata of %s: from the cache", file.filename)
+            return hit
+        if self.threads == 1:  # on this thread: it may hold the build requirements' lock
+            return self._build(cand, self.builder(), False)
+        self.sync_fetches += 1
+        build = partial(self._build, cand, self.builder(), False)
+        self.fetcher.submit(key, build, URGENT, lane=BUILD_LANE)
+        job = self.fetcher.wait(key, self.while_waiting, counted=False)
+        if job.error is not None:
+            raise job.error
+        return cast(CoreMetadata, job.value)
+
+    def _build(self, cand: Candidate, builder: Builder, guess: bool) -> CoreMetadata:
+        """Download the sdist and read or build its metadata (runs on a build thread)."""
+        file = cand.metadata_file
+        assert file is not None
+        label = f"{_name(file)}=={cand.version}"
+        if guess:
+            log.debug("metadata of %s: preparing the sdist ahead of the solver", label)
+        try:
+            path = fetch_sdist(self.client, file)
+            return builder.sdist_metadata(path, label, file.hashes.get("sha256"))
+        except XvError as exc:
+            if guess:
+                log.debug("metadata of %s: not prefetched (%s)", label, exc)
+            raise
 
 
 def _is_sdist(cand: Candidate) -> bool:

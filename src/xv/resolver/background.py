@@ -7,6 +7,11 @@ dependency tree as met). When the solver needs an item it waits on that item alo
 and if the item is still queued it jumps the queue. Each wait that finds its item
 not finished yet is a round trip on the critical path, counted in ``stalls``.
 
+Jobs run in lanes, each with its own threads: fetches in the default lane, and work
+bounded by something else (sdist builds, one per CPU) in a lane of its own, so it
+neither starves the fetches nor runs more at once than its lane allows. All lanes
+share one list of finished jobs and one wait.
+
 Results and errors are kept as data; what an error means (a guess that failed is
 retried when needed) is the caller's business.
 """
@@ -27,28 +32,36 @@ IDLE_SECONDS = 2.0  # a thread with nothing to do for this long exits
 @dataclass
 class _Job:
     fn: Callable[[], Any]
+    lane: str = ""
     state: str = "queued"  # queued -> running -> done
     value: Any = None
     error: BaseException | None = None
     event: threading.Event = field(default_factory=threading.Event)
 
 
+@dataclass
+class _Lane:
+    threads: int
+    cond: threading.Condition  # its workers wait here for jobs
+    started: int = 0
+    heap: list[tuple[int, int, Hashable]] = field(default_factory=list)
+
+
 class Fetcher:
-    """A priority queue of keyed jobs served by up to ``threads`` daemon threads.
+    """Priority queues of keyed jobs, each lane served by up to its number of daemon
+    threads (the default lane ``""`` by ``threads``).
 
     Daemon threads: a guess still in flight when the solver has finished must not
     keep the process alive; the jobs only read the index and write whole cache entries.
     """
 
     def __init__(self, threads: int) -> None:
-        self._threads = threads
-        self._started = 0
         self._jobs: dict[Hashable, _Job] = {}
-        self._heap: list[tuple[int, int, Hashable]] = []
         self._seq = 0
-        lock = threading.Lock()
-        self._cond = threading.Condition(lock)  # workers wait here for jobs
-        self._progress = threading.Condition(lock)  # waiters wait here for finished jobs
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)  # the default lane's workers
+        self._lanes = {"": _Lane(threads, self._cond)}
+        self._progress = threading.Condition(self._lock)  # waiters wait here for finished jobs
         self._finished: list[Hashable] = []
         self._closed = False
         self._done = 0  # jobs finished so far
@@ -57,14 +70,21 @@ class Fetcher:
         self.stalled: list[tuple[Hashable, float]] = []  # what was waited for, how long
         self.submitted = 0
 
-    def submit(self, key: Hashable, fn: Callable[[], Any], priority: int = 0) -> None:
+    def add_lane(self, lane: str, threads: int) -> None:
+        """A lane of its own for jobs submitted with ``lane=``, served by ``threads``."""
+        with self._lock:
+            self._lanes.setdefault(lane, _Lane(threads, threading.Condition(self._lock)))
+
+    def submit(
+        self, key: Hashable, fn: Callable[[], Any], priority: int = 0, lane: str = ""
+    ) -> None:
         """Queue ``fn`` under ``key`` unless that key is known already."""
         with self._cond:
             if key in self._jobs or self._closed:
                 return
-            self._jobs[key] = _Job(fn)
+            self._jobs[key] = _Job(fn, lane)
             self.submitted += 1
-            self._push(priority, key)
+            self._push(priority, key, lane)
 
     def put(self, key: Hashable, value: Any) -> None:
         """Record ``value`` as the finished job of ``key`` (known at once, e.g. cached)."""
@@ -84,8 +104,10 @@ class Fetcher:
     ) -> _Job:
         """The finished job of ``key`` (queued or running), moved to the front if queued.
 
-        ``idle`` is called whenever another job finishes meanwhile: the waiter can
-        queue what follows from it instead of leaving the threads without work.
+        ``idle`` is called first, for jobs that finished since the waiter last looked,
+        then whenever another job finishes meanwhile: the waiter can queue what follows
+        from them instead of leaving the threads without work (without the first call, a
+        job finished just before the wait would be seen only after the next one).
         ``counted``: a wait that finds its job unfinished counts as a stall.
         """
         job = self._jobs[key]
@@ -94,7 +116,9 @@ class Fetcher:
         self.hurry(key)
         self.stalls += counted
         started = time.perf_counter()
-        seen = self._done
+        seen = self._done  # read before idle(): what finishes from here on wakes us
+        if idle is not None:
+            idle()
         while not job.event.is_set():
             with self._cond:
                 while self._done == seen and not job.event.is_set():
@@ -109,16 +133,32 @@ class Fetcher:
         return job
 
     def hurry(self, key: Hashable) -> None:
-        """Move a queued job to the front."""
+        """Move a queued job to the front (of its lane)."""
         with self._cond:
             job = self._jobs.get(key)
             if job is not None and job.state == "queued":
-                self._push(URGENT, key)
+                self._push(URGENT, key, job.lane)
 
     def forget(self, key: Hashable) -> None:
         """Drop a finished job (its key may be submitted again)."""
         with self._cond:
             self._jobs.pop(key, None)
+
+    def job(self, key: Hashable) -> _Job | None:
+        """The job of ``key``, if it is known (not forgotten)."""
+        return self._jobs.get(key)
+
+    def settle(self, lane: str) -> None:
+        """Drop the jobs still queued in ``lane`` (their keys may be submitted again) and
+        wait for its running ones: nothing of that lane outlives this call."""
+        with self._cond:
+            if lane in self._lanes:
+                self._lanes[lane].heap.clear()
+            for key in [k for k, j in self._jobs.items() if j.lane == lane and j.state == "queued"]:
+                del self._jobs[key]
+            running = [j for j in self._jobs.values() if j.lane == lane and j.state == "running"]
+        for job in running:
+            job.event.wait()
 
     def take_finished(self) -> list[Hashable]:
         """Keys finished since the last call."""
@@ -130,32 +170,35 @@ class Fetcher:
         """Drop what is still queued; running jobs finish on their own."""
         with self._cond:
             self._closed = True
-            self._heap.clear()
-            self._cond.notify_all()
+            for lane in self._lanes.values():
+                lane.heap.clear()
+                lane.cond.notify_all()
 
-    def _push(self, priority: int, key: Hashable) -> None:
+    def _push(self, priority: int, key: Hashable, lane_name: str) -> None:
+        lane = self._lanes[lane_name]
         self._seq += 1
-        heapq.heappush(self._heap, (priority, self._seq, key))
-        if self._started < self._threads:
-            self._started += 1
-            threading.Thread(target=self._serve, name="xv-fetch", daemon=True).start()
-        self._cond.notify()
+        heapq.heappush(lane.heap, (priority, self._seq, key))
+        if lane.started < lane.threads:
+            lane.started += 1
+            name = f"xv-fetch{lane_name and '-' + lane_name}"
+            threading.Thread(target=self._serve, args=(lane,), name=name, daemon=True).start()
+        lane.cond.notify()
 
-    def _next(self) -> tuple[Hashable, _Job] | None:
+    def _next(self, lane: _Lane) -> tuple[Hashable, _Job] | None:
         with self._cond:
             while True:
-                while self._heap:
-                    _, _, key = heapq.heappop(self._heap)
+                while lane.heap:
+                    _, _, key = heapq.heappop(lane.heap)
                     job = self._jobs.get(key)
                     if job is not None and job.state == "queued":
                         job.state = "running"
                         return key, job
-                if self._closed or not self._cond.wait(IDLE_SECONDS) and not self._heap:
-                    self._started -= 1
+                if self._closed or not lane.cond.wait(IDLE_SECONDS) and not lane.heap:
+                    lane.started -= 1
                     return None
 
-    def _serve(self) -> None:
-        while (item := self._next()) is not None:
+    def _serve(self, lane: _Lane) -> None:
+        while (item := self._next(lane)) is not None:
             key, job = item
             try:
                 job.value = job.fn()

@@ -85,7 +85,10 @@ class IndexSource(MetadataSource):
             kind, what = cast(tuple[str, str], key)
             if kind == "write":
                 continue
-            if self.fetcher.wait(key).error is not None:
+            job = self.fetcher.job(key)
+            if job is None:
+                continue  # failed and forgotten by the solver's own wait meanwhile
+            if job.error is not None:
                 self.fetcher.forget(key)
             else:
                 (names if kind == "page" else urls).append(what)

@@ -110,8 +110,9 @@ class MetadataSource:
     def prefetch(
         self, cands: Sequence[Candidate], builds: bool
     ) -> Mapping[str, CoreMetadata | Unavailable]:
-        """Metadata guessed ahead of the solver (may leave any out). Wheels only here; a
-        source that builds may add sdists, when ``builds`` says the guess is a good one."""
+        """Metadata guessed ahead of the solver: what is known at once (may leave any out).
+        Wheels only here; a source that builds may add sdists when ``builds`` says the
+        guess is a good one, or queue their builds, which then arrive via ``finished``."""
         wheels = [c for c in cands if c.metadata_file is not None and c.metadata_file.is_wheel]
         return self.metadata(wheels) if wheels else {}
 
@@ -174,7 +175,6 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
         self._want_meta: dict[str, list[tuple[PyPackage, Candidate, int]]] = {}
         self._guessed: set[tuple[PyPackage, Version]] = set()
         self._pumping = False
-        self._sdist_picks: list[tuple[PyPackage, Candidate, int]] = []
         source.while_waiting = self._pump  # guess on while the solver waits
         self._affected: dict[str, int] = {}  # rejections of a project caused by others
         self._culprit: dict[str, int] = {}  # rejections of others a project caused
@@ -465,7 +465,6 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
         for p in deps:  # the order in which the solver meets projects breaks priority ties
             self._order.setdefault(p.name, len(self._order))
         self._prefetch(deps)
-        self._prepare_sdists()
         if package != ROOT:
             self._resolved.add(package.name)
         if self.progress is not None:
@@ -559,12 +558,23 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
         self._guessed.add((pkg, cand.version))
         url = cand.metadata_file.url
         if url not in self._meta and not cand.metadata_file.is_wheel:
-            self._sdist_picks.append((pkg, cand, depth))  # see _prepare_sdists
-        elif url in self._meta:
+            self._guess_sdist(cand, depth)
+        if url in self._meta:
             self._expand(pkg, cand, depth)
-        else:
-            self._want_meta.setdefault(url, []).append((pkg, cand, depth))
+            return
+        self._want_meta.setdefault(url, []).append((pkg, cand, depth))
+        if cand.metadata_file.is_wheel:
             self.source.prefetch_metadata([cand], depth)
+
+    def _guess_sdist(self, cand: Candidate, depth: int) -> None:
+        """An sdist pick: a source that builds may prepare it in the background (it then
+        arrives as any guess does) when it is a pick of dependencies just met (depth 0) or
+        a lock's pin (-1); guesses further ahead take only what the cache knows. A failed
+        guess is left for the solver's own request to report."""
+        try:
+            self._meta.update(self.source.prefetch([cand], builds=depth <= 0))
+        except NetworkError:
+            pass
 
     def _expand(self, pkg: PyPackage, cand: Candidate, depth: int) -> None:
         """Guess on with what a guessed pick declares, as far as its metadata is known."""
@@ -585,25 +595,8 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
         self._pumping = True
         try:
             self._take_arrivals()
-            self._prepare_sdists()
         finally:
             self._pumping = False
-
-    def _prepare_sdists(self) -> None:
-        """The sdists among the guesses, several prepared at once by a source that builds
-        (``MetadataSource.prefetch``): the picks of dependencies just met (depth 0) and a
-        lock's pins (-1) may be built, guesses further ahead take only what the cache
-        knows. A failed guess is left for the solver's own request to report."""
-        while self._sdist_picks:
-            picks, self._sdist_picks = self._sdist_picks, []
-            for builds in (True, False):
-                group = [c for _, c, depth in picks if (depth <= 0) == builds]
-                try:
-                    self._meta.update(self.source.prefetch(group, builds) if group else {})
-                except NetworkError:
-                    pass
-            for pkg, cand, depth in picks:
-                self._expand(pkg, cand, depth)
 
     def _take_arrivals(self) -> None:
         names, urls = self.source.finished()
@@ -626,7 +619,6 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
         its pins and their pinned versions' metadata first."""
         prefs = self.inputs.preferences
         self._prefetch({PyPackage(n): Range.singleton(v) for n, v in prefs.items()}, -1)
-        self._prepare_sdists()
 
     def _batch_prefetch(self, name: str, rng: Range[Version], chosen: Version) -> None:
         """uv's batch prefetch for projects whose versions keep being rejected."""
