@@ -49,7 +49,7 @@ class IndexSource(MetadataSource):
         if os.environ.get(ENV_STATS):
             atexit.register(self._print_stats)
 
-    # -- guesses ------------------------------------------------------------
+    # -- guesses ---------------------------------------------------------------
 
     def prefetch_pages(self, names: Iterable[str], priority: int = 0) -> None:
         for name in names:
