@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from functools import partial
 from pathlib import Path
+from typing import Any
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
@@ -183,3 +186,30 @@ def test_metadata_nobody_guessed_is_fetched_on_threads_not_workers(
     meta = source.metadata([cand])[wheel.url]
     assert isinstance(meta, CoreMetadata) and meta.name == "a"
     assert source.sync_fetches == 2 and not pool.started
+
+
+def test_a_flush_while_a_fetch_thread_defers_a_write_waits_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fetch thread defers a cache write while the solver flushes: flush must not see the
+    # write's key before its job is queued (it raised KeyError), and the write is done.
+    client = IndexClient(IndexSettings(index_url="http://127.0.0.1:9/simple"), Cache(tmp_path))
+    source = IndexSource(client, WorkerPool(kind="serial"))
+    submit = source.fetcher.submit
+    queuing = threading.Event()
+
+    def slow_submit(*args: Any, **kwargs: Any) -> None:
+        queuing.set()
+        time.sleep(0.05)  # the flush below runs meanwhile
+        submit(*args, **kwargs)
+
+    monkeypatch.setattr(source.fetcher, "submit", slow_submit)
+    written = threading.Event()
+    thread = threading.Thread(target=source._write_later, args=(written.set,))
+    thread.start()
+    queuing.wait(5)
+    source.flush()
+    thread.join()
+    source.flush()
+    assert written.is_set()
+    source.fetcher.close()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import cast
@@ -45,6 +46,9 @@ class IndexSource(MetadataSource):
         # a waited-for page or metadata is used before it is written.
         self._writes: list[tuple[str, int]] = []
         self.writes = 0
+        # Writes are deferred from the fetch threads too: a key flush took before its job
+        # was queued made flush's wait a KeyError.
+        self._writes_lock = threading.Lock()
         client.defer = self._write_later
         if os.environ.get(ENV_STATS):
             atexit.register(self._print_stats)
@@ -142,14 +146,16 @@ class IndexSource(MetadataSource):
         return out
 
     def _write_later(self, write: Callable[[], object]) -> None:
-        self.writes += 1
-        key = ("write", self.writes)
-        self._writes.append(key)
-        self.fetcher.submit(key, write, WRITE_PRIORITY)
+        with self._writes_lock:  # queued before flush can see its key
+            self.writes += 1
+            key = ("write", self.writes)
+            self.fetcher.submit(key, write, WRITE_PRIORITY)
+            self._writes.append(key)
 
     def flush(self) -> None:
         """Wait for the cache writes queued so far (their errors are the cache's: logged)."""
-        writes, self._writes = self._writes, []
+        with self._writes_lock:
+            writes, self._writes = self._writes, []
         for key in writes:
             self.fetcher.wait(key, counted=False)
             self.fetcher.forget(key)
