@@ -20,6 +20,7 @@ from xv.cli import compile as cli
 from xv.cli import compile_args, output
 from xv.cli.compile_args import binary_set
 from xv.cli.output import Reporter, format_elapsed
+from xv.compile import options as compile_options
 from xv.compile import run as xv_compile
 from xv.compile.options import CompileOptions
 from xv.env import target as env_target
@@ -192,6 +193,34 @@ def test_check_out_of_date_prints_a_diff_and_writes_nothing(fake: FakeCompile) -
     assert result.stdout == ""
     assert Path("r.txt").read_text() == stale
     assert fake.opts.resolver.preferences["click"].version == Version("8.1.0")
+
+
+def test_check_of_a_mangled_output_file_warns_about_its_pins(fake: FakeCompile) -> None:
+    Path("r.txt").write_text("old contents\n")
+    result = invoke("r.in", "-o", "r.txt", "--check")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("warning: ignoring the existing pins: r.txt:1: ")
+    assert result.stderr.count("ignoring the existing pins") == 1
+    assert fake.opts.resolver.preferences == {}
+
+
+def test_check_answered_by_its_record_reads_no_pins(
+    fake: FakeCompile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert invoke("r.in", "-o", "r.txt").exit_code == 0  # writes the lock and its record
+    read: list[str | None] = []
+    real = compile_options.preferences_from
+
+    def counting(output_file: str | None, *args: Any) -> dict[str, lockfile.Pin]:
+        read.append(output_file)
+        return real(output_file, *args)
+
+    monkeypatch.setattr("xv.compile.configure.preferences_from", counting)
+    assert invoke("r.in", "-o", "r.txt", "--check").exit_code == 0
+    assert read == [] and len(fake.calls) == 1  # the record answered
+    Path("r.txt").write_text(EXPECTED.replace("click==8.5.1", "click==8.1.0"))
+    assert invoke("r.in", "-o", "r.txt", "--check").exit_code == 1
+    assert read == ["r.txt"]  # a miss reads them once, for both resolutions
 
 
 def test_check_builds_the_target_once_and_passes_it_down(

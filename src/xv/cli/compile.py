@@ -8,6 +8,7 @@ prints it, or hands it to :mod:`xv.compile.output` (``-o FILE``, ``--check``).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from xv.cli.options import typed
 from xv.cli.output import Reporter, run_command
 from xv.compile import output
 from xv.compile.check import CompileFn
+from xv.compile.configure import with_preferences
 from xv.compile.options import CompileOptions
 from xv.env.target import Target
 from xv.errors import XvError
@@ -120,12 +122,21 @@ def run_check(opts: CompileOptions, reporter: Reporter, target: Target | None = 
         reporter.error(XvError(f"{path} does not exist; run xv-compile first"))
         return 2
     target = target or output.target_of(opts)
+    with_pins: list[CompileOptions] = []
 
-    def compile_lazily(*args: Any, **kwargs: Any) -> Resolution:
-        return _compile_fn()(*args, **kwargs)
+    checked = opts
+
+    def pinned(given: CompileOptions) -> CompileOptions:
+        # The lock's pins as preferences, read (and warned about) once, on a record miss.
+        if not with_pins:
+            with_pins.append(with_preferences(checked, reporter.warn))
+        return dataclasses.replace(given, resolver=with_pins[0].resolver)
+
+    def compile_lazily(opts: CompileOptions, *args: Any, **kwargs: Any) -> Resolution:
+        return _compile_fn()(pinned(opts), *args, **kwargs)
 
     def compiled_text() -> str:
-        return _compile_and_render(opts, reporter, target)
+        return _compile_and_render(pinned(checked), reporter, target)
 
     diff = output.check_output(opts, path, target, compile_lazily, compiled_text)
     if diff is None:

@@ -5,8 +5,9 @@ the command line reads no file but the config files.
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from xv import lockfile
 from xv.build.settings import build_settings
@@ -22,7 +23,7 @@ from xv.compile.options import (
 )
 from xv.errors import InputError, UsageError
 from xv.index.settings import IndexSettings, index_settings
-from xv.lockfile import RenderOptions
+from xv.lockfile import Pin, RenderOptions
 from xv.pylock import is_pylock
 from xv.reqfile import FileOptions
 from xv.settings import OutputFormat, Prerelease, Settings, binary_set
@@ -75,12 +76,10 @@ def _resolver_settings(
         "allow" if file_opts.pre else "if-necessary-or-explicit"
     )
     upgrade_packages = s.upgrade_package
-    try:
-        preferences = preferences_from(_output_file(s), s.upgrade, upgrade_packages)
-    except InputError as exc:
-        # A hand-mangled output file should not block regenerating it.
-        warn(f"ignoring the existing pins: {exc}")
-        preferences = {}
+    # --check reads them only when its record misses (with_preferences): a hit never needs them.
+    preferences = (
+        {} if s.check else _preferences(_output_file(s), s.upgrade, upgrade_packages, warn)
+    )
     universal = bool(s.universal)
     if universal and s.python_platform is not None:  # uv refuses it too
         raise UsageError("--python-platform cannot be used with --universal")
@@ -101,6 +100,28 @@ def _resolver_settings(
         upgrade_packages=upgrade_packages,
         preferences=preferences,
     )
+
+
+def with_preferences(opts: CompileOptions, warn: Callable[[str], None]) -> CompileOptions:
+    """``opts`` with the existing output file's pins as preferences, which
+    :func:`compile_options` leaves out under ``--check``."""
+    r = opts.resolver
+    pins = _preferences(opts.output.output_file, r.upgrade, r.upgrade_packages, warn)
+    return dataclasses.replace(opts, resolver=dataclasses.replace(r, preferences=pins))
+
+
+def _preferences(
+    output_file: str | None,
+    upgrade: bool,
+    upgrade_packages: Sequence[str],
+    warn: Callable[[str], None],
+) -> Mapping[str, Pin]:
+    try:
+        return preferences_from(output_file, upgrade, upgrade_packages)
+    except InputError as exc:
+        # A hand-mangled output file should not block regenerating it.
+        warn(f"ignoring the existing pins: {exc}")
+        return {}
 
 
 def _render_options(s: Settings, index: IndexSettings, argv: Sequence[str]) -> RenderOptions:
