@@ -224,8 +224,10 @@ def test_a_check_answered_by_its_record_loads_no_resolver(idx: LocalIndex) -> No
     argv = ["requirements.in", "-o", "requirements.txt", "--check", "-v", "-i", idx.url]
     output, modules = run_importing("xv.cli.compile", "xv-compile", argv)
     assert "requirements.txt is up to date" in output and "xv.compile.check" in modules
+    # Nor the pyproject.toml reader (and tomllib) for requirement files alone.
     heavy = ("requests", "xv.index.client", "xv.index.simple", "xv.resolver.resolve",
-             "xv.resolver.provider", "xv.resolver.pubgrub", "xv.pool")  # fmt: skip
+             "xv.resolver.provider", "xv.resolver.pubgrub", "xv.pool", "xv.pyproject",
+             "tomllib")  # fmt: skip
     assert [m for m in heavy if m in modules] == []
     assert idx.requests == []
 

@@ -143,8 +143,6 @@ def load_inputs(
     ``-`` reads requirements from ``stdin()``. pyproject.toml inputs contribute their
     dependencies, the requested extras and groups. Errors name ``file:line``.
     """
-    from xv import pyproject
-
     if not request.src_files and not request.groups:
         raise UsageError("no input files given (name a requirements file or pyproject.toml)")
     projects = [src for src in request.src_files if _is_pyproject(src)]
@@ -159,6 +157,8 @@ def load_inputs(
         if _needs_build(src):
             build_projects.append(src)
         elif _is_pyproject(src):
+            from xv import pyproject  # here: requirement files alone never need tomllib
+
             found = pyproject.requirements(
                 src, extras=request.extras, all_extras=request.all_extras
             )
@@ -196,9 +196,11 @@ def _needs_build(src: str) -> bool:
     """Inputs whose requirements only a build can tell (as uv and pip-compile accept them)."""
     if os.path.basename(src) in ("setup.py", "setup.cfg") or os.path.isdir(src):
         return True
+    if not _is_pyproject(src):
+        return False
     from xv import pyproject
 
-    return _is_pyproject(src) and pyproject.has_dynamic_dependencies(src)
+    return pyproject.has_dynamic_dependencies(src)
 
 
 def _is_pyproject(src: str) -> bool:
@@ -244,6 +246,8 @@ def _from_project(item: pyproject.ProjectRequirement) -> InputRequirement:
 def _group_requirements(groups: Sequence[str], projects: Sequence[str]) -> list[InputRequirement]:
     """``--group NAME`` applies to every pyproject.toml input (./pyproject.toml if there is
     none); ``--group PATH:NAME`` to that file."""
+    if not groups:
+        return []
     from xv import pyproject
 
     found: list[InputRequirement] = []
