@@ -179,3 +179,15 @@ def test_python_version_override_keeps_the_base_platform() -> None:
     assert t.markers["python_full_version"] == "3.9.0"
     assert t.markers["sys_platform"] == base.markers["sys_platform"]
     assert f"cp39-cp39-{base.platforms[0]}" in {str(tag) for tag in t.tag_priority}
+
+
+def test_target_for_reads_tags_as_packaging_parses_them() -> None:
+    texts = ["CP311-cp311-Manylinux_2_17_x86_64", "py2.py3-none-any", "cp311-abi3-linux_x86_64",
+             "py3-none-any", "cp311-cp311-manylinux_2_17_x86_64"]  # fmt: skip
+    expected: dict[tags.Tag, int] = {}
+    for text in texts:
+        for tag in tags.parse_tag(text):
+            expected.setdefault(tag, len(expected))
+    got = target.target_for({"python_version": "3.11"}, texts).tag_priority
+    assert list(got.items()) == list(expected.items())
+    assert str(next(iter(got))) == "cp311-cp311-manylinux_2_17_x86_64"
