@@ -14,6 +14,8 @@ import xv.sync.inputs
 from xv.env import Interpreter, query_interpreter
 from xv.errors import HashMismatchError, InputError, InstallError
 from xv.index.simple import DistFile, ProjectPage
+from xv.install.validate import read_layout
+from xv.sync.apply import requirements_of
 from xv.sync.choose import best_file, target_of
 from xv.sync.hashes import fetch_for
 from xv.sync.inputs import read_inputs
@@ -128,3 +130,20 @@ def test_lock_hash_against_the_index_hash() -> None:
         fetch_for(Wanted("x", Version("1.0"), None, ("sha256:" + "cd" * 32,)), file)
     other = fetch_for(Wanted("x", Version("1.0"), None, ("sha512:" + "ef" * 64,)), file)
     assert other.lock_hashes == ("sha512:" + "ef" * 64,)  # checked after downloading
+
+
+def test_validated_layout_carries_requires_dist_for_the_install_order(tmp_path: Path) -> None:
+    """The install order comes from the layout validation read, not from METADATA read again:
+    both give the same names (headers only, unparsable values skipped)."""
+    dist_info = tmp_path / "demo-1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nRequires-Dist: Dep_A (>=1)\n"
+        "Requires-Dist: dep-b[x]; python_version < '4'\nRequires-Dist: not valid !!\n"
+        "\nRequires-Dist: body-only\n"
+    )
+    (dist_info / "WHEEL").write_text("Wheel-Version: 1.0\nRoot-Is-Purelib: true\n")
+    (dist_info / "RECORD").write_text("demo-1.0.dist-info/RECORD,,\n")
+    layout = read_layout(tmp_path)
+    assert layout.requires == ("Dep_A (>=1)", "dep-b[x]; python_version < '4'", "not valid !!")
+    assert requirements_of(str(tmp_path)) == {"dep-a", "dep-b"}

@@ -61,6 +61,8 @@ class WheelLayout:
     # Every file of the tree ("/"-separated), listed once here for the checks, the
     # journal and the install (the tree is immutable: its manifest is checked first).
     files: tuple[str, ...] = ()
+    # METADATA's Requires-Dist values, read with the rest (xv-sync orders installs by them).
+    requires: tuple[str, ...] = ()
 
     @property
     def data_dir(self) -> str:
@@ -120,7 +122,10 @@ def read_layout(root: Path) -> WheelLayout:
         text = read_text(root / dist_info / "entry_points.txt", label)
         entry_points = parse_entry_points(text, label)
     files = tuple(archive_files(root))
-    return WheelLayout(name, version, dist_info, purelib, record, tuple(entry_points), files)
+    requires = tuple(str(value).strip() for value in metadata.get_all("Requires-Dist") or ())
+    return WheelLayout(
+        name, version, dist_info, purelib, record, tuple(entry_points), files, requires
+    )
 
 
 def _check_wheel_version(value: object, label: str) -> None:

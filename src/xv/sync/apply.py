@@ -200,9 +200,16 @@ def install(
     replaced: dict[str, InstalledDist] = {d.canonical_name: d for d in plan.remove}
     replaced.update({r.wanted.canonical_name: r.installed for r in plan.reinstall})
     wanted = {w.canonical_name: w for w in (*plan.install, *(r.wanted for r in plan.reinstall))}
-    order = install_order(sorted(wanted), lambda name: requirements_of(archives[name]))
-    removals = removal_order({n: replaced[n] for n in set(replaced) - set(wanted)})
     layouts = layouts or {}
+
+    def requires(name: str) -> set[str]:  # validation read METADATA once: not again here
+        layout = layouts.get(name)
+        if layout is None:
+            return requirements_of(archives[name])
+        return _requirement_names(layout.requires)
+
+    order = install_order(sorted(wanted), requires)
+    removals = removal_order({n: replaced[n] for n in set(replaced) - set(wanted)})
     steps = journal_steps(order, removals, wanted, archives, replaced, interp, options, layouts)
     write_journal(interp, steps)
     records = []
@@ -316,16 +323,21 @@ def requirements_of(archive: str) -> set[str]:
 
 
 def _requires_in(metadata: Path) -> set[str]:
-    names: set[str] = set()
     try:
-        for key, value in metadata_headers(metadata):
-            if key == "requires-dist":
-                try:
-                    names.add(canonicalize_name(Requirement(value).name))
-                except InvalidRequirement:
-                    continue
+        headers = metadata_headers(metadata)
     except OSError:
-        pass
+        return set()
+    return _requirement_names(value for key, value in headers if key == "requires-dist")
+
+
+def _requirement_names(values: Iterable[str]) -> set[str]:
+    """The project names of Requires-Dist values (an unparsable one is skipped)."""
+    names: set[str] = set()
+    for value in values:
+        try:
+            names.add(canonicalize_name(Requirement(value).name))
+        except InvalidRequirement:
+            continue
     return names
 
 
