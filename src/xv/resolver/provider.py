@@ -22,7 +22,6 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from xv.env.target import Target
-from xv.errors import NetworkError
 from xv.index.metadata import CoreMetadata
 from xv.index.simple import DistFile, ProjectPage, file_version
 from xv.reqfile.requirement import is_exact
@@ -35,7 +34,7 @@ from xv.resolver.candidates import (
     candidate_versions,
     same_url,
 )
-from xv.resolver.prefetch import BatchPrefetcher, next_candidates
+from xv.resolver.guesses import Guesser
 from xv.resolver.pubgrub import DependencyProvider, Range, Unavailable
 from xv.resolver.result import Parent
 from xv.resolver.selector import ALWAYS, CandidateSelector, SelectionPolicy, prerelease_rule
@@ -168,14 +167,7 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
         self._selectors: dict[str, CandidateSelector] = {}
         self._by_version: dict[str, dict[Version, int]] = {}  # position in candidates()
         self._ascending: dict[str, list[Version]] = {}
-        self._prefetcher = BatchPrefetcher()
-        # Guesses under way: (package, range, depth) waiting for a page, by name, and
-        # (package, candidate, depth) waiting for metadata, by URL.
-        self._want_page: dict[str, list[tuple[PyPackage, Range[Version], int]]] = {}
-        self._want_meta: dict[str, list[tuple[PyPackage, Candidate, int]]] = {}
-        self._guessed: set[tuple[PyPackage, Version]] = set()
-        self._pumping = False
-        source.while_waiting = self._pump  # guess on while the solver waits
+        self._guesser = Guesser(self)  # fetches ahead of the solver
         self._affected: dict[str, int] = {}  # rejections of a project caused by others
         self._culprit: dict[str, int] = {}  # rejections of others a project caused
         self._conflict_class: dict[str, int] = {}
@@ -294,6 +286,20 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
         if missing:
             self._pages.update(self.source.pages(missing))
 
+    @property
+    def known_pages(self) -> Mapping[str, ProjectPage | None]:
+        """The pages read so far, by name (``None``: no such project)."""
+        return self._pages
+
+    @property
+    def known_metadata(self) -> dict[str, CoreMetadata | Unavailable]:
+        """Metadata read so far, by metadata file URL (the guesses add to it)."""
+        return self._meta
+
+    def input_range(self, name: str) -> Range[Version]:
+        """The versions of ``name`` the inputs allow at all (no dependency widens them)."""
+        return self._input_ranges.get(name, Range.full())
+
     def selector(self, name: str) -> CandidateSelector:
         sel = self._selectors.get(name)
         if sel is None:
@@ -312,7 +318,7 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
     ) -> Version | Unavailable | None:
         if package == ROOT:
             return Version("0")
-        self._pump()
+        self._guesser.pump()
         name = package.name
         if not self.exists(name):
             return Unavailable("was not found in the package registry")
@@ -326,8 +332,7 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
             self._record_skipped(name, rng)
             return None
         if package.extra is None:
-            self._prefetcher.version_tried(name, cand.version)
-            self._batch_prefetch(name, rng, cand.version)
+            self._guesser.version_tried(name, rng, cand.version)
         return cand.version
 
     def _passed_over(
@@ -440,11 +445,14 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
     def get_dependencies(
         self, package: PyPackage, version: Version
     ) -> Mapping[PyPackage, Range[Version]] | Unavailable:
-        self._pump()
+        self._guesser.pump()
         if package == ROOT:
             reqs = [r.requirement for r in self.inputs.requirements]
             deps = self._to_ranges(reqs, None, own=None)
-            self._prefetch_preferences()
+            prefs = self.inputs.preferences  # a lock's pins: most of what will be chosen
+            self._guesser.dependencies(
+                {PyPackage(n): Range.singleton(v) for n, v in prefs.items()}, -1
+            )
         else:
             why = self._unusable.get((package.name, version))
             if why is not None:
@@ -453,7 +461,7 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
             found = (
                 meta
                 if isinstance(meta, Unavailable)
-                else self._package_deps(package, version, meta)
+                else self.package_dependencies(package, version, meta)
             )
             if isinstance(found, Unavailable):
                 if (package.name, version) not in self._logged_over:
@@ -464,14 +472,14 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
         self.deps[(package, version)] = list(deps)
         for p in deps:  # the order in which the solver meets projects breaks priority ties
             self._order.setdefault(p.name, len(self._order))
-        self._prefetch(deps)
+        self._guesser.dependencies(deps)
         if package != ROOT:
             self._resolved.add(package.name)
         if self.progress is not None:
             self.progress(len(self._resolved))
         return deps
 
-    def _package_deps(
+    def package_dependencies(
         self, package: PyPackage, version: Version, meta: CoreMetadata
     ) -> dict[PyPackage, Range[Version]] | Unavailable:
         requires_python = meta.requires_python
@@ -536,99 +544,6 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
             self._meta.update(self.source.metadata([cand]))
         meta = self._meta.get(url)
         return Unavailable("metadata could not be read") if meta is None else meta
-
-    def _prefetch(self, deps: Mapping[PyPackage, Range[Version]], depth: int = 0) -> None:
-        """Guess ahead of the solver: the pages of these dependencies, the metadata of
-        their likely picks, then the same for what those picks declare, level after
-        level as the answers arrive (see ``_pump``). Guesses only cost a fetch: a
-        wrong one is never used, a failed one is fetched again if it is needed."""
-        self.source.prefetch_pages((p.name for p in deps if p.name not in self._pages), depth)
-        for pkg, rng in deps.items():
-            if pkg.name in self._pages:
-                self._guess(pkg, rng, depth)
-            else:
-                self._want_page.setdefault(pkg.name, []).append((pkg, rng, depth))
-
-    def _guess(self, pkg: PyPackage, rng: Range[Version], depth: int) -> None:
-        if not self.exists(pkg.name):
-            return
-        cand = self.selector(pkg.name).select(rng)
-        if cand is None or cand.metadata_file is None or (pkg, cand.version) in self._guessed:
-            return
-        self._guessed.add((pkg, cand.version))
-        url = cand.metadata_file.url
-        if url not in self._meta and not cand.metadata_file.is_wheel:
-            self._guess_sdist(cand, depth)
-        if url in self._meta:
-            self._expand(pkg, cand, depth)
-            return
-        self._want_meta.setdefault(url, []).append((pkg, cand, depth))
-        if cand.metadata_file.is_wheel:
-            self.source.prefetch_metadata([cand], depth)
-
-    def _guess_sdist(self, cand: Candidate, depth: int) -> None:
-        """An sdist pick: a source that builds may prepare it in the background (it then
-        arrives as any guess does) when it is a pick of dependencies just met (depth 0) or
-        a lock's pin (-1); guesses further ahead take only what the cache knows. A failed
-        guess is left for the solver's own request to report."""
-        try:
-            self._meta.update(self.source.prefetch([cand], builds=depth <= 0))
-        except NetworkError:
-            pass
-
-    def _expand(self, pkg: PyPackage, cand: Candidate, depth: int) -> None:
-        """Guess on with what a guessed pick declares, as far as its metadata is known."""
-        meta = self._meta.get(cand.metadata_file.url) if cand.metadata_file else None
-        if not isinstance(meta, CoreMetadata):
-            return
-        try:
-            deps = self._package_deps(pkg, cand.version, meta)
-        except DirectUrlUnsupported:
-            return  # reported when the solver gets there
-        if not isinstance(deps, Unavailable):
-            self._prefetch(deps, depth + 1)
-
-    def _pump(self) -> None:
-        """Take in the guesses that have arrived and queue the next level from them."""
-        if self._pumping:
-            return  # called again from a wait inside: the outer call takes the rest
-        self._pumping = True
-        try:
-            self._take_arrivals()
-        finally:
-            self._pumping = False
-
-    def _take_arrivals(self) -> None:
-        names, urls = self.source.finished()
-        if names:
-            self.ensure_pages(names)  # arrived: no waiting
-            for name in names:
-                for pkg, rng, depth in self._want_page.pop(name, ()):
-                    self._guess(pkg, rng, depth)
-        for url in urls:
-            waiting = self._want_meta.pop(url, None)
-            if not waiting:
-                continue
-            if url not in self._meta:
-                self._meta.update(self.source.metadata([waiting[0][1]]))
-            for pkg, cand, depth in waiting:
-                self._expand(pkg, cand, depth)
-
-    def _prefetch_preferences(self) -> None:
-        """An existing lock names most of what will be chosen: guess the pages of all
-        its pins and their pinned versions' metadata first."""
-        prefs = self.inputs.preferences
-        self._prefetch({PyPackage(n): Range.singleton(v) for n, v in prefs.items()}, -1)
-
-    def _batch_prefetch(self, name: str, rng: Range[Version], chosen: Version) -> None:
-        """uv's batch prefetch for projects whose versions keep being rejected."""
-        limit = self._prefetcher.due(name)
-        if limit:
-            bound = self._input_ranges.get(name, Range.full())
-            cands = next_candidates(self.selector(name), rng, chosen, bound, limit)
-            self.source.prefetch_metadata(
-                (c for c in cands if c.metadata_file and c.metadata_file.url not in self._meta), -1
-            )
 
     # -- version spans ---------------------------------------------------------
 

@@ -242,7 +242,7 @@ class UniversalProvider(PythonProvider):
             self.decided[package.name] = version
         return deps
 
-    def _package_deps(
+    def package_dependencies(
         self, package: PyPackage, version: Version, meta: CoreMetadata
     ) -> dict[PyPackage, Range[Version]] | Unavailable:
         requires_python = meta.requires_python
@@ -257,7 +257,7 @@ class UniversalProvider(PythonProvider):
         mine = self._asking == (package, version)
         self._mine = mine
         try:
-            deps = super()._package_deps(package, version, meta)
+            deps = super().package_dependencies(package, version, meta)
         finally:
             self._mine = False
         if package.extra is not None and mine:
