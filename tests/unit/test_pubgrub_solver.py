@@ -228,3 +228,31 @@ def test_large_chain_resolves_quickly() -> None:
     solution = resolve(provider, "root", 0)
     assert len(solution) == n + 1
     assert solution["p0"] == 6 and all(solution[f"p{i}"] == 5 for i in range(1, n))
+
+
+class _CountedName(str):
+    """A package name that counts how often it is compared for equality."""
+
+    compared = 0
+
+    def __eq__(self, other: object) -> bool:
+        _CountedName.compared += 1
+        return str.__eq__(self, other)
+
+    __hash__ = str.__hash__
+
+
+def _comparisons_for_missing(n: int) -> int:
+    provider = OfflineProvider()
+    provider.add("root", 0, {_CountedName(f"missing-{i}"): Range.full() for i in range(n)})
+    _CountedName.compared = 0
+    with pytest.raises(NoSolutionError):
+        resolve(provider, "root", 0)
+    return _CountedName.compared
+
+
+def test_propagating_many_root_dependencies_is_linear() -> None:
+    # The root's propagation derives one term per dependency; queuing each derived
+    # package once must not compare it against every package already queued.
+    small, large = _comparisons_for_missing(300), _comparisons_for_missing(600)
+    assert large <= 2 * small + 50

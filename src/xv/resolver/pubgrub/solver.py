@@ -197,9 +197,13 @@ class _Solver(Generic[P, V]):
 
     # -- unit propagation ------------------------------------------------------
     def _propagate(self, package: P) -> None:
+        # ``queued`` mirrors ``buffer`` as a set: a membership test on the list was
+        # quadratic when one decision (the root's) derives thousands of packages.
         buffer = [package]
+        queued = {package}
         while buffer:
             current = buffer.pop()
+            queued.discard(current)
             conflict: int | None = None
             for inc_id in reversed(self.by_package.get(current, ())):
                 if inc_id in self.contradicted:
@@ -211,8 +215,9 @@ class _Solver(Generic[P, V]):
                     break
                 if relation == ALMOST_SATISFIED:
                     assert other is not None
-                    if other not in buffer:
+                    if other not in queued:
                         buffer.append(other)
+                        queued.add(other)
                     self.solution.add_derivation(other, inc_id, self.store)
                     self.contradicted[inc_id] = self.solution.level
                 elif relation == CONTRADICTED:
@@ -220,6 +225,7 @@ class _Solver(Generic[P, V]):
             if conflict is not None:
                 almost, root_cause = self._resolve_conflict(conflict)
                 buffer = [almost]
+                queued = {almost}
                 self.solution.add_derivation(almost, root_cause, self.store)
                 self.contradicted[root_cause] = self.solution.level
 
