@@ -9,7 +9,7 @@ all (:func:`without_password`).
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 # ``scheme://userinfo@`` inside any text (a URL, or a message holding several).
 _USERINFO = re.compile(r"(?<=//)([^/@\s:]*)(:?)[^/@\s]*@")
@@ -65,3 +65,22 @@ def url_problem(url: str) -> str | None:
     if parts.scheme.lower().rpartition("+")[2] in ("http", "https") and not parts.hostname:
         return "no host"
     return None
+
+
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``url`` without userinfo, and the (user, password) it carried.
+
+    >>> split_credentials("http://u:p%40ss@h:1/simple")
+    ('http://h:1/simple', ('u', 'p@ss'))
+    """
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None
+    netloc = parts.hostname or ""
+    if ":" in netloc:  # IPv6 literal
+        netloc = f"[{netloc}]"
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    clean = urlunsplit(SplitResult(parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    user = unquote(parts.username or "")
+    return clean, (user, unquote(parts.password or ""))

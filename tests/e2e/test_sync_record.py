@@ -50,6 +50,24 @@ def test_a_no_op_is_answered_without_the_parsers(index: LocalIndex, tmp_path: Pa
     assert sorted(m for m in HEAVY if m in modules) == []
 
 
+# What a warm sync into a fresh venv (every page and wheel in the cache) must not import:
+# nothing is sent, so nothing of the HTTP stack is needed.
+NETWORK = ("requests", "urllib3", "charset_normalizer", "cachecontrol", "xv.index.http")
+
+
+@pytest.mark.parametrize("offline", [False, True])
+def test_a_warm_sync_into_a_fresh_venv_loads_no_http_stack(
+    index: LocalIndex, tmp_path: Path, offline: bool
+) -> None:
+    _, path = synced(index, tmp_path, "alpha==1.0\nbeta==1.0\n")  # fills the cache
+    fresh = make_venv(tmp_path / "fresh")
+    argv = [path, "-p", str(fresh), "-i", index.url, *(["--offline"] if offline else [])]
+    output, modules = run_importing("xv.cli.sync", "xv-sync", argv)
+    assert "+ alpha==1.0" in output and "+ beta==1.0" in output
+    assert "xv.index.client" in modules and "xv.install.archive" in modules  # it did install
+    assert sorted(m for m in NETWORK if m in modules) == []
+
+
 def test_a_changed_lock_is_read(index: LocalIndex, tmp_path: Path) -> None:
     venv, path = synced(index, tmp_path, "alpha==1.0\nbeta==1.0\n")
     Path(path).write_text("alpha==2.0\nbeta==1.0\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from email.utils import formatdate
 
+from xv.index import httpcache
 from xv.index.httpcache import PageRules
 
 URL = "https://index.example/simple/a/"
@@ -53,3 +54,31 @@ def test_conditional_headers_and_304_renewal() -> None:
     assert rules.is_fresh(URL, renewed, time.time())
     # A 304 without Date: the entry is dated by the new fetch time.
     assert "date" not in rules.renewed(URL, stored, {"ETag": '"v1"'})
+
+
+def test_freshness_without_the_controller_matches_the_controller() -> None:
+    """is_fresh judges a cached page without importing CacheControl; its answer is the
+    controller's on every shape of stored headers."""
+    rules = PageRules(default_ttl=300)
+    now = time.time()
+    cases = [
+        {"date": _date(-10), "cache-control": "max-age=60"},
+        {"date": _date(-100), "cache-control": "public, max-age=60"},
+        {"date": _date(-100), "cache-control": "max-age=x"},  # a bad value: the heuristic
+        {"date": _date(-100), "cache-control": "max-age"},
+        {"date": _date(-10), "cache-control": "max-age=0"},
+        {"date": _date(-10), "cache-control": "s-maxage=9999, must-revalidate"},
+        {"date": _date(-10), "expires": _date(50)},
+        {"date": _date(-10), "expires": _date(-5)},
+        {"date": _date(-10), "expires": "0"},  # unparseable: not fresh
+        {"date": _date(-10), "expires": _date(50), "cache-control": "max-age=1"},
+        {"date": _date(100), "cache-control": "max-age=1"},  # dated in the future
+        {"etag": '"v"'},
+        {"last-modified": _date(-9999)},
+        {},
+    ]
+    for headers in cases:
+        for fetched in (now, now - 200, now - 400):
+            effective = httpcache._with_heuristic(headers, fetched, rules.default_ttl)
+            expected = rules.is_fresh_by_controller(URL, effective)
+            assert rules.is_fresh(URL, headers, fetched) == expected, (headers, fetched)

@@ -40,23 +40,27 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-import requests
 from packaging.utils import canonicalize_name
 
 from xv import atomic
 from xv.cache import Cache, CacheBucket
 from xv.errors import HashMismatchError, NetworkError, OfflineError
 from xv.index import pageform, simple
-from xv.index.http import Http, raise_for_retry, split_credentials
 from xv.index.httpcache import PageRules
 from xv.index.settings import DEFAULT_INDEX_URL, IndexSettings
 from xv.index.simple import DistFile, ProjectPage
 from xv.pool import thread_map
 from xv.urls import redact as redact_url
+from xv.urls import split_credentials
+
+if TYPE_CHECKING:
+    import requests
+
+    from xv.index.http import Http
 
 log = logging.getLogger(__name__)
 
@@ -74,13 +78,14 @@ class IndexClient:
     def __init__(self, settings: IndexSettings, cache: Cache) -> None:
         self.settings = settings
         self.cache = cache
-        self.http = Http(settings.http_config())
+        self._http: Http | None = None  # made by the first request (see http)
         self._pages = cache.bucket(PAGE_BUCKET)
         self._memo: dict[str, ProjectPage | None] = {}
         self._revalidated: set[str] = set()
         self._rules = PageRules(settings.default_ttl)
         self._find_links: list[DistFile] | None = None
         self._lock = threading.Lock()
+        self._http_lock = threading.Lock()  # not _lock: find-links fetch pages while holding it
         # Set by the caller to take cache writes off the path of the request that made
         # them (e.g. onto idle fetch threads); None: write at once.
         self.defer: Callable[[Callable[[], object]], None] | None = None
@@ -91,6 +96,18 @@ class IndexClient:
             write()
         else:
             self.defer(write)
+
+    @property
+    def http(self) -> Http:
+        """The HTTP layer, made (and requests imported, ~100 ms) on first use: a warm run
+        answered from the cache sends no request and never needs it."""
+        if self._http is None:
+            with self._http_lock:
+                if self._http is None:
+                    from xv.index.http import Http
+
+                    self._http = Http(self.settings.http_config())
+        return self._http
 
     @property
     def session(self) -> requests.Session:
@@ -296,6 +313,8 @@ class IndexClient:
             return target
         if self.settings.offline:
             raise OfflineError(f"offline, cannot download {file.filename}", redact_url(file.url))
+
+        from xv.index.http import raise_for_retry
 
         def attempt() -> Path:
             response = self.http.request(file.url, stream=True)

@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar, cast
-from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -48,31 +48,13 @@ from urllib3.util.ssl_ import create_urllib3_context
 from xv import __version__
 from xv.errors import NetworkError
 from xv.urls import redact as redact_url
+from xv.urls import split_credentials as split_credentials  # its home before xv.urls
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 USER_AGENT = f"xv/{__version__}"
-
-
-def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
-    """``url`` without userinfo, and the (user, password) it carried.
-
-    >>> split_credentials("http://u:p%40ss@h:1/simple")
-    ('http://h:1/simple', ('u', 'p@ss'))
-    """
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url, None
-    netloc = parts.hostname or ""
-    if ":" in netloc:  # IPv6 literal
-        netloc = f"[{netloc}]"
-    if parts.port is not None:
-        netloc += f":{parts.port}"
-    clean = urlunsplit(SplitResult(parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-    user = unquote(parts.username or "")
-    return clean, (user, unquote(parts.password or ""))
 
 
 def origin(url: str) -> tuple[str, str, int | None]:

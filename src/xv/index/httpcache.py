@@ -19,22 +19,30 @@ xv's own policy on top, where CacheController has none or differs:
 * 404/410 are stored like pages, so a warm run against several indexes makes no request.
 * A response without ``Date`` is dated by its fetch time, and a 304 without ``Date``
   renews it to now (the controller would keep the old date and revalidate every time).
+
+**Imports.** CacheControl pulls in requests and urllib3 (~100 ms). A warm run answers
+every page from the cache, so the freshness test (:meth:`PageRules.is_fresh`) is done
+here without them, by the same arithmetic as ``CacheController.cached_request`` (the
+tests compare the two); the controller is imported only for what follows a request.
 """
 
 from __future__ import annotations
 
+import calendar
 import io
 import time
 from collections.abc import Mapping
-from email.utils import formatdate
+from email.utils import formatdate, parsedate_tz
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 import msgpack
-from cachecontrol.cache import DictCache
-from cachecontrol.controller import CacheController
-from cachecontrol.serialize import Serializer
-from requests import PreparedRequest
-from requests.structures import CaseInsensitiveDict
-from urllib3 import HTTPResponse
+
+if TYPE_CHECKING:
+    from cachecontrol.cache import DictCache
+    from cachecontrol.controller import CacheController
+    from requests import PreparedRequest
+    from urllib3 import HTTPResponse
 
 KEPT_HEADERS = ("date", "cache-control", "expires", "etag", "last-modified")
 _STATUSES = (200, 203, 300, 301, 308, 404, 410)
@@ -49,26 +57,83 @@ def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {k.lower(): v for k, v in headers.items() if k.lower() in KEPT_HEADERS}
 
 
-class _HeadersOnly(Serializer):
-    """The controller's cache entry: status and caching headers, never a body."""
+# CacheController.parse_cache_control's table: (value type, value required).
+_DIRECTIVES: dict[str, tuple[type[int] | None, bool]] = {
+    "max-age": (int, True), "max-stale": (int, False), "min-fresh": (int, True),
+    "no-cache": (None, False), "no-store": (None, False), "no-transform": (None, False),
+    "only-if-cached": (None, False), "must-revalidate": (None, False), "public": (None, False),
+    "private": (None, False), "proxy-revalidate": (None, False), "s-maxage": (int, True),
+}  # fmt: skip
 
-    def dumps(
-        self, request: PreparedRequest, response: HTTPResponse, body: bytes | None = None
-    ) -> bytes:
-        packed: bytes = msgpack.packb([response.status, kept_headers(response.headers)])
-        return packed
 
-    def loads(
-        self, request: PreparedRequest, data: bytes, body_file: object = None
-    ) -> HTTPResponse | None:
-        status, headers = msgpack.unpackb(data)
-        return _response(status, headers)
+def parse_cache_control(headers: Mapping[str, str]) -> dict[str, int | None]:
+    """``Cache-Control`` directives exactly as ``CacheController.parse_cache_control``
+    reads them (unknown ones and bad values dropped); hand-written only so that a cached
+    page is judged without importing CacheControl and the HTTP stack.
+
+    >>> parse_cache_control({"cache-control": "max-age=60, no-cache, max-age=x, foo"})
+    {'max-age': 60, 'no-cache': None}
+    """
+    found: dict[str, int | None] = {}
+    for directive in headers.get("cache-control", headers.get("Cache-Control", "")).split(","):
+        if not directive.strip():
+            continue
+        parts = directive.split("=", 1)
+        name = parts[0].strip()
+        if name not in _DIRECTIVES:
+            continue
+        typ, required = _DIRECTIVES[name]
+        if not typ or not required:
+            found[name] = None
+        if typ:
+            try:
+                found[name] = typ(parts[1].strip())
+            except (IndexError, ValueError):
+                pass
+    return found
+
+
+@lru_cache(maxsize=1)
+def _headers_only() -> Any:
+    """The controller's serializer (made on first use: it imports CacheControl)."""
+    from cachecontrol.serialize import Serializer
+
+    class HeadersOnly(Serializer):
+        """The controller's cache entry: status and caching headers, never a body."""
+
+        def dumps(
+            self, request: PreparedRequest, response: HTTPResponse, body: bytes | None = None
+        ) -> bytes:
+            packed: bytes = msgpack.packb([response.status, kept_headers(response.headers)])
+            return packed
+
+        def loads(
+            self, request: PreparedRequest, data: bytes, body_file: object = None
+        ) -> HTTPResponse | None:
+            status, headers = msgpack.unpackb(data)
+            return _response(status, headers)
+
+    return HeadersOnly()
 
 
 def _response(status: int, headers: Mapping[str, str]) -> HTTPResponse:
+    from urllib3 import HTTPResponse
+
     return HTTPResponse(
         body=io.BytesIO(b""), headers=dict(headers), status=status, preload_content=False
     )
+
+
+def _with_heuristic(headers: Mapping[str, str], fetched: float, ttl: int) -> dict[str, str]:
+    """``headers`` dated (fetch time) and, without explicit freshness, fresh for ``ttl`` s."""
+    effective = dict(headers)
+    effective.setdefault("date", formatdate(fetched, usegmt=True))
+    directives = parse_cache_control(effective)
+    if not {"max-age", "no-cache"} & directives.keys() and "expires" not in effective:
+        extra = f"max-age={max(0, ttl)}"
+        old = effective.get("cache-control")
+        effective["cache-control"] = f"{old}, {extra}" if old else extra
+    return effective
 
 
 class PageRules:
@@ -80,34 +145,48 @@ class PageRules:
     def _controller(
         self, url: str, stored: Mapping[str, str] | None, status: int = 200
     ) -> tuple[CacheController, DictCache, PreparedRequest]:
+        from cachecontrol.cache import DictCache
+        from cachecontrol.controller import CacheController
+        from requests import PreparedRequest
+        from requests.structures import CaseInsensitiveDict
+
         cache = DictCache()
-        controller = CacheController(cache, serializer=_HeadersOnly(), status_codes=_STATUSES)
+        controller = CacheController(cache, serializer=_headers_only(), status_codes=_STATUSES)
         request = PreparedRequest()
         request.url, request.headers = url, CaseInsensitiveDict()
         if stored is not None:
             cache.set(controller.cache_url(url), msgpack.packb([status, dict(stored)]))
         return controller, cache, request
 
-    def _with_heuristic(
-        self, controller: CacheController, headers: Mapping[str, str], fetched: float, ttl: int
-    ) -> dict[str, str]:
-        """``headers`` dated (fetch time) and, without explicit freshness, fresh for ``ttl`` s."""
-        effective = dict(headers)
-        effective.setdefault("date", formatdate(fetched, usegmt=True))
-        directives = controller.parse_cache_control(effective)
-        if not {"max-age", "no-cache"} & directives.keys() and "expires" not in effective:
-            extra = f"max-age={max(0, ttl)}"
-            old = effective.get("cache-control")
-            effective["cache-control"] = f"{old}, {extra}" if old else extra
-        return effective
-
     def is_fresh(self, url: str, stored: Mapping[str, str], fetched: float) -> bool:
-        """May the stored page be used without asking the index?"""
-        controller, cache, request = self._controller(url, None)
-        effective = self._with_heuristic(controller, stored, fetched, self.default_ttl)
-        if "no-cache" in controller.parse_cache_control(effective):
+        """May the stored page be used without asking the index?
+
+        ``CacheController.cached_request``'s test for a stored 200 and a request without
+        directives: age from ``Date``, lifetime from ``max-age``, else ``Expires - Date``.
+        """
+        effective = _with_heuristic(stored, fetched, self.default_ttl)
+        directives = parse_cache_control(effective)
+        if "no-cache" in directives:
             return False
-        cache.set(controller.cache_url(url), msgpack.packb([200, effective]))
+        dated = parsedate_tz(effective["date"])
+        if dated is None:  # a malformed Date: whatever the controller makes of it
+            return self.is_fresh_by_controller(url, effective)
+        date = calendar.timegm(dated[:6])
+        age = max(0.0, time.time() - date)
+        lifetime = 0
+        max_age = directives.get("max-age")
+        if max_age is not None:
+            lifetime = max_age
+        elif "expires" in effective:
+            expires = parsedate_tz(effective["expires"])
+            if expires is not None:
+                lifetime = max(0, calendar.timegm(expires[:6]) - date)
+        return lifetime > age
+
+    def is_fresh_by_controller(self, url: str, effective: Mapping[str, str]) -> bool:
+        """The controller's own answer for headers already through :func:`_with_heuristic`."""
+        controller, cache, request = self._controller(url, None)
+        cache.set(controller.cache_url(url), msgpack.packb([200, dict(effective)]))
         return controller.cached_request(request) is not False
 
     def conditional_headers(self, url: str, stored: Mapping[str, str]) -> dict[str, str]:
@@ -121,7 +200,7 @@ class PageRules:
         # Kept even when default_ttl is 0 (for --offline and revalidation): at least 1 s here.
         ttl = max(1, self.default_ttl)
         every = {k.lower(): v for k, v in headers.items()}  # Vary etc. count for the decision
-        candidate = _response(status, self._with_heuristic(controller, every, time.time(), ttl))
+        candidate = _response(status, _with_heuristic(every, time.time(), ttl))
         controller.cache_response(request, candidate, status_codes=_STATUSES)
         return kept if cache.get(controller.cache_url(url)) is not None else None
 

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-import requests
 from packaging.metadata import parse_email
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
@@ -40,7 +39,6 @@ from xv.errors import (
 )
 from xv.index import zipread
 from xv.index.client import IndexClient, IndexSettings, client_for, remember_client
-from xv.index.http import raise_for_retry
 from xv.index.simple import DistFile
 from xv.pool import thread_map
 from xv.resolver.pubgrub import Unavailable
@@ -48,7 +46,9 @@ from xv.urls import redact as redact_url
 
 log = logging.getLogger(__name__)
 
-if TYPE_CHECKING:  # only the type: the pool is handed in by the caller
+if TYPE_CHECKING:  # only the types: the pool is handed in; requests loads with a request
+    import requests
+
     from xv.pool import WorkerPool
 
 METADATA_BUCKET = CacheBucket.METADATA
@@ -288,6 +288,8 @@ class _HttpRangeSource:
         return self._get(f"bytes={start}-{end - 1}")[0]
 
     def _get(self, spec: str) -> tuple[bytes, str]:
+        from xv.index.http import raise_for_retry
+
         http = self.client.http
         RANGE_STATS.requests += 1
 
