@@ -39,6 +39,17 @@ def xv_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
+def clean_home(xv_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """:func:`xv_home` outside any virtualenv or conda environment (``VIRTUAL_ENV`` and
+    ``CONDA_PREFIX`` cleared, so a sync targets the interpreter a test names), with the
+    pool on threads."""
+    for name in ("VIRTUAL_ENV", "CONDA_PREFIX"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XV_POOL", "thread")
+    return xv_home
+
+
+@pytest.fixture
 def make_index(localindex_build_cache: Path) -> Iterator[MakeIndex]:
     """``make_index(pkgs, **switches) -> LocalIndex``; every index is closed at teardown."""
     indexes: list[LocalIndex] = []

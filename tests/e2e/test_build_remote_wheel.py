@@ -4,7 +4,6 @@ and a ``#sha256=`` fragment or a lock's ``--hash`` is still checked then."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -22,13 +21,8 @@ PKGS = [BIG, Pkg("idna", "3.10")]
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("XV_") or name in ("VIRTUAL_ENV", "CONDA_PREFIX"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XV_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("XV_POOL", "thread")
+def clean_env(clean_home: Path) -> None:
+    pass
 
 
 def compile_(idx: LocalIndex, *args: str) -> Result:

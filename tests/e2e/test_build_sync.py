@@ -4,7 +4,6 @@ directories, sdist URLs and git entries; what is recorded, what is left alone, f
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -28,13 +27,7 @@ PIP = [sys.executable, "-m", "pip"]
 
 
 @pytest.fixture
-def idx(make_index: MakeIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalIndex:
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("XV_") or name in ("VIRTUAL_ENV", "CONDA_PREFIX"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XV_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("XV_POOL", "thread")
+def idx(make_index: MakeIndex, clean_home: Path) -> LocalIndex:
     index = make_index(PKGS)
     index.add_files(*BACKENDS)
     return index

@@ -42,13 +42,8 @@ def venv(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith("XV_") or name in ("VIRTUAL_ENV", "CONDA_PREFIX"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XV_POOL", "thread")
-    monkeypatch.setenv("XV_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.chdir(tmp_path)
+def clean_env(clean_home: Path) -> None:
+    pass
 
 
 def xv_sync(*args: str) -> Result:

@@ -60,13 +60,8 @@ def make_venv(path: Path, python: str = sys.executable) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith("XV_") or name in ("VIRTUAL_ENV", "CONDA_PREFIX"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XV_POOL", "thread")  # one test below runs the process pool
-    monkeypatch.setenv("XV_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.chdir(tmp_path)
+def clean_env(clean_home: Path) -> None:
+    pass  # threads: one test below runs the process pool
 
 
 def lock(tmp_path: Path, text: str, name: str = "requirements.txt") -> str:

@@ -6,7 +6,6 @@ Every expected text below is what ``uv pip compile --universal --python-version 
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -20,13 +19,8 @@ from xv.cli import sync as sync_cli
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("XV_") or name in ("VIRTUAL_ENV", "CONDA_PREFIX"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XV_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("XV_POOL", "thread")
+def _clean_env(clean_home: Path) -> None:
+    pass
 
 
 def universal(idx: LocalIndex, requirements: str, *args: str) -> Result:
