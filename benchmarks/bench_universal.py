@@ -2,9 +2,10 @@
 
 For each input of fixtures/compile (web, data-science, fastapi, and the non-forking basic
 one), each tool compiles ``--universal --python-version 3.9 --exclude-newer 2025-10-01``
-cold (an empty cache directory of its own) and then warm (the same cache, without the
-previous output file, whose pins it would otherwise prefer) ``--repeat`` times, keeping the
-fastest warm run. xv's plain (non-universal) compile of the same input, cold and warm, shows
+cold (an empty cache directory of its own, ``--repeat`` times, the median kept; rounds are
+interleaved uv, xv universal, xv plain, so a machine loaded by others weighs on all alike) and
+then warm (the last round's cache, without the previous output file, whose pins it would
+otherwise prefer) ``--repeat`` times, keeping the fastest warm run. xv's plain (non-universal) compile of the same input, cold and warm, shows
 what carrying markers costs (``univ/plain`` is warm over warm), and how much of the cold time
 is xv's cold path in general. Times are wall-clock seconds of the whole
 command; ratios are xv's time over uv's. The output files are compared too (their two header
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -51,19 +53,53 @@ def body(path: Path) -> list[str]:
     return path.read_text().splitlines()[2:] if path.exists() else []
 
 
-def timings(
-    tool: str, exe: str, name: str, work: Path, repeat: int, universal: bool = True
-) -> tuple[float, float, list[str]]:
+def cold_run(
+    tool: str, exe: str, name: str, work: Path, round_: int, universal: bool = True
+) -> tuple[float, list[str]]:
+    """One cold compile into a cache directory of its own; the time and the output's body."""
     src = work / f"{name}.in"
-    cache = work / f"cache-{tool}-{name}-{universal}"
+    cache = work / f"cache-{tool}-{name}-{universal}-{round_}"
     out = work / f"{name}-{tool}-{universal}.txt"
-    cold = run(command(tool, exe, src, out, cache, universal))
-    result = body(out)
+    out.unlink(missing_ok=True)
+    seconds = run(command(tool, exe, src, out, cache, universal))
+    return seconds, body(out)
+
+
+def warm_run(
+    tool: str, exe: str, name: str, work: Path, round_: int, repeat: int, universal: bool = True
+) -> float:
+    """The fastest of ``repeat`` compiles with round ``round_``'s cache and no previous output."""
+    src = work / f"{name}.in"
+    cache = work / f"cache-{tool}-{name}-{universal}-{round_}"
+    out = work / f"{name}-{tool}-{universal}.txt"
     warm = float("inf")
     for _ in range(repeat):
         out.unlink(missing_ok=True)
         warm = min(warm, run(command(tool, exe, src, out, cache, universal)))
-    return cold, warm, result
+    return warm
+
+
+def measure(name: str, work: Path, uv: str, xv: str, repeat: int) -> str:
+    """One row of the table: median cold times over interleaved rounds, then warm times."""
+    colds: dict[str, list[float]] = {"uv": [], "xv": [], "plain": []}
+    outs: dict[str, list[str]] = {}
+    for round_ in range(repeat):
+        colds["uv"].append((got := cold_run("uv", uv, name, work, round_))[0])
+        outs["uv"] = got[1]
+        colds["xv"].append((got := cold_run("xv", xv, name, work, round_))[0])
+        outs["xv"] = got[1]
+        colds["plain"].append(cold_run("xv", xv, name, work, round_, universal=False)[0])
+    last = repeat - 1
+    uv_warm = warm_run("uv", uv, name, work, last, repeat)
+    xv_warm = warm_run("xv", xv, name, work, last, repeat)
+    plain_warm = warm_run("xv", xv, name, work, last, repeat, universal=False)
+    uv_cold, xv_cold, plain_cold = (statistics.median(colds[k]) for k in ("uv", "xv", "plain"))
+    same = "same as uv" if outs["xv"] == outs["uv"] and outs["xv"] else "DIFFERENT from uv"
+    return (
+        f"{name:<10}{uv_cold:>9.2f}{xv_cold:>9.2f}{xv_cold / uv_cold:>7.2f}"
+        f"{uv_warm:>9.2f}{xv_warm:>9.2f}{xv_warm / uv_warm:>7.2f}"
+        f"{plain_cold:>11.2f}{plain_warm:>11.2f}{xv_warm / plain_warm:>11.2f}  {same}"
+    )
 
 
 def main() -> None:
@@ -81,17 +117,7 @@ def main() -> None:
         work = Path(tmp)
         for name in args.only or INPUTS:
             shutil.copy(FIXTURES / f"{name}.in", work / f"{name}.in")
-            uv_cold, uv_warm, uv_out = timings("uv", args.uv, name, work, args.repeat)
-            xv_cold, xv_warm, xv_out = timings("xv", args.xv, name, work, args.repeat)
-            plain_cold, plain_warm, _ = timings(
-                "xv", args.xv, name, work, args.repeat, universal=False
-            )
-            same = "same as uv" if xv_out == uv_out and xv_out else "DIFFERENT from uv"
-            print(
-                f"{name:<10}{uv_cold:>9.2f}{xv_cold:>9.2f}{xv_cold / uv_cold:>7.2f}"
-                f"{uv_warm:>9.2f}{xv_warm:>9.2f}{xv_warm / uv_warm:>7.2f}"
-                f"{plain_cold:>11.2f}{plain_warm:>11.2f}{xv_warm / plain_warm:>11.2f}  {same}"
-            )
+            print(measure(name, work, args.uv, args.xv, max(1, args.repeat)), flush=True)
 
 
 if __name__ == "__main__":
