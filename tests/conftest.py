@@ -39,14 +39,19 @@ def xv_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def clean_home(xv_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def bare_home(xv_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """:func:`xv_home` outside any virtualenv or conda environment (``VIRTUAL_ENV`` and
-    ``CONDA_PREFIX`` cleared, so a sync targets the interpreter a test names), with the
-    pool on threads."""
+    ``CONDA_PREFIX`` cleared, so a sync targets the interpreter a test names)."""
     for name in ("VIRTUAL_ENV", "CONDA_PREFIX"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("XV_POOL", "thread")
     return xv_home
+
+
+@pytest.fixture
+def clean_home(bare_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """:func:`bare_home` with the pool on threads."""
+    monkeypatch.setenv("XV_POOL", "thread")
+    return bare_home
 
 
 @pytest.fixture

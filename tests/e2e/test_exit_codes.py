@@ -25,12 +25,7 @@ PKGS = [Pkg("flask", "3.1.3", deps=["click>=8"]), Pkg("click", "8.2.1")]
 
 
 @pytest.fixture
-def idx(make_index: MakeIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalIndex:
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("XV_") or name in ("VIRTUAL_ENV", "CONDA_PREFIX"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XV_CACHE_DIR", str(tmp_path / "cache"))
+def idx(make_index: MakeIndex, bare_home: Path) -> LocalIndex:
     return make_index(PKGS)
 
 

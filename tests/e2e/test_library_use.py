@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,12 +17,8 @@ PKGS = [Pkg("app", "1.0", deps=["lib>=1"], sdist=False), Pkg("lib", "1.1", sdist
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith("XV_") or name in ("VIRTUAL_ENV", "CONDA_PREFIX"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XV_POOL", "thread")
-    monkeypatch.chdir(tmp_path)
+def clean_env(clean_home: Path) -> None:
+    """Every test runs as :func:`clean_home` sets up (its own directory and cache)."""
 
 
 def test_sync_without_the_cli(make_index: MakeIndex, tmp_path: Path) -> None:
