@@ -101,6 +101,58 @@ def test_a_page_from_the_cache_is_judged_only_as_far_as_selections_reach() -> No
     assert list(lazy) == list(eager)
 
 
+def barred_cands(versions: list[int], barred: set[int], pre: set[int]) -> list[Candidate]:
+    """Newest first; ``barred`` versions unusable, ``pre`` ones pre-releases (``N.0b1``)."""
+    out = []
+    for v in sorted(versions, reverse=True):
+        text = f"{v}.0b1" if v in pre else f"{v}.0"
+        f = DistFile(f"p-{text}-py3-none-any.whl", f"https://x/p-{text}-py3-none-any.whl")
+        out.append(Candidate(V(text), (f,), f, False, "why" if v in barred else None))
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.integers(0, 20), min_size=1, max_size=15, unique=True),
+    st.sets(st.integers(0, 20)),
+    st.sets(st.integers(0, 20)),
+    st.lists(st.integers(0, 20), max_size=8),
+    st.booleans(),
+    st.booleans(),
+)
+def test_passed_over_is_the_first_barred_version_before_the_choice(
+    versions: list[int],
+    barred: set[int],
+    pre: set[int],
+    holes: list[int],
+    lowest: bool,
+    pre_ok: bool,
+) -> None:
+    """The lazy walk gives what scanning every barred version in the range gave (the
+    provider's former eager list), judging nothing past the choice."""
+    newest_first = barred_cands(versions, barred, pre)
+    lazy = Candidates([c.version for c in newest_first], lambda i: newest_first[i])
+    sel = CandidateSelector(lazy, SelectionPolicy(lowest=lowest, prerelease=ALWAYS))
+    rng: Range[Version] = Range.full()
+    for h in holes:
+        rng = rng.difference(Range.between(V(f"{h}.0b1"), V(f"{h}.0.post1")))
+    pick = sel.select(rng)
+    order = sorted(newest_first, key=lambda c: c.version, reverse=not lowest)
+    expected = None
+    for c in order:
+        if not rng.contains(c.version) or c.excluded is None:
+            continue
+        if pick is not None and (c.version > pick.version if lowest else c.version < pick.version):
+            break
+        if pre_ok or not c.version.is_prerelease:
+            expected = c
+            break
+    judged_by_select = [j is not None for j in lazy._judged]
+    assert sel.passed_over(rng, pick, pre_ok) == expected
+    if pick is not None:  # the walk stops at the choice: nothing beyond it is judged
+        assert [j is not None for j in lazy._judged] == judged_by_select
+
+
 def test_batch_prefetch_schedule_like_uv_then_growing() -> None:
     pre = BatchPrefetcher()
     due = []

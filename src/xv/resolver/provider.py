@@ -10,8 +10,8 @@ metadata in batches so the solver rarely waits on one request at a time.
 from __future__ import annotations
 
 import logging
-from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -162,7 +162,6 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
         # len(deps), which also counts the root, extras and every version tried.
         self._resolved: set[str] = set()
         self._logged_over: set[tuple[str, Version]] = set()
-        self._barred: dict[str, _Barred] = {}
         self._unusable: dict[tuple[str, Version], str] = {}  # versions tried and passed over
         self._selectors: dict[str, CandidateSelector] = {}
         self._by_version: dict[str, dict[Version, int]] = {}  # position in candidates()
@@ -339,44 +338,29 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
         self, name: str, rng: Range[Version], chosen: Candidate | None
     ) -> Version | None:
         """A version in ``rng`` that ranks before ``chosen`` but cannot be used (no usable
-        files, building disabled, Requires-Python, yanked): returned to the solver, which
-        asks for its dependencies and gets the reason, so the failure names it ("bar==2.0
-        has no usable wheels") instead of passing over it silently, as uv does. A preferred
-        pin (from an existing lock) still comes first; a pre-release only when allowed."""
-        barred = self._barred_versions(name)
-        if not barred.items:
-            return None
+        files, building disabled, Requires-Python): returned to the solver, which asks
+        for its dependencies and gets the reason, so the failure names it ("bar==2.0 has
+        no usable wheels") instead of passing over it silently, as uv does. A preferred
+        pin (from an existing lock) still comes first; a pre-release only when allowed.
+        Yanked versions are not offered: they still count for the pre-release policy (a
+        yanked 2.1 keeps 3.0b1 out), so offering them would change answers; -v and a hint
+        name them."""
         sel = self.selector(name)
         if chosen is not None and chosen.version == sel.policy.preferred:
             return None
         pre_ok = sel.policy.prerelease == ALWAYS or (
             chosen is not None and chosen.version.is_prerelease
         )
-        for version, why in _in_range(barred, rng, sel.policy.lowest):
-            if chosen is not None and (
-                version < chosen.version if not sel.policy.lowest else version > chosen.version
-            ):
-                return None
-            if pre_ok or not version.is_prerelease:
-                self._unusable[(name, version)] = why
-                if (name, version) not in self._logged_over:
-                    self._logged_over.add((name, version))
-                    extra = " (building from source is disabled)" if why == NO_USABLE_WHEELS else ""
-                    log.debug("%s %s passed over: %s%s", name, version, why, extra)
-                return version
-        return None
-
-    def _barred_versions(self, name: str) -> _Barred:
-        """The versions of ``name`` ruled out before solving and why, oldest first. Yanked
-        versions are not among them: they still count for the pre-release policy (a yanked
-        2.1 keeps 3.0b1 out), so offering them would change answers; -v and a hint name them."""
-        found = self._barred.get(name)
-        if found is None:
-            items = sorted(
-                (c.version, c.excluded) for c in self.candidates(name) if c.excluded is not None
-            )
-            found = self._barred[name] = _Barred(items, [v for v, _ in items])
-        return found
+        over = sel.passed_over(rng, chosen, pre_ok)
+        if over is None or over.excluded is None:
+            return None
+        version, why = over.version, over.excluded
+        self._unusable[(name, version)] = why
+        if (name, version) not in self._logged_over:
+            self._logged_over.add((name, version))
+            extra = " (building from source is disabled)" if why == NO_USABLE_WHEELS else ""
+            log.debug("%s %s passed over: %s%s", name, version, why, extra)
+        return version
 
     def _log_choice(
         self, package: PyPackage, rng: Range[Version], chosen: Candidate | None
@@ -573,25 +557,6 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
         if ascending is None:
             ascending = self._ascending[name] = sorted(candidate_versions(self.candidates(name)))
         return ascending
-
-
-@dataclass(frozen=True)
-class _Barred:
-    """A project's versions that cannot be chosen, with why, oldest first."""
-
-    items: list[tuple[Version, str]]
-    versions: list[Version]
-
-
-def _in_range(barred: _Barred, rng: Range[Version], lowest: bool) -> Iterator[tuple[Version, str]]:
-    """The barred versions in ``rng``, newest first (oldest first for ``lowest``); each
-    interval of the range is found by bisection, as the selector does."""
-    vs = barred.versions
-    for lo, lo_inc, hi, hi_inc in rng.segments if lowest else reversed(rng.segments):
-        start = 0 if lo is None else (bisect_left if lo_inc else bisect_right)(vs, lo)
-        end = len(vs) if hi is None else (bisect_right if hi_inc else bisect_left)(vs, hi)
-        chunk = barred.items[start:end]
-        yield from (chunk if lowest else reversed(chunk))
 
 
 class DirectUrlUnsupported(Exception):

@@ -88,21 +88,46 @@ class CandidateSelector:
         return first_pre if rule == IF_NECESSARY and not any_stable else None
 
     def compatible(self, rng: Range[Version]) -> Iterator[Candidate]:
-        """Usable candidates in ``rng``, in preference order (policy not applied).
+        """Usable candidates in ``rng``, in preference order (policy not applied)."""
+        for i in self._in_range(rng):
+            c = self._at(i)
+            if c.excluded is None:
+                yield c
+
+    def passed_over(
+        self, rng: Range[Version], chosen: Candidate | None, pre_ok: bool
+    ) -> Candidate | None:
+        """The first candidate in ``rng``, in preference order, that ranks before
+        ``chosen`` (anywhere in ``rng`` when None) and cannot be used at all; a
+        pre-release only when ``pre_ok``. Only the versions up to ``chosen`` are judged
+        (the ones :meth:`select` judged on its way to it), and a pre-release not at all
+        when it would not count."""
+        lowest = self.policy.lowest
+        for i in self._in_range(rng):
+            version = self._versions[i]
+            if chosen is not None and (
+                version > chosen.version if lowest else version < chosen.version
+            ):
+                return None
+            if not pre_ok and version.is_prerelease:
+                continue
+            c = self._at(i)
+            if c.excluded is not None:
+                return c
+        return None
+
+    def _in_range(self, rng: Range[Version]) -> Iterator[int]:
+        """Ascending indices of the versions in ``rng``, in preference order, usable or not.
 
         Each interval of the range is located in the sorted versions by bisection,
         so versions above a range that excludes the newest hundreds cost nothing.
         """
         segments = rng.segments if self.policy.lowest else reversed(rng.segments)
+        vs = self._versions
         for lo, lo_inc, hi, hi_inc in segments:
-            vs = self._versions
             start = 0 if lo is None else (bisect_left if lo_inc else bisect_right)(vs, lo)
             end = len(vs) if hi is None else (bisect_right if hi_inc else bisect_left)(vs, hi)
-            order = range(start, end) if self.policy.lowest else range(end - 1, start - 1, -1)
-            for i in order:
-                c = self._at(i)
-                if c.excluded is None:
-                    yield c
+            yield from range(start, end) if self.policy.lowest else range(end - 1, start - 1, -1)
 
     def skipped(self, rng: Range[Version]) -> tuple[list[Version], list[Version]]:
         """Pre-releases and yanked versions in ``rng`` that the policy passed over."""
