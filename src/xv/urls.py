@@ -84,3 +84,11 @@ def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
     clean = urlunsplit(SplitResult(parts.scheme, netloc, parts.path, parts.query, parts.fragment))
     user = unquote(parts.username or "")
     return clean, (user, unquote(parts.password or ""))
+
+
+def url2pathname(path: str) -> str:
+    """:func:`urllib.request.url2pathname`, imported only when a ``file:`` URL is read
+    (urllib.request brings http.client, email and ssl: a third of a warm compile's start-up)."""
+    from urllib.request import url2pathname as convert
+
+    return convert(path)

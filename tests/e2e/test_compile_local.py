@@ -232,6 +232,26 @@ def test_a_check_answered_by_its_record_loads_no_resolver(idx: LocalIndex) -> No
     assert idx.requests == []
 
 
+def test_a_warm_compile_loads_neither_the_builder_nor_the_fetching_modules(
+    idx: LocalIndex,
+) -> None:
+    # Every page and METADATA in the cache, no previous output: the answer needs the
+    # resolver and the cache, not the build machinery, the METADATA parser (the email
+    # package), urllib.request, the process pool's multiprocessing, nor the HTTP stack.
+    assert xv(idx, "requirements.in", "-o", "requirements.txt").exit_code == 0
+    Path("requirements.txt").unlink()
+    idx.clear_log()
+    argv = ["requirements.in", "-o", "requirements.txt", "-i", idx.url]
+    _, modules = run_importing("xv.cli.compile", "xv-compile", argv)
+    assert "xv.resolver.provider" in modules  # it did resolve
+    assert Path("requirements.txt").read_text().endswith(FLASK_REQUESTS)
+    heavy = ("requests", "xv.build.builder", "xv.build.frontend", "xv.build.requires",
+             "xv.install.archive", "packaging.metadata", "email.parser", "urllib.request",
+             "http.client", "multiprocessing", "tarfile", "zipfile", "xv.index.zipread")  # fmt: skip
+    assert [m for m in heavy if m in modules] == []
+    assert idx.requests == []
+
+
 def test_check_stale_exits_1_with_a_diff(locked: LocalIndex) -> None:
     Path("requirements.in").write_text("flask\nrequests[socks]\nclick<8.2\n")
     result = check(locked)

@@ -13,18 +13,20 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
-from xv.build.builder import Builder
-from xv.build.direct import DirectSources
-from xv.build.frontend import BuildOptions, Frontend, parse_config_settings
-from xv.build.requires import ResolverProvisioner
 from xv.build.settings import BuildSettings
-from xv.build.vcs import GitSource
 from xv.env.interpreter import Interpreter, query_interpreter
 from xv.errors import BuildError, UsageError
 from xv.index.client import IndexClient
+
+if TYPE_CHECKING:  # the build machinery (frontend, installer, tar/zip) loads when first used
+    from xv.build.builder import Builder
+    from xv.build.direct import DirectSources
+    from xv.build.requires import ResolverProvisioner
+    from xv.build.vcs import GitSource
 
 
 def read_build_constraints(paths: Sequence[str]) -> tuple[str, ...]:
@@ -59,10 +61,14 @@ class BuildContext:
         self._git: GitSource | None = None
         self._direct: DirectSources | None = None
         self._making = threading.Lock()
-        try:
-            self.config_settings = parse_config_settings(settings.config_settings)
-        except ValueError as exc:
-            raise UsageError(f"--config-setting: {exc}") from None
+        self.config_settings: dict[str, str | list[str]] = {}
+        if settings.config_settings:
+            from xv.build.frontend import parse_config_settings
+
+            try:
+                self.config_settings = parse_config_settings(settings.config_settings)
+            except ValueError as exc:
+                raise UsageError(f"--config-setting: {exc}") from None
 
     @property
     def interpreter(self) -> Interpreter:
@@ -79,6 +85,10 @@ class BuildContext:
 
     def _make_builder(self) -> Builder:
         if self._builder is None:
+            from xv.build.builder import Builder
+            from xv.build.frontend import BuildOptions, Frontend
+            from xv.build.requires import ResolverProvisioner
+
             self._provisioner = ResolverProvisioner(
                 self.client, read_build_constraints(self.settings.constraint_files)
             )
@@ -92,6 +102,9 @@ class BuildContext:
     def direct(self) -> DirectSources:
         with self._making:
             if self._direct is None:
+                from xv.build.direct import DirectSources
+                from xv.build.vcs import GitSource
+
                 self._git = GitSource(self.client.cache)
                 self._direct = DirectSources(self.client, self._make_builder(), self._git)
             return self._direct

@@ -18,9 +18,8 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-from xv.build.builder import Builder
 from xv.cache import CacheBucket
 from xv.errors import XvError
 from xv.index.client import IndexClient
@@ -31,6 +30,9 @@ from xv.resolver.background import URGENT
 from xv.resolver.candidates import Candidate
 from xv.resolver.index_source import IndexSource
 from xv.resolver.pubgrub import Unavailable
+
+if TYPE_CHECKING:  # handed in: the builder's modules load when a build needs them
+    from xv.build.builder import Builder
 
 SDISTS_BUCKET = CacheBucket.SDISTS
 BUILD_LANE = "build"  # the fetcher's lane for sdist builds: one thread per CPU

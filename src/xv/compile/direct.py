@@ -17,15 +17,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
 
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from xv.build.context import BuildContext
-from xv.build.direct import DirectDist, DirectRef
 from xv.compile.options import InputRequirement
 from xv.env.target import Target
 from xv.errors import InputError
@@ -33,7 +31,11 @@ from xv.index.simple import DistFile
 from xv.lockfile import strip_credentials
 from xv.resolver.candidates import DirectCandidate
 from xv.resolver.result import Parent
-from xv.urls import redact
+from xv.urls import redact, url2pathname
+
+if TYPE_CHECKING:  # a direct reference loads the build machinery; a plain input does not
+    from xv.build.context import BuildContext
+    from xv.build.direct import DirectDist
 
 
 def resolve_direct(
@@ -49,6 +51,10 @@ def resolve_direct(
     replaced: dict[int, Requirement] = {}
     direct: dict[str, DirectCandidate] = {}
     todo = [i for i in items if i.parsed.url is not None and _applies(i.parsed.marker, target)]
+    if not todo:
+        return replaced, direct
+    from xv.build.direct import DirectRef
+
     refs = [
         DirectRef(i.parsed.url or "", i.parsed.editable, i.parsed.name, _label(i)) for i in todo
     ]

@@ -9,12 +9,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from xv.build.builder import Builder
 from xv.build.context import BuildContext
 from xv.build.settings import BuildSettings
 from xv.build.source import BuildingSource
@@ -33,6 +33,9 @@ from xv.resolver.resolve import run
 from xv.resolver.result import Parent, Resolution, ResolvedDist
 from xv.resolver.specifiers import specifier_to_range
 from xv.settings import parse_exclude_newer
+
+if TYPE_CHECKING:  # the builder loads when a build needs it (xv.build.context)
+    from xv.build.builder import Builder
 
 Progress = Callable[[int], None]
 

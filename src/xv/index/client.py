@@ -42,7 +42,6 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 from packaging.utils import canonicalize_name
 
@@ -55,7 +54,7 @@ from xv.index.settings import DEFAULT_INDEX_URL, IndexSettings
 from xv.index.simple import DistFile, ProjectPage
 from xv.pool import thread_map
 from xv.urls import redact as redact_url
-from xv.urls import split_credentials
+from xv.urls import split_credentials, url2pathname
 
 if TYPE_CHECKING:
     import requests

@@ -16,17 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import tempfile
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
-from packaging.metadata import parse_email
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from xv.cache import Cache, CacheBucket
@@ -37,12 +33,12 @@ from xv.errors import (
     OfflineError,
     XvError,
 )
-from xv.index import zipread
 from xv.index.client import IndexClient, IndexSettings, client_for, remember_client
 from xv.index.simple import DistFile
 from xv.pool import thread_map
 from xv.resolver.pubgrub import Unavailable
 from xv.urls import redact as redact_url
+from xv.urls import url2pathname
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +100,10 @@ def parse_metadata(data: bytes, source: str) -> CoreMetadata:
     >>> parse_metadata(b"Name: a\\nVersion: 1.0\\nRequires-Dist: b>=1\\nX-Odd: ?\\n", "a").requires_dist
     ('b>=1',)
     """
+    # packaging.metadata brings the email package: loaded when METADATA is read, not
+    # on a warm run, whose metadata comes from the cache.
+    from packaging.metadata import parse_email
+
     raw, _unparsed = parse_email(data)
     name, version = raw.get("name"), raw.get("version")
     if not name or not version:
@@ -178,6 +178,10 @@ def pick_metadata_file(files: Sequence[DistFile]) -> DistFile:
 
 
 def _metadata_bytes(client: IndexClient, file: DistFile) -> bytes:
+    import tempfile  # the fetching modules load with the first fetch, not on a warm run
+
+    from xv.index import zipread
+
     chooser = _Chooser(file.filename)
     if file.url.startswith("file:"):  # a find-links directory: read it in place
         return _from_wheel_file(Path(url2pathname(urlsplit(file.url).path)), chooser)
@@ -219,6 +223,8 @@ def _from_metadata_file(client: IndexClient, file: DistFile) -> bytes | None:
 
 
 def _from_wheel_file(path: Path, chooser: _Chooser) -> bytes:
+    import zipfile
+
     try:
         with zipfile.ZipFile(path) as archive:
             wanted = chooser(archive.namelist())
