@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,9 @@ from xv.index.pageform import (
     files_of_version,
     page_from_plain,
     page_to_plain,
+    plain_from_body,
 )
-from xv.index.simple import DistFile, ProjectPage, dist_name_version, parse_html
+from xv.index.simple import DistFile, ProjectPage, dist_name_version, parse_html, parse_page
 
 _text = st.text(max_size=20)
 _hashes = st.dictionaries(st.sampled_from(["sha256", "md5", "sha512"]), st.text(max_size=64))
@@ -153,3 +155,69 @@ def test_cached_pages_load_lazily_through_the_client(tmp_path: Path) -> None:
     entry = _read_entry(bucket, PAGE)
     assert entry is not None and entry.page is not None
     assert_same_page(entry.page, page)
+
+
+# A PEP 691 entry as an index may write it: every field optional or odd in the ways
+# parse_json accepts (PEP 592 yanked as bool or reason, PEP 714 core-metadata and its
+# older dist-info-metadata spelling, relative URLs, a size that is not an int).
+_entry = st.fixed_dictionaries(
+    {"filename": _filename},
+    optional={
+        "url": st.sampled_from(["../../f/x.whl", "https://files.example/x.whl", ""]),
+        "hashes": _hashes,
+        "requires-python": st.sampled_from([">=3.8", "", "<4,>=3.9"]),
+        "yanked": st.sampled_from([True, False, "broken build", ""]),
+        "upload-time": st.sampled_from(["2024-01-01T00:00:00Z", "2025-06-01T12:00:00.5Z"]),
+        "size": st.sampled_from([0, 12345, "12"]),
+        "core-metadata": st.sampled_from([True, False, {"sha256": "ab"}]),
+        "dist-info-metadata": st.sampled_from([True, {"sha256": "cd"}]),
+    },
+)
+
+
+@given(st.lists(_entry, max_size=10), st.none() | st.lists(_version, max_size=3))
+def test_a_json_page_goes_to_its_cache_form_as_through_its_files(
+    entries: list[dict[str, Any]], versions: list[str] | None
+) -> None:
+    """plain_from_body skips the DistFile values, nothing else: the same groups, rows,
+    order and PEP 700 versions as page_to_plain of the parsed page."""
+    doc: dict[str, Any] = {"meta": {"api-version": "1.1"}, "name": "Demo", "files": entries}
+    if versions is not None:
+        doc["versions"] = versions
+    body = json.dumps(doc).encode()
+    ctype = "application/vnd.pypi.simple.v1+json"
+    page = parse_page(body, ctype, PAGE, "Demo", index_url="https://idx.example/simple")
+    plain = plain_from_body(body, ctype, PAGE, "Demo", "https://idx.example/simple")
+    assert plain == page_to_plain(page)
+    assert_same_page(page_from_plain(plain), page)
+
+
+def test_an_html_page_and_a_refused_json_page_go_the_same_way_as_parse_page() -> None:
+    html = parse_page(HTML_PYPI.encode(), "text/html", PAGE, "requests", index_url="i")
+    assert plain_from_body(HTML_PYPI.encode(), "text/html", PAGE, "requests", "i") == (
+        page_to_plain(html)
+    )
+    ctype = "application/vnd.pypi.simple.v1+json"
+    bad_hashes = {"files": [{"filename": "a-1.0.tar.gz", "url": "u", "hashes": {"sha256": 1}}]}
+    for doc in ({"meta": {"api-version": "2.0"}, "files": []}, {"files": 3}, bad_hashes):
+        body = json.dumps(doc).encode()
+        with pytest.raises(ValueError) as eager:
+            parse_page(body, ctype, PAGE, "a")
+        with pytest.raises(ValueError) as fused:
+            plain_from_body(body, ctype, PAGE, "a", "i")
+        assert str(fused.value) == str(eager.value)
+
+
+def test_only_a_body_that_cannot_spell_an_at_sign_skips_the_credentials_check() -> None:
+    from xv.index.client import _may_carry_credentials
+
+    ctype = "application/vnd.pypi.simple.v1+json"
+    escaped = (
+        b'{"files": [{"filename": "a-1.0.tar.gz", "url": "https://u:p\\u0040h/a-1.0.tar.gz"}]}'
+    )
+    page = parse_page(escaped, ctype, PAGE, "a")
+    assert "@" in page.files[0].url  # JSON may escape it: such a body is checked
+    assert _may_carry_credentials(escaped)
+    assert _may_carry_credentials(b'<a href="https://u:p&#64;h/a-1.0.tar.gz">a</a>')
+    assert _may_carry_credentials(b'{"url": "https://u:p@h/a-1.0.tar.gz"}')
+    assert not _may_carry_credentials(json.dumps({"files": [{"url": "https://h/a.whl"}]}).encode())

@@ -180,8 +180,8 @@ class IndexClient:
             return _local_index_page(base, name)
         url = base.rstrip("/") + "/" + name + "/"
 
-        def parse(body: bytes, content_type: str, page_url: str) -> ProjectPage:
-            return simple.parse_page(body, content_type, page_url, name, index_url=base)
+        def parse(body: bytes, content_type: str, page_url: str) -> tuple[Any, ...]:
+            return pageform.plain_from_body(body, content_type, page_url, name, base)
 
         return self._cached_page(url, name, parse, network)
 
@@ -204,10 +204,10 @@ class IndexClient:
             path = _local_path(clean)
             return simple.files_from_directory(path) if path.is_dir() else []
 
-        def parse(body: bytes, content_type: str, page_url: str) -> ProjectPage:
+        def parse(body: bytes, content_type: str, page_url: str) -> tuple[Any, ...]:
             text = body.decode("utf-8", "replace")
             files = tuple(simple.parse_find_links_html(text, page_url))
-            return ProjectPage(name="", files=files, index_url=clean)
+            return pageform.page_to_plain(ProjectPage(name="", files=files, index_url=clean))
 
         page = self._cached_page(clean, clean, parse, network)
         return list(page.files) if page is not None else []
@@ -218,7 +218,7 @@ class IndexClient:
         self,
         url: str,
         name: str,
-        parse: Callable[[bytes, str, str], ProjectPage],
+        parse: Callable[[bytes, str, str], tuple[Any, ...]],
         network: bool,
     ) -> ProjectPage | None:
         entry = _read_entry(self._pages, url)
@@ -247,7 +247,7 @@ class IndexClient:
         self,
         url: str,
         name: str,
-        parse: Callable[[bytes, str, str], ProjectPage],
+        parse: Callable[[bytes, str, str], tuple[Any, ...]],
         entry: _PageEntry | None,
     ) -> ProjectPage | None:
         headers = {"Accept": simple.ACCEPT}
@@ -267,23 +267,24 @@ class IndexClient:
             return None
         if response.status_code != 200:
             raise NetworkError(_status_message(url, response.status_code, name), redact_url(url))
+        body = response.content
         try:
-            page = parse(response.content, response.headers.get("Content-Type", ""), response.url)
+            # Grouped by version once, for the cache and for the resolver alike: it judges
+            # only the versions it looks at, decoding only their files.
+            plain = parse(body, response.headers.get("Content-Type", ""), response.url)
         except ValueError as exc:
             raise NetworkError(
                 f"{redact_url(url)}: unreadable index page: {exc}", redact_url(url)
             ) from None
         log.debug("%s: index page from the network", name)
-        # Grouped by version once, for the cache and for the resolver alike: it judges
-        # only the versions it looks at, decoding only their files.
-        plain = pageform.page_to_plain(page)
-        if _carries_credentials(page):
+        page = pageform.page_from_plain(plain)
+        if _may_carry_credentials(body) and _carries_credentials(page):
             # Credentials an index embeds in its file URLs stay in memory, never on disk.
             self._pages.delete(url)
         else:  # the write holds the cache form only, not the page or the response
             store = partial(self._store, url, 200, response.headers, plain, time.time())
             self.later(store)
-        return pageform.page_from_plain(plain)
+        return page
 
     def _store(
         self,
@@ -362,6 +363,13 @@ def _write_entry(bucket: Any, url: str, entry: _PageEntry) -> None:
         return
     page_plain = pageform.page_to_plain(entry.page) if entry.page is not None else None
     bucket.put(url, (page_plain, entry.fetched, entry.headers))
+
+
+def _may_carry_credentials(body: bytes) -> bool:
+    """False when no URL on the page can hold an ``@``: none in the body, nor an escape
+    that could spell one (JSON ``\\u0040``, an HTML character reference). Spares reading
+    every file of a page of thousands for :func:`_carries_credentials`."""
+    return b"@" in body or b"\\u" in body or b"&" in body
 
 
 def _carries_credentials(page: ProjectPage) -> bool:

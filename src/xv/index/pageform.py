@@ -12,15 +12,16 @@ in the order the index listed them, whichever way they are read.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, overload
 
 import msgpack
-from packaging.utils import canonicalize_version
+from packaging.utils import canonicalize_name, canonicalize_version
 from packaging.version import InvalidVersion, Version
 
 from xv.errors import XvError
-from xv.index.simple import DistFile, ProjectPage, file_version
+from xv.index import simple
+from xv.index.simple import DistFile, ProjectPage, file_version, parse_file_version
 
 # Bump when the layout below changes; page_from_plain refuses other versions (a miss).
 PLAIN_FORMAT = 3  # 3: each group keeps its version as spelled by its first file
@@ -123,12 +124,37 @@ def file_version_key(project: str, filename: str) -> str:
 def page_to_plain(page: ProjectPage) -> tuple[Any, ...]:
     """``(format, name, index_url, versions, ((key, spelled, positions, rows blob), ...))``:
     one group per version (its canonical key and its first file's spelling of it)."""
+    rows = (
+        (f.filename, f.url, f.hashes, f.requires_python, f.yanked, f.upload_time, f.size,
+         f.metadata_hashes)
+        for f in page.files
+    )  # fmt: skip
+    return _plain(page.name, page.index_url, page.versions, rows)
+
+
+def plain_from_body(
+    body: bytes, content_type: str, page_url: str, name: str, index_url: str
+) -> tuple[Any, ...]:
+    """:func:`page_to_plain` of :func:`~xv.index.simple.parse_page`'s page, the same value;
+    a JSON page's files go from the parsed JSON to their groups without becoming
+    :class:`DistFile` values first (a page lists up to tens of thousands, and a
+    resolution reads a few)."""
+    if not simple.content_type_is_json(content_type):
+        return page_to_plain(
+            simple.parse_page(body, content_type, page_url, name, index_url=index_url)
+        )
+    rows, versions = simple.json_rows(body, page_url)
+    return _plain(canonicalize_name(name), index_url, versions, rows)
+
+
+def _plain(
+    name: str, index_url: str, versions: tuple[str, ...], rows: Iterable[tuple[Any, ...]]
+) -> tuple[Any, ...]:
     groups: dict[str, tuple[str, list[int], list[tuple[Any, ...]]]] = {}
     keys: dict[Version | None, str] = {None: ""}  # a page lists dozens of files per version
-    for position, f in enumerate(page.files):
-        row: tuple[Any, ...] = (f.filename, f.url, f.hashes, f.requires_python, f.yanked)
-        row += (f.upload_time, f.size, f.metadata_hashes)
-        version = file_version(page.name, f.filename)
+    project = canonicalize_name(name)
+    for position, row in enumerate(rows):
+        version = parse_file_version(project, row[0])
         key = keys.get(version)
         if key is None:
             key = keys[version] = canonicalize_version(version)  # type: ignore[arg-type]
@@ -138,10 +164,10 @@ def page_to_plain(page: ProjectPage) -> tuple[Any, ...]:
         group[1].append(position)
         group[2].append(row)
     blobs = tuple(
-        (key, spelled, positions, msgpack.packb(rows, use_bin_type=True))
-        for key, (spelled, positions, rows) in groups.items()
+        (key, spelled, positions, msgpack.packb(members, use_bin_type=True))
+        for key, (spelled, positions, members) in groups.items()
     )
-    return (PLAIN_FORMAT, page.name, page.index_url, page.versions, blobs)
+    return (PLAIN_FORMAT, name, index_url, versions, blobs)
 
 
 def page_from_plain(obj: Any) -> ProjectPage:

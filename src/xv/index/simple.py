@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import unquote, urljoin, urlsplit
 
 from packaging.utils import (
@@ -131,36 +131,50 @@ def parse_json(
     a file whose ``hashes`` is not a mapping of strings (accepting it would
     install that file with no hash check).
     """
+    rows, versions = json_rows(data, page_url)
+    return ProjectPage(
+        name=canonicalize_name(name),
+        files=tuple(DistFile(*row) for row in rows),
+        index_url=index_url or page_url,
+        versions=versions,
+    )
+
+
+Row = tuple[str, str, dict[str, str], "str | None", "str | None", "str | None", "int | None", Any]
+
+
+def json_rows(data: bytes | str, page_url: str) -> tuple[list[Row], tuple[str, ...]]:
+    """A PEP 691 page's files as rows in :class:`DistFile`'s field order (what
+    :func:`parse_json` makes its files of, and the cache form keeps without making
+    them), and its PEP 700 ``versions``; :class:`ValueError` as :func:`parse_json`."""
     doc = json.loads(data)
     if not isinstance(doc, dict) or not isinstance(doc.get("files"), list):
         raise ValueError(f"{page_url}: not a PEP 691 project page")
     meta = doc.get("meta")
     check_api_version(meta.get("api-version") if isinstance(meta, dict) else None)
-    files = tuple(_json_file(entry, page_url) for entry in doc["files"] if isinstance(entry, dict))
+    rows = [_json_row(entry, page_url) for entry in doc["files"] if isinstance(entry, dict)]
     versions = doc.get("versions")
-    return ProjectPage(
-        name=canonicalize_name(name),
-        files=files,
-        index_url=index_url or page_url,
-        versions=tuple(str(v) for v in versions) if isinstance(versions, list) else (),
-    )
+    return rows, tuple(str(v) for v in versions) if isinstance(versions, list) else ()
 
 
-def _json_file(entry: dict[str, Any], page_url: str) -> DistFile:
+def _json_row(entry: dict[str, Any], page_url: str) -> Row:
     url = entry.get("url") or ""
     if not url.startswith(_ABSOLUTE):
         url = urljoin(page_url, url)
     hashes = entry.get("hashes", {})
     # JSON object keys are always strings: only the values need checking.
-    if type(hashes) is not dict or not all(type(v) is str for v in hashes.values()):
-        raise ValueError(f"{entry.get('filename') or url}: 'hashes' is not a mapping of strings")
+    if type(hashes) is not dict:
+        _bad_hashes(entry, url)
+    for value in hashes.values():
+        if type(value) is not str:
+            _bad_hashes(entry, url)
     meta = entry.get("core-metadata")
     if meta is None:
         meta = entry.get("dist-info-metadata")
     size = entry.get("size")
     yanked = entry.get("yanked")
-    # Positional, in DistFile's field order: a page lists up to tens of thousands of files.
-    return DistFile(
+    # A plain tuple in DistFile's field order: a page lists up to tens of thousands of files.
+    return (
         entry.get("filename") or _url_filename(url),
         url,
         hashes,
@@ -170,6 +184,10 @@ def _json_file(entry: dict[str, Any], page_url: str) -> DistFile:
         size if type(size) is int else None,
         None if meta is None or meta is False else _json_metadata(meta),
     )
+
+
+def _bad_hashes(entry: dict[str, Any], url: str) -> NoReturn:
+    raise ValueError(f"{entry.get('filename') or url}: 'hashes' is not a mapping of strings")
 
 
 def check_api_version(value: object) -> None:
@@ -401,8 +419,9 @@ def file_version(project: str, filename: str) -> Version | None:
 _canonical = lru_cache(maxsize=8192)(canonicalize_name)
 
 
-@lru_cache(maxsize=65536)
-def _file_version(project: str, filename: str) -> Version | None:
+def parse_file_version(project: str, filename: str) -> Version | None:
+    """:func:`file_version` for a canonical ``project``, parsed each time: for a pass over
+    a page's files, each met once (the cache would only hold them)."""
     if filename.endswith(".whl"):
         # name-version(-build)?-python-abi-platform.whl: a wheel's name holds no "-".
         parts = filename[:-4].split("-")
@@ -425,6 +444,9 @@ def _file_version(project: str, filename: str) -> Version | None:
                 return found_version
     found = dist_name_version(filename, project)
     return found[1] if found is not None and found[0] == project else None
+
+
+_file_version = lru_cache(maxsize=65536)(parse_file_version)
 
 
 @lru_cache(maxsize=65536)
