@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -142,16 +143,29 @@ def test_a_hashed_lock_does_not_rehash_a_verified_archive(
     index: LocalIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The archive's name is the wheel's sha256, verified (with RECORD) before its manifest
-    was written: a later sync of a lock pinning that sha256 checks sizes and mtimes only."""
+    was written: a later sync of a lock pinning that sha256 checks sizes and mtimes only,
+    but for the few small files the manifest's layout was read from (METADATA, WHEEL,
+    RECORD, entry_points.txt), which it hashes instead of parsing them again."""
     hashed_sync(index, tmp_path, "v1")
     from xv.install import archive as archive_module
+    from xv.install.record import hash_file as real_hash_file
+
+    hashed: list[str] = []
+
+    def layout_sources_only(path: str) -> tuple[str, int]:
+        rel = Path(path).relative_to(archive(tmp_path)).as_posix()
+        if not re.fullmatch(r"[^/]+\.dist-info/(METADATA|WHEEL|RECORD|entry_points\.txt)", rel):
+            raise AssertionError(f"a verified archive was hashed again: {rel}")
+        hashed.append(rel.split("/")[1])
+        return real_hash_file(path)
 
     def refuse(*args: object, **kwargs: object) -> object:
         raise AssertionError("a verified archive was hashed again")
 
-    monkeypatch.setattr(archive_module, "hash_file", refuse)
+    monkeypatch.setattr(archive_module, "hash_file", layout_sources_only)
     monkeypatch.setattr(archive_module, "file_sha256", refuse)
     assert installed_value(hashed_sync(index, tmp_path, "v2")) == "original"
+    assert sorted(hashed) == ["METADATA", "RECORD", "WHEEL", "entry_points.txt"]
 
 
 @pytest.mark.parametrize("member", ["RECORD", "WHEEL", "entry_points.txt", "METADATA"])
@@ -182,3 +196,55 @@ def test_a_corrupt_cached_wheel_without_its_archive_heals(
     venv = fresh_sync(index, tmp_path, "v2", *(["--refresh"] if refresh else []))
     assert installed_value(venv) == "original"
     assert zipfile.is_zipfile(wheel)
+
+
+FORGED_LAYOUTS: dict[str, dict[str, object]] = {
+    "dist-info outside": {"dist_info": "../../../../evil-1.0.dist-info"},
+    "dist-info of another tree": {"dist_info": "other-1.0.dist-info"},
+    "script escaping": {"entry_points": [("../../evil", "tool", "main", False)]},
+    "another project": {"name": "other"},
+    "another version": {"version": "9.9"},
+    "garbage record": {"record": "garbage"},
+    "escaping record path": {"record": [("../../evil.py", None, None)]},
+}
+
+
+@pytest.mark.parametrize("forged", sorted(FORGED_LAYOUTS))
+def test_a_forged_cached_layout_is_refused_or_harmless(
+    index: LocalIndex, tmp_path: Path, forged: str
+) -> None:
+    """A manifest keeps the layout checked when its tree was unpacked (names, RECORD,
+    scripts), so a sync need not parse METADATA, WHEEL and RECORD again. One rewritten
+    with a valid checksum (by whoever can write the cache) places nothing outside the
+    target and installs nothing but the pinned wheel: the pin, the names and every
+    destination are checked again; a refused tree is rebuilt from its wheel."""
+    hashed_sync(index, tmp_path, "v1")
+    tree = archive(tmp_path)
+    manifests = Bucket(tree.parent)
+    doc = manifests.get(manifest_key(tree.name))
+    assert doc is not None and doc["layout"] is not None  # the layout is kept
+    manifests.put(
+        manifest_key(tree.name), {**doc, "layout": {**doc["layout"], **FORGED_LAYOUTS[forged]}}
+    )
+    venv = hashed_sync(index, tmp_path, "v2")
+    assert installed_value(venv) == "original"
+    assert run_py(venv, "import importlib.metadata as m; print(m.version('tool'))") == "1.0"
+    assert sorted(p.name for p in tmp_path.rglob("evil*")) == []
+    assert sorted(p.name for p in venv.glob("lib/python*/site-packages/*.dist-info")) == [
+        "tool-1.0.dist-info"
+    ]
+
+
+def test_a_verified_archive_is_not_parsed_again(
+    index: LocalIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second sync takes the layout from the manifest: METADATA, WHEEL, RECORD and
+    entry_points.txt are hashed (above), not parsed."""
+    fresh_sync(index, tmp_path, "v1")
+    from xv.install import validate
+
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise AssertionError("a verified archive's layout was read again")
+
+    monkeypatch.setattr(validate, "read_layout", refuse)
+    assert installed_value(fresh_sync(index, tmp_path, "v2")) == "original"

@@ -9,7 +9,10 @@ the final one and renamed into place, under a lock, so one process unpacks and
 the others use its tree. Every file is created read-only, and a manifest
 (``<sha256>.manifest``: each file's size, mtime and hash) is written beside the
 tree; a tree is used only while it matches its manifest, checked cheaply (sizes
-and mtimes) or fully (hashes), and rebuilt from the wheel otherwise.
+and mtimes) or fully (hashes), and rebuilt from the wheel otherwise. The manifest
+also keeps the tree's layout (names, RECORD, scripts: what validation reads and checks
+of the wheel alone), so a sync does not parse METADATA, WHEEL and RECORD again; those
+few small files are hashed by every verification instead.
 """
 
 from __future__ import annotations
@@ -29,10 +32,17 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from xv.cache import Bucket
 from xv.errors import InstallError
 from xv.install.record import RecordEntry, hash_file, new_hasher, parse_record, record_hash
-from xv.install.validate import archive_files
+from xv.install.validate import (
+    WheelLayout,
+    archive_files,
+    checked_layout,
+    layout_from_plain,
+    layout_to_plain,
+)
 
 _CHUNK = 1 << 20
 _SIGNATURES = ("RECORD.jws", "RECORD.p7s")
+_LAYOUT_SOURCES = frozenset({"METADATA", "WHEEL", "RECORD", "entry_points.txt"})
 
 
 def unpack_wheel_to_archive(
@@ -66,12 +76,45 @@ def _extract_sealed(wheel_path: str, archive_dir: str, digest: str, final: str) 
     staging = tempfile.mkdtemp(prefix=".unpack-", dir=archive_dir)
     try:
         files = extract_wheel(wheel_path, staging)
-        manifest = {"wheel_sha256": digest, "files": sorted(files)}
+        manifest = {
+            "wheel_sha256": digest,
+            "files": sorted(files),
+            "layout": _layout_of(Path(staging), os.path.basename(wheel_path)),
+        }
         os.rename(staging, final)
         _manifests(archive_dir).put(manifest_key(digest), manifest)
     finally:
         if os.path.isdir(staging):
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _layout_of(tree: Path, label: str) -> dict[str, Any] | None:
+    """The checked layout of a tree just unpacked, for its manifest; None when a check
+    fails (each sync then reads the tree again, and refuses it with the check's message)."""
+    try:
+        return layout_to_plain(checked_layout(tree, label))
+    except InstallError:
+        return None
+
+
+def archive_layout(final: str | os.PathLike[str]) -> WheelLayout | None:
+    """The layout kept in the manifest of the tree at ``final`` (see :func:`_layout_of`),
+    for a tree :func:`verify_archive` accepted in this run; None when there is none.
+
+    The layout is a function of the wheel's bytes, and the manifest names their sha256
+    (the tree's name); its file list is the manifest's, which the tree was verified
+    against. The files it was read from are hashed by every verification."""
+    root = Path(final)
+    manifest = _manifests(root.parent).get(manifest_key(root.name))
+    try:
+        if manifest is None or manifest["wheel_sha256"] != root.name:
+            return None
+        doc = manifest.get("layout")
+        if doc is None:
+            return None
+        return layout_from_plain(doc, (row[0] for row in manifest["files"]))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
 
 
 def manifest_key(digest: str) -> str:
@@ -122,11 +165,20 @@ def verify_archive(final: str | os.PathLike[str], *, full: bool = False) -> bool
             info = os.stat(path)
             if info.st_size != size or info.st_mtime_ns != mtime:
                 return False
-            if full and hash_file(path)[0] != digest:
+            if (full or _is_layout_source(rel)) and hash_file(path)[0] != digest:
                 return False
     except (KeyError, TypeError, ValueError, OSError):
         return False
     return True
+
+
+def _is_layout_source(rel: str) -> bool:
+    """Whether ``rel`` is one of the few small files a layout is read from (METADATA,
+    WHEEL, RECORD, entry_points.txt): they are hashed by every verification, so one
+    damaged without its size or mtime changing is rebuilt, never trusted through the
+    layout read from it before."""
+    head, _, tail = rel.partition("/")
+    return tail in _LAYOUT_SOURCES and head.endswith(".dist-info")
 
 
 def discard_archive(final: str | os.PathLike[str]) -> None:

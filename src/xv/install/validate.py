@@ -25,15 +25,13 @@ is not UTF-8 is an :class:`InstallError`, never a ``UnicodeDecodeError``.
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 import functools
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from email.message import Message
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
@@ -41,6 +39,9 @@ from packaging.version import InvalidVersion, Version
 from xv.errors import InstallError
 from xv.install.record import RecordEntry, parse_record
 from xv.install.scripts import EntryPoint, parse_entry_points
+
+if TYPE_CHECKING:  # the email package loads when a tree is read, not for a known layout
+    from email.message import Message
 
 SCHEMES = ("purelib", "platlib", "headers", "scripts", "data")
 UNRECORDED = ("RECORD", "RECORD.jws", "RECORD.p7s")
@@ -81,6 +82,9 @@ def read_headers(path: Path, label: str) -> Message:
         raise InstallError(f"{label}: {path.name} is not valid UTF-8", label) from None
     except OSError as exc:
         raise InstallError(f"{label}: cannot read {path.name}: {exc}", label) from None
+    import email.parser
+    import email.policy
+
     parser = email.parser.HeaderParser(policy=email.policy.compat32)
     return parser.parsestr(text)
 
@@ -136,20 +140,73 @@ def _check_wheel_version(value: object, label: str) -> None:
         raise InstallError(f"{label}: unsupported Wheel-Version {str(value).strip()}", label)
 
 
+def checked_layout(root: Path, label: str) -> WheelLayout:
+    """The layout of the unpacked wheel at ``root``, after every check that depends on
+    the wheel alone (not on a pin or a target): RECORD lists every file with no escaping
+    path and the right sizes, script names are plain. What an archive's manifest keeps
+    (:func:`layout_to_plain`), so a later sync need not read and check it again."""
+    layout = read_layout(root)
+    _check_record(root, layout, label)
+    _check_scripts(layout, label)
+    return layout
+
+
+def layout_to_plain(layout: WheelLayout) -> dict[str, Any]:
+    """``layout`` as plain data for an archive's manifest (its files are the manifest's)."""
+    return {
+        "name": layout.name,
+        "version": layout.version,
+        "dist_info": layout.dist_info,
+        "purelib": layout.root_is_purelib,
+        "record": [(e.path, e.hash, e.size) for e in layout.record.values()],
+        "entry_points": [(e.name, e.module, e.attr, e.gui) for e in layout.entry_points],
+        "requires": list(layout.requires),
+    }
+
+
+def layout_from_plain(doc: Mapping[str, Any], files: Iterable[str]) -> WheelLayout:
+    """The layout :func:`layout_to_plain` stored; ``files`` are the tree's, as its manifest
+    lists them. Raises KeyError, TypeError or ValueError for a malformed record."""
+    record = {path: RecordEntry(str(path), h, s) for path, h, s in doc["record"]}
+    for entry in record.values():
+        if not (entry.hash is None or isinstance(entry.hash, str)):
+            raise TypeError("a RECORD hash must be text")
+        if not (entry.size is None or isinstance(entry.size, int)):
+            raise TypeError("a RECORD size must be a number")
+    entry_points = tuple(
+        EntryPoint(str(n), str(m), str(a), bool(g)) for n, m, a, g in doc["entry_points"]
+    )
+    return WheelLayout(
+        str(doc["name"]), str(doc["version"]), str(doc["dist_info"]), bool(doc["purelib"]),
+        record, entry_points, tuple(sorted(files)), tuple(str(r) for r in doc["requires"]),
+    )  # fmt: skip
+
+
 def validate_archive(
     root: Path,
     name: str,
     version: Version,
     filename: str | None,
     scheme: Mapping[str, Path],
+    known: WheelLayout | None = None,
 ) -> WheelLayout:
     """Check the unpacked wheel at ``root`` against the pin ``name==version`` and the
-    target ``scheme`` (sysconfig paths). Raises InstallError naming the package."""
-    layout = read_layout(root)
+    target ``scheme`` (sysconfig paths). Raises InstallError naming the package.
+
+    ``known`` is the layout :func:`checked_layout` gave when the tree was unpacked, kept in
+    its manifest, which was verified against the tree in this run: its wheel-only checks
+    are not repeated. The pin, the names it carries and every destination are checked
+    here, as for a tree read now (a forged manifest cannot place a file outside the
+    target: every path is joined and checked again)."""
     label = f"{name}=={version}"
+    if known is not None:
+        layout = known
+        _check_known(layout, label)
+        _check_record_names(layout, label)
+        _check_scripts(layout, label)
+    else:
+        layout = checked_layout(root, label)
     _check_identity(layout, name, version, filename, label)
-    _check_record(root, layout, label)
-    _check_scripts(layout, label)
     guard = InsideGuard()
     for _, target, base in destinations(root, layout, scheme):
         guard.check(base, target, label)
@@ -188,10 +245,7 @@ def _same_version(text: str, version: Version) -> bool:
 
 def _check_record(root: Path, layout: WheelLayout, label: str) -> None:
     """Every file listed, nothing listed that escapes, listed sizes match."""
-    from xv.install.archive import check_member_name  # archive imports this module's names
-
-    for path in layout.record:
-        check_member_name(path, label)
+    _check_record_names(layout, label)
     base = str(root)
     for rel in layout.files:
         head, _, tail = rel.rpartition("/")
@@ -202,6 +256,29 @@ def _check_record(root: Path, layout: WheelLayout, label: str) -> None:
             raise InstallError(f"{label}: {rel} is not listed in RECORD", label)
         if entry.size is not None and entry.size != os.stat(os.path.join(base, rel)).st_size:
             raise InstallError(f"{label}: {rel} does not match its RECORD size", label)
+
+
+def _check_known(layout: WheelLayout, label: str) -> None:
+    """What reading the tree proves of a layout, checked again for one kept in a manifest:
+    the ``.dist-info`` directory is a top-level directory of the tree holding its metadata
+    (its name becomes a path in the target), and the project name is valid."""
+    dist_info = layout.dist_info
+    if (
+        not dist_info.endswith(".dist-info")
+        or any(c in dist_info for c in "/\\\0")
+        or dist_info.startswith(".")
+        or not _NAME.match(layout.name)
+        or not {f"{dist_info}/{m}" for m in ("METADATA", "WHEEL", "RECORD")} <= set(layout.files)
+    ):
+        raise InstallError(f"{label}: the cached layout does not describe the tree", label)
+
+
+def _check_record_names(layout: WheelLayout, label: str) -> None:
+    """No RECORD path escapes the archive."""
+    from xv.install.archive import check_member_name  # archive imports this module's names
+
+    for path in layout.record:
+        check_member_name(path, label)
 
 
 def _check_scripts(layout: WheelLayout, label: str) -> None:

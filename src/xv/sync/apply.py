@@ -27,13 +27,14 @@ from urllib.parse import unquote, urlsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from xv.env.installed import InstalledDist, metadata_headers
 from xv.env.interpreter import Interpreter
 from xv.errors import InstallError
 from xv.index.client import IndexClient
 from xv.install import compile_bytecode, install_from_archive, owned_files, uninstall, upgrade
-from xv.install.archive import discard_archive
+from xv.install.archive import archive_layout, discard_archive
 from xv.install.journal import InstallStep, RemoveStep, Step, clear_journal, write_journal
 from xv.install.place import InstalledRecord, planned_paths
 from xv.install.validate import WheelLayout, validate_archive
@@ -171,12 +172,21 @@ def validate_all(
         name = want.canonical_name
         args = (name, want.version, filename, interp.paths)
         try:
-            layouts[name] = validate_archive(Path(archives[name]), *args)
+            layouts[name] = _validate(archives[name], *args)
         except InstallError:
             discard_archive(archives[name])
             archives[name] = rebuild(want)
-            layouts[name] = validate_archive(Path(archives[name]), *args)
+            layouts[name] = _validate(archives[name], *args)
     return layouts
+
+
+def _validate(
+    archive: str, name: str, version: Version, filename: str | None, scheme: Mapping[str, Path]
+) -> WheelLayout:
+    # Every archive was verified (or unpacked) by the prepare step: its manifest's layout,
+    # checked when it was unpacked, stands for the tree (see archive_layout).
+    known = archive_layout(archive)
+    return validate_archive(Path(archive), name, version, filename, scheme, known)
 
 
 # -- install -------------------------------------------------------------------
