@@ -376,3 +376,100 @@ def test_xv_own_runtime_tree(venv_dir: Path) -> None:
     assert "pytest" not in tree and "mypy" not in tree  # the test extra is not needed to run
     assert runs_from(query_interpreter(sys.executable))
     assert not runs_from(query_interpreter(venv_dir / "bin" / "python"))
+
+
+# --- one probe for every virtual environment of a base interpreter -----------------------
+
+
+def _counting_probe(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    calls: list[Path] = []
+    real = interpreter.run_probe
+
+    def counting(executable: Path) -> dict[str, Any]:
+        calls.append(executable)
+        return real(executable)
+
+    monkeypatch.setattr(interpreter, "run_probe", counting)
+    return calls
+
+
+def _make_venv(path: Path, python: str | Path = sys.executable, *args: str) -> Path:
+    shutil.rmtree(path, ignore_errors=True)
+    subprocess.run([str(python), "-m", "venv", "--without-pip", *args, str(path)], check=True)
+    return path / "bin" / "python"
+
+
+def test_a_fresh_venv_of_a_known_base_is_not_probed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The facts of a venv elsewhere are the base's, placed in the new venv: exactly what
+    probing it gives."""
+    cache = Cache(tmp_path / "cache")
+    first = _make_venv(tmp_path / "one")
+    second = _make_venv(tmp_path / "deeper" / "two")
+    calls = _counting_probe(monkeypatch)
+    query_interpreter(first, cache)
+    placed = query_interpreter(second, cache)
+    assert calls == [first]
+    probed = interpreter.run_probe(second)
+    assert json.loads(json.dumps(placed.facts)) == probed
+    assert (
+        placed == Interpreter.from_facts(probed) and placed.tags == query_interpreter(second).tags
+    )
+    assert placed.prefix == tmp_path / "deeper" / "two"
+    assert placed.paths["purelib"].is_relative_to(tmp_path / "deeper" / "two")
+
+
+@pytest.mark.parametrize("copies", [False, True])
+def test_a_venv_made_again_by_another_python_is_probed_again(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, copies: bool
+) -> None:
+    """Same path, another Python (symlinked or copied executables): never the old facts."""
+    other = pyenv_python("3.12" if sys.version_info[:2] != (3, 12) else "3.11")
+    cache = Cache(tmp_path / "cache")
+    args = ["--copies"] if copies else []
+    python = _make_venv(tmp_path / "env", sys.executable, *args)
+    assert query_interpreter(python, cache).version[:2] == sys.version_info[:2]
+    python = _make_venv(tmp_path / "env", other, *args)
+    calls = _counting_probe(monkeypatch)
+    again = query_interpreter(python, cache)
+    assert calls == [python]
+    assert again.python_version == other.name.removeprefix("python")
+    assert f"python{again.python_version}" in str(again.paths["purelib"])
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"paths": "purelib", "to": "/tmp/elsewhere/site-packages"},
+        {"paths": "purelib", "to": "../../elsewhere/site-packages"},
+        {"paths": "scripts", "to": "/usr/local/bin"},
+        {"inside": ["prefix"]},
+    ],
+)
+def test_a_forged_venv_entry_directs_no_install_elsewhere(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, forged: dict[str, Any]
+) -> None:
+    """A cached base entry rewritten (by whoever can write the cache) to put an install path
+    outside the environment is not used: the environment is asked again."""
+    cache = Cache(tmp_path / "cache")
+    query_interpreter(_make_venv(tmp_path / "one"), cache)
+    bucket = cache.bucket(CacheBucket.INTERPRETER)
+    folder = tmp_path / "cache" / CacheBucket.INTERPRETER
+    (key,) = [p.name for p in folder.iterdir() if not p.name.startswith(".")]
+    entry = bucket.get(key)
+    assert entry is not None and "venv" in entry
+    venv = dict(entry["venv"])
+    if "paths" in forged:
+        venv["paths"] = {**venv["paths"], forged["paths"]: forged["to"]}
+    else:
+        venv["inside"] = forged["inside"]
+    bucket.put(key, {**entry, "venv": venv})
+    calls = _counting_probe(monkeypatch)
+    second = _make_venv(tmp_path / "two")
+    interp = query_interpreter(second, cache)
+    assert calls == [second]
+    assert all(
+        interp.paths[name].is_relative_to(tmp_path / "two")
+        for name in ("purelib", "platlib", "scripts", "data")
+    )

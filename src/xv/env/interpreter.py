@@ -3,7 +3,8 @@
 The target runs ``_probe.py`` (``python -I -c``) and prints JSON; everything else
 (supported tags, the PEP 668 flag) is derived here. The raw facts are cached in
 the cache's ``CacheBucket.INTERPRETER`` bucket keyed by the executable's path, resolved path,
-mtime and size, so a rebuilt interpreter is asked again.
+mtime and size, so a rebuilt interpreter is asked again; a virtual environment's are kept
+once per base interpreter and placed in each environment (see ``_venv_config``).
 """
 
 from __future__ import annotations
@@ -100,14 +101,122 @@ def query_interpreter(
         stat = path.stat()
     except OSError as exc:
         raise TargetEnvironmentError(f"No Python interpreter at {path}: {exc.strerror}") from exc
-    key = _cache_key(path, stat)
     bucket = cache.bucket(CacheBucket.INTERPRETER) if cache is not None else None
+    venv = _venv_config(path)
+    if venv is not None:  # any virtual environment of the same base shares one entry
+        key = _venv_key(path, stat, *venv)
+        facts = _placed(_cached(bucket, key), venv[0], path)
+        if facts is None:
+            facts = run_probe(path)
+            movable = _movable(facts, venv[0], path)
+            if bucket is not None and movable is not None:
+                bucket.put(key, movable)
+        return Interpreter.from_facts(facts)
+    key = _cache_key(path, stat)
     facts = _cached(bucket, key)
     if facts is None:
         facts = run_probe(path)
         if bucket is not None:
             bucket.put(key, facts)
     return Interpreter.from_facts(facts)
+
+
+# -- virtual environments --------------------------------------------------------------
+#
+# A fresh virtual environment is a new interpreter path, but its facts are its base
+# interpreter's but for the few paths inside the environment. They are cached once per
+# base (as uv caches interpreter info) and placed in each environment: keyed by the
+# base's resolved path, its size and mtime, the executable's place in the environment and
+# pyvenv.cfg's settings (home, version, ...: a venv made again at the same path by another
+# Python differs in all of them), and kept with every in-environment path relative to it.
+# An entry is used only when placing it puts the prefix, the executable and every install
+# path inside the environment: a forged entry can direct an install nowhere else.
+
+_IN_ENV = ("prefix", "executable", "paths.purelib", "paths.platlib", "paths.scripts",
+           "paths.data", "paths.headers")  # fmt: skip
+_MUST_BE_IN_ENV = frozenset(_IN_ENV) - {"paths.headers"}
+
+
+def _venv_config(executable: Path) -> tuple[Path, bytes] | None:
+    """The environment directory and pyvenv.cfg's settings (but ``command``, which names
+    the directory) when ``executable`` belongs to a virtual environment; looked for where
+    Python looks: beside the executable, then one level up."""
+    for folder in (executable.parent, executable.parent.parent):
+        try:
+            raw = (folder / "pyvenv.cfg").read_bytes()
+        except OSError:
+            continue
+        lines = [line.strip() for line in raw.splitlines()]
+        kept = sorted(line for line in lines if line and not line.startswith(b"command"))
+        return folder, b"\n".join(kept)
+    return None
+
+
+def _venv_key(path: Path, stat: os.stat_result, folder: Path, config: bytes) -> str:
+    digest = hashlib.sha256(b"venv\0")
+    where = os.path.relpath(path, folder)
+    for part in (os.path.realpath(path), str(stat.st_mtime_ns), str(stat.st_size), where):
+        digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
+    digest.update(config + b"\0" + str(_probe.SCHEMA).encode())
+    return digest.hexdigest()
+
+
+def _get(facts: Mapping[str, Any], field: str) -> Any:
+    head, _, tail = field.partition(".")
+    return facts[head][tail] if tail else facts[head]
+
+
+def _set(facts: dict[str, Any], field: str, value: Any) -> None:
+    head, _, tail = field.partition(".")
+    if tail:
+        facts[head] = {**facts[head], tail: value}
+    else:
+        facts[head] = value
+
+
+def _movable(facts: dict[str, Any], folder: Path, executable: Path) -> dict[str, Any] | None:
+    """The facts with every path inside ``folder`` made relative to it (listed under
+    ``"inside"``); None when the probe did not place the environment as expected (a
+    symlinked directory, say): such an environment is asked every time."""
+    root = str(folder)
+    if facts.get("prefix") != root or facts.get("executable") != str(executable):
+        return None
+    movable: dict[str, Any] = dict(facts)
+    inside = []
+    for name in _IN_ENV:
+        value = _get(facts, name)
+        if value == root or (isinstance(value, str) and value.startswith(root + os.sep)):
+            _set(movable, name, os.path.relpath(value, root))
+            inside.append(name)
+        elif name in _MUST_BE_IN_ENV:
+            return None
+    movable["inside"] = inside
+    # The entry's own "executable" is the base's: ``xv cache prune`` drops it when gone.
+    return {"schema": _probe.SCHEMA, "executable": os.path.realpath(executable), "venv": movable}
+
+
+def _placed(entry: dict[str, Any] | None, folder: Path, executable: Path) -> dict[str, Any] | None:
+    """The cached base facts placed in the environment at ``folder``, or None when the
+    entry is missing or does not keep the environment's paths inside it."""
+    if entry is None:
+        return None
+    try:
+        movable = entry["venv"]
+        inside = movable["inside"]
+        if not set(_MUST_BE_IN_ENV) <= set(inside) or not set(inside) <= set(_IN_ENV):
+            return None
+        facts = {k: v for k, v in movable.items() if k != "inside"}
+        root = str(folder)
+        for name in inside:
+            rel = _get(movable, name)
+            if not isinstance(rel, str) or os.path.isabs(rel) or ".." in rel.split(os.sep):
+                return None
+            _set(facts, name, root if rel == "." else os.path.join(root, rel))
+    except (KeyError, TypeError, AttributeError):
+        return None
+    if facts["executable"] != str(executable):
+        return None
+    return facts
 
 
 def _cache_key(path: Path, stat: os.stat_result) -> str:
