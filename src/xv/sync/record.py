@@ -41,13 +41,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-from xv import __version__
+from xv import __version__, fast
 
+# Imported by the console entry points' fast path (xv.fast) too: the standard library only,
+# and not pathlib or typing (a few ms each) at run time.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from pathlib import Path
+    from typing import Any
+
     from xv.env.interpreter import Interpreter
 
 RECORD_NAME = ".xv-sync-record"
@@ -57,7 +61,7 @@ _JOURNAL_NAME = ".xv-journal"  # xv.install.journal.JOURNAL_NAME (not imported: 
 
 
 def record_path(interp: Interpreter) -> Path:
-    return Path(interp.prefix) / RECORD_NAME
+    return interp.prefix / RECORD_NAME
 
 
 def files_digest(src_files: Sequence[str | os.PathLike[str]]) -> str | None:
@@ -80,8 +84,18 @@ def files_digest(src_files: Sequence[str | os.PathLike[str]]) -> str | None:
 def key(interp: Interpreter, files: str, flags: Mapping[str, bool]) -> str:
     """The digest of everything a no-op's answer depends on: the target, the files (their
     :func:`files_digest`), the flags, and the state of site-packages now."""
-    material = hashlib.sha256()
-    head = {
+    head = key_material(interp, files, flags)
+    digest = key_from(head)
+    _heads[digest] = head
+    return digest
+
+
+_heads: dict[str, dict[str, Any]] = {}  # key -> its material, for xv.fast (see lookup)
+
+
+def key_material(interp: Interpreter, files: str, flags: Mapping[str, bool]) -> dict[str, Any]:
+    """What :func:`key_from` digests besides site-packages: plain JSON values."""
+    return {
         "format": _FORMAT,
         "xv": __version__,
         "executable": str(interp.executable),
@@ -91,12 +105,19 @@ def key(interp: Interpreter, files: str, flags: Mapping[str, bool]) -> str:
         "flags": sorted(flags.items()),
         "files": files,
     }
+
+
+def key_from(head: Mapping[str, Any]) -> str:
+    """The key of :func:`key_material`'s ``head`` with the state of site-packages now (also
+    the fast path's check, :mod:`xv.fast`, whose record stores ``head``)."""
+    material = hashlib.sha256()
     material.update(json.dumps(head).encode())
-    material.update(f"\0journal {_journal_files(str(interp.prefix))}\0".encode())
-    for site in interp.site_packages:
-        material.update(f"\0site {site}\0".encode())
-        for line in _site_state(str(site)):
-            material.update(line.encode("utf-8", "surrogateescape"))
+    with fast.paused():  # the fast path recomputes this itself: no witnesses needed
+        material.update(f"\0journal {_journal_files(str(head['prefix']))}\0".encode())
+        for site in head["site"]:
+            material.update(f"\0site {site}\0".encode())
+            for line in _site_state(str(site)):
+                material.update(line.encode("utf-8", "surrogateescape"))
     return material.hexdigest()
 
 
@@ -145,7 +166,11 @@ def lookup(key: str, interp: Interpreter) -> int | None:
     if not isinstance(doc, dict) or doc.get("key") != key:
         return None
     count = doc.get("pins")
-    return count if isinstance(count, int) and count >= 0 else None
+    if not (isinstance(count, int) and count >= 0):
+        return None
+    if key in _heads:
+        fast.note("sync", head=_heads[key], key=key)
+    return count
 
 
 def remember(key: str, interp: Interpreter, pins: int) -> None:

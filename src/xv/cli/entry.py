@@ -1,0 +1,33 @@
+"""The console scripts (``[project.scripts]``): :func:`xv.fast.main` answers an unchanged
+invocation from its record, else runs the click command, which loads only then."""
+
+from __future__ import annotations
+
+from xv import fast
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+
+def compile_main() -> None:
+    """``xv-compile``."""
+    fast.main("xv-compile", _compile_command)
+
+
+def sync_main() -> None:
+    """``xv-sync``."""
+    fast.main("xv-sync", _sync_command)
+
+
+def _compile_command() -> Callable[[], Any]:
+    from xv.cli.compile import main
+
+    return main
+
+
+def _sync_command() -> Callable[[], Any]:
+    from xv.cli.sync import main
+
+    return main
