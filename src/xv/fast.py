@@ -65,6 +65,7 @@ FORMAT = 1
 BUCKET = "fast-v1"
 ENV_OFF = "XV_NO_FAST"
 ENV_CACHE_DIR = "XV_CACHE_DIR"  # xv.cache.ENV_CACHE_DIR (not imported: it loads msgpack)
+MAX_WITNESSES = 5000  # a record hit reads a few hundred paths (most of them modules)
 _VOLATILE = frozenset(("_", "OLDPWD", "PWD", "SHLVL"))  # the shell's bookkeeping
 _CODE = (".py", ".pyc", ".so", ".pyd", ".pth")  # witnessed by stat, not by their bytes
 _TAINTS = frozenset(
@@ -92,7 +93,7 @@ def main(prog: str, load: Callable[[], Callable[[], Any]]) -> None:
         sys.stdout.flush()
         raise SystemExit(0)
     path = None
-    if not os.environ.get(ENV_OFF) and "-" not in argv:
+    if _may_answer(prog, argv):
         try:
             path = record_path(prog, argv)
             code = replay(path, started) if path is not None else None
@@ -104,6 +105,15 @@ def main(prog: str, load: Callable[[], Callable[[], Any]]) -> None:
         load()()
         return
     _run_recording(load, path)
+
+
+def _may_answer(prog: str, argv: list[str]) -> bool:
+    """Whether a record could answer (and so a run be recorded): not when turned off, when
+    stdin is an input, or for an ``xv-compile`` that is not a ``--check`` (only its
+    answers come from a record; the others would be traced for nothing)."""
+    if os.environ.get(ENV_OFF) or "-" in argv:
+        return False
+    return prog != "xv-compile" or "--check" in argv
 
 
 # -- the key and where its record lives ----------------------------------------
@@ -336,7 +346,7 @@ class _Recorder:
         self.answer: dict[str, Any] | None = None
 
     def hook(self, event: str, args: tuple[Any, ...]) -> None:
-        if not self.active or self.paused:
+        if not self.active or self.paused or self.tainted:
             return
         if event == "open":
             self._opened(*args[:3])
@@ -362,6 +372,9 @@ class _Recorder:
         name = os.fsdecode(path)
         if (name, kind) in self.seen:
             return
+        if len(self.seen) >= MAX_WITNESSES:  # not a run a record answered: stop tracing
+            self.tainted = True
+            return
         self.paused += 1
         try:
             # A file's state when first seen; recorded only if it is the same at the end.
@@ -372,14 +385,14 @@ class _Recorder:
     def stat(self, path: Any, *args: Any, dir_fd: Any = None, follow_symlinks: bool = True) -> Any:
         if dir_fd is not None:
             self._see(0, "stat")  # relative to a descriptor: taints
-        elif self.active and not self.paused:
+        elif self.active and not (self.paused or self.tainted):
             self._see(path, "stat" if follow_symlinks else "lstat")
         return _real_stat(path, *args, dir_fd=dir_fd, follow_symlinks=follow_symlinks)
 
     def lstat(self, path: Any, *args: Any, dir_fd: Any = None) -> Any:
         if dir_fd is not None:
             self._see(0, "lstat")
-        elif self.active and not self.paused:
+        elif self.active and not (self.paused or self.tainted):
             self._see(path, "lstat")
         return _real_lstat(path, *args, dir_fd=dir_fd)
 
