@@ -121,7 +121,7 @@ def query_interpreter(
     return Interpreter.from_facts(facts)
 
 
-# -- virtual environments --------------------------------------------------------------
+# -- virtual environments ------------------------------------------------------
 #
 # A fresh virtual environment is a new interpreter path, but its facts are its base
 # interpreter's but for the few paths inside the environment. They are cached once per
