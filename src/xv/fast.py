@@ -96,10 +96,12 @@ def main(prog: str, load: Callable[[], Callable[[], Any]]) -> None:
     if _may_answer(prog, argv):
         try:
             path = record_path(prog, argv)
-            code = replay(path, started) if path is not None else None
+            answer = replay(path) if path is not None else None
         except Exception:  # any doubt: the normal command answers
-            path, code = None, None
-        if code is not None:
+            path, answer = None, None
+        if answer is not None:  # printed outside the try: a failed write is not a miss
+            code, out, elapsed_at = answer
+            _write(out, elapsed_at, time.monotonic() - started)
             raise SystemExit(code)
     if path is None:
         load()()
@@ -157,30 +159,29 @@ def record_path(prog: str, argv: list[str]) -> str | None:
 
 def redact(text: str) -> str:
     """Every ``scheme://user:password@`` in ``text`` as ``user:****@``, and a userinfo
-    without a password (a token) as ``****@``: :func:`xv.urls.redact` without :mod:`re`.
+    without a password (a token) as ``****@``: :func:`xv.urls.redact`, without loading
+    :mod:`urllib.parse` for it.
 
     >>> redact("-i https://me:pw@h/simple"), redact("https://tok@h/x"), redact("a//b/c@d")
     ('-i https://me:****@h/simple', 'https://****@h/x', 'a//b/c@d')
     """
     if "@" not in text:
         return text
-    out, pos = [], 0
+    out, pos, search = [], 0, 0
     while True:
-        start = text.find("//", pos)
-        if start < 0:
+        found = text.find("//", search)  # each position after a "//", as the lookbehind
+        if found < 0:
             break
-        start += 2
-        end = start
+        start = end = found + 2
         while end < len(text) and text[end] not in "/@" and not text[end].isspace():
             end += 1
         if end < len(text) and text[end] == "@":
             user, colon, _ = text[start:end].partition(":")
-            out.append(text[pos:start])
-            out.append(f"{user}:****@" if colon and ":" not in user else "****@")
+            out += [text[pos:start], f"{user}:****@" if colon else "****@"]
             pos = end + 1
+            search = pos - 2
         else:
-            out.append(text[pos:start])
-            pos = start
+            search = found + 1
     out.append(text[pos:])
     return "".join(out)
 
@@ -201,10 +202,21 @@ def _code_state() -> list[Any]:
     return [__file__, info.st_ino, info.st_size, info.st_mtime_ns]
 
 
-def _sha256(data: bytes) -> str:
-    import hashlib
+def sha256(data: bytes = b"") -> Any:
+    """A sha256 hash object from the interpreter's built-in module when it has one (the
+    inputs here are small; :mod:`hashlib` loads OpenSSL, a few ms)."""
+    try:
+        from _sha2 import sha256 as make  # Python 3.12+
+    except ImportError:
+        try:
+            from _sha256 import sha256 as make  # Python 3.11
+        except ImportError:
+            from hashlib import sha256 as make
+    return make(data)
 
-    return hashlib.sha256(data).hexdigest()
+
+def _sha256(data: bytes) -> str:
+    return str(sha256(data).hexdigest())
 
 
 # -- witnesses -----------------------------------------------------------------
@@ -259,9 +271,9 @@ _KINDS = ("bytes", "code", "stat", "lstat", "list")
 # -- replay --------------------------------------------------------------------
 
 
-def replay(path: str, started: float) -> int | None:
-    """The exit status after replaying the record at ``path``, or None (nothing printed)
-    when there is none or it does not hold."""
+def replay(path: str) -> tuple[int, list[list[Any]], object] | None:
+    """The answer of the record at ``path`` (exit status, output, where the duration
+    goes), or None when there is none or it does not hold."""
     try:
         with open(path, "rb") as handle:
             doc = json.loads(handle.read())
@@ -277,8 +289,7 @@ def replay(path: str, started: float) -> int | None:
     sync = doc.get("sync")
     if sync is not None and not _sync_unchanged(sync):
         return None
-    _write(out, elapsed_at, time.monotonic() - started)
-    return code
+    return code, out, elapsed_at
 
 
 def _is_output(out: object) -> TypeGuard[list[list[Any]]]:
@@ -449,7 +460,7 @@ class _Tee:
         if isinstance(text, str):
             if text:
                 self._recorder.out.append([self._fd, text])
-        else:
+        elif text:  # click probes a stream with write(b""): that writes nothing
             self._recorder.tainted = True
         return self._stream.write(text)
 

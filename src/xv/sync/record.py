@@ -38,7 +38,6 @@ unwritable environment only means the next no-op takes the normal path.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 
@@ -67,7 +66,7 @@ def record_path(interp: Interpreter) -> Path:
 def files_digest(src_files: Sequence[str | os.PathLike[str]]) -> str | None:
     """The requirement files by absolute path and content; None when one cannot be read
     (the normal path reports it) or holds ``${`` (the environment could change its text)."""
-    material = hashlib.sha256()
+    material = fast.sha256()
     for path in src_files:
         try:
             with open(path, "rb") as handle:
@@ -77,8 +76,8 @@ def files_digest(src_files: Sequence[str | os.PathLike[str]]) -> str | None:
         if b"${" in data:
             return None
         material.update(f"\0file {os.path.abspath(path)} {len(data)}\0".encode())
-        material.update(hashlib.sha256(data).digest())
-    return material.hexdigest()
+        material.update(fast.sha256(data).digest())
+    return str(material.hexdigest())
 
 
 def key(interp: Interpreter, files: str, flags: Mapping[str, bool]) -> str:
@@ -110,7 +109,7 @@ def key_material(interp: Interpreter, files: str, flags: Mapping[str, bool]) -> 
 def key_from(head: Mapping[str, Any]) -> str:
     """The key of :func:`key_material`'s ``head`` with the state of site-packages now (also
     the fast path's check, :mod:`xv.fast`, whose record stores ``head``)."""
-    material = hashlib.sha256()
+    material = fast.sha256()
     material.update(json.dumps(head).encode())
     with fast.paused():  # the fast path recomputes this itself: no witnesses needed
         material.update(f"\0journal {_journal_files(str(head['prefix']))}\0".encode())
@@ -118,7 +117,7 @@ def key_from(head: Mapping[str, Any]) -> str:
             material.update(f"\0site {site}\0".encode())
             for line in _site_state(str(site)):
                 material.update(line.encode("utf-8", "surrogateescape"))
-    return material.hexdigest()
+    return str(material.hexdigest())
 
 
 def _journal_files(prefix: str) -> list[str]:

@@ -1,0 +1,96 @@
+"""xv.fast's key and witnesses: what makes two invocations the same one."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from xv import fast, urls
+from xv.cache import default_root
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def key(argv: list[str] | None = None) -> str | None:
+    return fast.record_path("xv-compile", argv or ["--check"])
+
+
+def test_the_key_changes_with_each_part_of_the_invocation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XV_CACHE_DIR", str(tmp_path / "cache"))
+    base = key()
+    assert key() == base
+    assert key(["--check", "-q"]) != base
+    assert fast.record_path("xv-sync", ["--check"]) != base
+    monkeypatch.setenv("ANY_VARIABLE", "1")
+    with_variable = key()
+    assert with_variable != base
+    monkeypatch.setenv("OLDPWD", "/elsewhere")  # the shell's bookkeeping is not an input
+    assert key() == with_variable
+    monkeypatch.setattr(sys, "stderr", _Terminal())  # progress and colour follow a terminal
+    on_terminal = key()
+    assert on_terminal != with_variable
+    monkeypatch.setattr(sys, "executable", "/another/python")  # another interpreter
+    assert key() != on_terminal
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    assert key() not in (base, with_variable, on_terminal)
+
+
+def test_a_password_is_not_part_of_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XV_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("XV_INDEX_URL", "https://me:old@host/simple")
+    one = key(["--check", "-i", "https://me:old@host/simple"])
+    monkeypatch.setenv("XV_INDEX_URL", "https://me:new@host/simple")
+    assert key(["--check", "-i", "https://me:new@host/simple"]) == one
+    assert key(["--check", "-i", "https://you:new@host/simple"]) != one
+
+
+@given(st.text(alphabet="ab:/@ .\n\t-", max_size=30))
+def test_redact_is_xv_urls_redact(text: str) -> None:
+    assert fast.redact(text) == urls.redact(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["https://u:p@h/x", "http://t@h:1/y and https://u:p:q@h2/z", "//@", "a//:@b", "//x"]
+)
+def test_redact_examples(text: str) -> None:
+    assert fast.redact(text) == urls.redact(text)
+
+
+def test_the_cache_root_is_the_cache_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("XV_CACHE_DIR", raising=False)
+    for xdg in ("", "/somewhere/cache", "   "):
+        monkeypatch.setenv("XDG_CACHE_HOME", xdg)
+        assert fast.cache_root() == str(default_root())
+    monkeypatch.setenv("XV_CACHE_DIR", "~/xv-here")
+    assert fast.cache_root() == str(default_root())
+
+
+def test_witness_states(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_text("a")
+    first = fast.state(str(path), "bytes")
+    assert fast.state(str(path), "bytes") == first
+    path.write_text("b")  # same size, maybe the same mtime: the bytes decide
+    assert fast.state(str(path), "bytes") != first
+    assert fast.state(str(tmp_path / "absent"), "stat")[0] == "!"
+    assert fast.state(str(tmp_path), "stat") == ["D"]
+    os.utime(tmp_path, (1, 1))  # timestamps are coarse: an entry added now moves it surely
+    listed = fast.state(str(tmp_path), "list")
+    (tmp_path / "new").write_text("")
+    assert fast.state(str(tmp_path), "list") != listed
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    assert fast.state(str(fifo), "bytes") == ["?"]  # never read, never recorded
