@@ -16,8 +16,9 @@ command, unchanged, and records what that run depended on when it answers from a
   but the shell's bookkeeping (``_``, ``OLDPWD``, ``PWD``, ``SHLVL``), URL passwords in
   arguments and variables replaced by ``****`` (as :func:`xv.urls.redact` shows them: the
   answers from records never depend on a password, and no digest of one is kept), the
-  interpreter (executable, version, ``sys.path``, flags), xv's version and this file, and
-  whether stdin, stdout and stderr are terminals, with their encodings;
+  interpreter (executable, version, ``sys.path``, flags), xv's version and this file, the
+  user and group ids, and whether stdin, stdout and stderr are terminals, with their
+  encodings;
 - the witnesses: every file the normal run opened for reading (by sha256 of its bytes; xv's
   and the libraries' modules, which it also opened, by inode, size and mtime), every path it
   asked ``os.stat``/``os.lstat`` about (a config file that is absent, ``.venv`` discovery, an
@@ -145,6 +146,7 @@ def invocation(prog: str, argv: list[str]) -> str:
         [
             FORMAT, __version__, _code_state(), prog, [redact(a) for a in argv], os.getcwd(),
             env, sys.executable, sys.version, sys.prefix, sys.path, list(sys.flags), streams,
+            getattr(os, "getuid", int)(), getattr(os, "getgid", int)(),
         ]
     )  # fmt: skip
 
