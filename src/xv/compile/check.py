@@ -36,11 +36,12 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from xv import __version__, fast, lockfile
+from xv import __version__, lockfile
 from xv.cache import Cache, CacheBucket
 from xv.compile.options import CompileOptions, InputRequirement
 from xv.env.target import Target, build_target
 from xv.errors import XvError
+from xv.fast import trace
 from xv.lockfile import RenderOptions
 from xv.urls import redact
 
@@ -77,7 +78,7 @@ def is_fresh(
     cache = _cache(opts)
     key = fingerprint(opts, current, cache, target)
     if key is not None and cache.bucket(BUCKET).get(key) is not None:
-        fast.note("check")  # the console entry point may answer this run again (xv.fast)
+        trace.note("check")  # the console entry point may answer this run again (xv.fast)
         return True
     offline = _offline(opts)
     try:

@@ -42,6 +42,7 @@ import json
 import os
 
 from xv import __version__, fast
+from xv.fast import trace
 
 # Imported by the console entry points' fast path (xv.fast) too: the standard library only,
 # and not pathlib or typing (a few ms each) at run time.
@@ -111,7 +112,7 @@ def key_from(head: Mapping[str, Any]) -> str:
     the fast path's check, :mod:`xv.fast`, whose record stores ``head``)."""
     material = fast.sha256()
     material.update(json.dumps(head).encode())
-    with fast.paused():  # the fast path recomputes this itself: no witnesses needed
+    with trace.paused():  # the fast path recomputes this itself: no witnesses needed
         material.update(f"\0journal {_journal_files(str(head['prefix']))}\0".encode())
         for site in head["site"]:
             material.update(f"\0site {site}\0".encode())
@@ -168,7 +169,7 @@ def lookup(key: str, interp: Interpreter) -> int | None:
     if not (isinstance(count, int) and count >= 0):
         return None
     if key in _heads:
-        fast.note("sync", head=_heads[key], key=key)
+        trace.note("sync", head=_heads[key], key=key)
     return count
 
 

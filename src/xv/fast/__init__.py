@@ -24,8 +24,8 @@ command, unchanged, and records what that run depended on when it answers from a
   asked ``os.stat``/``os.lstat`` about (a config file that is absent, ``.venv`` discovery, an
   interpreter's identity; files by type, mode, inode, size and mtime), every directory it
   listed (by inode and mtime, which changes when an entry is added or removed). They are
-  collected while the normal run runs, by an audit hook (``open``, ``os.listdir``,
-  ``os.scandir``) and a wrapper around ``os.stat``/``os.lstat``; a run that also starts a
+  collected while the normal run runs (:mod:`xv.fast.trace`), by an audit hook (``open``,
+  ``os.listdir``, ``os.scandir``) and a wrapper around ``os.stat``/``os.lstat``; a run that also starts a
   process, opens a socket, reads stdin, writes bytes past the text streams, reads a file
   that is not a regular file, or sees a witness change while it runs is not recorded;
 - for ``xv-sync``, the sync record's key material: the fast path recomputes
@@ -37,6 +37,12 @@ command, unchanged, and records what that run depended on when it answers from a
 
 So a replay is the normal run's answer given the same arguments, environment, interpreter
 and bytes of everything it read: each decision of the normal run reads one of those.
+
+What it does not see, by design: a module edited in place within one timestamp tick
+keeping its size (modules are witnessed by stat; installers replace files, giving a new
+inode); a file's state read through ``os.scandir`` entries rather than ``os.stat`` (the
+record paths do not decide on those: the sync record's own scan is recomputed here); and,
+as the records themselves, whatever the index published since (``--refresh`` skips both).
 
 Threat model: the fast record lives in the user's cache directory beside the check records
 (``check-v1``), whose entries already decide ``--check``'s answer; someone who can write
@@ -66,17 +72,7 @@ FORMAT = 1
 BUCKET = "fast-v1"
 ENV_OFF = "XV_NO_FAST"
 ENV_CACHE_DIR = "XV_CACHE_DIR"  # xv.cache.ENV_CACHE_DIR (not imported: it loads msgpack)
-MAX_WITNESSES = 5000  # a record hit reads a few hundred paths (most of them modules)
 _VOLATILE = frozenset(("_", "OLDPWD", "PWD", "SHLVL"))  # the shell's bookkeeping
-_CODE = (".py", ".pyc", ".so", ".pyd", ".pth")  # witnessed by stat, not by their bytes
-_TAINTS = frozenset(
-    (
-        "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
-        "os.forkpty", "socket.connect", "socket.getaddrinfo", "socket.bind", "os.chdir",
-        "os.putenv", "os.unsetenv",
-    )
-)  # fmt: skip
-_WRITING = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
 # -- entry points --------------------------------------------------------------
@@ -107,7 +103,9 @@ def main(prog: str, load: Callable[[], Callable[[], Any]]) -> None:
     if path is None:
         load()()
         return
-    _run_recording(load, path)
+    from xv.fast import trace  # before the run: it keeps the real os.stat
+
+    trace.run_recording(load, path)
 
 
 def _may_answer(prog: str, argv: list[str]) -> bool:
@@ -342,217 +340,3 @@ def _sync_unchanged(sync: object) -> bool:
         return bool(record.key_from(head) == sync["key"])
     finally:
         os.close(fd)  # releases the lock
-
-
-# -- recording a normal run ----------------------------------------------------
-
-
-class _Recorder:
-    """What a normal run read and printed, collected while it runs."""
-
-    def __init__(self) -> None:
-        self.active = False
-        self.paused = 0
-        self.tainted = False
-        self.seen: dict[tuple[str, str], State] = {}
-        self.out: list[list[Any]] = []
-        self.answer: dict[str, Any] | None = None
-
-    def hook(self, event: str, args: tuple[Any, ...]) -> None:
-        if not self.active or self.paused or self.tainted:
-            return
-        if event == "open":
-            self._opened(*args[:3])
-        elif event in ("os.listdir", "os.scandir"):
-            self._see(args[0] if args and args[0] is not None else ".", "list")
-        elif event in _TAINTS or event.startswith("socket."):
-            self.tainted = True
-
-    def _opened(self, path: Any, mode: Any, flags: Any) -> None:
-        if isinstance(mode, str) and any(c in mode for c in "wax+"):
-            return  # writes are not what the answer read
-        if mode is None and isinstance(flags, int) and flags & _WRITING:
-            return  # os.open of a lock file or an atomic write
-        if isinstance(path, str | bytes) and os.fsdecode(path).endswith(_CODE):
-            self._see(path, "code")
-        else:
-            self._see(path, "bytes")
-
-    def _see(self, path: Any, kind: str) -> None:
-        if isinstance(path, int) or not isinstance(path, str | bytes | os.PathLike):
-            self.tainted = True  # a file descriptor: nothing to witness by name
-            return
-        name = os.fsdecode(path)
-        if (name, kind) in self.seen:
-            return
-        if len(self.seen) >= MAX_WITNESSES:  # not a run a record answered: stop tracing
-            self.tainted = True
-            return
-        self.paused += 1
-        try:
-            # A file's state when first seen; recorded only if it is the same at the end.
-            self.seen[name, kind] = state(name, "stat" if kind == "bytes" else kind)
-        finally:
-            self.paused -= 1
-
-    def stat(self, path: Any, *args: Any, dir_fd: Any = None, follow_symlinks: bool = True) -> Any:
-        if dir_fd is not None:
-            self._see(0, "stat")  # relative to a descriptor: taints
-        elif self.active and not (self.paused or self.tainted):
-            self._see(path, "stat" if follow_symlinks else "lstat")
-        return _real_stat(path, *args, dir_fd=dir_fd, follow_symlinks=follow_symlinks)
-
-    def lstat(self, path: Any, *args: Any, dir_fd: Any = None) -> Any:
-        if dir_fd is not None:
-            self._see(0, "lstat")
-        elif self.active and not (self.paused or self.tainted):
-            self._see(path, "lstat")
-        return _real_lstat(path, *args, dir_fd=dir_fd)
-
-    def witnesses(self) -> list[list[Any]] | None:
-        """The witnesses' states now, or None when one changed during the run (or cannot be
-        witnessed)."""
-        self.paused += 1
-        found = []
-        for (path, kind), first in self.seen.items():
-            if state(path, "stat" if kind == "bytes" else kind) != first:
-                return None
-            now = state(path, kind)
-            if now[0] == "?" or (kind == "bytes" and state(path, "stat") != first):
-                return None
-            found.append([path, kind, now])
-        return found
-
-
-_recorder: _Recorder | None = None
-_hooked = False
-
-
-def note(kind: str, **material: Any) -> None:
-    """Called by the normal run when it answers from a record (``kind`` ``check`` or
-    ``sync``, the latter with the sync record's ``head`` and ``key``): the run may be
-    recorded. Does nothing when the run did not start here (a test, a library caller)."""
-    if _recorder is not None and _recorder.active:
-        _recorder.answer = {"kind": kind, **material}
-
-
-class paused:
-    """A block whose reads are not witnessed (the sync record's key, recomputed by the
-    fast path itself)."""
-
-    def __enter__(self) -> None:
-        if _recorder is not None:
-            _recorder.paused += 1
-
-    def __exit__(self, *exc: object) -> None:
-        if _recorder is not None:
-            _recorder.paused -= 1
-
-
-class _Tee:
-    """A text stream that keeps what is written through it; anything else (bytes, the
-    binary buffer) makes the run unrecordable."""
-
-    def __init__(self, stream: TextIO, fd: int, recorder: _Recorder) -> None:
-        self._stream = stream
-        self._fd = fd
-        self._recorder = recorder
-
-    def write(self, text: str) -> int:
-        if isinstance(text, str):
-            if text:
-                self._recorder.out.append([self._fd, text])
-        elif text:  # click probes a stream with write(b""): that writes nothing
-            self._recorder.tainted = True
-        return self._stream.write(text)
-
-    def writelines(self, lines: list[str]) -> None:
-        for line in lines:
-            self.write(line)
-
-    def __getattr__(self, name: str) -> Any:
-        if name in ("buffer", "fileno", "detach", "reconfigure"):
-            self._recorder.tainted = True
-        return getattr(self._stream, name)
-
-
-class _Stdin:
-    """stdin that makes the run unrecordable once read."""
-
-    def __init__(self, stream: TextIO, recorder: _Recorder) -> None:
-        self._stream = stream
-        self._recorder = recorder
-
-    def __getattr__(self, name: str) -> Any:
-        if name not in ("isatty", "encoding", "errors", "name", "closed"):
-            self._recorder.tainted = True
-        return getattr(self._stream, name)
-
-
-def _run_recording(load: Callable[[], Callable[[], Any]], path: str) -> None:
-    global _recorder, _hooked
-    recorder = _recorder = _Recorder()
-    if not _hooked:
-        sys.addaudithook(_audit)
-        _hooked = True
-    saved = sys.stdin, sys.stdout, sys.stderr, os.stat, os.lstat
-    if sys.stdin is not None:
-        sys.stdin = _Stdin(sys.stdin, recorder)
-    sys.stdout = _Tee(sys.stdout, 1, recorder)
-    sys.stderr = _Tee(sys.stderr, 2, recorder)
-    os.stat, os.lstat = recorder.stat, recorder.lstat
-    code: object = None
-    recorder.active = True
-    try:
-        load()()
-        code = 0
-    except SystemExit as exc:
-        code = 0 if exc.code is None else exc.code
-        raise
-    finally:
-        recorder.active = False
-        sys.stdin, sys.stdout, sys.stderr, os.stat, os.lstat = saved
-        if code == 0 and recorder.answer is not None and not recorder.tainted:
-            _store(path, recorder)
-        _recorder = None
-
-
-def _audit(event: str, args: tuple[Any, ...]) -> None:
-    recorder = _recorder
-    if recorder is not None:
-        recorder.hook(event, args)
-
-
-def _store(path: str, recorder: _Recorder) -> None:
-    """Write the record (best effort: a cache that cannot take it is only slower)."""
-    witnesses = recorder.witnesses()
-    answer = recorder.answer
-    if witnesses is None or answer is None:
-        return
-    out = [list(chunk) for chunk in recorder.out]
-    doc: dict[str, Any] = {"format": FORMAT, "code": 0, "witness": witnesses}
-    if answer["kind"] == "sync":
-        doc["sync"] = {"head": answer["head"], "key": answer["key"]}
-        doc["elapsed_at"] = _cut_elapsed(out)
-    doc["out"] = out
-    try:
-        data = json.dumps(doc).encode("utf-8", "surrogateescape")
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        temp = f"{path}.{os.getpid()}.tmp"
-        with open(temp, "wb") as handle:
-            handle.write(data)
-        os.replace(temp, path)
-    except (OSError, TypeError, ValueError):
-        pass
-
-
-def _cut_elapsed(out: list[list[Any]]) -> list[int] | None:
-    """Take the duration out of the last ``Audited 3 packages in 12ms`` line on stderr;
-    where it was (None with ``-q``: no such line)."""
-    for index in range(len(out) - 1, -1, -1):
-        fd, text = out[index]
-        if fd == 2 and text.startswith("Audited ") and text.endswith("\n") and " in " in text:
-            offset = text.rindex(" in ") + len(" in ")
-            out[index][1] = text[:offset] + "\n"
-            return [index, offset]
-    return None
