@@ -248,3 +248,21 @@ def test_a_verified_archive_is_not_parsed_again(
 
     monkeypatch.setattr(validate, "read_layout", refuse)
     assert installed_value(fresh_sync(index, tmp_path, "v2")) == "original"
+
+
+def test_a_hashed_lock_with_its_wheel_cached_reads_no_page(
+    index: LocalIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lock's hash names the cached tree: no project page is read (as uv installs a
+    cached wheel), nor, without a hash, is the page skipped."""
+    hashed_sync(index, tmp_path, "v1")
+    from xv.index.client import IndexClient
+
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise AssertionError("a project page was read")
+
+    monkeypatch.setattr(IndexClient, "project_page", refuse)
+    assert installed_value(hashed_sync(index, tmp_path, "v2")) == "original"
+    venv = make_venv(tmp_path / "v3")
+    result = sync(index, venv, lock(tmp_path, "tool==1.0\n"))
+    assert result.exit_code != 0 and "a project page was read" in result.output

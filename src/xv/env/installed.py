@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field, replace
-from email.parser import HeaderParser
-from email.policy import compat32
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +147,11 @@ def metadata_headers(path: Path, *, stop_after: int | None = None) -> list[tuple
                 break  # a new header starts past the limit (a folded line continues one)
             block.append(line)
     text = b"".join(block).decode("utf-8", errors="replace")
+    # Imported here: the email package (~10 ms with socket and calendar) is not needed
+    # to sync into an empty environment.
+    from email.parser import HeaderParser
+    from email.policy import compat32
+
     message = HeaderParser(policy=compat32).parsestr(text)
     return [(key.lower(), value.strip()) for key, value in message.items()]
 

@@ -80,6 +80,7 @@ def _extract_sealed(wheel_path: str, archive_dir: str, digest: str, final: str) 
             "wheel_sha256": digest,
             "files": sorted(files),
             "layout": _layout_of(Path(staging), os.path.basename(wheel_path)),
+            "filename": os.path.basename(wheel_path),  # the wheel's name: its tags
         }
         os.rename(staging, final)
         _manifests(archive_dir).put(manifest_key(digest), manifest)
@@ -114,6 +115,26 @@ def archive_layout(final: str | os.PathLike[str]) -> WheelLayout | None:
             return None
         return layout_from_plain(doc, (row[0] for row in manifest["files"]))
     except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def archive_wheel_name(final: str | os.PathLike[str]) -> tuple[str, str | None] | None:
+    """The file name of the wheel the tree at ``final`` was unpacked from and its
+    Requires-Python, as its manifest keeps them (None: no such tree or record). Read to
+    choose among cached trees before one is verified (:func:`verify_archive`)."""
+    root = Path(final)
+    if not root.is_dir():
+        return None
+    manifest = _manifests(root.parent).get(manifest_key(root.name))
+    try:
+        if manifest is None or manifest["wheel_sha256"] != root.name:
+            return None
+        filename, layout = manifest.get("filename"), manifest.get("layout")
+        if not isinstance(filename, str) or layout is None:
+            return None
+        requires_python = layout.get("requires_python")
+        return filename, None if requires_python is None else str(requires_python)
+    except (KeyError, TypeError, AttributeError):
         return None
 
 

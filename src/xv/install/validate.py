@@ -64,6 +64,7 @@ class WheelLayout:
     files: tuple[str, ...] = ()
     # METADATA's Requires-Dist values, read with the rest (xv-sync orders installs by them).
     requires: tuple[str, ...] = ()
+    requires_python: str | None = None  # METADATA's Requires-Python
 
     @property
     def data_dir(self) -> str:
@@ -127,9 +128,11 @@ def read_layout(root: Path) -> WheelLayout:
         entry_points = parse_entry_points(text, label)
     files = tuple(archive_files(root))
     requires = tuple(str(value).strip() for value in metadata.get_all("Requires-Dist") or ())
+    requires_python = metadata.get("Requires-Python")
     return WheelLayout(
-        name, version, dist_info, purelib, record, tuple(entry_points), files, requires
-    )
+        name, version, dist_info, purelib, record, tuple(entry_points), files, requires,
+        None if requires_python is None else str(requires_python).strip(),
+    )  # fmt: skip
 
 
 def _check_wheel_version(value: object, label: str) -> None:
@@ -161,6 +164,7 @@ def layout_to_plain(layout: WheelLayout) -> dict[str, Any]:
         "record": [(e.path, e.hash, e.size) for e in layout.record.values()],
         "entry_points": [(e.name, e.module, e.attr, e.gui) for e in layout.entry_points],
         "requires": list(layout.requires),
+        "requires_python": layout.requires_python,
     }
 
 
@@ -176,9 +180,11 @@ def layout_from_plain(doc: Mapping[str, Any], files: Iterable[str]) -> WheelLayo
     entry_points = tuple(
         EntryPoint(str(n), str(m), str(a), bool(g)) for n, m, a, g in doc["entry_points"]
     )
+    requires_python = doc.get("requires_python")
     return WheelLayout(
         str(doc["name"]), str(doc["version"]), str(doc["dist_info"]), bool(doc["purelib"]),
         record, entry_points, tuple(sorted(files)), tuple(str(r) for r in doc["requires"]),
+        None if requires_python is None else str(requires_python),
     )  # fmt: skip
 
 

@@ -32,17 +32,15 @@ from packaging.version import Version
 from xv.env.installed import InstalledDist, metadata_headers
 from xv.env.interpreter import Interpreter
 from xv.errors import InstallError
-from xv.index.client import IndexClient
 from xv.install import compile_bytecode, install_from_archive, owned_files, uninstall, upgrade
 from xv.install.archive import archive_layout, discard_archive
 from xv.install.journal import InstallStep, RemoveStep, Step, clear_journal, write_journal
 from xv.install.place import InstalledRecord, planned_paths
 from xv.install.validate import WheelLayout, validate_archive
-from xv.pool import WorkerPool, cpu_count
 from xv.sync.choose import BuildSdist, platform_of, target_of
 from xv.sync.plan import Plan, Wanted
 from xv.sync.policy import ANY_FILE, FilePolicy
-from xv.sync.prepare import Progress, prepare, prepare_one
+from xv.sync.prepare import Clients, Progress, prepare, prepare_one
 
 
 @dataclass(frozen=True)
@@ -78,7 +76,7 @@ class ApplyReport:
 def apply(
     plan: Plan,
     interp: Interpreter,
-    client: IndexClient,
+    clients: Clients,
     options: ApplyOptions = ApplyOptions(),
     progress: Progress | None = None,
     *,
@@ -96,14 +94,14 @@ def apply(
     distribution, a hash mismatch or a failed download raises (InstallError,
     HashMismatchError, NetworkError) with the environment untouched.
     """
-    if client.cache.root is None:
+    if clients.cache.root is None:
         raise ValueError("apply() needs a cache directory (a temporary one for --no-cache)")
     started = monotonic()
     wanted = [*plan.install, *(r.wanted for r in plan.reinstall)]
     ready = ready or {}
     todo = [w for w in wanted if w.canonical_name not in ready]
     archives, prepared = prepare(
-        todo, interp, client, progress, full_check=options.full_check, build=build, policy=policy
+        todo, interp, clients, progress, full_check=options.full_check, build=build, policy=policy
     )
     archives.update({name: archive for name, (archive, _) in ready.items()})
     direct_urls = {name: info for name, (_, info) in ready.items()}
@@ -113,6 +111,7 @@ def apply(
     def rebuild(want: Wanted) -> str:
         if want.canonical_name in ready:  # built a moment ago: building again won't help
             raise InstallError(f"the wheel built for {want.canonical_name} is not valid")
+        client = clients.get()
         return prepare_one(want, target, platform, client.settings, client.cache, True, policy)[0]
 
     layouts = validate_all(wanted, archives, interp, rebuild)
@@ -137,7 +136,7 @@ def apply(
 def check(
     plan: Plan,
     interp: Interpreter,
-    client: IndexClient,
+    clients: Clients,
     build: BuildSdist | None = None,
     policy: FilePolicy = ANY_FILE,
 ) -> None:
@@ -145,7 +144,7 @@ def check(
     (a usable wheel for the target, the lock's hashes against the index's, a local
     wheel present), raising as :func:`apply` would, but nothing is downloaded."""
     wanted = [*plan.install, *(r.wanted for r in plan.reinstall)]
-    prepare(wanted, interp, client, download=False, build=build, policy=policy)
+    prepare(wanted, interp, clients, download=False, build=build, policy=policy)
 
 
 # -- validate ------------------------------------------------------------------
@@ -381,6 +380,8 @@ def compile_all(records: Iterable[InstalledRecord], interp: Interpreter) -> None
     sources = sorted(str(p) for r in records for p in r.paths if p.suffix == ".py")
     if not sources:
         return
+    from xv.pool import WorkerPool, cpu_count  # multiprocessing: only when compiling
+
     chunks = max(1, min(cpu_count(), len(sources) // 200 or 1))
     parts = [sources[i::chunks] for i in range(chunks)]
     with WorkerPool(chunks, kind="thread" if chunks > 1 else "serial") as pool:

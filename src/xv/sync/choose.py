@@ -8,18 +8,20 @@ no file of the target fits raises a clear :class:`~xv.errors.InstallError`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from xv.env.interpreter import Interpreter
 from xv.env.target import Target, interpreter_target
 from xv.errors import InstallError
-from xv.index.client import IndexClient
 from xv.index.pageform import files_of_version
 from xv.index.simple import DistFile, ProjectPage
 from xv.sync.hashes import Fetch, fetch_for
 from xv.sync.plan import Wanted
 from xv.sync.policy import ANY_FILE, FilePolicy
+
+if TYPE_CHECKING:  # the client (HTTP cache rules, the pool) loads with the first page read
+    from xv.index.client import IndexClient
 
 
 def target_of(interp: Interpreter) -> Target:

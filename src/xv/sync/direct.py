@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from xv.build.wheels import built_wheel
 from xv.errors import InputError
 from xv.install.archive import unpack_wheel_to_archive
-from xv.pool import cpu_count
 from xv.reqfile import Origin, ParsedRequirement
 from xv.sync.choose import BuildSdist
 from xv.sync.hashes import check_known_sha256
@@ -101,6 +100,8 @@ def build_ready(
             check_known_sha256(want, dist.location.name, ctx.direct.archive_sha256(dist), None)
             archive = unpack_wheel_to_archive(str(wheel), str(cache_root / ARCHIVES_BUCKET))
             return dist.name, (archive, dist.direct_url())
+
+        from xv.pool import cpu_count  # multiprocessing: only when something is built
 
         # Builds are subprocesses; the frontend lets at most one per CPU run at once.
         with ThreadPoolExecutor(max(1, min(len(todo), cpu_count()))) as pool:

@@ -13,29 +13,35 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-from urllib.request import url2pathname
+
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from xv.cache import Cache, CacheBucket
 from xv.env.interpreter import Interpreter
 from xv.env.target import Target
 from xv.errors import HashMismatchError, InstallError, NetworkError, XvError
-from xv.index.client import IndexClient, IndexSettings, client_for, remember_client
-from xv.index.simple import DistFile
 from xv.install.archive import (
+    archive_wheel_name,
     discard_archive,
     file_sha256,
     unpack_wheel_to_archive,
     verify_archive,
 )
-from xv.pool import ENV_POOL_KIND, PoolKind, WorkerPool, cpu_count, thread_map
 from xv.sync.choose import BuildSdist, NeedsBuild, choose, platform_of, target_of
 from xv.sync.hashes import Fetch, check_hashes
 from xv.sync.plan import Wanted
 from xv.sync.policy import ANY_FILE, FilePolicy
+
+# The index client (and the pool it brings) loads when a pin needs its page: a hashed
+# lock whose wheels are all in the cache is installed without either.
+if TYPE_CHECKING:
+    from xv.index.client import IndexClient, IndexSettings
+    from xv.index.simple import DistFile
 
 WHEELS_BUCKET = CacheBucket.WHEELS
 ARCHIVES_BUCKET = CacheBucket.ARCHIVES
@@ -44,10 +50,76 @@ ARCHIVES_BUCKET = CacheBucket.ARCHIVES
 Progress = Callable[[str, int, int], None]
 
 
+class Clients:
+    """The index client of a sync, made on first use (a hashed lock whose wheels are all in
+    the cache needs none)."""
+
+    def __init__(self, cache: Cache, make: Callable[[], IndexClient]) -> None:
+        self.cache = cache
+        self._make = make
+        self._client: IndexClient | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, client: IndexClient) -> Clients:
+        return cls(client.cache, lambda: client)
+
+    def get(self) -> IndexClient:
+        with self._lock:
+            if self._client is None:
+                self._client = self._make()
+            return self._client
+
+
+def from_cache(want: Wanted, target: Target, tags: tuple[str, ...], cache_root: Path) -> str | None:
+    """The archive of a hashed pin found in the cache without its project page, as uv's
+    installer takes a cached wheel: the best (by the target's tags) of the verified trees
+    named by the pin's sha256 ``--hash`` values whose wheel is the pin's and fits the
+    target (tags, Requires-Python); else the wheel built before from a hashed sdist of the
+    pin. The lock's hash is the tree's name, so the bytes are those the lock allows. None
+    when nothing fits: the pin goes the page's way."""
+    if want.url is not None or want.files:
+        return None
+    shas = sorted({h[7:].lower() for h in want.hashes if h.startswith("sha256:")})
+    archives = cache_root / ARCHIVES_BUCKET
+    fits = []
+    for sha in shas:
+        found = archive_wheel_name(archives / sha)
+        if found is None:
+            continue
+        filename, requires_python = found
+        try:
+            name, version = parse_wheel_filename(filename)[:2]
+        except InvalidWheelFilename:
+            continue
+        rank = target.wheel_priority(filename)
+        if name != want.canonical_name or version != want.version or rank is None:
+            continue
+        if target.allows_requires_python(requires_python):
+            fits.append((rank, sha))
+    for _, sha in sorted(fits):
+        if verify_archive(archives / sha):
+            return str(archives / sha)
+    return _built_before(shas, tags, cache_root)
+
+
+def _built_before(shas: Sequence[str], tags: tuple[str, ...], cache_root: Path) -> str | None:
+    from xv.build.wheels import built_wheel  # light: finds a wheel, loads no frontend
+
+    for sha in shas:
+        wheel = built_wheel(cache_root, sha, tags)
+        if wheel is not None:
+            try:
+                return unpack_wheel_to_archive(str(wheel), str(cache_root / ARCHIVES_BUCKET))
+            except InstallError:
+                return None  # the usual way rebuilds it
+    return None
+
+
 def prepare(
     wanted: Sequence[Wanted],
     interp: Interpreter,
-    client: IndexClient,
+    clients: Clients,
     progress: Progress | None = None,
     *,
     download: bool = True,
@@ -65,18 +137,32 @@ def prepare(
     re-import and fresh connections). Raises the first failure, in pin order.
     Without ``download``, the jobs stop after the checks (for a dry run).
     """
-    assert client.cache.enabled
+    assert clients.cache.enabled
     if not wanted:
         return {}, 0
-    done = 0
+    done, total = 0, len(wanted)
 
     def report(index: int, result: Any) -> None:
         nonlocal done
         done += 1
         if progress is not None:
-            progress("prepare", done, len(wanted))
+            progress("prepare", done, total)
 
     target, platform = target_of(interp), platform_of(interp)
+    cached: dict[str, str] = {}
+    if download and not full_check and policy == ANY_FILE:  # --refresh, --reinstall: the page
+        for want in wanted:
+            found = from_cache(want, target, interp.tags, _root(clients.cache))
+            if found is not None:
+                cached[want.canonical_name] = found
+                report(len(cached), None)
+        wanted = [w for w in wanted if w.canonical_name not in cached]
+        if not wanted:
+            return cached, 0
+    from xv.index.client import remember_client
+    from xv.pool import ENV_POOL_KIND, PoolKind, WorkerPool
+
+    client = clients.get()
     settings = client.settings
     jobs = [
         (w, target, platform, settings, client.cache, full_check, policy, download) for w in wanted
@@ -88,7 +174,7 @@ def prepare(
         if pool.kind != "process":
             remember_client(client)
         results = pool.map(prepare_one, jobs, on_result=report)
-    archives: dict[str, str] = {}
+    archives: dict[str, str] = dict(cached)
     built = 0
     needs = [
         (want, r.exception.sdist)
@@ -118,6 +204,7 @@ def _build_all(
     build: BuildSdist, needs: Sequence[tuple[Wanted, DistFile]]
 ) -> dict[str, str | XvError]:
     """The sdists of ``needs`` built side by side (the frontend runs one hook per CPU)."""
+    from xv.pool import cpu_count, thread_map
 
     def one(item: tuple[Wanted, DistFile]) -> str | XvError:
         try:
@@ -149,6 +236,8 @@ def prepare_one(
     again. Without ``download`` (a dry run) the job stops after the checks that need no
     download: ``("", False)``.
     """
+    from xv.index.client import client_for
+
     fetch = choose(want, client_for(settings, cache), target, platform, policy)
     local = _local_file(fetch.url)
     if local is not None and not local.is_file():
@@ -196,6 +285,9 @@ def fetch_wheel(
     A cached wheel that fails its index hash, the lock's hashes or unpacking is damaged:
     it is deleted and downloaded once more, so the cache heals instead of failing forever.
     """
+    from xv.index.client import client_for
+    from xv.index.simple import DistFile
+
     cache_root = _root(cache)
     archives = str(cache_root / ARCHIVES_BUCKET)
     local = _local_file(url)
@@ -233,6 +325,8 @@ def _root(cache: Cache) -> Path:
 
 def _local_file(url: str) -> Path | None:
     if url.startswith("file:"):
+        from urllib.request import url2pathname  # loads http.client and ssl: only here
+
         return Path(url2pathname(urlsplit(url).path))
     return Path(url) if "://" not in url else None
 

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from xv.index.client import IndexClient
     from xv.sync.apply import ApplyReport
     from xv.sync.policy import FilePolicy
+    from xv.sync.prepare import Clients
     from xv.sync.strict import Broken
 
 
@@ -322,8 +323,8 @@ class _Run:
         # A dry run builds nothing; an sdist-only pin only fails it under --no-build.
         build = None if self.opts.build.no_build else (lambda want, sdist: "")
         with _usable_cache(self.cache) as usable:
-            client = _client(self.opts, self.inputs, usable)
-            check(the_plan, self.interp, client, build, _policy(self.opts))
+            clients = _clients(self.opts, self.inputs, usable)
+            check(the_plan, self.interp, clients, build, _policy(self.opts))
 
     def apply(self, the_plan: Plan) -> ApplyReport:
         from xv.sync.apply import ApplyOptions, apply
@@ -338,7 +339,7 @@ class _Run:
         )
         with _usable_cache(self.cache) as cache, ExitStack() as stack:
             assert cache.root is not None  # _usable_cache
-            client = _client(opts, self.inputs, cache)
+            clients = _clients(opts, self.inputs, cache)
             built, made = self.built, threading.Lock()
 
             def context() -> BuildContext:
@@ -355,7 +356,7 @@ class _Run:
                 ready = build_ready(the_plan, self.built.dists, interp, self.built.ctx, cache.root)
             build = sdist_builder(context, interp, cache.root)
             return apply(
-                the_plan, interp, client, options, progress=self.progress.step,
+                the_plan, interp, clients, options, progress=self.progress.step,
                 ready=ready, build=build, policy=_policy(opts),
             )  # fmt: skip
 
@@ -367,6 +368,13 @@ def _client(opts: SyncOptions, inputs: SyncInputs, cache: Cache) -> IndexClient:
 
     settings = index_settings(opts.settings, inputs.options, refresh=opts.refresh)
     return IndexClient(settings, cache)
+
+
+def _clients(opts: SyncOptions, inputs: SyncInputs, cache: Cache) -> Clients:
+    """The index client, made when a pin needs the index (see xv.sync.prepare.Clients)."""
+    from xv.sync.prepare import Clients
+
+    return Clients(cache, partial(_client, opts, inputs, cache))
 
 
 def _policy(opts: SyncOptions) -> FilePolicy:
