@@ -405,7 +405,6 @@ def _local_path(url: str) -> Path:
     if url.startswith("file:"):
         # Here, not at the top: urllib.request loads http.client and ssl (~20 ms), which a
         # run answered from the cache never needs.
-        from urllib.request import url2pathname
 
         return Path(url2pathname(urlsplit(url).path))
     return Path(url)
