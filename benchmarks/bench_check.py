@@ -21,9 +21,10 @@ Each line gives the median wall time and the median CPU time (user + system) of 
 process tree. The load average is printed before and after.
 
 Run: ``python benchmarks/bench_check.py [--runs N] [--input FILE] [--uv PATH]
-[--pip-compile PATH] [--no-sync] [--instant-only]``. Tools not found are skipped. Every tool gets its own
-cache under a temporary directory, and neither uv nor pip read any configuration. Python
-byte-code caching is on (PYTHONDONTWRITEBYTECODE is dropped), as for users.
+[--pip-compile PATH] [--no-sync] [--instant-only]``. Tools not found are skipped. Every
+tool gets its own cache under a temporary directory, and neither uv nor pip read any
+configuration. Python byte-code caching is on (PYTHONDONTWRITEBYTECODE is dropped), as for
+users.
 """
 
 from __future__ import annotations
