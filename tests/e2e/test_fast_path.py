@@ -55,7 +55,11 @@ def run(tmp_path: Path, prog: str, *args: str, env: dict[str, str] | None = None
     script = launcher(tmp_path, prog)
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", str(script), *args],
-        capture_output=True, text=True, env={**os.environ, **(env or {})},
+        capture_output=True, text=True,
+        # No byte-code writes: a run that writes a module's .pyc changes a directory it
+        # listed, so it is not recorded (rightly), which would make "the first run records"
+        # depend on what an earlier test imported.
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **(env or {})},
     )  # fmt: skip
     lines = proc.stderr.splitlines(keepends=True)
     imports = [line for line in lines if line.startswith("import time:")]
