@@ -94,3 +94,30 @@ def test_witness_states(tmp_path: Path) -> None:
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     assert fast.state(str(fifo), "bytes") == ["?"]  # never read, never recorded
+
+
+def test_a_pause_in_one_thread_hides_nothing_another_reads(tmp_path: Path) -> None:
+    import threading
+
+    from xv.fast import trace
+
+    recorder = trace._Recorder()
+    recorder.active = True
+    paused, done = threading.Event(), threading.Event()
+
+    def elsewhere() -> None:
+        with recorder.pause():
+            paused.set()
+            done.wait(10)
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    paused.wait(10)
+    (tmp_path / "input").write_text("x")
+    recorder.hook("open", (str(tmp_path / "input"), "r", 0))
+    with recorder.pause():
+        recorder.hook("open", (str(tmp_path / "unseen"), "r", 0))
+    done.set()
+    thread.join()
+    assert list(recorder.seen) == [(str(tmp_path / "input"), "bytes")]
+    assert recorder.pauses == {}

@@ -12,6 +12,7 @@ record written.
 
 from __future__ import annotations
 
+import _thread
 import json
 import os
 import sys
@@ -44,14 +45,16 @@ class _Recorder:
 
     def __init__(self) -> None:
         self.active = False
-        self.paused = 0
+        # Threads whose reads are not witnessed now (their own, by thread: a pause in one
+        # thread must not hide what another reads meanwhile), with a depth each.
+        self.pauses: dict[int, int] = {}
         self.tainted = False
         self.seen: dict[tuple[str, str], State] = {}
         self.out: list[list[Any]] = []
         self.answer: dict[str, Any] | None = None
 
     def hook(self, event: str, args: tuple[Any, ...]) -> None:
-        if not self.active or self.paused or self.tainted:
+        if not self.active or self.tainted or self.is_paused():
             return
         if event == "open":
             self._opened(*args[:3])
@@ -80,31 +83,33 @@ class _Recorder:
         if len(self.seen) >= MAX_WITNESSES:  # not a run a record answered: stop tracing
             self.tainted = True
             return
-        self.paused += 1
-        try:
+        with self.pause():
             # A file's state when first seen; recorded only if it is the same at the end.
             self.seen[name, kind] = state(name, "stat" if kind == "bytes" else kind)
-        finally:
-            self.paused -= 1
 
     def stat(self, path: Any, *args: Any, dir_fd: Any = None, follow_symlinks: bool = True) -> Any:
         if dir_fd is not None:
             self._see(0, "stat")  # relative to a descriptor: taints
-        elif self.active and not (self.paused or self.tainted):
+        elif self.active and not (self.tainted or self.is_paused()):
             self._see(path, "stat" if follow_symlinks else "lstat")
         return _real_stat(path, *args, dir_fd=dir_fd, follow_symlinks=follow_symlinks)
 
     def lstat(self, path: Any, *args: Any, dir_fd: Any = None) -> Any:
         if dir_fd is not None:
             self._see(0, "lstat")
-        elif self.active and not (self.paused or self.tainted):
+        elif self.active and not (self.tainted or self.is_paused()):
             self._see(path, "lstat")
         return _real_lstat(path, *args, dir_fd=dir_fd)
+
+    def is_paused(self) -> bool:
+        return _thread.get_ident() in self.pauses
+
+    def pause(self) -> _Pause:
+        return _Pause(self)
 
     def witnesses(self) -> list[list[Any]] | None:
         """The witnesses' states now, or None when one changed during the run (or cannot be
         witnessed)."""
-        self.paused += 1
         found = []
         for (path, kind), first in self.seen.items():
             if state(path, "stat" if kind == "bytes" else kind) != first:
@@ -128,17 +133,29 @@ def note(kind: str, **material: Any) -> None:
         _recorder.answer = {"kind": kind, **material}
 
 
-class paused:
-    """A block whose reads are not witnessed (the sync record's key, recomputed by the
-    fast path itself)."""
+class _Pause:
+    """This thread's reads unwitnessed for a block."""
+
+    def __init__(self, recorder: _Recorder | None) -> None:
+        self.recorder = recorder
 
     def __enter__(self) -> None:
-        if _recorder is not None:
-            _recorder.paused += 1
+        if self.recorder is not None:
+            me = _thread.get_ident()
+            self.recorder.pauses[me] = self.recorder.pauses.get(me, 0) + 1
 
     def __exit__(self, *exc: object) -> None:
-        if _recorder is not None:
-            _recorder.paused -= 1
+        if self.recorder is not None:
+            me = _thread.get_ident()
+            depth = self.recorder.pauses.pop(me, 1) - 1
+            if depth:
+                self.recorder.pauses[me] = depth
+
+
+def paused() -> _Pause:
+    """A block whose reads are not witnessed (the sync record's key, recomputed by the
+    fast path itself)."""
+    return _Pause(_recorder)
 
 
 class _Tee:
