@@ -76,6 +76,7 @@ class CacheBucket(StrEnum):
     DIRECT = "direct-v1"  # metadata of direct references, by URL (build.direct)
     TREE_METADATA = "tree-metadata-v1"  # metadata of local source trees (build.builder)
     BUILT_WHEELS = "built-wheels-v1"  # wheels built from sdists (build.builder)
+    FAST = "fast-v1"  # JSON records of answers replayed before click loads (xv.fast)
 
 
 # Envelope: (MAGIC, ENVELOPE_VERSION, checksum, packed value). Change the version only

@@ -29,6 +29,7 @@ loses nothing but xv's buckets).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -52,6 +53,7 @@ from packaging.utils import (
 from xv.cache import ROOT_LOCK, CacheBucket, decode_entry
 
 ENTRIES, FILES, ARCHIVES, OPAQUE = "entries", "files", "archives", "opaque"
+RECORDS = "records"  # xv.fast's JSON files (not msgpack entries), by key, with .tmp leftovers
 # How each bucket lays out its entries (tests/unit/test_cachecmd.py checks that every
 # member of CacheBucket has one).
 KNOWN_BUCKETS: dict[str, str] = {
@@ -66,13 +68,14 @@ KNOWN_BUCKETS: dict[str, str] = {
     CacheBucket.DIRECT: FILES,
     CacheBucket.ARCHIVES: ARCHIVES,
     CacheBucket.GIT: OPAQUE,
+    CacheBucket.FAST: RECORDS,
 }
 _BUCKET_SHAPE = re.compile(r"^[a-z0-9][a-z0-9._-]*-v\d+$")
 LOCKS = ".locks"
 #: With --force, in-flight-looking things younger than this are someone's current work.
 FORCED_MIN_AGE = 3600.0
-#: A ``check-v1`` record not written for this long is dropped by prune: a lock's text or
-#: inputs have changed since, or the next ``--check`` re-creates it from the cache cheaply.
+#: A ``check-v1`` or ``fast-v1`` record not written for this long is dropped by prune: a
+#: lock's text or inputs have changed since, or the next run re-creates it cheaply.
 CHECK_MAX_AGE = 7 * 86400.0
 
 
@@ -196,6 +199,10 @@ def _garbage(bucket: Path, child: Path, layout: str, now: float, min_age: float)
             if _age(temp, now) >= min_age:
                 remove(temp, Removal())
         return not _children(child) and _age(child, now) >= min_age
+    if layout == RECORDS:
+        if child.name.endswith(".tmp"):  # a record being written, or one a power cut cut
+            return _age(child, now) >= min_age
+        return _age(child, now) > CHECK_MAX_AGE or not _is_json(child)
     if layout == ARCHIVES:
         if child.name.endswith(".manifest"):
             return not _is_dir(bucket / child.name.removesuffix(".manifest"))
@@ -216,6 +223,16 @@ def _stale_entry(bucket: str, path: Path, now: float) -> bool:
         executable = value.get("executable") if isinstance(value, dict) else None
         return not (isinstance(executable, str) and os.path.exists(executable))
     return False
+
+
+def _is_json(path: Path) -> bool:
+    try:
+        json.loads(path.read_bytes())
+    except ValueError:
+        return False
+    except OSError:
+        return True  # unreadable now: not proof of garbage
+    return True
 
 
 def _prune_locks(bucket: Path, removal: Removal) -> None:

@@ -14,6 +14,7 @@ from xv.build.source import SDISTS_BUCKET
 from xv.build.vcs import GIT_BUCKET
 from xv.cache import Cache, CacheBucket
 from xv.compile.check import BUCKET as CHECK_BUCKET
+from xv.fast import BUCKET as FAST_BUCKET
 from xv.index.client import PAGE_BUCKET
 from xv.index.metadata import METADATA_BUCKET
 from xv.sync.prepare import ARCHIVES_BUCKET, WHEELS_BUCKET
@@ -26,7 +27,24 @@ def test_every_bucket_xv_writes_is_known() -> None:
         GIT_BUCKET,
     }  # fmt: skip
     assert all(isinstance(bucket, CacheBucket) for bucket in written)  # never a copied string
+    # xv.fast spells its bucket out (importing xv.cache would load msgpack before the answer)
+    assert FAST_BUCKET == CacheBucket.FAST
     assert set(CacheBucket) == set(cachecmd.KNOWN_BUCKETS)
+
+
+def test_fast_records_are_pruned_when_stale_undecodable_or_half_written(tmp_path: Path) -> None:
+    bucket = tmp_path / FAST_BUCKET
+    bucket.mkdir()
+    names = ("fresh.json", "old.json", "garbled.json", "fresh.json.7.tmp", "old.json.8.tmp")
+    for name in names:
+        (bucket / name).write_text('{"format": 1}' if name != "garbled.json" else "{")
+    then = time.time() - 2 * cachecmd.CHECK_MAX_AGE
+    for name in ("old.json", "old.json.8.tmp"):
+        os.utime(bucket / name, (then, then))
+    cachecmd.prune(tmp_path, forced=True)
+    assert sorted(p.name for p in bucket.iterdir()) == ["fresh.json", "fresh.json.7.tmp"]
+    info = {b.name: b.known for b in cachecmd.info(tmp_path)}
+    assert info[FAST_BUCKET] is True
 
 
 def test_forced_prune_spares_what_may_be_in_flight(tmp_path: Path) -> None:
