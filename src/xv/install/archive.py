@@ -122,9 +122,9 @@ def archive_wheel_name(final: str | os.PathLike[str]) -> tuple[str, str | None] 
     """The file name of the wheel the tree at ``final`` was unpacked from and its
     Requires-Python, as its manifest keeps them (None: no such tree or record). Read to
     choose among cached trees before one is verified (:func:`verify_archive`)."""
-    root = Path(final)
-    if not root.is_dir():
+    if not os.path.isdir(final):  # most hashes of a lock name no cached tree
         return None
+    root = Path(final)
     manifest = _manifests(root.parent).get(manifest_key(root.name))
     try:
         if manifest is None or manifest["wheel_sha256"] != root.name:

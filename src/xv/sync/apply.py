@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,6 @@ from time import monotonic
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
@@ -106,11 +106,11 @@ def apply(
     archives.update({name: archive for name, (archive, _) in ready.items()})
     direct_urls = {name: info for name, (_, info) in ready.items()}
     options = dataclasses.replace(options, direct_urls=direct_urls)
-    target, platform = target_of(interp), platform_of(interp)
 
     def rebuild(want: Wanted) -> str:
         if want.canonical_name in ready:  # built a moment ago: building again won't help
             raise InstallError(f"the wheel built for {want.canonical_name} is not valid")
+        target, platform = target_of(interp), platform_of(interp)  # rare: not before
         client = clients.get()
         return prepare_one(want, target, platform, client.settings, client.cache, True, policy)[0]
 
@@ -340,14 +340,27 @@ def _requires_in(metadata: Path) -> set[str]:
 
 
 def _requirement_names(values: Iterable[str]) -> set[str]:
-    """The project names of Requires-Dist values (an unparsable one is skipped)."""
+    """The project names of Requires-Dist values (one that does not start as a requirement
+    does is skipped).
+
+    Only the leading PEP 508 name is read, by a pattern rather than packaging's parser:
+    the names only order the installs (a wrong one orders nothing wrongly, as it names no
+    package of the plan), and parsing each whole requirement cost more than the rest of
+    the ordering (about 150 of them for a 27-pin lock).
+
+    >>> sorted(_requirement_names(["Foo_Bar[x] >=1; extra == 'y'", "baz", "(bad", "not valid"]))
+    ['baz', 'foo-bar']
+    """
     names: set[str] = set()
     for value in values:
-        try:
-            names.add(canonicalize_name(Requirement(value).name))
-        except InvalidRequirement:
-            continue
+        match = _LEADING_NAME.match(value)
+        if match is not None:
+            names.add(canonicalize_name(match.group(1)))
     return names
+
+
+# A name followed by nothing, extras, a version, a marker or a URL (``not valid !!`` is not).
+_LEADING_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:$|[\[(;@<>=!~])")
 
 
 def install_order(names: Sequence[str], requires: Callable[[str], set[str]]) -> list[str]:

@@ -81,10 +81,10 @@ def from_cache(want: Wanted, target: Target, tags: tuple[str, ...], cache_root: 
     if want.url is not None or want.files:
         return None
     shas = sorted({h[7:].lower() for h in want.hashes if h.startswith("sha256:")})
-    archives = cache_root / ARCHIVES_BUCKET
+    archives = os.path.join(cache_root, ARCHIVES_BUCKET)
     fits = []
     for sha in shas:
-        found = archive_wheel_name(archives / sha)
+        found = archive_wheel_name(os.path.join(archives, sha))
         if found is None:
             continue
         filename, requires_python = found
@@ -98,8 +98,8 @@ def from_cache(want: Wanted, target: Target, tags: tuple[str, ...], cache_root: 
         if target.allows_requires_python(requires_python):
             fits.append((rank, sha))
     for _, sha in sorted(fits):
-        if verify_archive(archives / sha):
-            return str(archives / sha)
+        if verify_archive(os.path.join(archives, sha)):
+            return os.path.join(archives, sha)
     return _built_before(shas, tags, cache_root)
 
 
