@@ -36,6 +36,7 @@ from xv.install.scripts import EntryPoint, launcher, rewrite_python_shebang
 from xv.install.validate import (
     SCHEMES,
     InsideGuard,
+    Placement,
     WheelLayout,
     destinations,
     inside_path,
@@ -240,13 +241,20 @@ def _inside(dest: Destination, root: Path, rel: str, package: str) -> str:
 
 
 def planned_paths(
-    archive_dir: str | os.PathLike[str], interp: Interpreter, layout: WheelLayout | None = None
+    archive_dir: str | os.PathLike[str],
+    interp: Interpreter,
+    layout: WheelLayout | None = None,
+    placement: Placement | None = None,
 ) -> tuple[Path, list[str]]:
     """The ``.dist-info`` directory and every path installing the archive may write
-    (its own metadata files included), for the journal."""
+    (its own metadata files included), for the journal. ``placement``: the destinations
+    validation computed for this target (else computed here)."""
     wheel = ArchiveWheel(Path(archive_dir), layout)
     site_dir = interp.paths["purelib" if wheel.root_is_purelib else "platlib"]
-    targets = [str(t) for _, t, _ in destinations(wheel.root, wheel.layout, interp.paths)]
+    if placement is not None:
+        targets = placement.targets()
+    else:
+        targets = [str(t) for _, t, _ in destinations(wheel.root, wheel.layout, interp.paths)]
     meta = site_dir / wheel.dist_info
     return meta, [*targets, *(str(meta / name) for name in _OWN_METADATA)]
 
@@ -260,6 +268,7 @@ def install_from_archive(
     link_mode: str = "hardlink",
     requested: bool = False,
     layout: WheelLayout | None = None,
+    placement: Placement | None = None,
 ) -> InstalledRecord:
     """Install the unpacked wheel at ``archive_dir`` into ``interp``'s environment.
 
@@ -272,7 +281,7 @@ def install_from_archive(
     """
     wheel = ArchiveWheel(Path(archive_dir), layout)
     try:
-        return _install(wheel, interp, installer, direct_url, link_mode, requested)
+        return _install(wheel, interp, installer, direct_url, link_mode, requested, placement)
     except OSError as exc:
         raise InstallError(f"Failed to install {wheel.name}: {exc}", wheel.name) from exc
 
@@ -284,13 +293,18 @@ def _install(
     direct_url: dict[str, Any] | None,
     link_mode: str,
     requested: bool = False,
+    placement: Placement | None = None,
 ) -> InstalledRecord:
     scheme = {name: interp.paths[name] for name in SCHEMES}
     root_scheme = "purelib" if wheel.root_is_purelib else "platlib"
     dest = Destination(scheme, str(interp.executable), link_mode, root_scheme)
-    entries = [_place(wheel, dest, rel) for rel in wheel.files()]
+    entries = [_place(wheel, dest, rel, placement) for rel in wheel.files()]
     for entry_point in wheel.entry_points():
-        target = _inside(dest, scheme["scripts"], entry_point.name, wheel.name)
+        if placement is not None and entry_point.name in placement.scripts:
+            target, base = placement.scripts[entry_point.name]
+            dest.guard.check(base, target, wheel.name)
+        else:
+            target = _inside(dest, scheme["scripts"], entry_point.name, wheel.name)
         script = launcher(entry_point, dest.interpreter)
         entries.append(dest.write(target, script, executable=True))
     dist_info = dest.site_dir / wheel.dist_info
@@ -307,9 +321,16 @@ def _install(
     return InstalledRecord(wheel.name, wheel.version, dist_info, tuple(unique))
 
 
-def _place(wheel: ArchiveWheel, dest: Destination, rel: str) -> RecordEntry:
+def _place(
+    wheel: ArchiveWheel, dest: Destination, rel: str, placement: Placement | None = None
+) -> RecordEntry:
     source = os.path.join(wheel.source_root, rel)
-    if not rel.startswith(wheel.data_dir + "/"):
+    in_data = rel.startswith(wheel.data_dir + "/")
+    placed = placement.files.get(rel) if placement is not None and not in_data else None
+    if placed is not None:  # joined and checked by validation; directories checked again
+        dest.guard.check(placed[1], placed[0], wheel.name)
+        return dest.link(source, placed[0], wheel.hashes.get(rel))
+    if not in_data:
         return dest.link(
             source, _inside(dest, dest.site_dir, rel, wheel.name), wheel.hashes.get(rel)
         )

@@ -188,6 +188,19 @@ def layout_from_plain(doc: Mapping[str, Any], files: Iterable[str]) -> WheelLayo
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where each file of a validated tree goes in one target's scheme, with the scheme
+    directory it was checked to stay inside: joined and checked once, by validation, for
+    the journal and the install (which checks each directory for symlinks again)."""
+
+    files: Mapping[str, tuple[str, str]]  # archive path -> (destination, scheme directory)
+    scripts: Mapping[str, tuple[str, str]]  # entry point name -> the same
+
+    def targets(self) -> list[str]:
+        return [target for target, _ in (*self.files.values(), *self.scripts.values())]
+
+
 def validate_archive(
     root: Path,
     name: str,
@@ -196,8 +209,21 @@ def validate_archive(
     scheme: Mapping[str, Path],
     known: WheelLayout | None = None,
 ) -> WheelLayout:
+    """:func:`validate_placement`'s layout."""
+    return validate_placement(root, name, version, filename, scheme, known)[0]
+
+
+def validate_placement(
+    root: Path,
+    name: str,
+    version: Version,
+    filename: str | None,
+    scheme: Mapping[str, Path],
+    known: WheelLayout | None = None,
+) -> tuple[WheelLayout, Placement]:
     """Check the unpacked wheel at ``root`` against the pin ``name==version`` and the
-    target ``scheme`` (sysconfig paths). Raises InstallError naming the package.
+    target ``scheme`` (sysconfig paths); its layout and where its files go. Raises
+    InstallError naming the package.
 
     ``known`` is the layout :func:`checked_layout` gave when the tree was unpacked, kept in
     its manifest, which was verified against the tree in this run: its wheel-only checks
@@ -214,9 +240,13 @@ def validate_archive(
         layout = checked_layout(root, label)
     _check_identity(layout, name, version, filename, label)
     guard = InsideGuard()
-    for _, target, base in destinations(root, layout, scheme):
+    files: dict[str, tuple[str, str]] = {}
+    scripts: dict[str, tuple[str, str]] = {}
+    scripts_from = len(layout.files)  # destinations yields the files, then the scripts
+    for index, (source, target, base) in enumerate(destinations(root, layout, scheme)):
         guard.check(base, target, label)
-    return layout
+        (files if index < scripts_from else scripts)[source] = (target, os.fspath(base))
+    return layout, Placement(files, scripts)
 
 
 def _check_identity(
@@ -397,7 +427,7 @@ class InsideGuard:
             real = self._real[path] = os.path.realpath(path)
         return real
 
-    def check(self, base: Path, target: Path | str, label: str) -> None:
+    def check(self, base: Path | str, target: Path | str, label: str) -> None:
         key = (os.fspath(base), os.path.dirname(target))
         if key in self._checked:
             return

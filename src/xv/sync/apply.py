@@ -36,7 +36,7 @@ from xv.install import compile_bytecode, install_from_archive, owned_files, unin
 from xv.install.archive import archive_layout, discard_archive
 from xv.install.journal import InstallStep, RemoveStep, Step, clear_journal, write_journal
 from xv.install.place import InstalledRecord, planned_paths
-from xv.install.validate import WheelLayout, validate_archive
+from xv.install.validate import Placement, WheelLayout, validate_placement
 from xv.sync.choose import BuildSdist, platform_of, target_of
 from xv.sync.plan import Plan, Wanted
 from xv.sync.policy import ANY_FILE, FilePolicy
@@ -114,12 +114,13 @@ def apply(
         client = clients.get()
         return prepare_one(want, target, platform, client.settings, client.cache, True, policy)[0]
 
-    layouts = validate_all(wanted, archives, interp, rebuild)
+    layouts, placements = validate_all(wanted, archives, interp, rebuild)
     prepared_at = monotonic()
     warnings: list[str] = []
     records, removing = install(
-        plan, archives, interp, options, progress, warnings.append, layouts=layouts
-    )
+        plan, archives, interp, options, progress, warnings.append,
+        layouts=layouts, placements=placements,
+    )  # fmt: skip
     if options.compile_bytecode:
         compile_all(records, interp)
     return ApplyReport(
@@ -155,7 +156,7 @@ def validate_all(
     archives: dict[str, str],
     interp: Interpreter,
     rebuild: Callable[[Wanted], str],
-) -> dict[str, WheelLayout]:
+) -> tuple[dict[str, WheelLayout], dict[str, Placement]]:
     """Check every prepared wheel against its pin and the target before anything changes;
     the layouts read, by name (the install uses them instead of reading each tree again).
 
@@ -164,6 +165,7 @@ def validate_all(
     and mtimes changing. A wheel that fails again is refused.
     """
     layouts: dict[str, WheelLayout] = {}
+    placements: dict[str, Placement] = {}
     for want in wanted:
         filename = None
         if want.url is not None and want.url.split("#", 1)[0].endswith(".whl"):
@@ -171,21 +173,21 @@ def validate_all(
         name = want.canonical_name
         args = (name, want.version, filename, interp.paths)
         try:
-            layouts[name] = _validate(archives[name], *args)
+            layouts[name], placements[name] = _validate(archives[name], *args)
         except InstallError:
             discard_archive(archives[name])
             archives[name] = rebuild(want)
-            layouts[name] = _validate(archives[name], *args)
-    return layouts
+            layouts[name], placements[name] = _validate(archives[name], *args)
+    return layouts, placements
 
 
 def _validate(
     archive: str, name: str, version: Version, filename: str | None, scheme: Mapping[str, Path]
-) -> WheelLayout:
+) -> tuple[WheelLayout, Placement]:
     # Every archive was verified (or unpacked) by the prepare step: its manifest's layout,
     # checked when it was unpacked, stands for the tree (see archive_layout).
     known = archive_layout(archive)
-    return validate_archive(Path(archive), name, version, filename, scheme, known)
+    return validate_placement(Path(archive), name, version, filename, scheme, known)
 
 
 # -- install -------------------------------------------------------------------
@@ -200,6 +202,7 @@ def install(
     warn: Callable[[str], None] | None = None,
     *,
     layouts: Mapping[str, WheelLayout] | None = None,
+    placements: Mapping[str, Placement] | None = None,
 ) -> tuple[list[InstalledRecord], float]:
     """Change the environment: installs in dependency order, then removals, dependents
     before their dependencies; every step journalled first (see ``install.journal``).
@@ -209,7 +212,7 @@ def install(
     replaced: dict[str, InstalledDist] = {d.canonical_name: d for d in plan.remove}
     replaced.update({r.wanted.canonical_name: r.installed for r in plan.reinstall})
     wanted = {w.canonical_name: w for w in (*plan.install, *(r.wanted for r in plan.reinstall))}
-    layouts = layouts or {}
+    layouts, placements = layouts or {}, placements or {}
 
     def requires(name: str) -> set[str]:  # validation read METADATA once: not again here
         layout = layouts.get(name)
@@ -219,7 +222,9 @@ def install(
 
     order = install_order(sorted(wanted), requires)
     removals = removal_order({n: replaced[n] for n in set(replaced) - set(wanted)})
-    steps = journal_steps(order, removals, wanted, archives, replaced, interp, options, layouts)
+    steps = journal_steps(
+        order, removals, wanted, archives, replaced, interp, options, layouts, placements
+    )
     write_journal(interp, steps)
     records = []
     total = len(order) + len(removals)
@@ -233,6 +238,7 @@ def install(
                 options,
                 warn,
                 layouts.get(name),
+                placements.get(name),
             )  # fmt: skip
         )
         if progress is not None:
@@ -264,13 +270,15 @@ def journal_steps(
     interp: Interpreter,
     options: ApplyOptions,
     layouts: Mapping[str, WheelLayout] | None = None,
+    placements: Mapping[str, Placement] | None = None,
 ) -> list[Step]:
     """What :func:`install` will do, path by path, for the journal."""
     steps: list[Step] = []
     for name in order:
         old = replaced.get(name)
         olds = [old, *old.duplicates] if old is not None else []
-        meta, targets = planned_paths(archives[name], interp, (layouts or {}).get(name))
+        layout, placement = (layouts or {}).get(name), (placements or {}).get(name)
+        meta, targets = planned_paths(archives[name], interp, layout, placement)
         steps.append(
             InstallStep(
                 name,
@@ -298,12 +306,13 @@ def _install_one(
     options: ApplyOptions,
     warn: Callable[[str], None] | None = None,
     layout: WheelLayout | None = None,
+    placement: Placement | None = None,
 ) -> InstalledRecord:
     direct_url = _direct_url(want, archive, options)
     # Every pin of the files was asked for (as uv pip sync marks them), dependencies too.
     extra: dict[str, Any] = {
         "link_mode": options.link_mode, "direct_url": direct_url, "requested": True,
-        "layout": layout,
+        "layout": layout, "placement": placement,
     }  # fmt: skip
     if old is None:
         return install_from_archive(archive, interp, **extra)
