@@ -5,7 +5,8 @@
 2. Compiling ``docopt==0.6.2`` (only an sdist; setuptools backend) cold (empty caches)
    and warm, xv vs ``uv pip compile`` (target cold: at most 1.5x uv; warm: no build).
 3. Syncing a lock holding that sdist into a second fresh venv (the first sync built it),
-   xv vs ``uv pip sync`` (target: at most 1.5x uv, no build).
+   xv vs ``uv pip sync`` (target: at most 1.5x uv, no build), from a plain lock and from a
+   hashed one (``--generate-hashes``: the sdist's sha256 finds the built wheel, no page).
 
 Run: ``python benchmarks/bench_builds.py [--uv PATH] [--runs N]`` (uv defaults to the one on
 PATH or in /tmp/ref/bin). Uses the real default index.
@@ -79,11 +80,18 @@ def sdist_compile(work: Path, uv: str, runs: int) -> dict[str, float]:
     return {k: median(v) for k, v in out.items()}
 
 
-def sdist_second_venv(work: Path, uv: str, runs: int) -> dict[str, float]:
-    lock = work / "lock.txt"
-    lock.write_text("docopt==0.6.2\n")
+def sdist_second_venv(work: Path, uv: str, runs: int, hashed: bool = False) -> dict[str, float]:
+    """``hashed``: the lock is ``uv pip compile --generate-hashes``'s (the sdist's sha256)."""
+    tag = "hashed" if hashed else "plain"
+    lock = work / f"lock-{tag}.txt"
+    if hashed:
+        (work / "sdist-lock.in").write_text("docopt==0.6.2\n")
+        argv = [uv, "pip", "compile", "sdist-lock.in", "--generate-hashes", "-q", "-o", lock.name]
+        timed([*argv, "--cache-dir", str(work / "uv-lock-cache")], work)
+    else:
+        lock.write_text("docopt==0.6.2\n")
     out: dict[str, list[float]] = {"xv": [], "uv": []}
-    caches = {"xv": work / "xv-sync-cache", "uv": work / "uv-sync-cache"}
+    caches = {"xv": work / f"xv-sync-cache-{tag}", "uv": work / f"uv-sync-cache-{tag}"}
 
     def cmd(tool: str, venv: Path) -> list[str]:
         if tool == "xv":
@@ -91,12 +99,12 @@ def sdist_second_venv(work: Path, uv: str, runs: int) -> dict[str, float]:
         return [uv, "pip", "sync", str(lock), "-p", str(venv), "--cache-dir", str(caches["uv"])]
 
     for tool in ("xv", "uv"):
-        first = work / f"{tool}-first"
+        first = work / f"{tool}-first-{tag}"
         make_venv(first, with_pip=False)
         timed(cmd(tool, first), work)  # builds the sdist once
     for i in range(runs):  # interleaved (xv, uv, xv, uv, ...): the load weighs on both alike
         for tool in ("xv", "uv"):
-            venv = work / f"{tool}-venv{i}"
+            venv = work / f"{tool}-venv{i}-{tag}"
             make_venv(venv, with_pip=False)  # not timed
             out[tool].append(timed(cmd(tool, venv), work))
     return {k: median(v) for k, v in out.items()}
@@ -120,9 +128,11 @@ def main() -> None:
               f"{c['xv cold'] / c['uv cold']:.2f}x (target <= 1.5x)")  # fmt: skip
         print(f"compile docopt==0.6.2 warm: xv {c['xv warm']:.2f}s uv {c['uv warm']:.2f}s: "
               f"{c['xv warm'] / c['uv warm']:.2f}x")  # fmt: skip
-        s = sdist_second_venv(work, uv, args.runs)
-        print(f"sync docopt==0.6.2 into a second venv: xv {s['xv']:.2f}s uv {s['uv']:.2f}s: "
-              f"{s['xv'] / s['uv']:.2f}x (target <= 1.5x)")  # fmt: skip
+        for hashed in (False, True):
+            s = sdist_second_venv(work, uv, args.runs, hashed)
+            label = "hashed lock" if hashed else "lock"
+            print(f"sync docopt==0.6.2 ({label}) into a second venv: xv {s['xv']:.2f}s "
+                  f"uv {s['uv']:.2f}s: {s['xv'] / s['uv']:.2f}x (target <= 1.5x)")  # fmt: skip
 
 
 if __name__ == "__main__":
