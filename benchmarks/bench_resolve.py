@@ -11,6 +11,7 @@ Run: ``python benchmarks/bench_resolve.py [--uv PATH] [--pip-compile PATH] [--on
 runs, the tools interleaved; ``--xv-base`` adds another xv-compile (e.g. an older commit)
 as tool ``xv-base``. The xv rows also give the fetch counts of the cold runs (median): waits on
 guessed fetches and fetches nobody guessed, i.e. the round trips on the solver's critical path.
+CPU is user+sys seconds of the command and its children.
 Peak memory is the largest sum of the resident sizes of the command and all its child
 processes (sampled every 20 ms from /proc; Linux only). A command that fails or times out shows as ``inf``.
 ``PYTHONDONTWRITEBYTECODE`` is dropped from the tools' environment: an installed xv has its
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -83,6 +85,7 @@ def pins(path: Path) -> dict[str, str]:
 
 
 PEAK_MB: list[float] = [0.0]  # the last command's peak (tree) RSS
+CPU_S: list[float] = [0.0]  # the last command's CPU seconds (user + sys, with its children)
 
 
 def tree_rss_kb(pid: int) -> int:
@@ -103,6 +106,7 @@ def tree_rss_kb(pid: int) -> int:
 
 def run(cmd: list[str], env: dict[str, str]) -> tuple[float, bool, str]:
     start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = [0]
     done = threading.Event()
@@ -124,6 +128,8 @@ def run(cmd: list[str], env: dict[str, str]) -> tuple[float, bool, str]:
         sampler.join()
     seconds = time.perf_counter() - start
     PEAK_MB[0] = peak[0] / 1024
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # commands run one at a time
+    CPU_S[0] = sum(getattr(after, f) - getattr(before, f) for f in ("ru_utime", "ru_stime"))
     if proc.returncode != 0:
         print(f"  {' '.join(cmd[:2])} failed: {stderr.strip()[-300:]}", file=sys.stderr)
     return seconds, proc.returncode == 0, stderr
@@ -135,8 +141,9 @@ def waits(stderr: str) -> int | None:
     return int(found[1]) + int(found[2]) if found else None
 
 
-# (cold s, warm s, pins, round trips on the critical path, cold peak MB, warm peak MB)
-Cell = tuple[float, float, object, "float | None", float, float]
+# (cold s, warm s, pins, round trips on the critical path, cold peak MB, warm peak MB,
+#  cold CPU s, warm CPU s)
+Cell = tuple[float, float, object, "float | None", float, float, float, float]
 
 
 def bench_once(tools: dict[str, str], name: str, src: Path, work: Path, n: int) -> dict[str, Cell]:
@@ -148,16 +155,16 @@ def bench_once(tools: dict[str, str], name: str, src: Path, work: Path, n: int) 
         out = work / f"{name}-{tool}-{n}.txt"
         kind = "xv" if tool.startswith("xv") else tool
         cold, ok, err = run(command(kind, exe, src, out, cache), env)
-        cold_mb = PEAK_MB[0]
+        cold_mb, cold_cpu = PEAK_MB[0], CPU_S[0]
         # Each tool prefers the pins of an existing output file: drop it, so the
         # warm run resolves again instead of checking the previous answer.
         cold_pins = pins(out) if ok and out.exists() else None
         out.unlink(missing_ok=True)
         warm, ok2, _ = run(command(kind, exe, src, out, cache), env) if ok else (inf, False, "")
-        warm_mb = PEAK_MB[0] if ok else 0.0
+        warm_mb, warm_cpu = (PEAK_MB[0], CPU_S[0]) if ok else (0.0, inf)
         warm_pins = pins(out) if ok2 and out.exists() else None
         same = cold_pins if cold_pins == warm_pins else None
-        row[tool] = (cold, warm, same, waits(err), cold_mb, warm_mb)
+        row[tool] = (cold, warm, same, waits(err), cold_mb, warm_mb, cold_cpu, warm_cpu)
         shutil.rmtree(cache, ignore_errors=True)
     return row
 
@@ -179,29 +186,36 @@ def bench(
             statistics.median(trips) if trips else None,
             statistics.median(c[4] for c in cells),
             statistics.median(c[5] for c in cells),
+            statistics.median(c[6] for c in cells),
+            statistics.median(c[7] for c in cells),
         )
     return row
 
 
 def report(rows: dict[str, dict[str, Cell]], tools: list[str]) -> None:
-    print("seconds (cold / warm) and peak MB of all processes (cold / warm), median")
+    print(
+        "seconds (cold / warm), CPU seconds (user+sys, cold / warm) and peak MB of all"
+        " processes (cold / warm), median"
+    )
     for name, row in rows.items():
         cells = []
         for t in tools:
-            cold, warm, _, trips, cold_mb, warm_mb = row[t]
+            cold, warm, _, trips, cold_mb, warm_mb, cold_cpu, warm_cpu = row[t]
             extra = f", {trips:g} waits" if trips is not None else ""
-            cells.append(f"{t} {cold:.2f}/{warm:.2f} s {cold_mb:.0f}/{warm_mb:.0f} MB{extra}")
+            cpu = f"cpu {cold_cpu:.2f}/{warm_cpu:.2f}"
+            cells.append(f"{t} {cold:.2f}/{warm:.2f} s {cpu} {cold_mb:.0f}/{warm_mb:.0f} MB{extra}")
         print(f"  {name:<18} " + "  |  ".join(cells))
     print("\nratios (xv / other; below 1 means xv is faster or smaller)")
     for name, row in rows.items():
-        xv_cold, xv_warm, xv_pins, _, xv_cmb, xv_wmb = row["xv"]
+        xv_cold, xv_warm, xv_pins, _, xv_cmb, xv_wmb, xv_ccpu, xv_wcpu = row["xv"]
         for t in tools:
             if t == "xv":
                 continue
-            cold, warm, other, _, cmb, wmb = row[t]
+            cold, warm, other, _, cmb, wmb, ccpu, wcpu = row[t]
             same = "same pins" if xv_pins == other else f"DIFFERENT pins: {diff(xv_pins, other)}"
             print(
                 f"  {name:<18} vs {t:<8} cold {ratio(xv_cold, cold)}  warm {ratio(xv_warm, warm)}"
+                f"  cpu cold {ratio(xv_ccpu, ccpu)} warm {ratio(xv_wcpu, wcpu)}"
                 f"  peak MB cold {ratio(xv_cmb, cmb)} warm {ratio(xv_wmb, wmb)}  {same}"
             )
 

@@ -270,8 +270,11 @@ class IndexClient:
         body = response.content
         try:
             # Grouped by version once, for the cache and for the resolver alike: it judges
-            # only the versions it looks at, decoding only their files.
-            plain = parse(body, response.headers.get("Content-Type", ""), response.url)
+            # only the versions it looks at, decoding only their files. One page at a time:
+            # parsing holds the GIL anyway, and a parsed page of thousands of files is tens
+            # of MB of dicts, which fetch threads parsing side by side would each hold.
+            with _PARSING:
+                plain = parse(body, response.headers.get("Content-Type", ""), response.url)
         except ValueError as exc:
             raise NetworkError(
                 f"{redact_url(url)}: unreadable index page: {exc}", redact_url(url)
@@ -457,6 +460,7 @@ def _write_verified(file: DistFile, chunks: Iterable[bytes], target: Path) -> No
 
 _CLIENTS: dict[tuple[int, IndexSettings, Cache], IndexClient] = {}
 _CLIENTS_LOCK = threading.Lock()
+_PARSING = threading.Lock()  # see IndexClient._fetch_page
 
 
 def client_for(settings: IndexSettings, cache: Cache) -> IndexClient:
