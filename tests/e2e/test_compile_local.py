@@ -247,7 +247,8 @@ def test_a_warm_compile_loads_neither_the_builder_nor_the_fetching_modules(
     assert Path("requirements.txt").read_text().endswith(FLASK_REQUESTS)
     heavy = ("requests", "xv.build.builder", "xv.build.frontend", "xv.build.requires",
              "xv.install.archive", "packaging.metadata", "email.parser", "urllib.request",
-             "http.client", "multiprocessing", "tarfile", "zipfile", "xv.index.zipread")  # fmt: skip
+             "http.client", "multiprocessing", "tarfile", "zipfile", "xv.index.zipread",
+             "xv.resolver.failure", "xv.resolver.explain")  # fmt: skip
     assert [m for m in heavy if m in modules] == []
     assert idx.requests == []
 

@@ -8,12 +8,12 @@ tree and the versions that were left out and why (rendered to text by its caller
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from xv.errors import XvError
-from xv.resolver.failure import NoSolution, SkippedVersions
 from xv.resolver.provider import ROOT, DirectUrlUnsupported, PyPackage, PythonProvider
 from xv.resolver.pubgrub import (
     DerivationTree,
@@ -28,6 +28,9 @@ from xv.resolver.pubgrub import (
     resolve,
 )
 from xv.resolver.result import Parent, Resolution, ResolvedDist
+
+if TYPE_CHECKING:  # a failure's report (and its renderer) loads when a resolution fails
+    from xv.resolver.failure import NoSolution, SkippedVersions
 from xv.resolver.specifiers import specifier_to_range
 
 
@@ -111,6 +114,8 @@ def _single(provider: PythonProvider, package: PyPackage, rng: Range[Version]) -
 def _failure(tree: DerivationTree, provider: PythonProvider) -> NoSolution:
     """The tree with what the provider knows about its packages: the versions that
     exist (ranges read by them) and, where no version was left, what was skipped."""
+    from xv.resolver.failure import NoSolution
+
     versions: dict[PyPackage, list[Version]] = {}
     for package in _packages(tree):
         if isinstance(package, PyPackage):
@@ -127,6 +132,8 @@ def _failure(tree: DerivationTree, provider: PythonProvider) -> NoSolution:
 
 
 def _skipped(provider: PythonProvider, name: str) -> SkippedVersions:
+    from xv.resolver.failure import SkippedVersions
+
     cutoff = provider.settings.exclude_newer
     excluded = [
         (c.version, c.excluded) for c in provider.candidates(name)[:50] if c.excluded is not None
