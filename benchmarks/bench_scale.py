@@ -10,8 +10,12 @@ children, and the requests the index saw are printed, with time and memory per
 package (a flat column means linear growth). ``--unknown K`` also compiles K names
 the index does not have: each must cost one request.
 
+``--sync`` measures ``xv-sync`` against ``uv pip sync`` instead: for each size N a hashed
+lock pins ``s0000==2.0``... (N pins, ``--hash`` from the index), and each tool syncs it
+cold (an empty cache of its own) into a fresh venv. The ratio column is xv over uv.
+
 Run: ``python benchmarks/bench_scale.py [--sizes 100,300,1000,2000] [--unknown 20000]
-[--uv PATH] [--repeat N]`` from the repository root (it imports the test support).
+[--sync] [--uv PATH] [--repeat N]`` from the repository root (it imports the test support).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import argparse
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -49,6 +54,60 @@ def command(tool: str, exe: str, src: Path, out: Path, cache: Path, url: str) ->
     return [exe, *args]
 
 
+def sync_command(tool: str, exe: str, lock: Path, venv: Path, cache: Path, url: str) -> list[str]:
+    args = [str(lock), "--cache-dir", str(cache), "--index-url", url, "-q"]
+    if tool == "uv":
+        return [exe, "pip", "sync", *args, "--python", str(venv / "bin" / "python")]
+    return [exe, *args, "-p", str(venv)]
+
+
+def hashed_lock(idx: LocalIndex, size: int, path: Path) -> Path:
+    """N pins at 2.0, each with the sha256 of every file the index lists for it."""
+    lines = []
+    for i in range(size):
+        name = f"s{i:04d}"
+        hashes = sorted(e.sha256 for e in idx.entries(name) if e.pkg.version == "2.0")
+        lines.append(" ".join([f"{name}==2.0", *(f"--hash=sha256:{h}" for h in hashes)]))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def measure_sync(
+    tools: dict[str, str], idx: LocalIndex, size: int, work: Path, repeat: int
+) -> dict[str, tuple[float, float, int, object]]:
+    """Cold syncs of an N-pin hashed lock into fresh venvs, interleaved; medians."""
+    lock = hashed_lock(idx, size, work / f"lock-{size}.txt")
+    env = {**os.environ, "PIP_CONFIG_FILE": os.devnull}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.pop("VIRTUAL_ENV", None)
+    cells: dict[str, list[tuple[float, float, int, object]]] = {t: [] for t in tools}
+    for n in range(repeat):
+        for tool, exe in tools.items():
+            cache, venv = work / f"cache-{tool}-{n}", work / f"venv-{tool}-{n}"
+            subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+            before = len(idx.requests)
+            seconds, ok, _ = run(sync_command(tool, exe, lock, venv, cache, idx.url), env)
+            got = len(list(venv.glob("lib/python*/site-packages/*.dist-info"))) if ok else None
+            cells[tool].append((seconds, PEAK_MB[0], len(idx.requests) - before, got))
+            shutil.rmtree(cache, ignore_errors=True)
+            shutil.rmtree(venv, ignore_errors=True)
+    return _medians(cells)
+
+
+def _medians(
+    cells: dict[str, list[tuple[float, float, int, object]]],
+) -> dict[str, tuple[float, float, int, object]]:
+    return {
+        t: (
+            statistics.median(c[0] for c in cs),
+            statistics.median(c[1] for c in cs),
+            int(statistics.median(c[2] for c in cs)),
+            cs[0][3],
+        )
+        for t, cs in cells.items()
+    }
+
+
 def measure(
     tools: dict[str, str], idx: LocalIndex, names: list[str], work: Path, repeat: int
 ) -> dict[str, tuple[float, float, int, object]]:
@@ -66,15 +125,24 @@ def measure(
             cells[tool].append((seconds, PEAK_MB[0], len(idx.requests) - before, got))
             shutil.rmtree(cache, ignore_errors=True)
             out.unlink(missing_ok=True)
-    return {
-        t: (
-            statistics.median(c[0] for c in cs),
-            statistics.median(c[1] for c in cs),
-            int(statistics.median(c[2] for c in cs)),
-            cs[0][3],
+    return _medians(cells)
+
+
+def print_row(size: int, row: dict[str, tuple[float, float, int, object]], sync: bool) -> None:
+    """One line per tool; the per-package columns are left blank for an empty input."""
+    uv = row.get("uv")
+    for tool, (seconds, mb, requests, got) in row.items():
+        if sync:
+            same = f"{got} installed"
+        else:
+            same = "same as uv" if uv is None or got == uv[3] else "DIFFERENT"
+            same = f"{len(got or {})} {same}"  # type: ignore[arg-type]
+        per_s = f"{seconds / size * 1000:10.2f}" if size else f"{'-':>10}"
+        per_mb = f"{mb / size:7.3f}" if size else f"{'-':>7}"
+        ratio = f"{seconds / uv[0]:6.2f}x" if uv is not None and uv[0] and tool != "uv" else " " * 7
+        print(
+            f"{size:<6} {tool:<4} {seconds:8.2f} {per_s} {mb:8.0f} {per_mb} {requests:9d} {ratio}  {same}"
         )
-        for t, cs in cells.items()
-    }
 
 
 def main() -> None:
@@ -84,24 +152,24 @@ def main() -> None:
     parser.add_argument("--sizes", default="100,300,1000,2000")
     parser.add_argument("--unknown", type=int, default=0, help="also K names the index lacks")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--sync", action="store_true", help="time cold syncs of N-pin locks")
+    parser.add_argument("--xv-sync", default=shutil.which("xv-sync"))
     parser.add_argument("--timeout", type=float, default=900.0)
     args = parser.parse_args()
     LIMIT[0] = args.timeout
-    tools = {t: exe for t, exe in (("xv", args.xv), ("uv", args.uv)) if exe}
+    xv = args.xv_sync if args.sync else args.xv
+    tools = {t: exe for t, exe in (("xv", xv), ("uv", args.uv)) if exe}
     sizes = [int(s) for s in args.sizes.split(",") if s]
     with tempfile.TemporaryDirectory(prefix="xv-bench-scale-") as tmp:
         work = Path(tmp)
         idx = LocalIndex(packages(max(sizes, default=1)), metadata_files=False)
-        print("N      tool  seconds  s/pkg(ms)  peak MB  MB/pkg  requests  pins")
+        print("N      tool  seconds  s/pkg(ms)  peak MB  MB/pkg  requests  xv/uv  pins")
         for size in sizes:
-            names = [f"s{i:04d}" for i in range(size)]
-            row = measure(tools, idx, names, work, args.repeat)
-            for tool, (seconds, mb, requests, got) in row.items():
-                same = "same as uv" if got == row.get("uv", (0, 0, 0, got))[3] else "DIFFERENT"
-                print(
-                    f"{size:<6} {tool:<4} {seconds:8.2f} {seconds / size * 1000:10.2f}"
-                    f" {mb:8.0f} {mb / size:7.3f} {requests:9d}  {len(got or {})} {same}"
-                )
+            if args.sync:
+                row = measure_sync(tools, idx, size, work, args.repeat)
+            else:
+                row = measure(tools, idx, [f"s{i:04d}" for i in range(size)], work, args.repeat)
+            print_row(size, row, args.sync)
         if args.unknown:
             names = [f"missing-{i:05d}" for i in range(args.unknown)]
             for tool, (seconds, mb, requests, _) in measure(tools, idx, names, work, 1).items():

@@ -8,6 +8,10 @@ process beside it. Ratios are xv's over uv's, from the same run; rounds are inte
 (xv, uv, xv, uv, ...) so a machine loaded by others weighs on both alike. Run:
 
     python benchmarks/bench_sync.py [--lock FILE | --compile IN] [--runs N] [--uv PATH]
+        [--xv [LABEL=]PATH ...] [--cold-only]
+
+``--xv`` (repeatable) times other xv-syncs in the same interleaved rounds, e.g. a checkout
+of main as ``before=...``; ``--cold-only`` skips the warm and no-op syncs.
 
 ``--compile fixtures/sync/big.in`` compiles that input with uv first (``--generate-hashes``,
 for the running Python): 326 pins, the issue's ~300-package lock; ``fixtures/sync/noop180.in``
@@ -115,16 +119,20 @@ def timed(argv: list[str], env: dict[str, str]) -> Sample:
     return Sample(elapsed, peak_sum / 1024, largest / 1024, len(peaks))
 
 
-def one_round(name: str, command: Command, lock: Path, work: Path, pip: bool, into: Results) -> None:  # fmt: skip
+def one_round(
+    name: str, command: Command, lock: Path, work: Path, pip: bool, into: Results, cold_only: bool
+) -> None:
     env = {**os.environ, "PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     env.pop("VIRTUAL_ENV", None)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     cache = work / f"{name}-cache"
     env["PIP_CACHE_DIR"] = str(cache)
-    for label, samples in (("cold", into.cold), ("warm", into.warm)):
+    for label, samples in (("cold", into.cold), ("warm", into.warm))[: 1 if cold_only else 2]:
         venv = work / f"{name}-{label}"
         make_venv(venv, pip)
         samples.append(timed(command(lock, venv, cache), env))
+        got = samples[-1]
+        print(f"  {name} {label}: {got.seconds:.2f} s, {got.tree_mb:.0f} MB", flush=True)
         if label == "warm":
             into.noop.append(timed(command(lock, venv, cache), env))
         shutil.rmtree(venv)
@@ -138,7 +146,7 @@ def compile_lock(uv: str, source: Path, out: Path) -> Path:
 
 
 def median(samples: list[Sample], key: str) -> float:
-    return statistics.median(getattr(s, key) for s in samples)
+    return statistics.median(getattr(s, key) for s in samples) if samples else float("nan")
 
 
 def report(results: dict[str, Results], packages: int, lock: Path, runs: int) -> None:
@@ -152,8 +160,10 @@ def report(results: dict[str, Results], packages: int, lock: Path, runs: int) ->
             f"{name:<13}{median(r.cold, 'seconds'):>8.2f}{median(r.warm, 'seconds'):>8.2f}"
             f"{median(r.noop, 'seconds'):>9.2f}{median(r.cold, 'tree_mb'):>9.0f}{largest:>18}"
         )
-    if "xv-sync" in results and "uv pip sync" in results:
-        xv, uv = results["xv-sync"], results["uv pip sync"]
+    uv = results.get("uv pip sync")
+    for name, xv in results.items():
+        if not name.startswith("xv-sync") or uv is None:
+            continue
         ratios = [
             f"{label} {median(getattr(xv, attr), key) / median(getattr(uv, attr), key):.2f}x"
             for label, attr, key in (
@@ -161,7 +171,11 @@ def report(results: dict[str, Results], packages: int, lock: Path, runs: int) ->
                 ("no-op", "noop", "seconds"), ("cold RSS", "cold", "tree_mb"),
             )
         ]  # fmt: skip
-        print("xv/uv: " + ", ".join(ratios))
+        print(f"{name}/uv: " + ", ".join(ratios))
+
+
+def _xv_command(exe: str) -> Command:
+    return lambda lock, venv, cache: [exe, str(lock), "-p", str(venv), "--cache-dir", str(cache), "-q"]  # fmt: skip
 
 
 def main() -> None:
@@ -171,11 +185,19 @@ def main() -> None:
     parser.add_argument("--uv")
     parser.add_argument("--pip-sync")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--xv", action="append", default=[], metavar="[LABEL=]PATH",
+        help="an xv-sync to time (repeatable, e.g. before=/tmp/old/xv-sync); default: this one's",
+    )  # fmt: skip
+    parser.add_argument("--cold-only", action="store_true", help="skip the warm and no-op syncs")
     args = parser.parse_args()
-    xv, uv = find_tool("xv-sync", None), find_tool("uv", args.uv)
+    uv = find_tool("uv", args.uv)
+    xvs = [x.rpartition("=")[::2] for x in args.xv]  # (label, path); label "" when not given
+    if not xvs and (found := find_tool("xv-sync", None)):
+        xvs = [("", found)]
     tools: list[tuple[str, Command, bool]] = []
-    if xv:
-        tools.append(("xv-sync", lambda lock, venv, cache: [xv, str(lock), "-p", str(venv), "--cache-dir", str(cache), "-q"], False))  # fmt: skip
+    for label, exe in xvs:
+        tools.append((f"xv-sync{'-' + label if label else ''}", _xv_command(exe), False))
     if uv:
         tools.append(("uv pip sync", lambda lock, venv, cache: [uv, "pip", "sync", str(lock), "--python", str(venv / "bin" / "python"), "--cache-dir", str(cache), "-q"], False))  # fmt: skip
     if args.pip_sync:
@@ -192,7 +214,9 @@ def main() -> None:
         results = {name: Results() for name, _, _ in tools}
         for _ in range(args.runs):
             for name, command, pip in tools:
-                one_round(name.replace(" ", "-"), command, lock, work, pip, results[name])
+                one_round(
+                    name.replace(" ", "-"), command, lock, work, pip, results[name], args.cold_only
+                )
     report(results, packages, lock, args.runs)
 
 

@@ -26,19 +26,24 @@ process.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import (
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    as_completed,
+)
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from xv.errors import UsageError
-
-if TYPE_CHECKING:
-    from concurrent.futures.process import BrokenProcessPool
 
 PoolKind = Literal["process", "thread", "serial"]
 WorkKind = Literal["io", "cpu"]
@@ -116,7 +121,8 @@ def workers_from_env() -> int | None:
     return int(raw)
 
 
-def _kind_from_env() -> PoolKind:
+def kind_from_env() -> PoolKind:
+    """``XV_POOL`` (default ``process``); UsageError when it names no pool kind."""
     raw = os.environ.get(ENV_POOL_KIND, "").strip() or "process"
     for kind in _KINDS:
         if raw == kind:
@@ -229,27 +235,23 @@ class WorkerPool:
         work: WorkKind = "io",
         start_method: str | None = None,
         preload: Sequence[str] = (),
+        preload_main: bool = True,
     ) -> None:
         if workers is None:
             workers = workers_from_env() or default_workers(work)
         if workers < 1:
             raise UsageError(f"the number of workers must be at least 1, not {workers}")
         self.workers = workers
-        self.kind: PoolKind = kind or _kind_from_env()
+        self.kind: PoolKind = kind or kind_from_env()
         if self.kind not in _KINDS:
             raise UsageError(f"unknown pool kind {self.kind!r}")
-        # multiprocessing loads with the first process started, not with every pool (a warm
-        # compile starts none): the start method is settled then too.
-        self._start_method = start_method or os.environ.get(ENV_START_METHOD)
+        self.start_method = start_method or os.environ.get(ENV_START_METHOD) or _best_method()
         self.preload = tuple(preload)
+        # Whether the forkserver imports ``__main__`` (for xv's commands: all of xv and
+        # click, tens of MB in every worker) besides ``preload`` and the job's module.
+        self.preload_main = preload_main
         self.started = False  # whether any worker (process or thread) was ever started
         self._executor: Executor | None = None
-
-    @property
-    def start_method(self) -> str:
-        if self._start_method is None:
-            self._start_method = _best_method()
-        return self._start_method
 
     def map(
         self,
@@ -280,7 +282,48 @@ class WorkerPool:
         broken = self._run_batch(fn, list(enumerate(jobs)), report)
         for index in broken:  # one at a time, so only the culprit fails
             if self._run_batch(fn, [(index, jobs[index])], report):
-                report(index, JobResult(False, None, _DIED, _broken()(_DIED)))
+                report(index, JobResult(False, None, _DIED, BrokenProcessPool(_DIED)))
+        return results
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Start ``fn(*args)`` now and return its future, for a pipeline that feeds jobs as
+        they appear (``map`` needs them all at once). Collect with :meth:`outcomes`, which
+        runs again the jobs whose worker died. A serial pool runs the job here."""
+        if self.kind == "serial":
+            future: Future[Any] = Future()
+            try:
+                future.set_result(fn(*args))
+            except Exception as exc:
+                future.set_exception(exc)
+            return future
+        executor = self._ensure_executor(fn)
+        handed = _handed_on() if self.kind == "process" else []
+        if handed:
+            fn, args = _restored_call, (handed, fn, *args)
+        try:
+            return executor.submit(fn, *args)
+        except BrokenProcessPool as exc:
+            future = Future()
+            future.set_exception(exc)
+            return future
+
+    def outcomes(
+        self, fn: Callable[..., Any], submitted: Sequence[tuple[Future[Any], Sequence[Any]]]
+    ) -> list[JobResult]:
+        """The results of jobs :meth:`submit` started (``(future, args)`` pairs), in order,
+        once all are done; those whose worker died run again as :meth:`map` runs them."""
+        results: list[JobResult] = []
+        broken: list[int] = []
+        for index, (future, _) in enumerate(submitted):
+            exc = future.exception()
+            if isinstance(exc, BrokenProcessPool):
+                broken.append(index)
+            results.append(JobResult.failure(exc) if exc else JobResult.success(future.result()))
+        if broken:
+            self._discard_executor()
+            again = self.map(fn, [submitted[i][1] for i in broken])
+            for index, result in zip(broken, again, strict=True):
+                results[index] = result
         return results
 
     def _run_batch(
@@ -288,8 +331,6 @@ class WorkerPool:
     ) -> list[int]:
         """Run ``jobs``; report each outcome except broken-pool ones, whose indexes it returns."""
         executor = self._ensure_executor(fn)
-        # Only a process executor breaks; a thread one leaves multiprocessing unloaded.
-        broken_type = _broken() if self.kind == "process" else _NeverRaised
         futures: dict[Future[Any], int] = {}
         broken: list[int] = []
         handed = _handed_on() if self.kind == "process" else []
@@ -299,12 +340,12 @@ class WorkerPool:
             for index, job in jobs:
                 try:
                     futures[executor.submit(fn, *job)] = index
-                except broken_type:
+                except BrokenProcessPool:
                     broken.append(index)
             for future in as_completed(futures):
                 index = futures[future]
                 exc = future.exception()
-                if isinstance(exc, broken_type):
+                if isinstance(exc, BrokenProcessPool):
                     broken.append(index)
                 elif exc is not None:
                     report(index, JobResult.failure(exc))
@@ -323,13 +364,11 @@ class WorkerPool:
             if self.kind == "thread":
                 self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="xv-worker")
             else:
-                import multiprocessing
-                from concurrent.futures import ProcessPoolExecutor
-
                 context = multiprocessing.get_context(self.start_method)
                 if self.start_method == "forkserver":
                     # Only effective before the (process-wide) server starts.
-                    modules = {"__main__", *self.preload, getattr(fn, "__module__", "__main__")}
+                    main = ["__main__"] if self.preload_main else []
+                    modules = {*main, *self.preload, getattr(fn, "__module__", "__main__")}
                     context.set_forkserver_preload(sorted(modules))
                 self._executor = ProcessPoolExecutor(
                     self.workers, mp_context=context, initializer=_ignore_sigint
@@ -347,9 +386,7 @@ class WorkerPool:
         SIGINT, see :func:`_ignore_sigint`) instead of letting them finish their requests."""
         executor = self._executor
         self._discard_executor()
-        if executor is not None and not isinstance(executor, ThreadPoolExecutor):
-            import multiprocessing
-
+        if isinstance(executor, ProcessPoolExecutor):
             terminate = getattr(executor, "terminate_workers", None)  # Python 3.14+
             if terminate is not None:
                 terminate()
@@ -383,18 +420,6 @@ class WorkerPool:
         return f"WorkerPool(workers={self.workers}, kind={self.kind!r}, started={self.started})"
 
 
-def _broken() -> type[BrokenProcessPool]:
-    from concurrent.futures.process import BrokenProcessPool
-
-    return BrokenProcessPool
-
-
-class _NeverRaised(Exception):
-    """What a thread executor's failures are checked against instead of a broken pool."""
-
-
 def _best_method() -> str:
-    import multiprocessing
-
     methods = multiprocessing.get_all_start_methods()
     return "forkserver" if "forkserver" in methods else "spawn"

@@ -84,6 +84,24 @@ def test_a_dying_worker_fails_only_its_job_and_the_pool_recovers() -> None:
         assert pool.map(square, [(2,), (3,)]) == [JobResult(True, 4), JobResult(True, 9)]
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_submitted_jobs_come_back_in_order_with_their_failures(kind: str) -> None:
+    with WorkerPool(2, kind=kind) as pool:  # type: ignore[arg-type]
+        submitted = [(pool.submit(fail_on_odd, i), (i,)) for i in range(6)]
+        results = pool.outcomes(fail_on_odd, submitted)
+    assert [r.value for r in results] == [0, None, 2, None, 4, None]
+    assert results[1].error == "ValueError: odd 1"
+
+
+def test_a_submitted_job_that_kills_its_worker_fails_alone() -> None:
+    with WorkerPool(2, kind="process") as pool:
+        submitted = [(pool.submit(die_on, i, 3), (i, 3)) for i in range(6)]
+        results = pool.outcomes(die_on, submitted)
+        assert [r.ok for r in results] == [True, True, True, False, True, True]
+        assert results[3].error is not None and "BrokenProcessPool" in results[3].error
+        assert pool.submit(square, 3).result() == 9  # a fresh executor for what follows
+
+
 def test_lazy_start() -> None:
     pool = WorkerPool(2, kind="process")
     assert pool.started is False

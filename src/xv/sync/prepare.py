@@ -1,12 +1,22 @@
-"""Preparing a sync plan's wheels: one pool job per package, so each download starts
-as soon as its project page arrives.
+"""Preparing a sync plan's wheels: fetch jobs per package, so each download starts as
+soon as its project page arrives, and unpack jobs fed as each download completes.
 
-Each job chooses the file (:mod:`xv.sync.choose`), refuses one whose index hash
+Each fetch job chooses the file (:mod:`xv.sync.choose`), refuses one whose index hash
 contradicts the lock's ``--hash``, downloads what the cache lacks into
 ``wheels-v1/<sha256>/`` (verified while streaming), checks lock hashes the index could
-not vouch for, and unpacks the wheel once into ``archives-v1/<sha256>/``. A wheel whose
-archive exists costs nothing. Pins that have only an sdist are built afterwards, side by
-side, through the caller's ``build``.
+not vouch for; only then is the wheel handed to an unpack job, which unpacks it once
+into ``archives-v1/<sha256>/`` (every member checked against RECORD). Nothing from a
+wheel is read before all of its bytes were checked: a zip's directory is at its end,
+and a wheel that fails its hash must never reach the unpacker. A wheel whose archive
+exists costs nothing. Pins that have only an sdist are built afterwards, side by side,
+through the caller's ``build``.
+
+Why the unpackers are threads by default (measured on the 325-pin lock of
+``benchmarks/bench_sync.py``, 2 CPUs): unpacking there is bound by creating files (an
+``open(O_CREAT)`` costs more than inflating and hashing the file), time the kernel
+spends with the GIL released; worker processes added their start-up and memory
+(tens of MB each, summed over the tree) without a shorter run. ``XV_POOL=process``
+puts them on processes.
 """
 
 from __future__ import annotations
@@ -14,7 +24,10 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -36,12 +49,16 @@ from xv.sync.choose import BuildSdist, NeedsBuild, choose, platform_of, target_o
 from xv.sync.hashes import Fetch, check_hashes
 from xv.sync.plan import Wanted
 from xv.sync.policy import ANY_FILE, FilePolicy
+from xv.sync.unpack import unpack_job
 
 # The index client (and the pool it brings) loads when a pin needs its page: a hashed
 # lock whose wheels are all in the cache is installed without either.
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from xv.index.client import IndexClient, IndexSettings
     from xv.index.simple import DistFile
+    from xv.pool import JobResult, PoolKind
 
 WHEELS_BUCKET = CacheBucket.WHEELS
 ARCHIVES_BUCKET = CacheBucket.ARCHIVES
@@ -116,6 +133,20 @@ def _built_before(shas: Sequence[str], tags: tuple[str, ...], cache_root: Path) 
     return None
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """A wheel on disk whose bytes were checked against the index's hash (while streaming,
+    or by hashing the cached file) and the lock's ``--hash`` values: only such a file is
+    handed to the unpackers."""
+
+    name: str
+    filename: str
+    wheel: str
+    sha256: str | None  # the wheel's digest, when the check computed it
+    from_cache: bool  # from an earlier run: if unpacking fails, download it once more
+    local: bool = False  # the user's own file (a path or file: URL): never deleted
+
+
 def prepare(
     wanted: Sequence[Wanted],
     interp: Interpreter,
@@ -129,52 +160,99 @@ def prepare(
 ) -> tuple[dict[str, str], int]:
     """Archive directories by name, and how many wheels needed work (download or unpack).
 
-    One job per package runs its whole pipeline (project page, file choice, hash
-    check, download, unpack), so downloads start as soon as their page arrives.
-    The jobs run on threads unless ``XV_POOL`` says otherwise: they wait on the
-    network, and hashing, inflating and writing release the GIL (on this
-    project's benchmark threads beat processes, which pay for a start-up, a
-    re-import and fresh connections). Raises the first failure, in pin order.
-    Without ``download``, the jobs stop after the checks (for a dry run).
+    Two stages overlap. Fetchers (threads: they wait on the network) run each
+    package's project page, file choice, hash checks and download, so a download
+    starts as soon as its page arrives; each verified wheel goes at once to the
+    unpackers (one per CPU), while other downloads go on. Raises the first failure,
+    in pin order. Without ``download``, the fetchers stop after the checks (a dry run).
     """
     assert clients.cache.enabled
     if not wanted:
         return {}, 0
-    done, total = 0, len(wanted)
-
-    def report(index: int, result: Any) -> None:
-        nonlocal done
-        done += 1
-        if progress is not None:
-            progress("prepare", done, total)
-
     target, platform = target_of(interp), platform_of(interp)
+    tick = _ticker(progress, len(wanted))
     cached: dict[str, str] = {}
     if download and not full_check and policy == ANY_FILE:  # --refresh, --reinstall: the page
         for want in wanted:
             found = from_cache(want, target, interp.tags, _root(clients.cache))
             if found is not None:
                 cached[want.canonical_name] = found
-                report(len(cached), None)
+                tick(-len(cached))  # indexes below 0: the pins the cache answered
         wanted = [w for w in wanted if w.canonical_name not in cached]
         if not wanted:
             return cached, 0
     from xv.index.client import remember_client
-    from xv.pool import ENV_POOL_KIND, PoolKind, WorkerPool
+    from xv.pool import WorkerPool, workers_from_env
 
     client = clients.get()
     settings = client.settings
     jobs = [
         (w, target, platform, settings, client.cache, full_check, policy, download) for w in wanted
     ]
-    kind: PoolKind | None = None if os.environ.get(ENV_POOL_KIND) else "thread"
-    # The pool's default for I/O work (2 per CPU, 4 to 16): more threads only add
-    # contention for the GIL while pages are decoded and wheels unpacked.
-    with WorkerPool(kind=kind, work="io", preload=[__name__]) as pool:
-        if pool.kind != "process":
-            remember_client(client)
-        results = pool.map(prepare_one, jobs, on_result=report)
-    archives: dict[str, str] = dict(cached)
+    archives = str(_root(client.cache) / ARCHIVES_BUCKET)
+    submitted: dict[int, tuple[Future[Any], tuple[Any, ...]]] = {}
+    with (
+        WorkerPool(workers_from_env() or FETCHERS, kind="thread") as fetchers,
+        WorkerPool(kind=_unpack_kind(), work="cpu", preload_main=False) as unpackers,
+    ):
+        remember_client(client)
+
+        unpacked_now: deque[int] = deque()  # appended by the unpackers' threads
+
+        def fetched(index: int, result: JobResult) -> None:
+            if result.ok and isinstance(result.value[0], Fetched):
+                got = result.value[0]
+                args = (got.wheel, archives, full_check, got.sha256)
+                future = unpackers.submit(unpack_job, *args)
+                submitted[index] = (future, args)
+                future.add_done_callback(partial(_note_done, unpacked_now, index))
+            else:
+                tick(index)
+            while unpacked_now:  # progress is reported from this thread only
+                tick(unpacked_now.popleft())
+
+        results = fetchers.map(fetch_one, jobs, on_result=fetched)
+        order = sorted(submitted)
+        unpacked = unpackers.outcomes(unpack_job, [submitted[i] for i in order])
+    for index, outcome in zip(order, unpacked, strict=True):
+        tick(index)
+        results[index] = _finish(jobs[index], results[index].value[0], outcome)
+    prepared, worked = _collect(wanted, results, build, download)
+    return {**cached, **prepared}, worked
+
+
+FETCHERS = 8  # concurrent downloads: they wait on the network, the unpackers on the disk
+
+
+def _unpack_kind() -> PoolKind:
+    """Unpacking runs on threads unless ``XV_POOL`` says otherwise (see the module's notes)."""
+    from xv.pool import ENV_POOL_KIND, kind_from_env
+
+    return "thread" if not os.environ.get(ENV_POOL_KIND) else kind_from_env()
+
+
+def _note_done(into: deque[int], index: int, _: Future[Any]) -> None:
+    into.append(index)  # deque.append is atomic: safe from the executor's thread
+
+
+def _ticker(progress: Progress | None, total: int) -> Callable[[int], None]:
+    """``tick(index)``: report one more package prepared (each index once)."""
+    seen: set[int] = set()
+
+    def tick(index: int) -> None:
+        if index not in seen:
+            seen.add(index)
+            if progress is not None:
+                progress("prepare", len(seen), total)
+
+    return tick
+
+
+def _collect(
+    wanted: Sequence[Wanted], results: list[JobResult], build: BuildSdist | None, download: bool
+) -> tuple[dict[str, str], int]:
+    """The archives by name, after building the sdist-only pins; the first failure raised."""
+    archives: dict[str, str] = {}
     built = 0
     needs = [
         (want, r.exception.sdist)
@@ -226,7 +304,35 @@ def prepare_one(
     policy: FilePolicy = ANY_FILE,
     download: bool = True,
 ) -> tuple[str, bool]:
-    """Pool job: ``(archive directory, whether it had to be downloaded or unpacked)``.
+    """``(archive directory, whether it had to be downloaded or unpacked)``: one package's
+    whole pipeline in this thread (:func:`fetch_one`, then the unpack)."""
+    job = (want, target, platform, settings, cache, full_check, policy, download)
+    got, worked = fetch_one(*job)
+    if not isinstance(got, Fetched):
+        return got, worked
+    archives = str(_root(cache) / ARCHIVES_BUCKET)
+    outcome = _run(unpack_job, (got.wheel, archives, full_check, got.sha256))
+    result = _finish(job, got, outcome)
+    if not result.ok:
+        assert result.exception is not None
+        raise result.exception
+    return result.value  # type: ignore[no-any-return]
+
+
+def fetch_one(
+    want: Wanted,
+    target: Target,
+    platform: str,
+    settings: IndexSettings,
+    cache: Cache,
+    full_check: bool = False,
+    policy: FilePolicy = ANY_FILE,
+    download: bool = True,
+    *,
+    use_cache: bool = True,
+) -> tuple[str | Fetched, bool]:
+    """Pool job: ``(archive directory, False)`` when a cached archive serves, else
+    ``(Fetched, True)``: the wheel downloaded (or found in the cache) and verified.
 
     A cached archive is used when its manifest verifies (see
     :func:`xv.install.archive.verify_archive` for what that proves): the same files, sizes
@@ -247,73 +353,98 @@ def prepare_one(
         )
     if not download:
         return "", False
-    full = full_check
     ready = Path(_root(cache), ARCHIVES_BUCKET, fetch.sha256) if fetch.sha256 else None
-    if ready is not None and not fetch.lock_hashes:
-        if verify_archive(ready, full=full):
+    if ready is not None and not fetch.lock_hashes and use_cache:
+        if verify_archive(ready, full=full_check):
             return str(ready), False
         discard_archive(ready)  # damaged, or from before manifests: rebuilt from the wheel
     try:
-        archive = fetch_wheel(
-            settings, cache, fetch.name, fetch.filename, fetch.url,
-            dict(fetch.index_hashes), fetch.lock_hashes, full,
-        )  # fmt: skip
-    except HashMismatchError as exc:
-        if str(exc).startswith("Hash mismatch"):
-            raise
-        message = f"Hash mismatch for {fetch.name}: {exc}"
-        raise HashMismatchError(message, fetch.name) from None
-    except XvError as exc:
-        raise _fetch_error(fetch, exc) from None
-    except OSError as exc:
-        raise InstallError(f"Failed to prepare {fetch.name} ({fetch.filename}): {exc}") from None
-    return archive, True
+        return verified_wheel(settings, cache, fetch, use_cache), True
+    except (XvError, OSError) as exc:
+        raise _prepare_error(fetch.name, fetch.filename, exc) from None
 
 
-def fetch_wheel(
-    settings: IndexSettings,
-    cache: Cache,
-    name: str,
-    filename: str,
-    url: str,
-    index_hashes: dict[str, str],
-    lock_hashes: tuple[str, ...],
-    full_check: bool = False,
-) -> str:
-    """Pool job: the wheel's archive directory, downloading and unpacking as needed.
+def verified_wheel(settings: IndexSettings, cache: Cache, fetch: Fetch, use_cache: bool) -> Fetched:
+    """The pin's wheel on disk, checked against the index's sha256 and the lock's hashes.
 
-    A cached wheel that fails its index hash, the lock's hashes or unpacking is damaged:
-    it is deleted and downloaded once more, so the cache heals instead of failing forever.
+    A cached wheel that fails a check is deleted and downloaded once more, so the cache
+    heals instead of failing forever; a download that fails one is deleted (never kept).
     """
-    from xv.index.client import client_for
-    from xv.index.simple import DistFile
-
-    cache_root = _root(cache)
-    archives = str(cache_root / ARCHIVES_BUCKET)
-    local = _local_file(url)
+    name, index_hashes, lock_hashes = fetch.name, dict(fetch.index_hashes), fetch.lock_hashes
+    local = _local_file(fetch.url)
     if local is not None:
         check_hashes(name, local, [f"sha256:{index_hashes['sha256']}"] if "sha256" in index_hashes else [])  # fmt: skip
         check_hashes(name, local, lock_hashes)
-        return unpack_wheel_to_archive(str(local), archives, full_check=full_check)
-    key = index_hashes.get("sha256") or "url-" + hashlib.sha256(url.encode()).hexdigest()[:32]
-    path = Path(cache_root, WHEELS_BUCKET, key, filename)
-    cached = path.is_file() and (
-        "sha256" not in index_hashes or file_sha256(str(path)) == index_hashes["sha256"]
-    )
-    for from_cache in (True, False) if cached else (False,):
-        if not from_cache:
-            path.unlink(missing_ok=True)
-            client_for(settings, cache).download(DistFile(filename, url, index_hashes), path.parent)
+        return Fetched(name, fetch.filename, str(local), None, False, local=True)
+    key = index_hashes.get("sha256") or "url-" + hashlib.sha256(fetch.url.encode()).hexdigest()[:32]
+    path = Path(_root(cache), WHEELS_BUCKET, key, fetch.filename)
+    # The index's sha256 is checked here for a cached file, while streaming for a download.
+    known = index_hashes.get("sha256")
+    if use_cache and path.is_file() and (known is None or file_sha256(str(path)) == known):
         try:
             check_hashes(name, path, lock_hashes)
-            # The index's sha256 was checked: while streaming, or just above for a cached file.
-            known = index_hashes.get("sha256")
-            return unpack_wheel_to_archive(str(path), archives, full_check=full_check, sha256=known)
-        except (HashMismatchError, InstallError):
-            if not from_cache:
-                path.unlink(missing_ok=True)  # never keep a file the lock or unpacking refuses
-                raise
-    raise AssertionError("unreachable")
+            return Fetched(name, fetch.filename, str(path), known, True)
+        except HashMismatchError:
+            pass
+    path.unlink(missing_ok=True)
+    from xv.index.client import client_for
+    from xv.index.simple import DistFile
+
+    client_for(settings, cache).download(DistFile(fetch.filename, fetch.url, index_hashes), path.parent)  # fmt: skip
+    try:
+        check_hashes(name, path, lock_hashes)
+    except HashMismatchError:
+        path.unlink(missing_ok=True)  # never keep a file the lock refuses
+        raise
+    return Fetched(name, fetch.filename, str(path), known, False)
+
+
+def _finish(job: tuple[Any, ...], got: Fetched, outcome: JobResult) -> JobResult:
+    """The prepare result of a fetched wheel from its unpack's ``outcome``: a cached wheel
+    that fails to unpack is downloaded once more; a fresh one is deleted, and fails."""
+    from xv.pool import JobResult
+
+    if outcome.ok:
+        return JobResult.success((outcome.value, True))
+    exc = outcome.exception if isinstance(outcome.exception, XvError | OSError) else None
+    if got.from_cache and isinstance(exc, InstallError):
+        Path(got.wheel).unlink(missing_ok=True)
+        try:
+            again = fetch_one(*job, use_cache=False)[0]
+            assert isinstance(again, Fetched)
+            archives = str(_root(job[4]) / ARCHIVES_BUCKET)
+            outcome = _run(unpack_job, (again.wheel, archives, job[5], again.sha256))
+            if outcome.ok:
+                return JobResult.success((outcome.value, True))
+            got = again
+            exc = outcome.exception if isinstance(outcome.exception, XvError | OSError) else None
+        except XvError as failed:
+            return JobResult.failure(failed)
+    if not got.local:
+        Path(got.wheel).unlink(missing_ok=True)  # never keep a file unpacking refuses
+    if exc is None:
+        exc = InstallError(outcome.error or "unpacking failed")
+    return JobResult.failure(_prepare_error(got.name, got.filename, exc))
+
+
+def _run(fn: Callable[..., str], args: tuple[Any, ...]) -> JobResult:
+    from xv.pool import JobResult
+
+    try:
+        return JobResult.success(fn(*args))
+    except Exception as exc:
+        return JobResult.failure(exc)
+
+
+def _prepare_error(name: str, filename: str, exc: XvError | OSError) -> XvError:
+    """One clear error naming the package, keeping the failure's type (and exit code)."""
+    if isinstance(exc, HashMismatchError):
+        if str(exc).startswith("Hash mismatch"):
+            return exc
+        return HashMismatchError(f"Hash mismatch for {name}: {exc}", name)
+    if isinstance(exc, NetworkError):
+        return NetworkError(f"Failed to download {name} ({filename}): {exc}")
+    return InstallError(f"Failed to prepare {name} ({filename}): {exc}", name)
 
 
 def _root(cache: Cache) -> Path:
@@ -329,10 +460,3 @@ def _local_file(url: str) -> Path | None:
 
         return Path(url2pathname(urlsplit(url).path))
     return Path(url) if "://" not in url else None
-
-
-def _fetch_error(fetch: Fetch, exc: XvError) -> XvError:
-    """One clear error naming the package, keeping the failure's type (and exit code)."""
-    if isinstance(exc, NetworkError):
-        return NetworkError(f"Failed to download {fetch.name} ({fetch.filename}): {exc}")
-    return InstallError(f"Failed to prepare {fetch.name} ({fetch.filename}): {exc}", fetch.name)
