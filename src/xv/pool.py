@@ -26,24 +26,19 @@ process.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import (
-    Executor,
-    Future,
-    ProcessPoolExecutor,
-    ThreadPoolExecutor,
-    as_completed,
-)
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from xv.errors import UsageError
+
+if TYPE_CHECKING:
+    from concurrent.futures.process import BrokenProcessPool
 
 PoolKind = Literal["process", "thread", "serial"]
 WorkKind = Literal["io", "cpu"]
@@ -245,13 +240,21 @@ class WorkerPool:
         self.kind: PoolKind = kind or kind_from_env()
         if self.kind not in _KINDS:
             raise UsageError(f"unknown pool kind {self.kind!r}")
-        self.start_method = start_method or os.environ.get(ENV_START_METHOD) or _best_method()
+        # multiprocessing loads with the first process started, not with every pool (a warm
+        # compile starts none): the start method is settled then too.
+        self._start_method = start_method or os.environ.get(ENV_START_METHOD)
         self.preload = tuple(preload)
         # Whether the forkserver imports ``__main__`` (for xv's commands: all of xv and
         # click, tens of MB in every worker) besides ``preload`` and the job's module.
         self.preload_main = preload_main
         self.started = False  # whether any worker (process or thread) was ever started
         self._executor: Executor | None = None
+
+    @property
+    def start_method(self) -> str:
+        if self._start_method is None:
+            self._start_method = _best_method()
+        return self._start_method
 
     def map(
         self,
@@ -282,15 +285,16 @@ class WorkerPool:
         broken = self._run_batch(fn, list(enumerate(jobs)), report)
         for index in broken:  # one at a time, so only the culprit fails
             if self._run_batch(fn, [(index, jobs[index])], report):
-                report(index, JobResult(False, None, _DIED, BrokenProcessPool(_DIED)))
+                report(index, JobResult(False, None, _DIED, _broken()(_DIED)))
         return results
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         """Start ``fn(*args)`` now and return its future, for a pipeline that feeds jobs as
         they appear (``map`` needs them all at once). Collect with :meth:`outcomes`, which
         runs again the jobs whose worker died. A serial pool runs the job here."""
+        future: Future[Any]
         if self.kind == "serial":
-            future: Future[Any] = Future()
+            future = Future()
             try:
                 future.set_result(fn(*args))
             except Exception as exc:
@@ -300,9 +304,10 @@ class WorkerPool:
         handed = _handed_on() if self.kind == "process" else []
         if handed:
             fn, args = _restored_call, (handed, fn, *args)
+        broken_type = _broken() if self.kind == "process" else _NeverRaised
         try:
             return executor.submit(fn, *args)
-        except BrokenProcessPool as exc:
+        except broken_type as exc:
             future = Future()
             future.set_exception(exc)
             return future
@@ -312,11 +317,12 @@ class WorkerPool:
     ) -> list[JobResult]:
         """The results of jobs :meth:`submit` started (``(future, args)`` pairs), in order,
         once all are done; those whose worker died run again as :meth:`map` runs them."""
+        broken_type = _broken() if self.kind == "process" else _NeverRaised
         results: list[JobResult] = []
         broken: list[int] = []
         for index, (future, _) in enumerate(submitted):
             exc = future.exception()
-            if isinstance(exc, BrokenProcessPool):
+            if isinstance(exc, broken_type):
                 broken.append(index)
             results.append(JobResult.failure(exc) if exc else JobResult.success(future.result()))
         if broken:
@@ -331,6 +337,8 @@ class WorkerPool:
     ) -> list[int]:
         """Run ``jobs``; report each outcome except broken-pool ones, whose indexes it returns."""
         executor = self._ensure_executor(fn)
+        # Only a process executor breaks; a thread one leaves multiprocessing unloaded.
+        broken_type = _broken() if self.kind == "process" else _NeverRaised
         futures: dict[Future[Any], int] = {}
         broken: list[int] = []
         handed = _handed_on() if self.kind == "process" else []
@@ -340,12 +348,12 @@ class WorkerPool:
             for index, job in jobs:
                 try:
                     futures[executor.submit(fn, *job)] = index
-                except BrokenProcessPool:
+                except broken_type:
                     broken.append(index)
             for future in as_completed(futures):
                 index = futures[future]
                 exc = future.exception()
-                if isinstance(exc, BrokenProcessPool):
+                if isinstance(exc, broken_type):
                     broken.append(index)
                 elif exc is not None:
                     report(index, JobResult.failure(exc))
@@ -364,6 +372,9 @@ class WorkerPool:
             if self.kind == "thread":
                 self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="xv-worker")
             else:
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
+
                 context = multiprocessing.get_context(self.start_method)
                 if self.start_method == "forkserver":
                     # Only effective before the (process-wide) server starts.
@@ -386,7 +397,9 @@ class WorkerPool:
         SIGINT, see :func:`_ignore_sigint`) instead of letting them finish their requests."""
         executor = self._executor
         self._discard_executor()
-        if isinstance(executor, ProcessPoolExecutor):
+        if executor is not None and not isinstance(executor, ThreadPoolExecutor):
+            import multiprocessing
+
             terminate = getattr(executor, "terminate_workers", None)  # Python 3.14+
             if terminate is not None:
                 terminate()
@@ -420,6 +433,18 @@ class WorkerPool:
         return f"WorkerPool(workers={self.workers}, kind={self.kind!r}, started={self.started})"
 
 
+def _broken() -> type[BrokenProcessPool]:
+    from concurrent.futures.process import BrokenProcessPool
+
+    return BrokenProcessPool
+
+
+class _NeverRaised(Exception):
+    """What a thread executor's failures are checked against instead of a broken pool."""
+
+
 def _best_method() -> str:
+    import multiprocessing
+
     methods = multiprocessing.get_all_start_methods()
     return "forkserver" if "forkserver" in methods else "spawn"
