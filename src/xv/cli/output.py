@@ -18,6 +18,7 @@ from typing import NoReturn, TextIO
 import click
 
 from xv.errors import ResolutionError, XvError
+from xv.fast import format_elapsed as format_elapsed  # re-exported: one spelling of a duration
 
 
 class Reporter:
@@ -201,17 +202,6 @@ def shown_path(path: Path) -> str:
         return str(path.absolute().relative_to(Path.cwd())) or "."
     except ValueError:
         return str(path)
-
-
-def format_elapsed(seconds: float) -> str:
-    """uv's durations: whole milliseconds below a second, else seconds with two decimals.
-
-    >>> format_elapsed(0.156), format_elapsed(2.5)
-    ('156ms', '2.50s')
-    """
-    if seconds < 1:
-        return f"{round(seconds * 1000)}ms"
-    return f"{seconds:.2f}s"
 
 
 def resolution_failure(explanation: str, cross: str = "×", split: str | None = None) -> str:

@@ -310,7 +310,8 @@ def _write(out: list[list[Any]], elapsed_at: object, seconds: float) -> None:
 
 
 def format_elapsed(seconds: float) -> str:
-    """:func:`xv.cli.output.format_elapsed` (that module loads click).
+    """uv's durations: whole milliseconds below a second, else seconds with two decimals
+    (here, where the fast path can reach it without click; :mod:`xv.cli.output` uses it too).
 
     >>> format_elapsed(0.156), format_elapsed(2.5)
     ('156ms', '2.50s')
