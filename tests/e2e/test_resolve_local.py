@@ -261,8 +261,12 @@ def test_pins_of_an_existing_lock_are_fetched_first(make_index: Any, tmp_path: P
         for version in ("1.0", "2.0")
     ]
     index = make_index(pkgs)
+    # The index logs a request when it has answered it; files answer half a second late, so
+    # that a page asked for up front is logged before any file whatever the thread timing.
+    index.inject_fault("slow", times=1000, match=".whl", delay=0.5)
     prefs = {name: "1.0" for name in chain}
     assert resolve(index, tmp_path, ["aa"], preferences=prefs) == prefs
+    index.clear_faults()
     paths = [r.path for r in index.requests]
     first_file = next(i for i, p in enumerate(paths) if "/files/" in p or p.endswith(".whl"))
     # Every pinned project's page comes before any file is read, not one level at a time.
