@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.test_sync_local import clean_env, lock, make_venv, run_py, sync
+from tests.support.imports import run_importing
 from tests.support.localindex import LocalIndex, Pkg
 from xv.cache import Bucket
 from xv.install.archive import manifest_key
@@ -266,3 +267,20 @@ def test_a_hashed_lock_with_its_wheel_cached_reads_no_page(
     venv = make_venv(tmp_path / "v3")
     result = sync(index, venv, lock(tmp_path, "tool==1.0\n"))
     assert result.exit_code != 0 and "a project page was read" in result.output
+
+
+def test_a_hashed_lock_with_its_wheel_cached_loads_no_page_reader(
+    index: LocalIndex, tmp_path: Path
+) -> None:
+    """No page is read (above), so neither the index client nor the page readers
+    (html.parser, the resolver's candidates) are imported: start-up is most of such a sync."""
+    hashed_sync(index, tmp_path, "v1")
+    sha = index.sha256("tool-1.0-py3-none-any.whl")
+    path = lock(tmp_path, f"tool==1.0 --hash=sha256:{sha}\n")
+    venv = make_venv(tmp_path / "v2")
+    output, modules = run_importing(
+        "xv.cli.sync", "xv-sync", [path, "-p", str(venv), "-i", index.url]
+    )
+    assert "+ tool==1.0" in output and installed_value(venv) == "original"
+    page_readers = ("xv.index.client", "xv.index.simple", "html.parser", "xv.resolver.candidates")
+    assert [m for m in page_readers if m in modules] == []

@@ -8,7 +8,6 @@ trick pip and distlib use).
 
 from __future__ import annotations
 
-import configparser
 import re
 from dataclasses import dataclass
 
@@ -31,6 +30,8 @@ class EntryPoint:
 
 def parse_entry_points(text: str, package: str | None = None) -> list[EntryPoint]:
     """The script entry points of an ``entry_points.txt``."""
+    import configparser  # here: most wheels have no entry_points.txt
+
     parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     try:

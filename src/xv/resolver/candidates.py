@@ -20,35 +20,15 @@ from xv.env.target import Target
 from xv.index.pageform import FileList
 from xv.index.simple import DistFile, ProjectPage, file_version
 
+# a leaf module (xv-sync's file policy loads without the page readers); re-exported here
+from xv.resolver.binary import BinaryPolicy as BinaryPolicy
+from xv.resolver.binary import uploaded_after as uploaded_after
+
 if TYPE_CHECKING:  # the type only: reading pages must not import the HTTP stack
     from xv.index.metadata import CoreMetadata
 
 # uv's words for a version with only an sdist when building is disabled (the hint says why).
 NO_USABLE_WHEELS = "has no usable wheels"
-
-
-@dataclass(frozen=True)
-class BinaryPolicy:
-    """``--only-binary``/``--no-binary``/``--no-build`` as sets of names (or ``:all:``)."""
-
-    only_binary: frozenset[str] = frozenset()
-    no_binary: frozenset[str] = frozenset()
-    no_build: bool = False
-
-    def wheels_allowed(self, name: str) -> bool:
-        return not ({":all:", name} & self.no_binary) or name in self.only_binary
-
-    def build_refusal(self, name: str) -> str:
-        """Which option disables building ``name``, in uv's words (for a hint)."""
-        if self.no_build or ":all:" in self.only_binary:
-            flag = "--no-build" if self.no_build else "--only-binary :all:"
-            return f"all packages (i.e., with `{flag}`)"
-        return f"`{name}` (i.e., with `--only-binary {name}` or `--no-build-package {name}`)"
-
-    def sdists_allowed(self, name: str) -> bool:
-        if self.no_build:
-            return False
-        return not ({":all:", name} & self.only_binary) or name in self.no_binary
 
 
 @dataclass(frozen=True)
@@ -60,18 +40,6 @@ class Candidate:
     metadata_file: DistFile | None  # the file to read core metadata from
     yanked: bool  # every usable file is yanked
     excluded: str | None  # why the version cannot be used at all, else None
-
-
-def uploaded_after(file: DistFile, cutoff: datetime) -> bool:
-    """Whether the index says ``file`` was uploaded after ``cutoff`` (``--exclude-newer``);
-    a file without a readable upload time is kept."""
-    if not file.upload_time:
-        return False
-    try:
-        uploaded = datetime.fromisoformat(file.upload_time.replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    return uploaded > cutoff
 
 
 class Candidates(Sequence[Candidate]):

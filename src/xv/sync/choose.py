@@ -14,14 +14,15 @@ from urllib.parse import unquote, urlsplit
 from xv.env.interpreter import Interpreter
 from xv.env.target import Target, interpreter_target
 from xv.errors import InstallError
-from xv.index.pageform import files_of_version
-from xv.index.simple import DistFile, ProjectPage
 from xv.sync.hashes import Fetch, fetch_for
 from xv.sync.plan import Wanted
 from xv.sync.policy import ANY_FILE, FilePolicy
 
-if TYPE_CHECKING:  # the client (HTTP cache rules, the pool) loads with the first page read
+if TYPE_CHECKING:  # the client (HTTP cache rules, the pool) loads with the first page read,
+    # the page readers (html.parser, ...) with the first file chosen: a sync whose wheels
+    # are all cached (hashed pins) loads neither
     from xv.index.client import IndexClient
+    from xv.index.simple import DistFile, ProjectPage
 
 
 def target_of(interp: Interpreter) -> Target:
@@ -38,6 +39,8 @@ def best_file(
 ) -> DistFile:
     """The best wheel of the pinned version for the target, or a clear InstallError
     (:class:`NeedsBuild` when the sdist is the file to use: no wheel, or ``--no-binary``)."""
+    from xv.index.pageform import files_of_version
+
     name = want.canonical_name
     spec = f"{name}=={want.version}"
     files = files_of_version(page, want.version) if page is not None else ()
@@ -84,7 +87,7 @@ class NeedsBuild(InstallError):
 
 
 #: ``build(want, sdist) -> archive directory``: an sdist built into a wheel and unpacked.
-BuildSdist = Callable[[Wanted, DistFile], str]
+BuildSdist = Callable[[Wanted, "DistFile"], str]
 
 
 def platform_of(interp: Interpreter) -> str:
@@ -104,6 +107,8 @@ def choose(
 ) -> Fetch:
     """The file to install for a pin (its wheel URL, or the best wheel on the index),
     with the lock's hashes checked against the index's."""
+    from xv.index.simple import DistFile, ProjectPage
+
     if want.url is not None:
         filename = unquote(urlsplit(want.url).path.rsplit("/", 1)[-1])
         file = DistFile(filename, want.url)

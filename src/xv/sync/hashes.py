@@ -11,11 +11,14 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xv.errors import HashMismatchError
-from xv.index.simple import DistFile
 from xv.install.archive import file_sha256
 from xv.sync.plan import Wanted
+
+if TYPE_CHECKING:  # the type only: a sync whose wheels are all cached reads no page
+    from xv.index.simple import DistFile
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from xv.index.simple import DistFile
-from xv.resolver.candidates import BinaryPolicy, uploaded_after
+from xv.resolver.binary import BinaryPolicy, uploaded_after
+
+if TYPE_CHECKING:  # the type only: a sync from a hashed lock with cached wheels reads no page
+    from xv.index.simple import DistFile
 
 
 @dataclass(frozen=True)
