@@ -51,9 +51,9 @@ from pathlib import Path
 from typing import Any
 
 import msgpack
-import platformdirs
 
 from xv import atomic
+from xv.fast import user_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +174,7 @@ class Cache:
 
 def default_root(cache_dir: str | None = None) -> Path:
     """``cache_dir``, else ``$XV_CACHE_DIR``, else the user cache directory."""
-    chosen = cache_dir or os.environ.get(ENV_CACHE_DIR) or platformdirs.user_cache_dir("xv")
+    chosen = cache_dir or os.environ.get(ENV_CACHE_DIR) or user_cache_dir()
     return Path(chosen).expanduser()
 
 

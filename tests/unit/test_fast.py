@@ -78,6 +78,17 @@ def test_the_cache_root_is_the_cache_default(monkeypatch: pytest.MonkeyPatch) ->
     assert fast.cache_root() == str(default_root())
 
 
+def test_the_user_cache_dir_is_platformdirs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spelled out (platformdirs costs start-up), it names the same directory."""
+    import platformdirs
+
+    for xdg in ("", "/somewhere/cache", "   ", "relative/cache"):
+        monkeypatch.setenv("XDG_CACHE_HOME", xdg)
+        assert fast.user_cache_dir() == platformdirs.user_cache_dir("xv")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert fast.user_cache_dir() == platformdirs.user_cache_dir("xv")
+
+
 def test_witness_states(tmp_path: Path) -> None:
     path = tmp_path / "f"
     path.write_text("a")

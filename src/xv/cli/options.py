@@ -7,9 +7,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypedDict, TypeVar
 
 import click
-import platformdirs
 
 from xv import settings
+from xv.fast import user_cache_dir
 from xv.index.settings import DEFAULT_INDEX_URL
 from xv.settings import Command, Entry, Value
 
@@ -20,7 +20,7 @@ def _help(entry: Entry, command: Command) -> str:
     text = entry.help_for(command)
     if "{" not in text:
         return text
-    return text.format(default_index=DEFAULT_INDEX_URL, cache_dir=platformdirs.user_cache_dir("xv"))
+    return text.format(default_index=DEFAULT_INDEX_URL, cache_dir=user_cache_dir())
 
 
 class _Attrs(TypedDict, total=False):

@@ -126,8 +126,17 @@ def cache_root() -> str | None:
     chosen = os.environ.get(ENV_CACHE_DIR)
     if chosen:
         return os.path.expanduser(chosen)
+    return user_cache_dir()
+
+
+def user_cache_dir() -> str:
+    """``platformdirs.user_cache_dir("xv")``, spelled out for Linux: importing platformdirs
+    (and the tempfile, shutil and random it loads) costs every command ~20 ms at start-up.
+    An ``XDG_CACHE_HOME`` that is not absolute is ignored (the XDG spec; platformdirs 4)."""
     if sys.platform.startswith("linux"):
-        base = os.environ.get("XDG_CACHE_HOME", "").strip() or os.path.expanduser("~/.cache")
+        base = os.environ.get("XDG_CACHE_HOME", "")
+        if not os.path.isabs(base):
+            base = os.path.expanduser("~/.cache")
         return os.path.join(base, "xv")
     import platformdirs
 

@@ -21,7 +21,6 @@ import hashlib
 import os
 import shutil
 import stat
-import tempfile
 import uuid
 import zipfile
 from pathlib import Path
@@ -73,6 +72,8 @@ def unpack_wheel_to_archive(
 
 
 def _extract_sealed(wheel_path: str, archive_dir: str, digest: str, final: str) -> None:
+    import tempfile  # here: a sync whose archives are all cached unpacks nothing
+
     staging = tempfile.mkdtemp(prefix=".unpack-", dir=archive_dir)
     try:
         files = extract_wheel(wheel_path, staging)

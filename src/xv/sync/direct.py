@@ -12,7 +12,6 @@ Index pins that have only an sdist are built through :func:`sdist_builder`.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -92,6 +91,8 @@ def build_ready(
     todo = [
         (want, dists[want.canonical_name]) for want in installing if want.canonical_name in dists
     ]
+    import tempfile  # here: only direct entries need it
+
     with tempfile.TemporaryDirectory(prefix="xv-sync-build-") as scratch:
 
         def prepare(item: tuple[Wanted, DirectDist]) -> tuple[str, tuple[str, dict[str, Any]]]:
