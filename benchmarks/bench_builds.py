@@ -8,8 +8,9 @@
    xv vs ``uv pip sync`` (target: at most 1.5x uv, no build), from a plain lock and from a
    hashed one (``--generate-hashes``: the sdist's sha256 finds the built wheel, no page).
 
-Run: ``python benchmarks/bench_builds.py [--uv PATH] [--runs N]`` (uv defaults to the one on
-PATH or in /tmp/ref/bin). Uses the real default index.
+Run: ``python benchmarks/bench_builds.py [--uv PATH] [--runs N] [--editable-only]`` (uv
+defaults to the one on PATH or in /tmp/ref/bin; ``--editable-only``: figure 1 alone, no uv).
+Uses the real default index.
 """
 
 from __future__ import annotations
@@ -114,15 +115,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--uv")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--editable-only", action="store_true", help="only the first figure")
     args = parser.parse_args()
     uv = find_tool("uv", args.uv)
-    if uv is None:
+    if uv is None and not args.editable_only:
         raise SystemExit("uv not found (pass --uv PATH)")
     with tempfile.TemporaryDirectory(prefix="xv-bench-builds-") as tmp:
         work = Path(tmp)
         with_, without = editable_recompile(work, args.runs)
         print(f"recompile -e ./proj (static): {with_:.2f}s vs {without:.2f}s without it: "
               f"{with_ / without:.2f}x (target <= 1.2x)")  # fmt: skip
+        if args.editable_only:
+            return
+        assert uv is not None
         c = sdist_compile(work, uv, args.runs)
         print(f"compile docopt==0.6.2 cold: xv {c['xv cold']:.2f}s uv {c['uv cold']:.2f}s: "
               f"{c['xv cold'] / c['uv cold']:.2f}x (target <= 1.5x)")  # fmt: skip

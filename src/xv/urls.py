@@ -8,7 +8,9 @@ all (:func:`without_password`).
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 # ``scheme://userinfo@`` inside any text (a URL, or a message holding several).
@@ -88,7 +90,11 @@ def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
 
 def url2pathname(path: str) -> str:
     """:func:`urllib.request.url2pathname`, imported only when a ``file:`` URL is read
-    (urllib.request brings http.client, email and ssl: a third of a warm compile's start-up)."""
+    (urllib.request brings http.client, email and ssl: a third of a warm compile's start-up).
+    On POSIX before 3.14 that function is ``unquote`` itself, so not even then (``-e ./proj``
+    is a ``file:`` URL)."""
+    if os.name == "posix" and sys.version_info < (3, 14):
+        return unquote(path)
     from urllib.request import url2pathname as convert
 
     return convert(path)

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from tests.conftest import MakeIndex
+from tests.support.imports import run_importing
 from tests.support.localindex import LocalIndex, Pkg
 from xv.cli import compile as cli
 
@@ -181,6 +182,28 @@ def test_recompiling_an_unchanged_project_needs_no_build(
     assert xv(bare, "r.in").stdout == first.stdout
     (tmp_path / "proj/demo/__init__.py").write_text('"""Demo."""\n__version__ = "2.0"\n')
     assert xv(bare, "r.in").exit_code == 1  # a changed version source needs a build again
+
+
+def test_a_static_project_loads_no_build_machinery(idx: LocalIndex, tmp_path: Path) -> None:
+    # A [project] table with static metadata: a warm recompile of ``-e ./proj`` reads it
+    # and loads nothing a build needs (issue 13: it costs no more than its dependencies).
+    flit_project(tmp_path / "proj")
+    text = (tmp_path / "proj/pyproject.toml").read_text()
+    static = text.replace('dynamic = ["version", "description"]', 'version = "1.0"')
+    (tmp_path / "proj/pyproject.toml").write_text(static)
+    Path("r.in").write_text("-e ./proj\n")
+    first = xv(idx, "r.in", "-o", "r.txt")
+    assert first.exit_code == 0, first.output
+    lock = Path("r.txt").read_text()
+    idx.clear_log()
+    argv = ["r.in", "-o", "r.txt", "-i", idx.url, "--no-header"]
+    _, modules = run_importing("xv.cli.compile", "xv-compile", argv)
+    assert Path("r.txt").read_text() == lock and "-e ./proj\n" in lock
+    heavy = ("pyproject_hooks", "xv.build.frontend", "xv.build.requires", "xv.build.hookpair",
+             "xv.install.archive", "multiprocessing", "tarfile", "zipfile", "email.parser",
+             "packaging.metadata", "urllib.request", "http.client")  # fmt: skip
+    assert [m for m in heavy if m in modules] == []
+    assert idx.requests == []
 
 
 def test_a_failing_build_says_which_package_and_hook(idx: LocalIndex, tmp_path: Path) -> None:

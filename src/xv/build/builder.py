@@ -18,18 +18,20 @@ import hashlib
 import logging
 import os
 import shutil
-import tarfile
 import tempfile
-import zipfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from xv.build.frontend import Frontend
 from xv.build.static import source_digest, static_project_metadata, static_sdist_metadata
 from xv.build.wheels import fitting_wheel
 from xv.cache import Cache, CacheBucket
 from xv.errors import BuildError
 from xv.index.metadata import METADATA_BUCKET, CoreMetadata
+
+if TYPE_CHECKING:  # pyproject_hooks and the hook machinery load with the first build
+    from xv.build.frontend import Frontend
 
 log = logging.getLogger(__name__)
 
@@ -46,17 +48,29 @@ def file_sha256(path: Path) -> str:
 
 
 class Builder:
-    """Fast paths and caches in front of a :class:`Frontend`."""
+    """Fast paths and caches in front of a :class:`Frontend`.
+
+    The frontend may be given as a function that makes it: it is made on the first
+    build, so a run whose metadata is static or cached never loads the hook machinery
+    (pyproject_hooks, the build requirements' resolver and installer)."""
 
     def __init__(
         self,
-        frontend: Frontend,
+        frontend: Frontend | Callable[[], Frontend],
         cache: Cache,
         refuse: Callable[[str], str | None] | None = None,
     ) -> None:
-        self.frontend = frontend
+        self._frontend = frontend
+        self._making = threading.Lock()  # builds may start on several threads at once
         self.cache = cache
         self.refuse = refuse  # why a package may not be built (--no-build), else None
+
+    @property
+    def frontend(self) -> Frontend:
+        with self._making:
+            if callable(self._frontend):
+                self._frontend = self._frontend()
+            return self._frontend
 
     def _may_build(self, label: str) -> None:
         name = label.split("==")[0]
@@ -175,6 +189,9 @@ def unpack_sdist(sdist: Path, dest: Path) -> Path:
     Members that would land outside ``dest``, links and devices are refused
     (tarfile's ``data`` filter; the same rules by hand for zip files).
     """
+    import tarfile  # only an sdist to unpack needs these
+    import zipfile
+
     try:
         if sdist.name.lower().endswith(".zip"):
             with zipfile.ZipFile(sdist) as archive:

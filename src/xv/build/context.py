@@ -25,6 +25,7 @@ from xv.index.client import IndexClient
 if TYPE_CHECKING:  # the build machinery (frontend, installer, tar/zip) loads when first used
     from xv.build.builder import Builder
     from xv.build.direct import DirectSources
+    from xv.build.frontend import Frontend
     from xv.build.requires import ResolverProvisioner
     from xv.build.vcs import GitSource
 
@@ -86,17 +87,23 @@ class BuildContext:
     def _make_builder(self) -> Builder:
         if self._builder is None:
             from xv.build.builder import Builder
-            from xv.build.frontend import BuildOptions, Frontend
-            from xv.build.requires import ResolverProvisioner
 
-            self._provisioner = ResolverProvisioner(
-                self.client, read_build_constraints(self.settings.constraint_files)
-            )
-            options = BuildOptions(self.settings.isolation, self.config_settings)
-            frontend = Frontend(self.interpreter, self._provisioner, options)
-            self._builder = Builder(frontend, self.client.cache, refuse=self.refusal)
-            self._provisioner.builder = self._builder  # sdist-only build requirements
+            # The frontend (pyproject_hooks, the build requirements' resolver and
+            # installer, the interpreter probe) is made on the first build: static or
+            # cached metadata (an unchanged ``-e ./proj``) needs none of it.
+            self._builder = Builder(self._make_frontend, self.client.cache, refuse=self.refusal)
         return self._builder
+
+    def _make_frontend(self) -> Frontend:
+        from xv.build.frontend import BuildOptions, Frontend
+        from xv.build.requires import ResolverProvisioner
+
+        self._provisioner = ResolverProvisioner(
+            self.client, read_build_constraints(self.settings.constraint_files)
+        )
+        self._provisioner.builder = self._builder  # sdist-only build requirements
+        options = BuildOptions(self.settings.isolation, self.config_settings)
+        return Frontend(self.interpreter, self._provisioner, options)
 
     @property
     def direct(self) -> DirectSources:

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urldefrag, urlsplit
-from urllib.request import url2pathname
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
@@ -37,7 +36,7 @@ from xv.index.client import IndexClient
 from xv.index.metadata import CoreMetadata, get_metadata
 from xv.index.simple import DistFile
 from xv.pool import cpu_count, thread_map
-from xv.urls import redact, without_password
+from xv.urls import redact, url2pathname, without_password
 
 DIRECT_BUCKET = CacheBucket.DIRECT
 _HASHES = ("sha256", "sha384", "sha512")

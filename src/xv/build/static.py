@@ -16,11 +16,8 @@ define its metadata, so metadata built once is reused until one changes.
 from __future__ import annotations
 
 import hashlib
-import tarfile
-import zipfile
 from pathlib import Path, PurePosixPath
 
-from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
@@ -39,6 +36,9 @@ def is_sdist_name(filename: str) -> bool:
 
 def read_pkg_info(sdist: Path) -> bytes | None:
     """The top-level ``PKG-INFO`` of an sdist archive (None when it has none)."""
+    import tarfile  # only an sdist needs these (a tree's [project] table does not)
+    import zipfile
+
     name = sdist.name.lower()
     try:
         if name.endswith(".zip"):
@@ -60,6 +60,8 @@ def _top_pkg_info(names: list[str]) -> str | None:
 
 def static_sdist_metadata(sdist: Path) -> CoreMetadata | None:
     """The sdist's PKG-INFO when PEP 643 makes it binding for resolution, else None."""
+    from packaging.metadata import parse_email  # the email package: only for an sdist
+
     data = read_pkg_info(sdist)
     if data is None:
         return None

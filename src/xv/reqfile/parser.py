@@ -30,7 +30,7 @@ from xv.reqfile.requirement import (
     parse_spec,
     validate_hash,
 )
-from xv.urls import is_url, redact, url_problem
+from xv.urls import is_url, redact, url2pathname, url_problem
 
 Fetch = Callable[[str], str]
 
@@ -91,13 +91,6 @@ class Source:
             return check_url(urljoin(self.location, value))
         base = os.path.dirname(self.location)
         return os.path.abspath(os.path.join(base, os.path.expanduser(value)))
-
-
-def url2pathname(path: str) -> str:
-    """:func:`urllib.request.url2pathname`, imported only when a ``file:`` URL is read."""
-    from urllib.request import url2pathname as convert
-
-    return convert(path)
 
 
 def _describe(exc: BaseException) -> str:
