@@ -53,7 +53,7 @@ from typing import Any
 import msgpack
 
 from xv import atomic
-from xv.fast import user_cache_dir
+from xv.dirs import user_cache_dir
 
 log = logging.getLogger(__name__)
 

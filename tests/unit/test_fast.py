@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xv import fast, urls
+from xv import dirs, fast, urls
 from xv.cache import default_root
 
 
@@ -84,9 +84,9 @@ def test_the_user_cache_dir_is_platformdirs(monkeypatch: pytest.MonkeyPatch) -> 
 
     for xdg in ("", "/somewhere/cache", "   ", "relative/cache"):
         monkeypatch.setenv("XDG_CACHE_HOME", xdg)
-        assert fast.user_cache_dir() == platformdirs.user_cache_dir("xv")
+        assert dirs.user_cache_dir() == platformdirs.user_cache_dir("xv")
     monkeypatch.delenv("XDG_CACHE_HOME")
-    assert fast.user_cache_dir() == platformdirs.user_cache_dir("xv")
+    assert dirs.user_cache_dir() == platformdirs.user_cache_dir("xv")
 
 
 def test_witness_states(tmp_path: Path) -> None:

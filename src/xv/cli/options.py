@@ -9,7 +9,7 @@ from typing import Any, TypedDict, TypeVar
 import click
 
 from xv import settings
-from xv.fast import user_cache_dir
+from xv.dirs import user_cache_dir
 from xv.index.settings import DEFAULT_INDEX_URL
 from xv.settings import Command, Entry, Value
 

@@ -61,6 +61,8 @@ import os
 import sys
 import time
 
+from xv.dirs import user_cache_dir
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -127,20 +129,6 @@ def cache_root() -> str | None:
     if chosen:
         return os.path.expanduser(chosen)
     return user_cache_dir()
-
-
-def user_cache_dir() -> str:
-    """``platformdirs.user_cache_dir("xv")``, spelled out for Linux: importing platformdirs
-    (and the tempfile, shutil and random it loads) costs every command ~20 ms at start-up.
-    An ``XDG_CACHE_HOME`` that is not absolute is ignored (the XDG spec; platformdirs 4)."""
-    if sys.platform.startswith("linux"):
-        base = os.environ.get("XDG_CACHE_HOME", "")
-        if not os.path.isabs(base):
-            base = os.path.expanduser("~/.cache")
-        return os.path.join(base, "xv")
-    import platformdirs
-
-    return str(platformdirs.user_cache_dir("xv"))
 
 
 def invocation(prog: str, argv: list[str]) -> str:
