@@ -7,7 +7,9 @@ import shutil
 import ssl
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -64,14 +66,14 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
 
 def test_a_bundle_is_loaded_once_and_verifies(tls_server: tuple[str, Path, Path]) -> None:
     url, cert, _ = tls_server
-    xvhttp._verifying_context.cache_clear()
+    xvhttp._load_context.cache_clear()
     http = Http(HttpConfig(cert=str(cert), retries=0))
     for _ in range(3):
         response = http.request(url)
         assert response.status_code == 200
         response.close()
         http.session.close()  # a new connection each time
-    info = xvhttp._verifying_context.cache_info()
+    info = xvhttp._load_context.cache_info()
     assert (info.misses, info.currsize) == (1, 1)
 
 
@@ -86,3 +88,30 @@ def test_trusted_hosts_skip_verification(tls_server: tuple[str, Path, Path]) -> 
     url, _, other = tls_server
     http = Http(HttpConfig(cert=str(other), retries=0, trusted_hosts=("127.0.0.1",)))
     assert http.get(url).status_code == 200
+
+
+def test_threads_opening_their_first_connections_at_once_load_the_bundle_once(
+    tls_server: tuple[str, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fetch threads of a cold compile all connect at once: one load, not one each."""
+    _, cert, _ = tls_server
+    xvhttp._load_context.cache_clear()
+    made: list[int] = []
+    from urllib3.util.ssl_ import create_urllib3_context as real
+
+    def slow_create(**kwargs: object) -> ssl.SSLContext:
+        made.append(1)
+        time.sleep(0.05)  # widens the window in which other threads would miss too
+        return real(**kwargs)  # type: ignore[arg-type]  # the real one's keywords
+
+    monkeypatch.setattr(xvhttp, "create_urllib3_context", slow_create)
+    start = threading.Barrier(8)
+
+    def first_connection() -> ssl.SSLContext:
+        start.wait()
+        return xvhttp._verifying_context(str(cert))
+
+    with ThreadPoolExecutor(8) as pool:
+        contexts = list(pool.map(lambda _: first_connection(), range(8)))
+    assert len(made) == 1
+    assert all(c is contexts[0] for c in contexts)

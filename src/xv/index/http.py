@@ -142,8 +142,19 @@ class _TlsAdapter(HTTPAdapter):
             conn.ca_certs = conn.ca_cert_dir = None  # already in the shared context
 
 
-@lru_cache(maxsize=8)
+_CONTEXT_LOCK = threading.Lock()
+
+
 def _verifying_context(bundle: str) -> ssl.SSLContext:
+    """The shared context for ``bundle``, loaded once even when the fetch threads all
+    open their first connection at once: ``lru_cache`` alone lets every caller that
+    misses load the bundle (24 loads, ~0.7 s of CPU, in a cold compile)."""
+    with _CONTEXT_LOCK:
+        return _load_context(bundle)
+
+
+@lru_cache(maxsize=8)
+def _load_context(bundle: str) -> ssl.SSLContext:
     context = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
     if os.path.isdir(bundle):
         context.load_verify_locations(capath=bundle)
