@@ -14,7 +14,6 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 import click
-import platformdirs
 
 from xv import __version__, config, lockfile
 from xv.cache import Cache
@@ -25,6 +24,7 @@ from xv.compile import output
 from xv.compile.check import CompileFn
 from xv.compile.configure import with_preferences
 from xv.compile.options import CompileOptions
+from xv.dirs import user_cache_dir
 from xv.env.target import Target
 from xv.errors import XvError
 
@@ -46,7 +46,7 @@ pinned requirements, in the layout of `uv pip compile`.
 \b
 Settings come from, highest first: the command line, XV_* environment variables,
 ./xv.toml, [tool.xv] in ./pyproject.toml (skip the files with --no-config).
-The cache lives in {platformdirs.user_cache_dir("xv")} unless --cache-dir or XV_CACHE_DIR say
+The cache lives in {user_cache_dir()} unless --cache-dir or XV_CACHE_DIR say
 otherwise.
 
 \b
