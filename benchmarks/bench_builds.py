@@ -8,9 +8,11 @@
    xv vs ``uv pip sync`` (target: at most 1.5x uv, no build), from a plain lock and from a
    hashed one (``--generate-hashes``: the sdist's sha256 finds the built wheel, no page).
 
-Run: ``python benchmarks/bench_builds.py [--uv PATH] [--runs N] [--editable-only]`` (uv
-defaults to the one on PATH or in /tmp/ref/bin; ``--editable-only``: figure 1 alone, no uv).
-Uses the real default index.
+Run: ``python benchmarks/bench_builds.py [--uv PATH] [--runs N] [--editable-only]
+[--sync-only] [--xv-sync [LABEL=]PATH ...]`` (uv defaults to the one on PATH or in
+/tmp/ref/bin; ``--editable-only``: figure 1 alone, no uv; ``--sync-only``: figure 3 alone;
+``--xv-sync``, repeatable: other xv-syncs timed in the same interleaved rounds of figure 3,
+e.g. a checkout of main as ``before=...``). Uses the real default index.
 """
 
 from __future__ import annotations
@@ -81,8 +83,12 @@ def sdist_compile(work: Path, uv: str, runs: int) -> dict[str, float]:
     return {k: median(v) for k, v in out.items()}
 
 
-def sdist_second_venv(work: Path, uv: str, runs: int, hashed: bool = False) -> dict[str, float]:
-    """``hashed``: the lock is ``uv pip compile --generate-hashes``'s (the sdist's sha256)."""
+def sdist_second_venv(
+    work: Path, uv: str, runs: int, hashed: bool = False, xvs: dict[str, str] | None = None
+) -> dict[str, float]:
+    """``hashed``: the lock is ``uv pip compile --generate-hashes``'s (the sdist's sha256);
+    ``xvs``: the xv-syncs to time by label (default: this one's, as ``xv``)."""
+    xvs = xvs or {"xv": XV_SYNC}
     tag = "hashed" if hashed else "plain"
     lock = work / f"lock-{tag}.txt"
     if hashed:
@@ -91,20 +97,21 @@ def sdist_second_venv(work: Path, uv: str, runs: int, hashed: bool = False) -> d
         timed([*argv, "--cache-dir", str(work / "uv-lock-cache")], work)
     else:
         lock.write_text("docopt==0.6.2\n")
-    out: dict[str, list[float]] = {"xv": [], "uv": []}
-    caches = {"xv": work / f"xv-sync-cache-{tag}", "uv": work / f"uv-sync-cache-{tag}"}
+    tools = [*xvs, "uv"]
+    out: dict[str, list[float]] = {tool: [] for tool in tools}
+    caches = {tool: work / f"{tool}-sync-cache-{tag}" for tool in tools}
 
     def cmd(tool: str, venv: Path) -> list[str]:
-        if tool == "xv":
-            return [XV_SYNC, str(lock), "-p", str(venv), "--cache-dir", str(caches["xv"])]
+        if tool != "uv":
+            return [xvs[tool], str(lock), "-p", str(venv), "--cache-dir", str(caches[tool])]
         return [uv, "pip", "sync", str(lock), "-p", str(venv), "--cache-dir", str(caches["uv"])]
 
-    for tool in ("xv", "uv"):
+    for tool in tools:
         first = work / f"{tool}-first-{tag}"
         make_venv(first, with_pip=False)
         timed(cmd(tool, first), work)  # builds the sdist once
     for i in range(runs):  # interleaved (xv, uv, xv, uv, ...): the load weighs on both alike
-        for tool in ("xv", "uv"):
+        for tool in tools:
             venv = work / f"{tool}-venv{i}-{tag}"
             make_venv(venv, with_pip=False)  # not timed
             out[tool].append(timed(cmd(tool, venv), work))
@@ -116,28 +123,38 @@ def main() -> None:
     parser.add_argument("--uv")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--editable-only", action="store_true", help="only the first figure")
+    parser.add_argument("--sync-only", action="store_true", help="only the third figure")
+    parser.add_argument(
+        "--xv-sync", action="append", default=[], metavar="[LABEL=]PATH",
+        help="an xv-sync to time in figure 3 (repeatable); default: this one's",
+    )  # fmt: skip
     args = parser.parse_args()
+    xvs = {(label or "xv"): path for label, _, path in (x.rpartition("=") for x in args.xv_sync)}
     uv = find_tool("uv", args.uv)
     if uv is None and not args.editable_only:
         raise SystemExit("uv not found (pass --uv PATH)")
     with tempfile.TemporaryDirectory(prefix="xv-bench-builds-") as tmp:
         work = Path(tmp)
-        with_, without = editable_recompile(work, args.runs)
-        print(f"recompile -e ./proj (static): {with_:.2f}s vs {without:.2f}s without it: "
-              f"{with_ / without:.2f}x (target <= 1.2x)")  # fmt: skip
+        if not args.sync_only:
+            with_, without = editable_recompile(work, args.runs)
+            print(f"recompile -e ./proj (static): {with_:.2f}s vs {without:.2f}s without it: "
+                  f"{with_ / without:.2f}x (target <= 1.2x)")  # fmt: skip
         if args.editable_only:
             return
         assert uv is not None
-        c = sdist_compile(work, uv, args.runs)
-        print(f"compile docopt==0.6.2 cold: xv {c['xv cold']:.2f}s uv {c['uv cold']:.2f}s: "
-              f"{c['xv cold'] / c['uv cold']:.2f}x (target <= 1.5x)")  # fmt: skip
-        print(f"compile docopt==0.6.2 warm: xv {c['xv warm']:.2f}s uv {c['uv warm']:.2f}s: "
-              f"{c['xv warm'] / c['uv warm']:.2f}x")  # fmt: skip
+        if not args.sync_only:
+            c = sdist_compile(work, uv, args.runs)
+            print(f"compile docopt==0.6.2 cold: xv {c['xv cold']:.2f}s uv {c['uv cold']:.2f}s: "
+                  f"{c['xv cold'] / c['uv cold']:.2f}x (target <= 1.5x)")  # fmt: skip
+            print(f"compile docopt==0.6.2 warm: xv {c['xv warm']:.2f}s uv {c['uv warm']:.2f}s: "
+                  f"{c['xv warm'] / c['uv warm']:.2f}x")  # fmt: skip
         for hashed in (False, True):
-            s = sdist_second_venv(work, uv, args.runs, hashed)
+            s = sdist_second_venv(work, uv, args.runs, hashed, xvs)
             label = "hashed lock" if hashed else "lock"
-            print(f"sync docopt==0.6.2 ({label}) into a second venv: xv {s['xv']:.2f}s "
-                  f"uv {s['uv']:.2f}s: {s['xv'] / s['uv']:.2f}x (target <= 1.5x)")  # fmt: skip
+            for tool in s:
+                if tool != "uv":
+                    print(f"sync docopt==0.6.2 ({label}) into a second venv: {tool} {s[tool]:.2f}s "
+                          f"uv {s['uv']:.2f}s: {s[tool] / s['uv']:.2f}x (target <= 1.5x)")  # fmt: skip
 
 
 if __name__ == "__main__":

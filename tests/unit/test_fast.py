@@ -132,3 +132,28 @@ def test_a_pause_in_one_thread_hides_nothing_another_reads(tmp_path: Path) -> No
     thread.join()
     assert list(recorder.seen) == [(str(tmp_path / "input"), "bytes")]
     assert recorder.pauses == {}
+
+
+def test_a_run_no_record_answers_stops_being_witnessed(tmp_path: Path) -> None:
+    """trace.stop: what the run reads afterwards is not witnessed (os.stat is the real one
+    again), and the run is not recorded even if it says later that a record answered."""
+    from xv.fast import trace
+
+    (tmp_path / "before").write_text("a")
+    (tmp_path / "after").write_text("b")
+    seen: list[str] = []
+
+    def command() -> None:
+        (tmp_path / "before").read_text()
+        assert os.stat is not trace._real_stat
+        trace.stop()
+        assert (os.stat, os.lstat) == (trace._real_stat, trace._real_lstat)
+        (tmp_path / "after").read_text()
+        trace.note("sync", head={}, key="k")
+        assert trace._recorder is not None
+        seen.extend(path for path, _ in trace._recorder.seen)
+
+    trace.run_recording(lambda: command, str(tmp_path / "record.json"))
+    assert str(tmp_path / "before") in seen and str(tmp_path / "after") not in seen
+    assert not (tmp_path / "record.json").exists()
+    assert (os.stat, os.lstat) == (trace._real_stat, trace._real_lstat)

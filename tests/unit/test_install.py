@@ -171,6 +171,30 @@ def test_unpacked_files_are_read_only_and_sealed(
     assert archive.verify_archive(root, full=True)
 
 
+def test_a_link_planted_in_a_cached_tree_fails_its_verification(tmp_path: Path) -> None:
+    """archive_files lists what os.walk lists, in its order, and also a symbolic link to a
+    directory (os.walk left it out): a tree holding one no longer matches its manifest."""
+    from xv.install import archive
+    from xv.install.validate import archive_files
+
+    wheel = zip_wheel(
+        tmp_path / "evil-1.0-py3-none-any.whl",
+        {"evil/a/b/c.py": b"x = 1\n", "evil/a/d.py": b"", "evil/z.py": b""},
+    )
+    root = Path(unpack_wheel_to_archive(str(wheel), str(tmp_path / "archives")))
+    walked = [
+        os.path.relpath(os.path.join(top, name), root).replace(os.sep, "/")
+        for top, _, names in os.walk(root)
+        for name in names
+    ]
+    assert list(archive_files(root)) == walked
+    assert archive.verify_archive(root)
+    (root / "evil" / "a").chmod(0o755)
+    (root / "evil" / "a" / "elsewhere").symlink_to(tmp_path)
+    assert "evil/a/elsewhere" in set(archive_files(root))
+    assert not archive.verify_archive(root)
+
+
 @pytest.mark.parametrize(
     "name",
     ["../evil.py", "/abs/evil.py", "evil/../../x.py", "evil\\..\\x.py", "C:/x.py", "./evil.py"],

@@ -133,6 +133,18 @@ def note(kind: str, **material: Any) -> None:
         _recorder.answer = {"kind": kind, **material}
 
 
+def stop() -> None:
+    """Called by the normal run once it knows no record answers it (a sync that plans,
+    a ``--check`` that resolves): such a run is never recorded, so witnessing the rest of
+    it (a stat for each of the thousands of paths an install reads and writes, ~0.1 s of
+    CPU for 27 packages) is dropped here. Does nothing when the run did not start here."""
+    recorder = _recorder
+    if recorder is not None and recorder.active:
+        recorder.active = False
+        recorder.tainted = True
+        os.stat, os.lstat = _real_stat, _real_lstat
+
+
 class _Pause:
     """This thread's reads unwitnessed for a block."""
 

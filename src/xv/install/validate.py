@@ -334,12 +334,25 @@ def check_script_name(name: str, label: str) -> None:
         raise InstallError(f"{label}: invalid script name {name!r}", label)
 
 
-def archive_files(root: Path) -> Iterator[str]:
-    """Every file under ``root``, as ``/``-separated relative paths."""
-    for directory, _, names in os.walk(root):
-        rel_dir = os.path.relpath(directory, root).replace(os.sep, "/")
-        for name in names:
-            yield name if rel_dir == "." else f"{rel_dir}/{name}"
+def archive_files(root: str | os.PathLike[str]) -> Iterator[str]:
+    """Every file under ``root``, as ``/``-separated relative paths, in ``os.walk``'s order
+    (a directory's files, then each subdirectory's).
+
+    Anything that is not a directory counts as a file, a symbolic link to one too (never
+    followed: ``os.walk`` left it out, so a link planted in a cached tree went unseen). By
+    ``os.scandir`` entries, whose types come with the listing: ``os.walk`` asked the file
+    system once more about every directory (``islink``), ~140 calls for a 27-wheel sync.
+    """
+    with os.scandir(root) as listing:
+        entries = list(listing)
+    subdirectories = []
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            subdirectories.append(entry)
+        else:
+            yield entry.name
+    for entry in subdirectories:
+        yield from (f"{entry.name}/{rel}" for rel in archive_files(entry.path))
 
 
 def destinations(

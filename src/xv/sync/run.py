@@ -27,6 +27,7 @@ from xv.build.settings import BuildSettings
 from xv.cache import Cache
 from xv.env.discover import find_target
 from xv.env.lock import environment_lock
+from xv.fast import trace
 from xv.pylock import is_pylock
 from xv.settings import LinkMode, Settings
 from xv.sync import record
@@ -162,6 +163,7 @@ def _sync_in_cache(
         answered = _answer_from_record(opts, interp, files, progress, started)
         if answered is not None:
             return answered
+    trace.stop()  # no record answers this run: the console entry point records nothing
     from xv.sync.inputs import read_inputs
 
     inputs = read_inputs(opts.src_files, interp.markers, require_hashes=opts.require_hashes)
