@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -93,7 +92,7 @@ def _create_beside(target: Path) -> tuple[Path, int]:
     """A new temporary file next to ``target``, created with mode 0o666 so the kernel applies
     the umask (``tempfile.mkstemp`` would make it 0o600, and reading the umask is racy)."""
     while True:
-        temp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+        temp = target.with_name(f".{target.name}.{os.urandom(6).hex()}.tmp")
         try:
             return temp, os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:  # pragma: no cover - 48 random bits

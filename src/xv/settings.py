@@ -35,6 +35,9 @@ OutputFormat = Literal["requirements.txt", "pylock.toml"]
 Value = str | bool | int | tuple[str, ...] | None
 Kind = Literal["str", "bool", "list", "choice", "int"]
 Command = Literal["xv-compile", "xv-sync", "xv cache"]
+# Here, where option help names it without loading the index's settings (xv.index.settings
+# uses it and re-exports it).
+DEFAULT_INDEX_URL = "https://pypi.org/simple"
 
 
 @dataclass(frozen=True)

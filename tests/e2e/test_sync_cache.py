@@ -284,3 +284,7 @@ def test_a_hashed_lock_with_its_wheel_cached_loads_no_page_reader(
     assert "+ tool==1.0" in output and installed_value(venv) == "original"
     page_readers = ("xv.index.client", "xv.index.simple", "html.parser", "xv.resolver.candidates")
     assert [m for m in page_readers if m in modules] == []
+    # Nor what only other syncs need: the sdist builder, the index settings (the option
+    # help names the default index from xv.settings), random temporary names.
+    others = ("xv.sync.direct", "xv.index.settings", "secrets", "tempfile", "concurrent.futures")
+    assert [m for m in others if m in modules] == []

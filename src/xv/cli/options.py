@@ -10,8 +10,7 @@ import click
 
 from xv import settings
 from xv.dirs import user_cache_dir
-from xv.index.settings import DEFAULT_INDEX_URL
-from xv.settings import Command, Entry, Value
+from xv.settings import DEFAULT_INDEX_URL, Command, Entry, Value
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from xv.errors import UsageError
+from xv.settings import DEFAULT_INDEX_URL as DEFAULT_INDEX_URL
 from xv.settings import IndexStrategy, KeyringProvider, Settings
 from xv.urls import is_url, url_problem
 
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
     from xv.index.http import HttpConfig
     from xv.reqfile import FileOptions
 
-DEFAULT_INDEX_URL = "https://pypi.org/simple"
 STRATEGIES: tuple[str, ...] = typing.get_args(IndexStrategy)
 KEYRING_PROVIDERS: tuple[str, ...] = typing.get_args(KeyringProvider)
 

@@ -31,7 +31,7 @@ from xv.fast import trace
 from xv.pylock import is_pylock
 from xv.settings import LinkMode, Settings
 from xv.sync import record
-from xv.sync.plan import Plan, SyncInputs
+from xv.sync.plan import Plan, SyncInputs, Wanted
 
 # What only a sync that reads its files needs is imported where it is used: a sync answered
 # from its record (xv.sync.record) stops before the parsers, site-packages and the installer.
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from xv.build.direct import DirectDist
     from xv.env.interpreter import Interpreter
     from xv.index.client import IndexClient
+    from xv.index.simple import DistFile
     from xv.sync.apply import ApplyReport
     from xv.sync.policy import FilePolicy
     from xv.sync.prepare import Clients
@@ -329,7 +330,6 @@ class _Run:
 
     def apply(self, the_plan: Plan) -> ApplyReport:
         from xv.sync.apply import ApplyOptions, apply
-        from xv.sync.direct import build_ready, sdist_builder
 
         opts, interp = self.opts, self.interp
         full_check = opts.reinstall or bool(opts.reinstall_packages) or opts.refresh
@@ -354,8 +354,16 @@ class _Run:
 
             ready = {}
             if self.built is not None:
+                from xv.sync.direct import build_ready
+
                 ready = build_ready(the_plan, self.built.dists, interp, self.built.ctx, cache.root)
-            build = sdist_builder(context, interp, cache.root)
+            root = cache.root
+
+            def build(want: Wanted, sdist: DistFile) -> str:
+                from xv.sync.direct import sdist_builder  # loaded for a pin with only an sdist
+
+                return sdist_builder(context, interp, root)(want, sdist)
+
             return apply(
                 the_plan, interp, clients, options, progress=self.progress.step,
                 ready=ready, build=build, policy=_policy(opts),
