@@ -46,7 +46,8 @@ def _joined(content: str) -> Iterator[tuple[int, str]]:
     first: int | None = None
     parts: list[str] = []
     for number, line in enumerate(content.splitlines(), start=1):
-        is_comment = COMMENT_RE.match(line) is not None
+        # The pattern needs a '#': most lines of a lock (``--hash`` continuations) have none.
+        is_comment = "#" in line and COMMENT_RE.match(line) is not None
         if line.endswith("\\") and not is_comment:
             if not parts:
                 first = number
@@ -75,7 +76,9 @@ def logical_lines(content: str) -> Iterator[LogicalLine]:
     if content.startswith("\ufeff"):
         content = content[1:]
     for number, line in _joined(content):
-        text = COMMENT_RE.sub("", line).strip()
+        # Without a '#' there is no comment; the pattern's search over a long joined line
+        # (a pin with many hashes) is most of the cost of reading a lock otherwise.
+        text = (COMMENT_RE.sub("", line) if "#" in line else line).strip()
         if text:
             yield LogicalLine(number, text)
 
@@ -102,6 +105,8 @@ def expand_env(value: str, environ: Mapping[str, str], *, strict: bool = False) 
             raise LineError(f"environment variable {name} is {state}")
         return match.group(0)
 
+    if "${" not in value:  # the pattern's own test, without a closure per word
+        return value
     return ENV_VAR_RE.sub(replace, value)
 
 

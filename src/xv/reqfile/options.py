@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from packaging.utils import InvalidName, canonicalize_name
 
@@ -40,9 +41,10 @@ FLAGS = {
 }
 
 
-@dataclass(frozen=True)
-class Option:
-    """One option word (and its value) as written and as understood."""
+class Option(NamedTuple):
+    """One option word (and its value) as written and as understood (a named tuple: a
+    lock holds one per ``--hash``, hundreds, and a tuple is made ~5x faster than a frozen
+    dataclass instance)."""
 
     spelling: str
     name: str

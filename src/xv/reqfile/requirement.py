@@ -69,6 +69,7 @@ _NAME_AT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?\s*@")
 _NAME_RE = re.compile(r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$", re.IGNORECASE)
 _EXTRAS_SUFFIX_RE = re.compile(r"^(.+?)(\[[^\]]*\])$")
 _EGG_RE = re.compile(r"^([^\[\]]+)(\[[^\]]*\])?$")
+_HEX_RE = re.compile(r"[0-9A-Fa-f]+")
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ def validate_hash(value: str) -> str:
             f"invalid hash '{value}': unsupported algorithm '{algorithm}'"
             " (use sha256, sha384 or sha512)"
         )
-    if len(digest) != expected or re.fullmatch(r"[0-9A-Fa-f]+", digest) is None:
+    if len(digest) != expected or _HEX_RE.fullmatch(digest) is None:
         raise LineError(f"invalid hash '{value}': expected {expected} hexadecimal digits")
     return f"{algorithm}:{digest.lower()}"
 
