@@ -334,7 +334,7 @@ def check_script_name(name: str, label: str) -> None:
         raise InstallError(f"{label}: invalid script name {name!r}", label)
 
 
-def archive_files(root: str | os.PathLike[str]) -> Iterator[str]:
+def archive_files(root: str | os.PathLike[str]) -> list[str]:
     """Every file under ``root``, as ``/``-separated relative paths, in ``os.walk``'s order
     (a directory's files, then each subdirectory's).
 
@@ -343,16 +343,19 @@ def archive_files(root: str | os.PathLike[str]) -> Iterator[str]:
     ``os.scandir`` entries, whose types come with the listing: ``os.walk`` asked the file
     system once more about every directory (``islink``), ~140 calls for a 27-wheel sync.
     """
-    with os.scandir(root) as listing:
-        entries = list(listing)
-    subdirectories = []
-    for entry in entries:
-        if entry.is_dir(follow_symlinks=False):
-            subdirectories.append(entry)
-        else:
-            yield entry.name
-    for entry in subdirectories:
-        yield from (f"{entry.name}/{rel}" for rel in archive_files(entry.path))
+    found: list[str] = []
+    todo = [(os.fspath(root), "")]
+    while todo:
+        directory, prefix = todo.pop()
+        subdirectories = []
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    subdirectories.append((entry.path, f"{prefix}{entry.name}/"))
+                else:
+                    found.append(prefix + entry.name)
+        todo += reversed(subdirectories)  # the first one next, as os.walk goes
+    return found
 
 
 def destinations(
