@@ -8,9 +8,13 @@ typed: ``settings.index_url`` is checked by mypy where ``params["index_url"]`` w
 A setting with a config key is *layered*: the command line wins, then its ``XV_*`` variable,
 then the config file. Those default to ``None`` (or ``()``) so that "not given" is visible.
 Help texts may use ``{default_index}`` and ``{cache_dir}``, filled in by the CLI.
-"""
 
-from __future__ import annotations
+Built at every start-up, so kept cheap (measured): annotations are evaluated with the module
+(no ``from __future__ import annotations``: :func:`entries` reads each field's type as is,
+where ``typing.get_type_hints`` compiled 75 strings), and :class:`Settings` has a
+hand-written ``__init__`` (the generated one, with 75 parameters, took longer to compile
+than the rest of the class).
+"""
 
 import dataclasses
 import types
@@ -75,9 +79,11 @@ def _s(default: Any = None, **spec: Any) -> Any:
 _MANY = "(repeatable)"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Settings:
-    """Every setting of ``xv-compile`` and ``xv-sync`` (in the order ``--help`` lists them)."""
+    """Every setting of ``xv-compile`` and ``xv-sync`` (in the order ``--help`` lists them),
+    made from keywords: ``Settings(python="3.12", quiet=1)``; the others keep their defaults.
+    """
 
     # fmt: off
     src_files: tuple[str, ...] = _s((), argument=True, help="The input files.")
@@ -165,6 +171,16 @@ class Settings:
     config: str | None = _s(flags=("--config",), hidden=True)
     # fmt: on
 
+    def __init__(self, **values: Any) -> None:
+        unknown = values.keys() - _DEFAULTS.keys()
+        if unknown:
+            raise TypeError(f"Settings() got unknown settings: {', '.join(sorted(unknown))}")
+        for name, default in _DEFAULTS.items():
+            object.__setattr__(self, name, values.get(name, default))
+
+
+_DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(Settings)}
+
 
 # The options of each command, in the order --help lists them (xv-compile: the table's order).
 SYNC_OPTIONS = (
@@ -222,9 +238,8 @@ class Entry:
 @cache
 def entries() -> tuple[Entry, ...]:
     """Every setting, in declaration order."""
-    hints = typing.get_type_hints(Settings)
     return tuple(
-        Entry(f.name, *_kind(hints[f.name]), _default(f), f.metadata["xv"])
+        Entry(f.name, *_kind(f.type), _default(f), f.metadata["xv"])
         for f in dataclasses.fields(Settings)
     )
 
