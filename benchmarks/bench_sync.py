@@ -8,10 +8,12 @@ process beside it. Ratios are xv's over uv's, from the same run; rounds are inte
 (xv, uv, xv, uv, ...) so a machine loaded by others weighs on both alike. Run:
 
     python benchmarks/bench_sync.py [--lock FILE | --compile IN] [--runs N] [--uv PATH]
-        [--xv [LABEL=]PATH ...] [--cold-only]
+        [--xv [LABEL=]PATH ...] [--cold-only | --warm-only]
 
 ``--xv`` (repeatable) times other xv-syncs in the same interleaved rounds, e.g. a checkout
-of main as ``before=...``; ``--cold-only`` skips the warm and no-op syncs.
+of main as ``before=...``; ``--cold-only`` skips the warm and no-op syncs; ``--warm-only``
+fills each tool's cache once (untimed) and then times only warm and no-op syncs, the cache
+kept across rounds.
 
 ``--compile fixtures/sync/big.in`` compiles that input with uv first (``--generate-hashes``,
 for the running Python): 326 pins, the issue's ~300-package lock; ``fixtures/sync/noop180.in``
@@ -120,14 +122,28 @@ def timed(argv: list[str], env: dict[str, str]) -> Sample:
 
 
 def one_round(
-    name: str, command: Command, lock: Path, work: Path, pip: bool, into: Results, cold_only: bool
+    name: str,
+    command: Command,
+    lock: Path,
+    work: Path,
+    pip: bool,
+    into: Results,
+    cold_only: bool,
+    warm_only: bool = False,
 ) -> None:
     env = {**os.environ, "PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     env.pop("VIRTUAL_ENV", None)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     cache = work / f"{name}-cache"
     env["PIP_CACHE_DIR"] = str(cache)
-    for label, samples in (("cold", into.cold), ("warm", into.warm))[: 1 if cold_only else 2]:
+    rounds = (("cold", into.cold), ("warm", into.warm))[: 1 if cold_only else 2]
+    if warm_only:
+        if not cache.exists():  # fill the cache once, untimed
+            make_venv(work / f"{name}-fill", pip)
+            timed(command(lock, work / f"{name}-fill", cache), env)
+            shutil.rmtree(work / f"{name}-fill")
+        rounds = rounds[1:]
+    for label, samples in rounds:
         venv = work / f"{name}-{label}"
         make_venv(venv, pip)
         samples.append(timed(command(lock, venv, cache), env))
@@ -136,7 +152,8 @@ def one_round(
         if label == "warm":
             into.noop.append(timed(command(lock, venv, cache), env))
         shutil.rmtree(venv)
-    shutil.rmtree(cache, ignore_errors=True)
+    if not warm_only:
+        shutil.rmtree(cache, ignore_errors=True)
 
 
 def compile_lock(uv: str, source: Path, out: Path) -> Path:
@@ -155,7 +172,9 @@ def report(results: dict[str, Results], packages: int, lock: Path, runs: int) ->
         f"{'tool':<13}{'cold s':>8}{'warm s':>8}{'no-op s':>9}{'cold MB':>9}{'(largest, procs)':>18}"
     )
     for name, r in results.items():
-        largest = f"{median(r.cold, 'largest_mb'):.0f}, {max(s.processes for s in r.cold)}"
+        largest = (
+            f"{median(r.cold, 'largest_mb'):.0f}, {max((s.processes for s in r.cold), default=0)}"
+        )
         print(
             f"{name:<13}{median(r.cold, 'seconds'):>8.2f}{median(r.warm, 'seconds'):>8.2f}"
             f"{median(r.noop, 'seconds'):>9.2f}{median(r.cold, 'tree_mb'):>9.0f}{largest:>18}"
@@ -190,6 +209,7 @@ def main() -> None:
         help="an xv-sync to time (repeatable, e.g. before=/tmp/old/xv-sync); default: this one's",
     )  # fmt: skip
     parser.add_argument("--cold-only", action="store_true", help="skip the warm and no-op syncs")
+    parser.add_argument("--warm-only", action="store_true", help="time only warm and no-op syncs")
     args = parser.parse_args()
     uv = find_tool("uv", args.uv)
     xvs = [x.rpartition("=")[::2] for x in args.xv]  # (label, path); label "" when not given
@@ -215,8 +235,9 @@ def main() -> None:
         for _ in range(args.runs):
             for name, command, pip in tools:
                 one_round(
-                    name.replace(" ", "-"), command, lock, work, pip, results[name], args.cold_only
-                )
+                    name.replace(" ", "-"), command, lock, work, pip, results[name],
+                    args.cold_only, args.warm_only,
+                )  # fmt: skip
     report(results, packages, lock, args.runs)
 
 
