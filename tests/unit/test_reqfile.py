@@ -1092,3 +1092,33 @@ def test_remote_file_with_credentials_in_the_url_uses_basic_auth(tmp_path: Path)
         server.server_close()
     assert [str(r.requirement) for r in result.requirements] == ["flask==2.0"]
     assert "p%40ss" not in str(result.requirements[0].origin)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ["Foo_Bar==1.0", "foo == 1.0rc1", "foo==2.0.post1.dev3", "a.b-c==10.2b4", "foo==0"],
+)
+def test_a_plain_pin_is_parsed_when_read_as_packaging_parses_it(spec: str) -> None:
+    import pickle
+
+    item = parse_text(f"{spec} --hash=sha256:{SHA256}\n", "r.txt").requirements[0]
+    assert isinstance(item.__dict__["_requirement"], model.PlainPin)  # not parsed yet
+    expected = Requirement(spec)
+    assert item.name == canonicalize_name(expected.name) and item.url is None
+    assert item.pinned == requirement.pinned_version(expected.specifier)
+    assert item.extras == frozenset() and item.marker is None
+    copy = pickle.loads(pickle.dumps(item))
+    assert item.requirement == expected and str(item.requirement) == str(expected)
+    assert copy == item and hash(copy) == hash(item)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ["foo[x]==1", "foo==1 ; python_version > '3'", "foo==1.*", "foo===1", "foo==1!2",
+     "foo==1+local", "foo>=1", "foo==1,!=2", "foo==v1", "foo @ https://h/foo-1-py3-none-any.whl"],
+)  # fmt: skip
+def test_any_other_requirement_goes_through_packaging(spec: str) -> None:
+    item = parse_text(f"{spec}\n", "r.txt").requirements[0]
+    assert not isinstance(item.__dict__["_requirement"], model.PlainPin)
+    assert item.requirement == Requirement(spec)
+    assert item.pinned == requirement.pinned_version(Requirement(spec).specifier)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
 from urllib.parse import unquote, urlsplit
 
 if TYPE_CHECKING:  # annotations only: reading FileOptions need not load packaging's parsers
@@ -32,6 +32,41 @@ class Origin:
         return f"{self.file}:{self.line}"
 
 
+class PlainPin(NamedTuple):
+    """A plain ``name==version`` line (no extras, marker or URL), parsed into packaging's
+    ``Requirement`` only when :attr:`ParsedRequirement.requirement` is read: a lock of such
+    pins is synced without loading packaging's requirement and marker parsers (~10 ms of
+    every start-up). The parser checked the line is one packaging accepts."""
+
+    spec: str  # as packaging will parse it
+    version: str  # the version it pins
+
+
+class _ParsedOnRead:
+    """The descriptor behind :attr:`ParsedRequirement.requirement`: a :class:`PlainPin`
+    becomes packaging's ``Requirement`` (of the same text) on first read."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}"
+
+    @overload
+    def __get__(self, obj: None, owner: Any = None) -> _ParsedOnRead: ...
+    @overload
+    def __get__(self, obj: object, owner: Any = None) -> Requirement | None: ...
+    def __get__(self, obj: object | None, owner: Any = None) -> Requirement | None | _ParsedOnRead:
+        if obj is None:  # the dataclass asking for a default: there is none
+            raise AttributeError(self.slot[1:])
+        value = obj.__dict__[self.slot]
+        if isinstance(value, PlainPin):
+            from packaging.requirements import Requirement
+
+            value = obj.__dict__[self.slot] = Requirement(value.spec)
+        return value  # type: ignore[no-any-return]
+
+    def __set__(self, obj: object, value: Requirement | PlainPin | None) -> None:
+        obj.__dict__[self.slot] = value
+
+
 @dataclass(frozen=True)
 class ParsedRequirement:
     """One requirement line (or ``-e`` line) of a requirements file.
@@ -43,7 +78,6 @@ class ParsedRequirement:
     ``${VAR}`` expansion, so secrets pulled from the environment never reach a lockfile.
     """
 
-    requirement: Requirement | None
     name: str | None
     url: str | None
     editable: bool
@@ -51,9 +85,26 @@ class ParsedRequirement:
     constraint: bool
     origin: Origin
     text: str
+    # Requirement | None when read (a descriptor, after the fields without a default: as
+    # far as type checkers know, it has one; it has not, and is given by keyword).
+    requirement: _ParsedOnRead = _ParsedOnRead()
     spec: str = ""
     extras: frozenset[str] = frozenset()
     marker: Marker | None = None
+
+    @property
+    def pinned(self) -> str | None:
+        """The one version the entry pins (``==1.0``; see
+        :func:`xv.reqfile.requirement.pinned_version`), read without parsing a plain pin."""
+        stored = self.__dict__["_requirement"]
+        if isinstance(stored, PlainPin):
+            return stored.version
+        requirement = self.requirement
+        if requirement is None:
+            return None
+        from xv.reqfile.requirement import pinned_version
+
+        return pinned_version(requirement.specifier)
 
     @property
     def is_direct(self) -> bool:

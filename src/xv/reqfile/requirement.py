@@ -11,11 +11,9 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from packaging.markers import InvalidMarker, Marker, UndefinedComparison, default_environment
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import Specifier, SpecifierSet
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -25,12 +23,21 @@ from packaging.utils import (
 )
 
 from xv.reqfile.lines import LineError
+from xv.reqfile.model import PlainPin
 from xv.urls import is_url, url_problem
+
+# packaging's requirement and marker parsers load where a line needs them: a lock of plain
+# ``name==version`` pins is read without them (see PlainPin).
+if TYPE_CHECKING:
+    from packaging.markers import Marker
+    from packaging.requirements import Requirement
+    from packaging.specifiers import Specifier, SpecifierSet
 
 
 def is_exact(spec: Specifier) -> bool:
     """Whether one specifier pins one version: ``==`` or ``===``, without a wildcard.
 
+    >>> from packaging.specifiers import Specifier
     >>> is_exact(Specifier("==1.0")), is_exact(Specifier("==1.*")), is_exact(Specifier(">=1"))
     (True, False, False)
     """
@@ -41,6 +48,7 @@ def pinned_version(specifier: SpecifierSet) -> str | None:
     """The version text a compiled file's entry pins (one :func:`is_exact` specifier), or None.
     The one rule for what counts as a pin, for ``--check``/preferences and ``xv-sync``.
 
+    >>> from packaging.specifiers import SpecifierSet
     >>> pinned_version(SpecifierSet("==1.0")), pinned_version(SpecifierSet("==1.0,!=2"))
     ('1.0', None)
     """
@@ -70,13 +78,20 @@ _NAME_RE = re.compile(r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$", 
 _EXTRAS_SUFFIX_RE = re.compile(r"^(.+?)(\[[^\]]*\])$")
 _EGG_RE = re.compile(r"^([^\[\]]+)(\[[^\]]*\])?$")
 _HEX_RE = re.compile(r"[0-9A-Fa-f]+")
+# A plain pin: a PEP 508 name, ``==`` and a version in PEP 440's normal form (release,
+# aN/bN/rcN, .postN, .devN), which packaging's parser accepts as written; anything else
+# (extras, markers, URLs, other operators, epochs, local versions) goes through packaging.
+_PLAIN_PIN_RE = re.compile(
+    r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*==\s*"
+    r"([0-9]+(?:\.[0-9]+)*(?:(?:a|b|rc)[0-9]+)?(?:\.post[0-9]+)?(?:\.dev[0-9]+)?)\s*"
+)
 
 
 @dataclass(frozen=True)
 class RequirementParts:
     """What a requirement spec says, before origin and options are attached."""
 
-    requirement: Requirement | None
+    requirement: Requirement | PlainPin | None
     name: str | None
     url: str | None
     extras: frozenset[str]
@@ -104,9 +119,12 @@ def marker_problem(marker: Marker) -> str | None:
     ``python_version ~= "3.x"`` but raises ``UndefinedComparison`` when evaluating it, for
     any environment, since the right-hand side decides. Evaluating it once finds that out.
 
+    >>> from packaging.markers import Marker
     >>> marker_problem(Marker('python_version ~= "3.x"'))
     "~= '3.x' is not a valid version comparison"
     """
+    from packaging.markers import UndefinedComparison, default_environment
+
     try:
         environment = {name: str(value) for name, value in default_environment().items()}
         marker.evaluate({**environment, "extra": ""})
@@ -156,6 +174,8 @@ def _parse_marker(text: str) -> Marker | None:
     text = text.strip()
     if not text:
         return None
+    from packaging.markers import InvalidMarker, Marker
+
     try:
         marker = Marker(text)
     except InvalidMarker as exc:
@@ -166,6 +186,8 @@ def _parse_marker(text: str) -> Marker | None:
 def _parse_extras(text: str | None) -> frozenset[str]:
     if not text:
         return frozenset()
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         return frozenset(Requirement(f"x{text}").extras)
     except InvalidRequirement as exc:
@@ -221,6 +243,8 @@ def _combine(
     """Build ``name[extras] @ url ; marker`` when the name is known."""
     requirement = None
     if name is not None:
+        from packaging.requirements import InvalidRequirement, Requirement
+
         text = name + (f"[{','.join(sorted(extras))}]" if extras else "") + f" @ {url}"
         if marker is not None:
             text += f" ; {marker}"
@@ -257,6 +281,12 @@ def _parse_path(spec: str, working_dir: str) -> RequirementParts:
 
 
 def _parse_pep508(spec: str, working_dir: str) -> RequirementParts:
+    plain = _PLAIN_PIN_RE.fullmatch(spec)
+    if plain is not None:  # what packaging would make of it, parsed when read
+        name = canonicalize_name(plain.group(1))
+        return RequirementParts(PlainPin(spec, plain.group(2)), name, None, frozenset(), None)
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         requirement = Requirement(spec)
     except InvalidRequirement as exc:

@@ -14,7 +14,6 @@ import os
 from collections.abc import Mapping, Sequence
 from urllib.parse import unquote, urldefrag, urlsplit
 
-from packaging.markers import UndefinedEnvironmentName
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
@@ -29,7 +28,6 @@ from xv.reqfile import (
     parse_file,
     parse_text,
 )
-from xv.reqfile.requirement import pinned_version
 from xv.sync.plan import SyncInputs, Wanted
 from xv.urls import redact
 
@@ -133,6 +131,8 @@ def applies(item: ParsedRequirement, markers: Mapping[str, str]) -> bool:
     """Whether the entry's marker holds for the target (no marker: always)."""
     if item.marker is None:
         return True
+    from packaging.markers import UndefinedEnvironmentName  # loaded with the marker
+
     environment = {**markers, "extra": ""}
     try:
         return bool(item.marker.evaluate(environment))
@@ -142,8 +142,8 @@ def applies(item: ParsedRequirement, markers: Mapping[str, str]) -> bool:
 
 def wanted_from(item: ParsedRequirement) -> Wanted:
     """The :class:`Wanted` for one entry of a compiled file."""
-    req = item.requirement
-    name = item.name or (req.name if req is not None else None)
+    # A plain pin's requirement is not read (see xv.reqfile.model.PlainPin): name and pin are.
+    name = item.name or (item.requirement.name if item.requirement is not None else None)
     if name is None and item.url is not None:
         raise InstallError(f"installing {redact(item.url)} {_NEEDS_BUILD}")
     if name is None:
@@ -151,7 +151,7 @@ def wanted_from(item: ParsedRequirement) -> Wanted:
     hashes = tuple(sorted(set(item.hashes)))
     if item.url is not None:
         return _wanted_url(canonicalize_name(name), item, hashes)
-    text = pinned_version(req.specifier) if req is not None else None
+    text = item.pinned
     if text is None:
         raise InputError(
             f"{item.text.strip()!r} is not pinned to one version (xv-sync installs exact "

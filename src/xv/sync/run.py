@@ -301,7 +301,6 @@ class _Run:
         """The plan; in the environment xv runs from, never removing what xv needs to run
         (as pip-sync keeps its own), unless the files pin it."""
         from xv.env.installed import installed_distributions
-        from xv.env.own import runs_from, runtime_tree
         from xv.sync.plan import DEFAULT_KEEP, plan
 
         opts, interp = self.opts, self.interp
@@ -310,7 +309,11 @@ class _Run:
             reinstall=opts.reinstall, reinstall_packages=opts.reinstall_packages,
         )  # fmt: skip
         the_plan = planned()
-        if not the_plan.remove or not runs_from(interp):
+        if not the_plan.remove:
+            return the_plan
+        from xv.env.own import runs_from, runtime_tree  # (and packaging's requirement parser)
+
+        if not runs_from(interp):
             return the_plan  # read xv's own tree only when it could matter
         needed = runtime_tree()
         removed = {d.canonical_name for d in the_plan.remove}
