@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
-from typing import Any, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union
 
 from xv.errors import UsageError
 from xv.names import canonicalize_name
@@ -77,9 +77,17 @@ def _s(default: Any = None, **spec: Any) -> Any:
 
 
 _MANY = "(repeatable)"
+_T = TypeVar("_T")
 
 
-@dataclass(frozen=True, init=False)
+@typing.dataclass_transform(frozen_default=True)
+def _registry(cls: type[_T]) -> type[_T]:
+    """A frozen dataclass whose ``__init__`` is the class's own: mypy still checks the
+    keywords given to ``Settings(...)`` against the fields (PEP 681)."""
+    return dataclass(frozen=True, init=False)(cls)
+
+
+@_registry
 class Settings:
     """Every setting of ``xv-compile`` and ``xv-sync`` (in the order ``--help`` lists them),
     made from keywords: ``Settings(python="3.12", quiet=1)``; the others keep their defaults.
@@ -171,12 +179,14 @@ class Settings:
     config: str | None = _s(flags=("--config",), hidden=True)
     # fmt: on
 
-    def __init__(self, **values: Any) -> None:
-        unknown = values.keys() - _DEFAULTS.keys()
-        if unknown:
-            raise TypeError(f"Settings() got unknown settings: {', '.join(sorted(unknown))}")
-        for name, default in _DEFAULTS.items():
-            object.__setattr__(self, name, values.get(name, default))
+    if not TYPE_CHECKING:  # at run time: no 75-parameter __init__ to compile at start-up
+
+        def __init__(self, **values: Any) -> None:
+            unknown = values.keys() - _DEFAULTS.keys()
+            if unknown:
+                raise TypeError(f"Settings() got unknown settings: {', '.join(sorted(unknown))}")
+            for name, default in _DEFAULTS.items():
+                object.__setattr__(self, name, values.get(name, default))
 
 
 _DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(Settings)}
