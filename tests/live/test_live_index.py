@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
-import requests
 from packaging.utils import parse_wheel_filename
 from packaging.version import Version
 
@@ -30,15 +30,18 @@ def test_botocore_metadata_by_range_requests(tmp_path: Path) -> None:
     version, wheels = latest_wheel(client, "botocore")
     wheel = pick_metadata_file(wheels)
     received: list[int] = []
+    send = client.http.request
 
-    def count(response: requests.Response, *args: object, **kwargs: object) -> None:
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        response = send(*args, **kwargs)
         received.append(len(response.content))
+        return response
 
-    client.session.hooks["response"].append(count)
+    client.http.request = counted  # type: ignore[method-assign]
     try:
         meta = get_metadata(client, wheel)
     finally:
-        client.session.hooks["response"].remove(count)
+        del client.http.request
     assert isinstance(meta, CoreMetadata)
     assert (meta.name.lower(), Version(meta.version)) == ("botocore", version)
     assert any(req.startswith("jmespath") for req in meta.requires_dist)

@@ -97,19 +97,19 @@ def test_threads_opening_their_first_connections_at_once_load_the_bundle_once(
     _, cert, _ = tls_server
     xvhttp._load_context.cache_clear()
     made: list[int] = []
-    from urllib3.util.ssl_ import create_urllib3_context as real
+    real = xvhttp.tls_context
 
-    def slow_create(**kwargs: object) -> ssl.SSLContext:
+    def slow_create(verify: bool) -> ssl.SSLContext:
         made.append(1)
         time.sleep(0.05)  # widens the window in which other threads would miss too
-        return real(**kwargs)  # type: ignore[arg-type]  # the real one's keywords
+        return real(verify)
 
-    monkeypatch.setattr(xvhttp, "create_urllib3_context", slow_create)
+    monkeypatch.setattr(xvhttp, "tls_context", slow_create)
     start = threading.Barrier(8)
 
     def first_connection() -> ssl.SSLContext:
         start.wait()
-        return xvhttp._verifying_context(str(cert))
+        return xvhttp.verifying_context(str(cert))
 
     with ThreadPoolExecutor(8) as pool:
         contexts = list(pool.map(lambda _: first_connection(), range(8)))

@@ -82,3 +82,39 @@ def test_freshness_without_the_controller_matches_the_controller() -> None:
             effective = httpcache._with_heuristic(headers, fetched, rules.default_ttl)
             expected = rules.is_fresh_by_controller(URL, effective)
             assert rules.is_fresh(URL, headers, fetched) == expected, (headers, fetched)
+
+
+def test_storing_without_the_controller_matches_the_controller() -> None:
+    """to_store decides without importing CacheControl; its answer is the controller's on
+    every shape of response headers (after xv's heuristic freshness)."""
+    rules = PageRules(default_ttl=300)
+    cases = [
+        {},
+        {"Date": _date(0)},
+        {"Cache-Control": "max-age=600"},
+        {"Cache-Control": "max-age=0"},
+        {"Cache-Control": "max-age=0", "Expires": _date(60)},
+        {"Cache-Control": "no-cache"},
+        {"Cache-Control": "no-cache", "Expires": ""},
+        {"Cache-Control": "no-store"},
+        {"Cache-Control": "no-store", "ETag": '"v"'},
+        {"Cache-Control": "private, max-age=5", "Vary": "Accept-Encoding"},
+        {"Vary": "*"},
+        {"Vary": "Accept, *", "ETag": '"v"'},
+        {"ETag": '"v"', "Cache-Control": "max-age=0"},
+        {"ETag": '"v"', "Expires": "soon"},
+        {"Expires": _date(60)},
+        {"Expires": "0"},
+        {"Expires": ""},
+        {"Last-Modified": _date(-999)},
+        {"Date": _date(-50), "Cache-Control": "max-age=x"},
+        {"Date": _date(-50), "Cache-Control": "s-maxage=60, must-revalidate"},
+    ]
+    for headers in cases:
+        for status in (200, 203, 300, 301, 308, 404, 410, 206, 500):
+            every = {k.lower(): v for k, v in headers.items()}
+            effective = httpcache._with_heuristic(every, time.time(), 300)
+            expected = rules.storable_by_controller(URL, status, effective)
+            assert httpcache._storable(status, effective) in (expected, None), (headers, status)
+            found = rules.to_store(URL, status, headers)
+            assert (found is not None) == expected, (headers, status)

@@ -59,7 +59,7 @@ from xv.urls import split_credentials, url2pathname
 if TYPE_CHECKING:
     import requests
 
-    from xv.index.http import Http
+    from xv.index.http import AnyResponse, Http
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class IndexClient:
 
     @property
     def http(self) -> Http:
-        """The HTTP layer, made (and requests imported, ~100 ms) on first use: a warm run
+        """The HTTP layer, made (and the HTTP stack imported) on first use: a warm run
         answered from the cache sends no request and never needs it."""
         if self._http is None:
             with self._http_lock:
@@ -112,7 +112,7 @@ class IndexClient:
     def session(self) -> requests.Session:
         return self.http.session
 
-    def get(self, url: str, headers: dict[str, str] | None = None) -> requests.Response:
+    def get(self, url: str, headers: dict[str, str] | None = None) -> AnyResponse:
         """GET with auth and retries (any status below 500 is returned)."""
         return self.http.get(url, headers)
 

@@ -1,8 +1,11 @@
 """HTTP for the index client: one session per process, auth, retries, redaction.
 
-* **Session**: one :class:`requests.Session` per process and TLS setup
-  (:func:`shared_session`), so pool workers that build their own client reuse
-  connections across jobs. Nothing here is pickled: workers rebuild it from
+* **Transport**: GETs go over the standard library (:mod:`xv.index.transport`, one
+  keep-alive pool per process, :func:`shared_transport`), which imports in a fraction of
+  requests' time and costs less CPU per request; what it leaves to requests (a proxy, a
+  redirect, a URL to quote) goes through one :class:`requests.Session` per process
+  (:mod:`xv.index.session`, imported then). Pool workers that build their own client
+  reuse connections across jobs. Nothing here is pickled: workers rebuild it from
   :class:`~xv.index.client.IndexSettings`.
 * **Auth**: credentials in an index URL's userinfo are removed from the URL and
   applied to every request to the same scheme, host and port (pages and the
@@ -31,28 +34,30 @@ import logging
 import netrc
 import os
 import ssl
+import sys
 import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, Union
 from urllib.parse import urlsplit
-
-import requests
-from requests.adapters import HTTPAdapter
-from requests.utils import DEFAULT_CA_BUNDLE_PATH
-from urllib3.util.ssl_ import create_urllib3_context
 
 from xv import __version__
 from xv.errors import NetworkError
+from xv.index.transport import BrokenBody, Response, TimedOut, Transport, TransportError
 from xv.urls import redact as redact_url
 from xv.urls import split_credentials as split_credentials  # its home before xv.urls
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+#: What a GET answers: the transport's response, or requests' for what it leaves to requests.
+AnyResponse = Union[Response, "requests.Response"]
 
 USER_AGENT = f"xv/{__version__}"
 
@@ -92,60 +97,30 @@ class HttpConfig:
     keyring: bool = False  # --keyring-provider subprocess
 
 
-_SESSIONS: dict[tuple[int, str | None], requests.Session] = {}
-_SESSIONS_LOCK = threading.Lock()
+_TRANSPORTS: dict[int, Transport] = {}
+_TRANSPORTS_LOCK = threading.Lock()
 
 
-def shared_session(cert: str | None = None) -> requests.Session:
-    """This process's session (made on first use; rebuilt after a fork)."""
-    key = (os.getpid(), cert)
-    with _SESSIONS_LOCK:
-        session = _SESSIONS.get(key)
-        if session is None:
-            session = requests.Session()
-            adapter = _TlsAdapter(pool_connections=16, pool_maxsize=32, max_retries=0)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-            session.headers["User-Agent"] = USER_AGENT
-            # Auth is ours to decide (URL credentials, then netrc), not requests'.
-            session.trust_env = False
-            session.proxies.update(_env_proxies())
-            _SESSIONS[key] = session
-        return session
+def shared_transport() -> Transport:
+    """This process's transport (made on first use; rebuilt after a fork)."""
+    with _TRANSPORTS_LOCK:
+        transport = _TRANSPORTS.get(os.getpid())
+        if transport is None:
+            transport = _TRANSPORTS[os.getpid()] = Transport(USER_AGENT)
+        return transport
 
 
-class _TlsAdapter(HTTPAdapter):
-    """An adapter whose verifying TLS context is made once per CA bundle.
+def default_ca_bundle() -> str:
+    """requests' own default bundle (``requests.utils.DEFAULT_CA_BUNDLE_PATH``): certifi's."""
+    import certifi
 
-    Given a bundle path (``verify=path``, also what ``SSL_CERT_FILE`` gives), requests
-    hands it to urllib3, which loads it into a new context for every new connection:
-    about 30 ms of CPU each, a third of a cold compile's CPU with two dozen connections
-    (measured with py-spy). One context per bundle, shared by every connection, does
-    the same verification (urllib3's own context, hostname checked, bundle loaded once).
-    """
-
-    def build_connection_pool_key_attributes(
-        self, request: requests.PreparedRequest, verify: bool | str, cert: Any = None
-    ) -> Any:
-        found = super().build_connection_pool_key_attributes(request, verify, cert)
-        host, pool = cast(tuple[dict[str, Any], dict[str, Any]], found)
-        if verify is not False and host.get("scheme") == "https":
-            bundle = verify if isinstance(verify, str) else DEFAULT_CA_BUNDLE_PATH
-            pool.pop("ca_certs", None)
-            pool.pop("ca_cert_dir", None)
-            pool["ssl_context"] = _verifying_context(bundle)
-        return host, pool
-
-    def cert_verify(self, conn: Any, url: str, verify: bool | str, cert: Any) -> None:
-        super().cert_verify(conn, url, verify, cert)  # type: ignore[no-untyped-call]  # untyped in the stubs
-        if getattr(conn, "conn_kw", {}).get("ssl_context") is not None:
-            conn.ca_certs = conn.ca_cert_dir = None  # already in the shared context
+    return str(certifi.where())
 
 
 _CONTEXT_LOCK = threading.Lock()
 
 
-def _verifying_context(bundle: str) -> ssl.SSLContext:
+def verifying_context(bundle: str) -> ssl.SSLContext:
     """The shared context for ``bundle``, loaded once even when the fetch threads all
     open their first connection at once: ``lru_cache`` alone lets every caller that
     misses load the bundle (24 loads, ~0.7 s of CPU, in a cold compile)."""
@@ -155,12 +130,42 @@ def _verifying_context(bundle: str) -> ssl.SSLContext:
 
 @lru_cache(maxsize=8)
 def _load_context(bundle: str) -> ssl.SSLContext:
-    context = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
+    context = tls_context(verify=True)
     if os.path.isdir(bundle):
         context.load_verify_locations(capath=bundle)
     else:
         context.load_verify_locations(cafile=bundle)
     return context
+
+
+def tls_context(verify: bool) -> ssl.SSLContext:
+    """A client context set up as urllib3's ``create_urllib3_context`` sets it up (TLS 1.2 at
+    least, no compression or session tickets, hostname checked when verifying), without
+    importing urllib3; the CA bundle is loaded by the caller."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.options |= ssl.OP_NO_SSLv2 | ssl.OP_NO_SSLv3 | ssl.OP_NO_COMPRESSION
+    context.options |= ssl.OP_NO_TICKET
+    if sys.version_info >= (3, 13):
+        context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN | ssl.VERIFY_X509_STRICT
+    if getattr(context, "post_handshake_auth", None) is not None:
+        context.post_handshake_auth = True
+    if verify:
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.check_hostname = True
+    else:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    context.hostname_checks_common_name = False
+    keylog = os.path.expandvars(os.environ.get("SSLKEYLOGFILE", ""))
+    if keylog:
+        context.keylog_filename = keylog
+    return context
+
+
+@lru_cache(maxsize=1)
+def _unverified_context() -> ssl.SSLContext:
+    return tls_context(verify=False)
 
 
 def _env_ca_bundle() -> str | None:
@@ -172,7 +177,7 @@ def _env_ca_bundle() -> str | None:
     return None
 
 
-def _env_proxies() -> dict[str, str]:
+def env_proxies() -> dict[str, str]:
     return {
         scheme: value
         for scheme in ("http", "https", "no")
@@ -185,10 +190,20 @@ class Http:
 
     def __init__(self, config: HttpConfig) -> None:
         self.config = config
-        self.session = shared_session(config.cert)
+        # Proxies are requests' business (CONNECT, no_proxy): with one set, every request
+        # goes through requests, as it always did.
+        proxied = any(k in env_proxies() for k in ("http", "https"))
+        self._transport = None if proxied else shared_transport()
         self._credentials = _credentials_by_origin(config.credential_urls)
         self._netrc: netrc.netrc | None | bool = False  # False: not read yet
         self._from_keyring: dict[tuple[str, str, int | None], tuple[str, str]] = {}
+
+    @property
+    def session(self) -> requests.Session:
+        """The requests session, made (and requests imported) on first use."""
+        from xv.index.session import shared_session
+
+        return shared_session(self.config.cert)
 
     # -- request parameters ----------------------------------------------------
 
@@ -253,8 +268,9 @@ class Http:
 
     def request(
         self, url: str, headers: dict[str, str] | None = None, *, stream: bool = False
-    ) -> requests.Response:
-        """One GET (no retry); connection errors surface as ``requests`` exceptions."""
+    ) -> AnyResponse:
+        """One GET (no retry); connection errors surface as :class:`TransportError` or
+        ``requests`` exceptions."""
         clean, _ = split_credentials(url)
         verify = self.verify_for(clean)
         with warnings.catch_warnings():
@@ -279,7 +295,13 @@ class Http:
         auth: tuple[str, str] | None,
         verify: bool | str,
         stream: bool,
-    ) -> requests.Response:
+    ) -> AnyResponse:
+        if self._transport is not None:
+            context = _context_for(url, verify)
+            timeout = self.config.timeout
+            found = self._transport.get(url, headers, auth, context, timeout, stream=stream)
+            if found is not None:
+                return found
         return self.session.get(
             url,
             headers=headers,
@@ -290,10 +312,10 @@ class Http:
             allow_redirects=True,
         )
 
-    def get(self, url: str, headers: dict[str, str] | None = None) -> requests.Response:
+    def get(self, url: str, headers: dict[str, str] | None = None) -> AnyResponse:
         """GET with retries; the body is read in full. Any status below 500 is returned."""
 
-        def attempt() -> requests.Response:
+        def attempt() -> AnyResponse:
             response = self.request(url, headers)
             raise_for_retry(response)
             return response
@@ -315,22 +337,42 @@ class Http:
                 return attempt()
             except Retryable as exc:
                 cause, asked = str(exc), exc.wait
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                cause = describe(exc)
-            except (
-                requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError,
-            ) as exc:
+            except BrokenBody as exc:
                 cause = "truncated or corrupt response body: " + describe(exc)
-            except requests.RequestException as exc:
-                raise NetworkError(
-                    f"request to {redact_url(url)} failed: {describe(exc)}", redact_url(url)
-                ) from None
+            except TransportError as exc:
+                cause = describe(exc)
+            except Exception as exc:
+                cause = _requests_failure(url, exc)
         message = f"request to {redact_url(url)} failed after {attempts} attempt(s): {cause}"
         raise NetworkError(message, redact_url(url))
 
 
-def raise_for_retry(response: requests.Response) -> None:
+def _requests_failure(url: str, exc: Exception) -> str:
+    """What a failure of requests means: the cause to retry on, else raised (a
+    :class:`NetworkError`, or ``exc`` itself when it is no failure of requests)."""
+    requests = sys.modules.get("requests")  # loaded if it sent the request
+    if requests is None or not isinstance(exc, requests.RequestException):
+        raise exc
+    if isinstance(exc, requests.ConnectionError | requests.Timeout):
+        return describe(exc)
+    broken = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)
+    if isinstance(exc, broken):
+        return "truncated or corrupt response body: " + describe(exc)
+    raise NetworkError(
+        f"request to {redact_url(url)} failed: {describe(exc)}", redact_url(url)
+    ) from None
+
+
+def _context_for(url: str, verify: bool | str) -> ssl.SSLContext | None:
+    """The TLS context of a request (None for plain http)."""
+    if not url.startswith("https:"):
+        return None
+    if verify is False:
+        return _unverified_context()
+    return verifying_context(verify if isinstance(verify, str) else default_ca_bundle())
+
+
+def raise_for_retry(response: AnyResponse) -> None:
     """Raise Retryable for a 5xx or a 429 (Too Many Requests, honouring ``Retry-After``)."""
     status = response.status_code
     if status >= 500 or status == 429:
@@ -366,7 +408,8 @@ def describe(exc: BaseException) -> str:
     """A short, credential-free description of a requests exception."""
     kind = type(exc).__name__
     text = redact_url(str(exc))
-    if isinstance(exc, requests.Timeout):
+    requests = sys.modules.get("requests")
+    if isinstance(exc, TimedOut) or (requests is not None and isinstance(exc, requests.Timeout)):
         return f"timed out ({kind})"
     if len(text) > 300:
         text = text[:300] + "..."

@@ -136,6 +136,30 @@ def _with_heuristic(headers: Mapping[str, str], fetched: float, ttl: int) -> dic
     return effective
 
 
+def _storable(status: int, headers: Mapping[str, str]) -> bool | None:
+    """Whether ``CacheController.cache_response`` stores a response with these (lower-cased)
+    headers and no request directives, decided as it decides, so that storing a fetched page
+    does not import CacheControl and the HTTP stack (the tests compare the two); None for
+    the shapes left to the controller (a ``Date`` it cannot read, a permanent redirect)."""
+    if status not in _STATUSES:
+        return False
+    if "date" in headers and parsedate_tz(headers["date"]) is None:
+        return None  # the controller fails an assertion on it: its answer, whatever it is
+    directives = parse_cache_control(headers)
+    if "no-store" in directives or "*" in headers.get("vary", ""):
+        return False
+    if "etag" in headers:
+        return True
+    if status in (301, 308):
+        return None
+    if "date" not in headers:
+        return False
+    max_age = directives.get("max-age")
+    if max_age is not None and max_age > 0:
+        return True
+    return bool(headers.get("expires"))
+
+
 class PageRules:
     """Freshness, storing and revalidation of index pages; one per client."""
 
@@ -195,14 +219,22 @@ class PageRules:
 
     def to_store(self, url: str, status: int, headers: Mapping[str, str]) -> dict[str, str] | None:
         """The headers to keep with a fresh response, or None when it must not be kept."""
-        controller, cache, request = self._controller(url, None)
         kept = kept_headers(headers)
         # Kept even when default_ttl is 0 (for --offline and revalidation): at least 1 s here.
         ttl = max(1, self.default_ttl)
         every = {k.lower(): v for k, v in headers.items()}  # Vary etc. count for the decision
-        candidate = _response(status, _with_heuristic(every, time.time(), ttl))
-        controller.cache_response(request, candidate, status_codes=_STATUSES)
-        return kept if cache.get(controller.cache_url(url)) is not None else None
+        effective = _with_heuristic(every, time.time(), ttl)
+        storable = _storable(status, effective)
+        if storable is None:
+            storable = self.storable_by_controller(url, status, effective)
+        return kept if storable else None
+
+    def storable_by_controller(self, url: str, status: int, effective: Mapping[str, str]) -> bool:
+        """``CacheController.cache_response``'s own answer for headers already through
+        :func:`_with_heuristic`."""
+        controller, cache, request = self._controller(url, None)
+        controller.cache_response(request, _response(status, effective), status_codes=_STATUSES)
+        return cache.get(controller.cache_url(url)) is not None
 
     def renewed(
         self, url: str, stored: Mapping[str, str], headers: Mapping[str, str]

@@ -42,9 +42,7 @@ from xv.urls import url2pathname
 
 log = logging.getLogger(__name__)
 
-if TYPE_CHECKING:  # only the types: the pool is handed in; requests loads with a request
-    import requests
-
+if TYPE_CHECKING:  # only the type: the pool is handed in
     from xv.pool import WorkerPool
 
 METADATA_BUCKET = CacheBucket.METADATA
@@ -300,7 +298,7 @@ class _HttpRangeSource:
         RANGE_STATS.requests += 1
 
         def attempt() -> tuple[bytes, str]:
-            response: requests.Response = http.request(self.url, {"Range": spec}, stream=True)
+            response = http.request(self.url, {"Range": spec}, stream=True)
             try:
                 raise_for_retry(response)
                 if (
