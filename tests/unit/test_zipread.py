@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import struct
 import zipfile
@@ -75,10 +76,29 @@ def test_central_directory_larger_than_the_tail() -> None:
     source = CountingSource(data)
     got = zipread.read_member(source, pick("x.dist-info/METADATA"), tail_size=1024)
     assert got == b"Name: x\n"
-    # The tail, then the rest of the central directory, then the member itself.
+    # The tail, then the rest of the central directory with the .dist-info files before it.
     calls = source.calls
-    assert [kind for kind, _ in calls] == ["tail", "read", "read"]
-    assert sum(size for _, size in calls) < len(data)
+    assert [kind for kind, _ in calls] == ["tail", "read"]
+    assert sum(size for _, size in calls) == len(data)  # each byte once (a small file: all)
+
+
+def test_a_long_directory_and_the_files_before_it_take_one_more_request() -> None:
+    """A wheel of many files: METADATA, then RECORD (as long as the directory), then the
+    directory; the second request covers all three."""
+    body = [hashlib.sha256(str(i).encode()).digest() * 8 for i in range(3000)]  # incompressible
+    members = [(f"pkg/m{i:05d}.py", body[i], zipfile.ZIP_STORED) for i in range(3000)]
+    record = "".join(f"pkg/m{i:05d}.py,sha256={'x' * 43},200\n" for i in range(3000))
+    dist = [
+        ("x-1.dist-info/METADATA", b"Name: x\n" + b"D" * 20000, zipfile.ZIP_DEFLATED),
+        ("x-1.dist-info/WHEEL", b"Wheel-Version: 1.0\n", zipfile.ZIP_DEFLATED),
+        ("x-1.dist-info/RECORD", record.encode(), zipfile.ZIP_DEFLATED),
+    ]
+    data = make_zip([*members, *dist])
+    source = CountingSource(data)
+    got = zipread.read_member(source, pick("x-1.dist-info/METADATA"))
+    assert got == b"Name: x\n" + b"D" * 20000
+    assert [kind for kind, _ in source.calls] == ["tail", "read"]
+    assert sum(size for _, size in source.calls) < len(data) // 2
 
 
 def test_zip64_end_records(tmp_path: Path) -> None:

@@ -5,8 +5,8 @@ last ``n`` bytes of the file (which also tells the total size) and an
 arbitrary byte range. One suffix request usually covers the end of central
 directory record, the whole central directory and, for wheels whose
 ``.dist-info`` files are written last (the common case), the member itself;
-otherwise one more request fetches the central directory and one more the
-member. zip64 end records (``PK\\x06\\x06`` + locator) are followed.
+a directory longer than that is read in one more request that also takes the
+bytes before it (where those files sit), and a member elsewhere costs one more. zip64 end records (``PK\\x06\\x06`` + locator) are followed.
 
 >>> import io, zipfile
 >>> buf = io.BytesIO()
@@ -26,6 +26,9 @@ from typing import Protocol
 
 #: Bytes asked for in the first (suffix) request.
 TAIL_SIZE = 64 * 1024
+#: When the directory is longer than the tail: bytes also read before the directory, beyond
+#: its own length (RECORD's stand-in), for METADATA and the small .dist-info files.
+BEFORE_DIRECTORY = 32 * 1024
 
 _EOCD = struct.Struct("<4s4H2LH")  # end of central directory, 22 bytes
 _ZIP64_LOCATOR = struct.Struct("<4sLQL")  # 20 bytes
@@ -86,6 +89,16 @@ class _Window:
         self.start = self.total - len(self.data)
         self.cd_offset = self.total
 
+    def extend_to(self, start: int) -> None:
+        """Fetch from ``start`` up to what is held already, in one request, and hold it."""
+        start = max(0, start)
+        if start >= self.start:
+            return
+        chunk = self.source.read(start, self.start)
+        if len(chunk) != self.start - start:
+            raise ZipFormatError("short read from the server")
+        self.data, self.start = chunk + self.data, start
+
     def get(self, start: int, end: int) -> bytes:
         if start < 0 or end > self.total or start > end:
             raise ZipFormatError(f"zip offsets {start}..{end} outside the file")
@@ -105,6 +118,11 @@ def list_entries(
     window = _Window(source, tail_size)
     count, cd_size, cd_offset = _find_central_directory(window)
     window.cd_offset = cd_offset
+    if cd_offset < window.start:
+        # A directory longer than the tail: the request for the rest of it also takes the
+        # bytes before it, where a wheel's .dist-info members sit (METADATA, then RECORD,
+        # which is about as long as the directory): one round trip, not two.
+        window.extend_to(cd_offset - cd_size - BEFORE_DIRECTORY)
     directory = window.get(cd_offset, cd_offset + cd_size)
     entries, offsets = _parse_central_directory(directory, count, suffix)
     return entries, offsets, window
