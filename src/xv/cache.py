@@ -219,15 +219,14 @@ class Bucket:
     def put(self, key: str, value: Any) -> bool:
         """Store ``value`` (plain data msgpack can encode) atomically. False if not written.
 
-        A value msgpack cannot encode is a programming error and raises TypeError.
+        A value msgpack cannot encode is a programming error and raises TypeError. The
+        entry is written in pieces (:func:`encode_entry`): a project page's cache form
+        (MBs of per-version blobs) is not copied into one payload and then into the
+        envelope, twice its size for each write in flight.
         """
         if self.root is None:
             return False
-        payload = msgpack.packb(value, use_bin_type=True)
-        raw = msgpack.packb(
-            (_MAGIC, _ENVELOPE_VERSION, _checksum(payload), payload), use_bin_type=True
-        )
-        return self.put_bytes(key, raw)
+        return self._write(key, encode_entry(value))
 
     # -- raw blobs -------------------------------------------------------------
 
@@ -246,9 +245,12 @@ class Bucket:
         """Store ``data`` atomically under ``key``. False (and a warning) if not written."""
         if self.root is None:
             return False
+        return self._write(key, [data])
+
+    def _write(self, key: str, chunks: list[bytes]) -> bool:
         target = self.path(key)
         try:
-            write_atomic(target, data)
+            write_atomic(target, chunks)
         except OSError as exc:
             log.warning("could not write cache entry %s: %s", target, exc)
             return False
@@ -294,6 +296,76 @@ def lock_file(path: Path, *, shared: bool = False, blocking: bool = True) -> Ite
         os.close(fd)
 
 
+def encode_entry(value: Any) -> list[bytes]:
+    """The bytes of an entry holding ``value``, in pieces: joined, they are
+    ``packb((MAGIC, ENVELOPE_VERSION, checksum, packb(value)))``, but a long bytes
+    value inside ``value`` is a piece of its own, never copied."""
+    payload = packed_pieces(value)
+    digest = hashlib.blake2b(digest_size=16)
+    for piece in payload:
+        digest.update(piece)
+    packer = msgpack.Packer(use_bin_type=True)
+    head = b"".join(
+        (
+            packer.pack_array_header(4),
+            packer.pack(_MAGIC),
+            packer.pack(_ENVELOPE_VERSION),
+            packer.pack(digest.digest()),
+            _bin_header(sum(len(piece) for piece in payload)),
+        )
+    )
+    return [head, *payload]
+
+
+_PIECE = 64 * 1024  # bytes values at least this long are written from where they are
+
+
+def packed_pieces(value: Any) -> list[bytes]:
+    """``msgpack.packb(value, use_bin_type=True)`` as pieces to be joined, each bytes value
+    of :data:`_PIECE` bytes or more a piece of its own (not copied).
+
+    Tuples, lists and dicts are walked here (exactly those types: anything else, their
+    subclasses included, goes to msgpack whole); everything else is msgpack's own packing.
+    """
+    packer = msgpack.Packer(use_bin_type=True, autoreset=False)
+    pieces: list[bytes] = []
+
+    def walk(item: Any) -> None:
+        kind = type(item)
+        if kind is bytes and len(item) >= _PIECE:
+            pieces.append(packer.bytes())  # what came before it, then its header, then it
+            packer.reset()
+            pieces.append(_bin_header(len(item)))
+            pieces.append(item)
+        elif kind is tuple or kind is list:
+            packer.pack_array_header(len(item))
+            for member in item:
+                walk(member)
+        elif kind is dict:
+            packer.pack_map_header(len(item))
+            for k, v in item.items():
+                walk(k)
+                walk(v)
+        else:
+            packer.pack(item)
+
+    walk(value)
+    pieces.append(packer.bytes())
+    return [piece for piece in pieces if piece]
+
+
+def _bin_header(size: int) -> bytes:
+    """The msgpack ``bin`` header of a ``size``-byte value (bin 8/16/32: msgpack's Packer
+    has no method for a header alone)."""
+    if size < 1 << 8:
+        return b"\xc4" + size.to_bytes(1, "big")
+    if size < 1 << 16:
+        return b"\xc5" + size.to_bytes(2, "big")
+    if size < 1 << 32:
+        return b"\xc6" + size.to_bytes(4, "big")
+    raise ValueError(f"a {size}-byte value is too long for msgpack")
+
+
 def decode_entry(raw: bytes) -> Any:
     """The value of an entry's bytes; :class:`ValueError` for anything not a sound xv entry."""
     try:
@@ -311,10 +383,12 @@ def _checksum(payload: bytes) -> bytes:
     return hashlib.blake2b(payload, digest_size=16).digest()
 
 
-def write_atomic(target: Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` through a temporary file beside it and ``os.replace``;
+def write_atomic(target: Path, chunks: list[bytes]) -> None:
+    """Write ``chunks`` to ``target`` through a temporary file beside it and ``os.replace``;
     ``target`` itself is replaced, never a file a link there points to."""
-    atomic.write_atomic(target, data, follow=False)
+    with atomic.atomic_writer(target, follow=False) as handle:
+        for chunk in chunks:
+            handle.write(chunk)
 
 
 def sanitize_key(key: str) -> str:

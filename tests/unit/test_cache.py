@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import msgpack
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from xv.cache import Bucket, Cache, sanitize_key
+from xv.cache import Bucket, Cache, decode_entry, encode_entry, packed_pieces, sanitize_key
 
 VALUE = {"name": "requests", "files": (("a-1.tar.gz", "https://h/a-1.tar.gz", {"sha256": "00"}),)}
 
@@ -271,3 +275,41 @@ def test_a_cache_is_a_plain_value_for_pool_jobs(tmp_path: Path) -> None:
     assert copy == cache and hash(copy) == hash(cache) and copy.root == tmp_path
     assert Cache(str(tmp_path)) == cache
     assert Cache(None) == Cache.disabled() != cache
+
+
+_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8)
+    | st.binary(max_size=8)
+    | st.sampled_from([b"x" * 70_000, b"y" * (1 << 16), bytes(range(256)) * 300]),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=4).map(tuple)
+        | st.dictionaries(st.text(max_size=4) | st.integers(0, 99), inner, max_size=4)
+    ),
+    max_leaves=10,
+)
+
+
+@given(_values)
+def test_an_entry_written_in_pieces_is_the_entry_packed_whole(value: Any) -> None:
+    """Long bytes values are written from where they are, not copied into a payload and
+    an envelope; the bytes on disk are what packing everything at once gives."""
+    payload = msgpack.packb(value, use_bin_type=True)
+    assert b"".join(packed_pieces(value)) == payload
+    whole = msgpack.packb(
+        ("xv", 2, hashlib.blake2b(payload, digest_size=16).digest(), payload), use_bin_type=True
+    )
+    assert b"".join(encode_entry(value)) == whole
+    assert decode_entry(whole) == msgpack.unpackb(payload, use_list=False, strict_map_key=False)
+
+
+def test_a_long_bytes_value_is_its_own_piece(bucket: Bucket) -> None:
+    blob = b"z" * 100_000
+    pieces = packed_pieces(("page", [blob, 1]))
+    assert any(piece is blob for piece in pieces)
+    assert bucket.put("k", ("page", [blob, 1]))
+    assert bucket.get("k") == ("page", (blob, 1))

@@ -12,7 +12,7 @@ in the order the index listed them, whichever way they are read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, overload
 
 import msgpack
@@ -124,50 +124,68 @@ def file_version_key(project: str, filename: str) -> str:
 def page_to_plain(page: ProjectPage) -> tuple[Any, ...]:
     """``(format, name, index_url, versions, ((key, spelled, positions, rows blob), ...))``:
     one group per version (its canonical key and its first file's spelling of it)."""
-    rows = (
-        (f.filename, f.url, f.hashes, f.requires_python, f.yanked, f.upload_time, f.size,
-         f.metadata_hashes)
-        for f in page.files
-    )  # fmt: skip
-    return _plain(page.name, page.index_url, page.versions, rows)
+    groups = _Groups(page.name)
+    for f in page.files:
+        groups.add(
+            (f.filename, f.url, f.hashes, f.requires_python, f.yanked, f.upload_time, f.size,
+             f.metadata_hashes)
+        )  # fmt: skip
+    return groups.plain(page.name, page.index_url, page.versions)
 
 
 def plain_from_body(
     body: bytes, content_type: str, page_url: str, name: str, index_url: str
 ) -> tuple[Any, ...]:
     """:func:`page_to_plain` of :func:`~xv.index.simple.parse_page`'s page, the same value;
-    a JSON page's files go from the parsed JSON to their groups without becoming
-    :class:`DistFile` values first (a page lists up to tens of thousands, and a
-    resolution reads a few)."""
+    a JSON page's files go from the body to their groups one at a time, packed as they
+    come, never as :class:`DistFile` values nor as a list of every file (a page lists up
+    to tens of thousands, and a resolution reads a few)."""
     if not simple.content_type_is_json(content_type):
         return page_to_plain(
             simple.parse_page(body, content_type, page_url, name, index_url=index_url)
         )
-    rows, versions = simple.json_rows(body, page_url)
-    return _plain(canonicalize_name(name), index_url, versions, rows)
-
-
-def _plain(
-    name: str, index_url: str, versions: tuple[str, ...], rows: Iterable[tuple[Any, ...]]
-) -> tuple[Any, ...]:
-    groups: dict[str, tuple[str, list[int], list[tuple[Any, ...]]]] = {}
-    keys: dict[Version | None, str] = {None: ""}  # a page lists dozens of files per version
     project = canonicalize_name(name)
-    for position, row in enumerate(rows):
-        version = parse_file_version(project, row[0])
-        key = keys.get(version)
+    groups = _Groups(project)
+    versions = simple.scan_json_rows(body, page_url, groups.add)
+    return groups.plain(project, index_url, versions)
+
+
+class _Groups:
+    """A page's rows grouped by version as they come, each packed at once: a group's
+    blob is the msgpack array of its rows, byte for byte what packing the list of them
+    gives, so the cache form is the same whichever way it is made."""
+
+    __slots__ = ("_project", "_keys", "_groups", "_count", "_pack")
+
+    def __init__(self, project: str) -> None:
+        self._project = canonicalize_name(project)
+        # A page lists dozens of files per version: each version's key is made once.
+        self._keys: dict[Version | None, str] = {None: ""}
+        # key -> (spelled, positions, packed rows)
+        self._groups: dict[str, tuple[str, list[int], list[bytes]]] = {}
+        self._count = 0
+        self._pack = msgpack.Packer(use_bin_type=True).pack
+
+    def add(self, row: tuple[Any, ...]) -> None:
+        version = parse_file_version(self._project, row[0])
+        key = self._keys.get(version)
         if key is None:
-            key = keys[version] = canonicalize_version(version)  # type: ignore[arg-type]
-        group = groups.get(key)
+            key = self._keys[version] = canonicalize_version(version)  # type: ignore[arg-type]
+        group = self._groups.get(key)
         if group is None:
-            group = groups[key] = (str(version) if version is not None else "", [], [])
-        group[1].append(position)
-        group[2].append(row)
-    blobs = tuple(
-        (key, spelled, positions, msgpack.packb(members, use_bin_type=True))
-        for key, (spelled, positions, members) in groups.items()
-    )
-    return (PLAIN_FORMAT, name, index_url, versions, blobs)
+            spelled = str(version) if version is not None else ""
+            group = self._groups[key] = (spelled, [], [])
+        group[1].append(self._count)
+        group[2].append(self._pack(row))
+        self._count += 1
+
+    def plain(self, name: str, index_url: str, versions: tuple[str, ...]) -> tuple[Any, ...]:
+        header = msgpack.Packer(use_bin_type=True).pack_array_header
+        blobs = tuple(
+            (key, spelled, positions, b"".join([header(len(positions)), *packed]))
+            for key, (spelled, positions, packed) in self._groups.items()
+        )
+        return (PLAIN_FORMAT, name, index_url, versions, blobs)
 
 
 def page_from_plain(obj: Any) -> ProjectPage:

@@ -18,10 +18,9 @@ filename when it is needed.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from html.parser import HTMLParser
@@ -36,6 +35,8 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 from packaging.version import InvalidVersion, Version
+
+from xv.index import jsonpage
 
 ACCEPT = (
     "application/vnd.pypi.simple.v1+json, "
@@ -144,17 +145,43 @@ Row = tuple[str, str, dict[str, str], "str | None", "str | None", "str | None", 
 
 
 def json_rows(data: bytes | str, page_url: str) -> tuple[list[Row], tuple[str, ...]]:
-    """A PEP 691 page's files as rows in :class:`DistFile`'s field order (what
-    :func:`parse_json` makes its files of, and the cache form keeps without making
-    them), and its PEP 700 ``versions``; :class:`ValueError` as :func:`parse_json`."""
-    doc = json.loads(data)
+    """A PEP 691 page's files as rows in :class:`DistFile`'s field order, and its PEP 700
+    ``versions``; :class:`ValueError` as :func:`parse_json`."""
+    rows: list[Row] = []
+    versions = scan_json_rows(data, page_url, rows.append)
+    return rows, versions
+
+
+def scan_json_rows(
+    data: bytes | str, page_url: str, on_row: Callable[[Row], object]
+) -> tuple[str, ...]:
+    """Hand each file of a PEP 691 page to ``on_row`` as a row in :class:`DistFile`'s
+    field order, in page order (what :func:`parse_json` makes its files of, and the cache
+    form keeps without making them), and return the page's PEP 700 ``versions``.
+
+    The page is read one entry at a time (:mod:`xv.index.jsonpage`): no list of every
+    entry's dict is built. :class:`ValueError` as :func:`parse_json`, and in the same
+    order: a malformed document, then one that is no page, then an unknown API
+    version, then a bad file (rows handed over before it are to be thrown away).
+    """
+    bad: list[ValueError] = []
+
+    def take(entry: object) -> None:
+        if type(entry) is dict and not bad:
+            try:
+                on_row(_json_row(entry, page_url))
+            except ValueError as exc:  # raised after the checks json_rows made first
+                bad.append(exc)
+
+    doc = jsonpage.walk_page(jsonpage.page_text(data), take)
     if not isinstance(doc, dict) or not isinstance(doc.get("files"), list):
         raise ValueError(f"{page_url}: not a PEP 691 project page")
     meta = doc.get("meta")
     check_api_version(meta.get("api-version") if isinstance(meta, dict) else None)
-    rows = [_json_row(entry, page_url) for entry in doc["files"] if isinstance(entry, dict)]
+    if bad:
+        raise bad[0]
     versions = doc.get("versions")
-    return rows, tuple(str(v) for v in versions) if isinstance(versions, list) else ()
+    return tuple(str(v) for v in versions) if isinstance(versions, list) else ()
 
 
 def _json_row(entry: dict[str, Any], page_url: str) -> Row:
