@@ -329,29 +329,31 @@ def packed_pieces(value: Any) -> list[bytes]:
     """
     packer = msgpack.Packer(use_bin_type=True, autoreset=False)
     pieces: list[bytes] = []
-
-    def walk(item: Any) -> None:
-        kind = type(item)
-        if kind is bytes and len(item) >= _PIECE:
-            pieces.append(packer.bytes())  # what came before it, then its header, then it
-            packer.reset()
-            pieces.append(_bin_header(len(item)))
-            pieces.append(item)
-        elif kind is tuple or kind is list:
-            packer.pack_array_header(len(item))
-            for member in item:
-                walk(member)
-        elif kind is dict:
-            packer.pack_map_header(len(item))
-            for k, v in item.items():
-                walk(k)
-                walk(v)
-        else:
-            packer.pack(item)
-
-    walk(value)
+    # A plain function, not a closure: a closure calling itself is a reference cycle,
+    # which would keep the packer's buffer and the pieces until the next collection.
+    _pack_into(value, packer, pieces)
     pieces.append(packer.bytes())
     return [piece for piece in pieces if piece]
+
+
+def _pack_into(item: Any, packer: msgpack.Packer, pieces: list[bytes]) -> None:
+    kind = type(item)
+    if kind is bytes and len(item) >= _PIECE:
+        pieces.append(packer.bytes())  # what came before it, then its header, then it
+        packer.reset()
+        pieces.append(_bin_header(len(item)))
+        pieces.append(item)
+    elif kind is tuple or kind is list:
+        packer.pack_array_header(len(item))
+        for member in item:
+            _pack_into(member, packer, pieces)
+    elif kind is dict:
+        packer.pack_map_header(len(item))
+        for key, member in item.items():
+            _pack_into(key, packer, pieces)
+            _pack_into(member, packer, pieces)
+    else:
+        packer.pack(item)
 
 
 def _bin_header(size: int) -> bytes:

@@ -103,7 +103,10 @@ class IndexClient:
         if self._http is None:
             with self._http_lock:
                 if self._http is None:
+                    from xv.allocator import fix_mmap_threshold
                     from xv.index.http import Http
+
+                    fix_mmap_threshold()  # before the first body: see xv.allocator
 
                     self._http = Http(self.settings.http_config())
         return self._http

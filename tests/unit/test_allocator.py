@@ -1,0 +1,53 @@
+"""glibc's mmap threshold, fixed once a run makes requests: big freed blocks leave the process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from xv import allocator
+
+glibc_only = pytest.mark.skipif(not allocator._is_glibc(), reason="mallopt is glibc's")
+
+# Frees 20 MB of 400 kB blocks, each followed by a block that stays: with glibc's moving
+# threshold (raised to 8 MB by the first free) they are carved from the heap and the holes
+# stay in the process; with the threshold fixed each is a mapping of its own, unmapped.
+_PROBE = """
+import sys
+from xv.allocator import fix_mmap_threshold
+def rss_kb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+if sys.argv[1] == "fixed":
+    assert fix_mmap_threshold()
+big = bytearray(8 << 20)
+del big
+blocks, kept = [], []
+for _ in range(50):
+    blocks.append(bytearray(400_000))
+    kept.append(bytearray(2000))
+before = rss_kb()
+del blocks
+print(before - rss_kb())
+"""
+
+
+def _freed_kb(mode: str) -> int:
+    run = subprocess.run(
+        [sys.executable, "-c", _PROBE, mode], capture_output=True, text=True, check=True
+    )
+    return int(run.stdout)
+
+
+@glibc_only
+def test_big_blocks_go_back_to_the_system_when_freed() -> None:
+    assert _freed_kb("fixed") > 15_000
+    assert _freed_kb("moving") < 5_000  # what the fix is for (glibc's default)
+
+
+def test_it_is_set_once_and_says_whether_it_is() -> None:
+    first = allocator.fix_mmap_threshold()
+    assert allocator.fix_mmap_threshold() is first
+    assert first is allocator._is_glibc()
