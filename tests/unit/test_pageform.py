@@ -221,3 +221,14 @@ def test_only_a_body_that_cannot_spell_an_at_sign_skips_the_credentials_check() 
     assert _may_carry_credentials(b'<a href="https://u:p&#64;h/a-1.0.tar.gz">a</a>')
     assert _may_carry_credentials(b'{"url": "https://u:p@h/a-1.0.tar.gz"}')
     assert not _may_carry_credentials(json.dumps({"files": [{"url": "https://h/a.whl"}]}).encode())
+
+
+def test_positions_that_follow_each_other_are_kept_as_a_range() -> None:
+    files = [
+        DistFile(f"demo-{v}-py3-none-any.whl", "u", {}) for v in ("1.0", "1.0", "2.0", "1.0.0")
+    ]
+    page = page_from_plain(page_to_plain(ProjectPage("demo", tuple(files), "i")))
+    assert isinstance(page.files, FileList)
+    assert page.files._groups["2"][0] == range(2, 3)
+    assert page.files._groups["1"][0] == (0, 1, 3)  # 1.0 and 1.0.0: one group, apart
+    assert list(page.files) == files
