@@ -291,3 +291,19 @@ def test_a_hashed_lock_with_its_wheel_cached_loads_no_page_reader(
     others = ("xv.sync.direct", "xv.index.settings", "secrets", "tempfile", "concurrent.futures",
               "packaging.markers", "packaging.requirements", "xv.env.own")  # fmt: skip
     assert [m for m in others if m in modules] == []
+
+
+def test_a_plain_lock_with_its_page_cached_loads_no_page_parser(
+    index: LocalIndex, tmp_path: Path
+) -> None:
+    """A plain pin reads its page from the cache: neither the HTML page parser nor the
+    email package's policies (core metadata is read with compat32, its parser's default)."""
+    path = lock(tmp_path, "tool==1.0\n")
+    first = sync(index, make_venv(tmp_path / "v1"), path)
+    assert first.exit_code == 0, first.output
+    venv = make_venv(tmp_path / "v2")
+    output, modules = run_importing(
+        "xv.cli.sync", "xv-sync", [path, "-p", str(venv), "-i", index.url]
+    )
+    assert "+ tool==1.0" in output and installed_value(venv) == "original"
+    assert [m for m in ("html.parser", "email.policy", "xv.index.anchors") if m in modules] == []

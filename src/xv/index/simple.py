@@ -23,7 +23,6 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import unquote, urljoin, urlsplit
@@ -258,7 +257,9 @@ def parse_html(text: str, page_url: str, name: str, *, index_url: str | None = N
 
     ``<base href>`` applies to the whole document, as in browsers and pip.
     """
-    parser = _parse_anchors(text)
+    from xv.index.anchors import parse_anchors
+
+    parser = parse_anchors(text)
     check_api_version(parser.api_version)
     anchors, base = parser.anchors, parser.base
     base_url = urljoin(page_url, base) if base is not None else page_url
@@ -285,61 +286,10 @@ def parse_find_links_html(text: str, page_url: str) -> list[DistFile]:
     return found
 
 
-class _AnchorParser(HTMLParser):
-    """Collects ``(attrs, text)`` of every ``<a href>`` and the first ``<base href>``."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.anchors: list[tuple[dict[str, str | None], str]] = []
-        self.base: str | None = None
-        self.api_version: str | None = None  # <meta name="pypi:repository-version">
-        self._attrs: dict[str, str | None] | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            self._close_anchor()
-            found = dict(attrs)
-            if found.get("href"):
-                self._attrs = found
-        elif tag == "base" and self.base is None:
-            self.base = dict(attrs).get("href") or None
-        elif tag == "meta" and dict(attrs).get("name") == "pypi:repository-version":
-            self.api_version = dict(attrs).get("content")
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
-        if tag == "a":
-            self._close_anchor()
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a":
-            self._close_anchor()
-
-    def handle_data(self, data: str) -> None:
-        if self._attrs is not None:
-            self._text.append(data)
-
-    def _close_anchor(self) -> None:
-        if self._attrs is not None:
-            self.anchors.append((self._attrs, "".join(self._text).strip()))
-            self._attrs = None
-            self._text = []
-
-    def close(self) -> None:
-        super().close()
-        self._close_anchor()
-
-
-def _parse_anchors(text: str) -> _AnchorParser:
-    parser = _AnchorParser()
-    parser.feed(text)
-    parser.close()
-    return parser
-
-
 def _collect_anchors(text: str) -> tuple[list[tuple[dict[str, str | None], str]], str | None]:
-    parser = _parse_anchors(text)
+    from xv.index.anchors import parse_anchors
+
+    parser = parse_anchors(text)
     return parser.anchors, parser.base
 
 
