@@ -30,6 +30,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 
 from xv.cache import Bucket
 from xv.errors import InstallError
+from xv.install.members import MemberReader
 from xv.install.record import RecordEntry, hash_file, new_hasher, parse_record, record_hash
 from xv.install.validate import (
     WheelLayout,
@@ -76,11 +77,13 @@ def _extract_sealed(wheel_path: str, archive_dir: str, digest: str, final: str) 
 
     staging = tempfile.mkdtemp(prefix=".unpack-", dir=archive_dir)
     try:
-        files = extract_wheel(wheel_path, staging)
+        rows, record = _extract(wheel_path, staging)
+        rows.sort()
+        unpacked = ([row[0] for row in rows], record)
         manifest = {
             "wheel_sha256": digest,
-            "files": sorted(files),
-            "layout": _layout_of(Path(staging), os.path.basename(wheel_path)),
+            "files": rows,
+            "layout": _layout_of(Path(staging), os.path.basename(wheel_path), unpacked),
             "filename": os.path.basename(wheel_path),  # the wheel's name: its tags
         }
         os.rename(staging, final)
@@ -90,11 +93,13 @@ def _extract_sealed(wheel_path: str, archive_dir: str, digest: str, final: str) 
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def _layout_of(tree: Path, label: str) -> dict[str, Any] | None:
+def _layout_of(
+    tree: Path, label: str, unpacked: tuple[list[str], dict[str, RecordEntry]]
+) -> dict[str, Any] | None:
     """The checked layout of a tree just unpacked, for its manifest; None when a check
     fails (each sync then reads the tree again, and refuses it with the check's message)."""
     try:
-        return layout_to_plain(checked_layout(tree, label))
+        return layout_to_plain(checked_layout(tree, label, unpacked))
     except InstallError:
         return None
 
@@ -236,21 +241,27 @@ def extract_wheel(wheel_path: str, dest: str) -> list[ManifestRow]:
     (the mode an edit through a hardlink in some environment then fails on, instead of
     reaching every other one), so sealing the tree costs no second pass over it.
     """
+    return _extract(wheel_path, dest)[0]
+
+
+def _extract(wheel_path: str, dest: str) -> tuple[list[ManifestRow], dict[str, RecordEntry]]:
+    """:func:`extract_wheel`, and the RECORD it checked every member against."""
     label = os.path.basename(wheel_path)
     try:
-        with zipfile.ZipFile(wheel_path) as wheel:
+        with open(wheel_path, "rb") as raw, zipfile.ZipFile(raw) as wheel:
             members = _checked_members(wheel, label)
             dist_info = find_dist_info_dir(list(members), label)
             _check_names_agree(dist_info, label)
             record = _read_record(wheel, members, dist_info, label)
+            reader = MemberReader(wheel, raw.fileno())
             made = {dest}  # directories created so far (dest is new and ours alone)
             rows = []
             for name, info in members.items():
                 entry = record.get(name)
                 if entry is None and not _unrecorded_ok(name, dist_info):
                     raise InstallError(f"{label}: {name} is not listed in RECORD", label)
-                rows.append(_extract_member(wheel, info, dest, entry, label, made))
-            return rows
+                rows.append(_extract_member(reader, info, dest, entry, label, made))
+            return rows, record
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise InstallError(f"{label}: cannot unpack the wheel: {exc}", label) from exc
 
@@ -310,7 +321,10 @@ def _read_record(
         text = wheel.read(info).decode("utf-8")
     except UnicodeDecodeError:
         raise InstallError(f"{label}: {dist_info}/RECORD is not valid UTF-8", label) from None
-    return {entry.path: entry for entry in parse_record(text)}
+    try:
+        return {entry.path: entry for entry in parse_record(text)}
+    except Exception as exc:  # csv.Error and friends: a garbled RECORD
+        raise InstallError(f"{label}: unreadable RECORD: {exc}", label) from None
 
 
 def _unrecorded_ok(name: str, dist_info: str) -> bool:
@@ -319,7 +333,7 @@ def _unrecorded_ok(name: str, dist_info: str) -> bool:
 
 
 def _extract_member(
-    wheel: zipfile.ZipFile,
+    reader: MemberReader,
     info: zipfile.ZipInfo,
     dest: str,
     entry: RecordEntry | None,
@@ -334,24 +348,27 @@ def _extract_member(
         raise InstallError(f"{label}: unsupported hash {entry.hash!r} in RECORD", label)
     # The manifest's sha256, from the same bytes (RECORD's own hasher when it is sha256).
     sha = check[1] if check is not None and check[0] == "sha256" else hashlib.sha256()
-    size = 0
+    other = check[1] if check is not None and check[1] is not sha else None
     mode = 0o555 if (info.external_attr >> 16) & 0o111 else 0o444
     # Created with its final mode: the creating descriptor may write a read-only file.
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, mode)
-    with wheel.open(info) as source, open(fd, "wb") as sink:
-        while chunk := source.read(_CHUNK):
-            if check is not None and check[1] is not sha:
-                check[1].update(chunk)
+    try:
+        # The zip's CRC-32 only where RECORD gives no hash (its hash is the stronger check).
+        for chunk in reader.chunks(info, check_crc=check is None):
+            if other is not None:
+                other.update(chunk)
             sha.update(chunk)
-            size += len(chunk)
-            sink.write(chunk)
-        sink.flush()
+            done = os.write(fd, chunk)
+            while done < len(chunk):  # a short write (a signal, a nearly full disk)
+                done += os.write(fd, memoryview(chunk)[done:])
         if mode & _UMASK:  # the umask took bits the mode needs (rare): set them
             os.chmod(target, mode)
         written = os.fstat(fd)  # after the last write, so the mtime is final
+    finally:
+        os.close(fd)
     if entry is not None and check is not None and record_hash(*_digest(check)) != entry.hash:
         raise InstallError(f"{label}: {info.filename} does not match its RECORD hash", label)
-    if entry is not None and entry.size is not None and entry.size != size:
+    if entry is not None and entry.size is not None and entry.size != written.st_size:
         raise InstallError(f"{label}: {info.filename} does not match its RECORD size", label)
     return info.filename, written.st_size, written.st_mtime_ns, record_hash(sha.digest())
 

@@ -98,10 +98,19 @@ def read_text(path: Path, label: str) -> str:
         raise InstallError(f"{label}: cannot read {path.name}: {exc}", label) from None
 
 
-def read_layout(root: Path) -> WheelLayout:
-    """Read (and check the inner consistency of) the unpacked wheel at ``root``."""
+def read_layout(
+    root: Path,
+    files: Iterable[str] | None = None,
+    record: Mapping[str, RecordEntry] | None = None,
+) -> WheelLayout:
+    """Read (and check the inner consistency of) the unpacked wheel at ``root``.
+
+    ``files`` and ``record``: the tree's files and its parsed RECORD when the caller
+    has them (the unpacker, which just wrote the one and read the other), so the tree
+    is not walked nor RECORD parsed again."""
     label = root.name
-    dist_infos = sorted(p.name for p in root.iterdir() if p.name.endswith(".dist-info"))
+    files = tuple(archive_files(root) if files is None else files)
+    dist_infos = sorted({top for f in files if (top := f.split("/", 1)[0]).endswith(".dist-info")})
     if len(dist_infos) != 1:
         raise InstallError(f"{label}: expected one .dist-info directory, found {len(dist_infos)}")
     dist_info = dist_infos[0]
@@ -116,22 +125,26 @@ def read_layout(root: Path) -> WheelLayout:
     wheel = read_headers(root / dist_info / "WHEEL", label)
     _check_wheel_version(wheel.get("Wheel-Version"), label)
     purelib = str(wheel.get("Root-Is-Purelib", "true")).strip().lower() == "true"
-    record_text = read_text(root / dist_info / "RECORD", label)
-    try:
-        record = {entry.path: entry for entry in parse_record(record_text)}
-    except Exception as exc:  # csv.Error and friends: a garbled RECORD
-        raise InstallError(f"{label}: unreadable RECORD: {exc}", label) from None
+    if record is None:
+        record = _read_record(root / dist_info / "RECORD", label)
     entry_points: list[EntryPoint] = []
-    if (root / dist_info / "entry_points.txt").is_file():
+    if f"{dist_info}/entry_points.txt" in files:
         text = read_text(root / dist_info / "entry_points.txt", label)
         entry_points = parse_entry_points(text, label)
-    files = tuple(archive_files(root))
     requires = tuple(str(value).strip() for value in metadata.get_all("Requires-Dist") or ())
     requires_python = metadata.get("Requires-Python")
     return WheelLayout(
-        name, version, dist_info, purelib, record, tuple(entry_points), files, requires,
+        name, version, dist_info, purelib, dict(record), tuple(entry_points), files, requires,
         None if requires_python is None else str(requires_python).strip(),
     )  # fmt: skip
+
+
+def _read_record(path: Path, label: str) -> dict[str, RecordEntry]:
+    text = read_text(path, label)
+    try:
+        return {entry.path: entry for entry in parse_record(text)}
+    except Exception as exc:  # csv.Error and friends: a garbled RECORD
+        raise InstallError(f"{label}: unreadable RECORD: {exc}", label) from None
 
 
 def _check_wheel_version(value: object, label: str) -> None:
@@ -142,13 +155,23 @@ def _check_wheel_version(value: object, label: str) -> None:
         raise InstallError(f"{label}: unsupported Wheel-Version {str(value).strip()}", label)
 
 
-def checked_layout(root: Path, label: str) -> WheelLayout:
+def checked_layout(
+    root: Path, label: str, unpacked: tuple[Iterable[str], Mapping[str, RecordEntry]] | None = None
+) -> WheelLayout:
     """The layout of the unpacked wheel at ``root``, after every check that depends on
     the wheel alone (not on a pin or a target): RECORD lists every file with no escaping
     path and the right sizes, script names are plain. What an archive's manifest keeps
-    (:func:`layout_to_plain`), so a later sync need not read and check it again."""
-    layout = read_layout(root)
-    _check_record(root, layout, label)
+    (:func:`layout_to_plain`), so a later sync need not read and check it again.
+
+    ``unpacked``: the files and RECORD of a tree the unpacker has just written, having
+    checked each file against its RECORD entry (listed, size and hash) as it wrote it;
+    only the checks it did not make are made here."""
+    if unpacked is None:
+        layout = read_layout(root)
+        _check_record(root, layout, label)
+    else:
+        layout = read_layout(root, *unpacked)
+        _check_record_names(layout, label)
     _check_scripts(layout, label)
     return layout
 
