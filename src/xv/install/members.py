@@ -31,6 +31,7 @@ _LOCAL = struct.Struct("<4s5H3L2H")  # local file header, 30 bytes
 _LOCAL_MAGIC = b"PK\x03\x04"
 _UTF8_NAME = 0x800
 _ZIP_OWN = 0x1 | 0x20 | 0x40  # encrypted, compressed patch data, strong encryption
+_PREAD = hasattr(os, "pread")  # not on Windows: every member goes through ZipFile.open there
 
 
 class MemberReader:
@@ -50,8 +51,10 @@ class MemberReader:
         Raises :class:`zipfile.BadZipFile` for a header that does not match the
         directory, data crossing into the next member, a truncated or over-long
         stream, or (with ``check_crc``) a CRC mismatch."""
-        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or (
-            info.flag_bits & _ZIP_OWN
+        if (
+            not _PREAD
+            or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+            or info.flag_bits & _ZIP_OWN
         ):
             yield from self._through_zipfile(info)
             return
