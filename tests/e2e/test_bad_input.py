@@ -73,6 +73,8 @@ def assert_clean(result: Result, codes: tuple[int, ...] = (0, 1, 2)) -> None:
         ),  # fmt: skip
         ('foo==1 ; python_full_version ~= "3.x"', "r.txt:1: invalid marker"),
         ("flask===x", "r.txt:1: "),  # found by the fuzz test below
+        ("~=\x00", "r.txt:1: the line contains a NUL byte"),  # and this one (a path)
+        ("-r a\x00.txt", "r.txt:1: the line contains a NUL byte"),
     ],
 )
 def test_found_by_fuzzing_in_both_commands(venv: Path, line: str, words: str) -> None:

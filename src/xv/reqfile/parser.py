@@ -171,6 +171,8 @@ class _Parser:
             self.stack.pop()
 
     def handle(self, source: Source, line: LogicalLine, constraint: bool, origin: Origin) -> None:
+        if "\x00" in line.text:  # no name, version, path or URL holds one (the OS refuses it)
+            raise LineError("the line contains a NUL byte")
         raw_spec, raw_options = split_requirement_line(line.text)
         raw_words = split_words(raw_options) if raw_options else []
         words = [self.expand(word) for word in raw_words]
