@@ -98,20 +98,20 @@ def parse_metadata(data: bytes, source: str) -> CoreMetadata:
     >>> parse_metadata(b"Name: a\\nVersion: 1.0\\nRequires-Dist: b>=1\\nX-Odd: ?\\n", "a").requires_dist
     ('b>=1',)
     """
-    # packaging.metadata brings the email package: loaded when METADATA is read, not
-    # on a warm run, whose metadata comes from the cache.
-    from packaging.metadata import parse_email
+    # The email parser loads when METADATA is read, not on a warm run, whose metadata
+    # comes from the cache. The fields as packaging.metadata.parse_email reads them.
+    from xv.index.coremeta import read_fields
 
-    raw, _unparsed = parse_email(data)
-    name, version = raw.get("name"), raw.get("version")
+    fields = read_fields(data)
+    name, version = fields.get("name", [""])[0], fields.get("version", [""])[0]
     if not name or not version:
         raise MetadataError(f"{source}: METADATA lacks Name or Version", package=source)
     return CoreMetadata(
         name=name,
         version=version,
-        requires_dist=tuple(raw.get("requires_dist") or ()),
-        requires_python=raw.get("requires_python") or None,
-        provides_extra=tuple(raw.get("provides_extra") or ()),
+        requires_dist=tuple(fields.get("requires-dist", ())),
+        requires_python=fields.get("requires-python", [""])[0] or None,
+        provides_extra=tuple(fields.get("provides-extra", ())),
     )
 
 
