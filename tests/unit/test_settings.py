@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 from pathlib import Path
@@ -136,3 +137,15 @@ def _toml(value: object) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
     return f'"{value}"'
+
+
+def test_settings_are_frozen_values_made_by_keyword() -> None:
+    # Frozen without the generated __eq__/__repr__/__hash__ (start-up cost): still immutable,
+    # replaced field by field, and unknown keywords refused.
+    s = settings.Settings(python="3.12", quiet=1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.python = "3.13"  # type: ignore[misc]
+    changed = dataclasses.replace(s, python="3.13")
+    assert (changed.python, changed.quiet, s.python) == ("3.13", 1, "3.12")
+    with pytest.raises(TypeError, match="unknown settings: nope"):
+        settings.Settings(nope=1)  # type: ignore[call-arg]
