@@ -31,6 +31,8 @@ IDLE_SECONDS = 2.0  # a thread with nothing to do for this long exits
 
 @dataclass
 class _Job:
+    """One queued call and, once run, its outcome."""
+
     fn: Callable[[], Any]
     lane: str = ""
     state: str = "queued"  # queued -> running -> done
@@ -41,6 +43,8 @@ class _Job:
 
 @dataclass
 class _Lane:
+    """A group of worker threads and the jobs waiting for them."""
+
     threads: int
     cond: threading.Condition  # its workers wait here for jobs
     started: int = 0

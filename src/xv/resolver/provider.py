@@ -73,6 +73,8 @@ class InputRequirement:
 
 @dataclass(frozen=True)
 class ResolverSettings:
+    """How the provider chooses among candidates."""
+
     prerelease: str = "if-necessary-or-explicit"
     resolution: str = "highest"
     exclude_newer: datetime | None = None
@@ -82,6 +84,8 @@ class ResolverSettings:
 
 @dataclass(frozen=True)
 class ResolverInputs:
+    """What to resolve, and the versions to prefer."""
+
     requirements: Sequence[InputRequirement]
     constraints: Sequence[InputRequirement] = ()
     overrides: Sequence[InputRequirement] = ()

@@ -38,6 +38,8 @@ def prerelease_rule(mode: str, explicit: bool) -> str:
 
 @dataclass(frozen=True)
 class SelectionPolicy:
+    """Which of a package's versions may be chosen, and which first."""
+
     prerelease: str = IF_NECESSARY  # ALWAYS, NEVER or IF_NECESSARY
     allow_yanked: bool = False  # pinned with == in the inputs
     lowest: bool = False
