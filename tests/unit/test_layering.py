@@ -141,4 +141,4 @@ def test_the_checker_sees_imports_everywhere(tmp_path: Path) -> None:
     found = _imports(SRC / "compile" / "__init__.py")  # inside a function, TYPE_CHECKING
     assert "xv.compile.run.compile" in found
     assert "xv.resolver.provider" in _imports(SRC / "resolver" / "resolve.py")
-    assert "xv.cli.output" in _imports(SRC / "cli" / "sync.py")
+    assert "xv.cli.output" in _imports(SRC / "cli" / "syncing.py")

@@ -1,5 +1,6 @@
 """The console scripts (``[project.scripts]``): :func:`xv.fast.main` answers an unchanged
-invocation from its record, else runs the click command, which loads only then."""
+invocation from its record, else runs the command: ``xv-sync`` with a plain command line
+without click (:mod:`xv.cli.plainargs`), anything else through click, which loads only then."""
 
 from __future__ import annotations
 
@@ -28,6 +29,15 @@ def _compile_command() -> Callable[[], Any]:
 
 
 def _sync_command() -> Callable[[], Any]:
+    import sys
+
+    from xv.cli.plainargs import parse
+
+    params = parse("xv-sync", sys.argv[1:])
+    if params is not None:  # a plain command line: read as click reads it, without click
+        from xv.cli import syncing
+
+        return lambda: syncing.main(params)
     from xv.cli.sync import main
 
     return main

@@ -15,8 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-import click
-
 from xv.errors import ResolutionError, XvError
 from xv.fast import format_elapsed as format_elapsed  # re-exported: one spelling of a duration
 
@@ -48,7 +46,7 @@ class Reporter:
     def _write(self, text: str) -> None:
         with self._lock:
             self.clear_progress()
-            click.echo(text, file=self.stream, color=self.color)
+            echo(text, self.stream, self.color)
 
     def line(self, text: str) -> None:
         """A status line, shown unless ``-q``."""
@@ -78,7 +76,7 @@ class Reporter:
             self._write(f"{self._style('error', 'red')}: {exc}")
 
     def _style(self, text: str, fg: str) -> str:
-        return click.style(text, fg=fg, bold=True) if self.color else text
+        return style(text, fg) if self.color else text
 
     # -- progress --------------------------------------------------------------
 
@@ -124,8 +122,11 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT: what a shell reports for a command stopp
 def run_command(reporter: Reporter, body: Callable[[], int]) -> NoReturn:
     """Run a command's ``body`` and exit with its status: an :class:`XvError` becomes one
     message and its exit code; Ctrl-C exits 130 quietly (not click's ``Aborted!`` with 1,
-    the status a script reads as "no solution"), as uv does."""
-    ctx = click.get_current_context()
+    the status a script reads as "no solution"), as uv does. Under click (the command's
+    context), the status goes through ``ctx.exit``; without it (:mod:`xv.cli.plainargs`),
+    through ``SystemExit``, which is what click's standalone mode turns it into."""
+    click = sys.modules.get("click")
+    ctx = click.get_current_context(silent=True) if click is not None else None
     install_log_handler(reporter)
     try:
         code = body()
@@ -137,7 +138,39 @@ def run_command(reporter: Reporter, body: Callable[[], int]) -> NoReturn:
         reporter.clear_progress()
         _exit_now_if_threads_linger(EXIT_INTERRUPTED)
         code = EXIT_INTERRUPTED
-    ctx.exit(code)
+    if ctx is not None:
+        ctx.exit(code)
+    raise SystemExit(code)
+
+
+# click's colours and its pattern of what ``click.echo`` strips (click 8.5): the status lines
+# are written without loading click (~25 ms of every start-up); tests/unit/test_cli_output.py
+# checks both against click.
+_COLORS = {"red": 31, "green": 32, "yellow": 33}
+_ANSI = r"\033\[[0-?]*[ -/]*[@-~]"
+
+
+def style(text: str, fg: str) -> str:
+    """``click.style(text, fg=fg, bold=True)``."""
+    return f"\033[{_COLORS[fg]}m\033[1m{text}\033[0m"
+
+
+def echo(text: str, stream: TextIO, color: bool) -> None:
+    """``click.echo(text, file=stream, color=color)``: one line, flushed; without colour,
+    escape sequences are stripped (a hostile name in a message cannot drive the terminal).
+    On Windows, click's own (its console handling)."""
+    if os.name == "nt":  # pragma: no cover - POSIX CI
+        import click
+
+        click.echo(text, file=stream, color=color)
+        return
+    out = text + "\n"
+    if not color and "\033" in out:
+        import re
+
+        out = re.sub(_ANSI, "", out)
+    stream.write(out)
+    stream.flush()
 
 
 class _LogHandler(logging.Handler):
