@@ -99,6 +99,16 @@ def test_a_cold_compile_loads_no_requests(idx: LocalIndex) -> None:
     assert "xv.index.coremeta" in modules  # it did read METADATA
 
 
+def test_revalidating_the_cached_pages_loads_no_requests(idx: LocalIndex) -> None:
+    # --refresh revalidates every stored page: the validators asked back and a 304's renewal
+    # are CacheController's rules, applied without importing it (and requests, ~0.14 s).
+    argv = ["requirements.in", "-o", "out.txt", "-i", idx.url, "--no-header"]
+    run_importing("xv.cli.compile", "xv-compile", argv)
+    _, modules = run_importing("xv.cli.compile", "xv-compile", [*argv, "--refresh"])
+    assert Path("out.txt").read_text() == FLASK_REQUESTS
+    assert [m for m in ("requests", "urllib3", "cachecontrol") if m in modules] == []
+
+
 def test_stdout_no_header(idx: LocalIndex) -> None:
     result = xv(idx, "requirements.in", "--no-header")
     assert result.exit_code == 0

@@ -84,6 +84,44 @@ def test_freshness_without_the_controller_matches_the_controller() -> None:
             assert rules.is_fresh(URL, headers, fetched) == expected, (headers, fetched)
 
 
+def test_validators_without_the_controller_match_the_controller() -> None:
+    """conditional_headers asks back a stored page's validators as the controller would,
+    without importing CacheControl."""
+    rules = PageRules(default_ttl=300)
+    cases = [
+        {},
+        {"etag": '"v"'},
+        {"last-modified": _date(-999)},
+        {"etag": 'W/"v"', "last-modified": _date(-9), "date": _date(-5)},
+        {"date": _date(-5), "cache-control": "max-age=60", "expires": _date(9)},
+        httpcache.kept_headers({"ETag": '"x"', "Last-Modified": _date(-1), "Vary": "Accept"}),
+    ]
+    for stored in cases:
+        expected = rules.conditional_headers_by_controller(URL, stored)
+        assert rules.conditional_headers(URL, stored) == expected, stored
+
+
+def test_a_304_renews_as_the_controller_renews() -> None:
+    rules = PageRules(default_ttl=300)
+    stored_cases = [
+        {},
+        {"etag": '"v"', "date": _date(-500), "cache-control": "max-age=60"},
+        {"last-modified": _date(-999), "expires": _date(-9)},
+    ]
+    answers = [
+        {},
+        {"ETag": '"w"', "Date": _date(0)},
+        {"Cache-Control": "max-age=600", "Content-Length": "0", "Server": "x"},
+        {"date": _date(0), "expires": _date(99), "Last-Modified": _date(-5)},
+    ]
+    for stored in stored_cases:
+        for headers in answers:
+            expected = rules.renewed_by_controller(URL, stored, headers)
+            if not any(k.lower() == "date" for k in headers):
+                expected.pop("date", None)
+            assert rules.renewed(URL, stored, headers) == expected, (stored, headers)
+
+
 def test_storing_without_the_controller_matches_the_controller() -> None:
     """to_store decides without importing CacheControl; its answer is the controller's on
     every shape of response headers (after xv's heuristic freshness)."""

@@ -220,6 +220,21 @@ class PageRules:
         return controller.cached_request(request) is not False
 
     def conditional_headers(self, url: str, stored: Mapping[str, str]) -> dict[str, str]:
+        """``CacheController.conditional_headers`` for a stored page, without importing
+        CacheControl and requests (~0.14 s at the first stale page of a run): its
+        validators, asked back as ``If-None-Match`` and ``If-Modified-Since``. Stored names
+        are lower case (:func:`kept_headers`)."""
+        asked = {}
+        if "etag" in stored:
+            asked["If-None-Match"] = stored["etag"]
+        if "last-modified" in stored:
+            asked["If-Modified-Since"] = stored["last-modified"]
+        return asked
+
+    def conditional_headers_by_controller(
+        self, url: str, stored: Mapping[str, str]
+    ) -> dict[str, str]:
+        """The controller's own answer (the reference in the tests)."""
         controller, _, request = self._controller(url, stored)
         return controller.conditional_headers(request)
 
@@ -245,10 +260,20 @@ class PageRules:
     def renewed(
         self, url: str, stored: Mapping[str, str], headers: Mapping[str, str]
     ) -> dict[str, str]:
-        """The stored headers updated by a 304's headers."""
-        controller, _, request = self._controller(url, stored)
-        merged = controller.update_cached_response(request, _response(304, kept_headers(headers)))
-        renewed = kept_headers(merged.headers)
+        """The stored headers updated by a 304's headers, as
+        ``CacheController.update_cached_response`` updates them (without importing it)."""
+        merged = {k.lower(): v for k, v in stored.items()}
+        merged.update(kept_headers(headers))
+        renewed = kept_headers(merged)
         if not any(k.lower() == "date" for k in headers):
             renewed.pop("date", None)  # dated by the new fetch time instead
         return renewed
+
+    def renewed_by_controller(
+        self, url: str, stored: Mapping[str, str], headers: Mapping[str, str]
+    ) -> dict[str, str]:
+        """The controller's update of ``stored`` by a 304 (the reference in the tests), before
+        :meth:`renewed`'s own rule for ``Date``."""
+        controller, _, request = self._controller(url, stored)
+        merged = controller.update_cached_response(request, _response(304, kept_headers(headers)))
+        return kept_headers(merged.headers)
