@@ -11,9 +11,10 @@ xv from these facts, not here.
 
 import json
 import os
-import platform
 import sys
-import sysconfig
+
+# platform and sysconfig are imported where used: xv imports this module for SCHEMA and its
+# source on every start, and they cost ~5 ms there.
 
 SCHEMA = 1
 
@@ -27,6 +28,8 @@ def _implementation_version():
 
 
 def _markers():
+    import platform
+
     # Mirrors packaging.markers.default_environment().
     return {
         "implementation_name": sys.implementation.name,
@@ -44,6 +47,8 @@ def _markers():
 
 
 def _paths(is_venv):
+    import sysconfig
+
     paths = sysconfig.get_paths()
     if is_venv:
         # Where pip puts a wheel's .data/headers in a virtual environment.
@@ -90,6 +95,7 @@ def _musl():
 
 
 def _mac():
+    import platform
     import subprocess
 
     version, _, arch = platform.mac_ver()
@@ -105,6 +111,7 @@ def _mac():
 
 def _config():
     import importlib.machinery
+    import sysconfig
 
     names = ("Py_DEBUG", "Py_GIL_DISABLED", "py_version_nodot", "EXT_SUFFIX", "SOABI")
     out = dict((name, sysconfig.get_config_var(name)) for name in names)
@@ -114,6 +121,9 @@ def _config():
 
 
 def facts():
+    import platform
+    import sysconfig
+
     is_venv = sys.prefix != getattr(sys, "base_prefix", sys.prefix)
     system = platform.system()
     out = {

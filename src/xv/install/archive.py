@@ -21,17 +21,20 @@ import hashlib
 import os
 import shutil
 import stat
-import uuid
-import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from xv.cache import Bucket
 from xv.errors import InstallError
-from xv.install.members import MemberReader
 from xv.install.record import RecordEntry, hash_file, new_hasher, parse_record, record_hash
+
+if TYPE_CHECKING:
+    import zipfile
+
+    from xv.install.members import MemberReader
+
 from xv.install.validate import (
     WheelLayout,
     archive_files,
@@ -214,7 +217,7 @@ def discard_archive(final: str | os.PathLike[str]) -> None:
     _manifests(root.parent).delete(manifest_key(root.name))
     if not root.exists():
         return
-    doomed = root.with_name(f".discard-{uuid.uuid4().hex[:12]}")
+    doomed = root.with_name(f".discard-{os.urandom(6).hex()}")
     try:
         os.rename(root, doomed)
     except OSError:
@@ -246,6 +249,10 @@ def extract_wheel(wheel_path: str, dest: str) -> list[ManifestRow]:
 
 def _extract(wheel_path: str, dest: str) -> tuple[list[ManifestRow], dict[str, RecordEntry]]:
     """:func:`extract_wheel`, and the RECORD it checked every member against."""
+    import zipfile  # here: a sync whose archives are all unpacked loads no zip reader
+
+    from xv.install.members import MemberReader
+
     label = os.path.basename(wheel_path)
     try:
         with open(wheel_path, "rb") as raw, zipfile.ZipFile(raw) as wheel:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -77,7 +76,7 @@ def write_journal(interp: Interpreter, steps: Sequence[Step]) -> None:
         "steps": [{"kind": type(s).__name__, **_fields_of(s)} for s in steps],
     }
     target = journal_path(interp)
-    temp = target.with_name(f"{JOURNAL_NAME}.{uuid.uuid4().hex[:12]}.xv-tmp")
+    temp = target.with_name(f"{JOURNAL_NAME}.{os.urandom(6).hex()}.xv-tmp")
     try:
         with open(temp, "x", encoding="utf-8") as handle:
             json.dump(doc, handle)
