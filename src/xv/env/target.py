@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging import tags
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from xv.cache import Cache
@@ -89,6 +88,9 @@ class Target:
             return self._python_memo[requires_python]
         except KeyError:
             pass
+        # Loaded here: a sync whose files declare no Requires-Python never needs it (~7 ms).
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
         try:
             spec = SpecifierSet(requires_python)
         except InvalidSpecifier:

@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import shutil
-import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,7 +223,7 @@ class Destination:
 
 def _temp_name(target: str) -> str:
     head, tail = os.path.split(target)
-    return os.path.join(head, f".{tail}.{uuid.uuid4().hex[:12]}.xv-tmp")
+    return os.path.join(head, f".{tail}.{os.urandom(6).hex()}.xv-tmp")
 
 
 def _discard(path: str) -> None:
