@@ -17,7 +17,7 @@ from packaging.version import Version
 
 from xv import config, lockfile, pyproject
 from xv.cli import compile as cli
-from xv.cli import compile_args, output
+from xv.cli import compile_args, compiling, output
 from xv.cli.compile_args import binary_set
 from xv.cli.output import Reporter, format_elapsed
 from xv.compile import options as compile_options
@@ -78,7 +78,7 @@ class FakeCompile:
 def fake(monkeypatch: pytest.MonkeyPatch, xv_home: Path) -> FakeCompile:
     (xv_home / "r.in").write_text("flask\n")
     fake = FakeCompile()
-    monkeypatch.setattr(cli, "_compile_fn", lambda: fake)
+    monkeypatch.setattr(compiling, "_compile_fn", lambda: fake)
     return fake
 
 

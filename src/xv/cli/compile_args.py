@@ -10,25 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
-
-import click
 
 from xv import config
-from xv.cli.options import command_options
 from xv.cli.output import Reporter
 from xv.compile.configure import compile_options
 from xv.compile.options import CompileOptions, Inputs
 from xv.errors import UsageError
 from xv.settings import Settings, binary_set
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def options(func: F) -> F:
-    """Apply every ``xv-compile`` option and the SRC_FILES argument to ``func``."""
-    func = command_options("xv-compile")(func)
-    return click.argument("src_files", nargs=-1, type=click.Path(allow_dash=True))(func)
 
 
 def check_pip_compile_options(s: Settings, reporter: Reporter) -> None:
@@ -89,5 +77,4 @@ __all__ = [
     "binary_set",
     "build_options",
     "check_pip_compile_options",
-    "options",
 ]

@@ -1,6 +1,6 @@
 """The console scripts (``[project.scripts]``): :func:`xv.fast.main` answers an unchanged
-invocation from its record, else runs the command: ``xv-sync`` with a plain command line
-without click (:mod:`xv.cli.plainargs`), anything else through click, which loads only then."""
+invocation from its record, else runs the command: with a plain command line without
+click (:mod:`xv.cli.plainargs`), anything else through click, which loads only then."""
 
 from __future__ import annotations
 
@@ -23,6 +23,17 @@ def sync_main() -> None:
 
 
 def _compile_command() -> Callable[[], Any]:
+    import sys
+
+    from xv.cli.plainargs import parse
+
+    argv = sys.argv[1:]
+    # --check's usage error and diff are click's: it stays with the click command.
+    params = None if "--check" in argv else parse("xv-compile", argv)
+    if params is not None:  # a plain command line: read as click reads it, without click
+        from xv.cli import compiling
+
+        return lambda: compiling.main(params, argv)
     from xv.cli.compile import main
 
     return main
