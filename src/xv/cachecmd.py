@@ -51,6 +51,7 @@ from packaging.utils import (
 )
 
 from xv.cache import ROOT_LOCK, CacheBucket, decode_entry
+from xv.records import record
 
 ENTRIES, FILES, ARCHIVES, OPAQUE = "entries", "files", "archives", "opaque"
 RECORDS = "records"  # xv.fast's JSON files (not msgpack entries), by key, with .tmp leftovers
@@ -119,7 +120,7 @@ def human_bytes(size: int) -> str:
     raise AssertionError("unreachable")
 
 
-@dataclass(frozen=True)
+@record
 class BucketInfo:
     name: str
     files: int

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from xv import settings
 from xv.errors import InputError, PyprojectError, UsageError
+from xv.records import record
 from xv.settings import Entry, Value
 
 
@@ -39,7 +39,7 @@ def attr(key: str) -> str:
     return key.replace("-", "_")
 
 
-@dataclass(frozen=True)
+@record
 class Loaded:
     """Settings by Python spelling (``index_url``), and where each one came from."""
 

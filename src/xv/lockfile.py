@@ -15,13 +15,13 @@ import re
 import shlex
 import typing
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from xv.errors import InputError
 from xv.names import canonicalize_name
+from xv.records import record
 from xv.settings import AnnotationStyle, OutputFormat
 
 # Reading or rendering a lock loads packaging's version and requirement parsers and the
@@ -47,7 +47,7 @@ UNSAFE_UNPINNED = (  # pip-compile's, when hashes are generated and --allow-unsa
 _LINE_STYLE_WIDTH = 24  # uv pads the requirement to 24 columns before a `line` annotation
 
 
-@dataclass(frozen=True)
+@record
 class RenderOptions:
     """How :func:`render` lays out the compiled file."""
 
@@ -73,7 +73,7 @@ class RenderOptions:
 FORMATS: tuple[str, ...] = typing.get_args(OutputFormat)
 
 
-@dataclass(frozen=True)
+@record
 class Pin:
     """A pinned entry of a compiled requirements file."""
 

@@ -31,11 +31,12 @@ import signal
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from xv.errors import UsageError
+from xv.records import slotted_record
 
 if TYPE_CHECKING:
     from concurrent.futures.process import BrokenProcessPool
@@ -53,7 +54,7 @@ _DIED = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@slotted_record
 class JobResult:
     """The outcome of one job: ``value`` when ``ok``, else ``error`` as one line.
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +19,12 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from xv.errors import PyprojectError
+from xv.records import record
 from xv.reqfile.requirement import marker_problem
 from xv.urls import url_problem
 
 
-@dataclass(frozen=True)
+@record
 class ProjectRequirement:
     """A requirement found in a pyproject.toml."""
 
@@ -35,7 +35,7 @@ class ProjectRequirement:
     group: str | None = None  # the dependency group asked for (normalised), if from one
 
 
-@dataclass(frozen=True)
+@record
 class Pyproject:
     """The parts of a pyproject.toml xv reads."""
 

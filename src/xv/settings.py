@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union
 
 from xv.errors import UsageError
 from xv.names import canonicalize_name
+from xv.records import record
 
 Prerelease = Literal["disallow", "allow", "if-necessary", "explicit", "if-necessary-or-explicit"]
 Resolution = Literal["highest", "lowest", "lowest-direct"]
@@ -44,7 +45,7 @@ Command = Literal["xv-compile", "xv-sync", "xv cache"]
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
 
 
-@dataclass(frozen=True)
+@record
 class As:
     """How another command spells or explains a setting (unset: as ``xv-compile`` does)."""
 
@@ -54,7 +55,7 @@ class As:
     env_note: bool = True  # False: its help does not name the XV_* variable
 
 
-@dataclass(frozen=True)
+@record
 class Spec:
     """How one setting is spelled outside Python (the field gives its name and type)."""
 
@@ -213,7 +214,7 @@ _NOT_COMPILE = frozenset(
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
+@record
 class Entry:
     """One row of the registry: a setting with its name, type and spellings."""
 

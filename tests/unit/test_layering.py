@@ -95,6 +95,7 @@ LEAVES = {
     "xv.errors": (),
     "xv.atomic": (),
     "xv.dirs": (),
+    "xv.records": (),
     "xv.cache": ("xv.atomic", "xv.dirs", "xv.errors"),
 }
 

@@ -8,18 +8,18 @@ is a legacy setuptools project: ``requires = ["setuptools>=40.8.0"]`` and the
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
 from xv.errors import PyprojectError
+from xv.records import record
 
 LEGACY_REQUIRES = ("setuptools>=40.8.0",)
 LEGACY_BACKEND = "setuptools.build_meta:__legacy__"
 
 
-@dataclass(frozen=True)
+@record
 class BuildSystem:
     """What a frontend needs to call a tree's backend."""
 

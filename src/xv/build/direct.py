@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urldefrag, urlsplit
@@ -36,13 +35,14 @@ from xv.index.client import IndexClient
 from xv.index.metadata import CoreMetadata, get_metadata
 from xv.index.simple import DistFile
 from xv.pool import cpu_count, thread_map
+from xv.records import record
 from xv.urls import redact, url2pathname, without_password
 
 DIRECT_BUCKET = CacheBucket.DIRECT
 _HASHES = ("sha256", "sha384", "sha512")
 
 
-@dataclass(frozen=True)
+@record
 class DirectRef:
     """A requirement that names a location instead of a version range."""
 
@@ -52,7 +52,7 @@ class DirectRef:
     label: str | None = None  # how messages name it (the requirement as written)
 
 
-@dataclass(frozen=True)
+@record
 class DirectDist:
     """A direct reference made concrete."""
 

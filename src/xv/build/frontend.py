@@ -59,7 +59,7 @@ class Provisioner(Protocol):
     def install(self, requirements: Sequence[str], env: Interpreter, label: str) -> None: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True)  # not @record: ruff's B008 knows this one as an immutable default
 class BuildOptions:
     """``--no-build-isolation`` and ``--config-setting``; constraints live in the provisioner."""
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from xv.names import canonicalize_name
+from xv.records import record
 from xv.settings import Settings
 
 
-@dataclass(frozen=True)
+@record
 class BuildSettings:
     """``--no-build-isolation``, ``-b``, ``-C``, ``--no-build``, ``--no-build-package``,
     and ``--only-binary``/``--no-binary`` as far as they forbid building (as uv reads them:

@@ -17,12 +17,12 @@ import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from xv.cache import Cache, CacheBucket
 from xv.errors import BuildError, InputError
+from xv.records import record
 from xv.urls import redact
 
 GIT_BUCKET = CacheBucket.GIT
@@ -30,7 +30,7 @@ _SCHEMES = ("git+https", "git+http", "git+ssh", "git+file")
 _FULL_COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 
-@dataclass(frozen=True)
+@record
 class GitUrl:
     """A parsed ``git+`` URL: where to fetch, which ref, which subdirectory."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +17,13 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from xv.env.interpreter import Interpreter
+from xv.records import record
 
 #: Lines of METADATA read first for Name and Version (see :func:`read_metadata_headers`).
 _FIRST_LINES = 4
 
 
-@dataclass(frozen=True)
+@record
 class InstalledDist:
     """One installed distribution.
 

@@ -15,19 +15,20 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from xv.cache import Bucket, Cache, CacheBucket
 from xv.env import _probe
 from xv.errors import TargetEnvironmentError
+from xv.records import record
 
 _PROBE_SOURCE = Path(_probe.__file__).read_text(encoding="utf-8")
 _PROBE_TIMEOUT = 60
 
 
-@dataclass(frozen=True)
+@record
 class Interpreter:
     """A Python interpreter and the environment it installs into."""
 

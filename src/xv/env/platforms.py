@@ -13,7 +13,6 @@ from the generators in :mod:`xv.env.tags`; as in uv, a cross target ranks the pl
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from packaging import tags
 
@@ -24,6 +23,7 @@ from xv.env.tags import (
     musllinux_platforms,
 )
 from xv.errors import UsageError
+from xv.records import record
 
 _MANYLINUX_MINORS = (17, 28, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40)
 _ALIASES = {
@@ -33,7 +33,7 @@ _ALIASES = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class Platform:
     """Marker values (``sys_platform``, ``platform_machine``, ...) and platform tags."""
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from packaging import tags
@@ -27,6 +27,7 @@ from xv.env import _probe
 from xv.env.interpreter import Interpreter
 from xv.env.platforms import Platform, platform_named
 from xv.env.tags import interpreter_tags
+from xv.records import record
 
 __all__ = [
     "Platform",
@@ -41,7 +42,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@record
 class Target:
     """Marker values and the ordered wheel tags a resolution must satisfy."""
 

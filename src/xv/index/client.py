@@ -37,7 +37,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,6 +52,7 @@ from xv.index.httpcache import PageRules
 from xv.index.settings import DEFAULT_INDEX_URL, IndexSettings
 from xv.index.simple import DistFile, ProjectPage
 from xv.pool import thread_map
+from xv.records import record
 from xv.urls import redact as redact_url
 from xv.urls import split_credentials, url2pathname
 
@@ -340,7 +340,7 @@ class IndexClient:
 # -- cache entries -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class _PageEntry:
     page: ProjectPage | None  # None: the index answered 404/410
     fetched: float

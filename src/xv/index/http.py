@@ -39,7 +39,6 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, TypeVar, Union
 from urllib.parse import urlsplit
@@ -47,6 +46,7 @@ from urllib.parse import urlsplit
 from xv import __version__
 from xv.errors import NetworkError
 from xv.index.transport import BrokenBody, Response, TimedOut, Transport, TransportError
+from xv.records import record
 from xv.urls import redact as redact_url
 from xv.urls import split_credentials as split_credentials  # its home before xv.urls
 
@@ -84,7 +84,7 @@ class Retryable(Exception):
 MAX_RETRY_AFTER = 60.0
 
 
-@dataclass(frozen=True)
+@record
 class HttpConfig:
     """What :class:`Http` needs; derived from the index settings."""
 

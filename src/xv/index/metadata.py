@@ -36,6 +36,7 @@ from xv.errors import (
 from xv.index.client import IndexClient, IndexSettings, client_for, remember_client
 from xv.index.simple import DistFile
 from xv.pool import thread_map
+from xv.records import record
 from xv.resolver.pubgrub import Unavailable
 from xv.urls import redact as redact_url
 from xv.urls import url2pathname
@@ -48,7 +49,7 @@ if TYPE_CHECKING:  # only the type: the pool is handed in
 METADATA_BUCKET = CacheBucket.METADATA
 
 
-@dataclass(frozen=True)
+@record
 class CoreMetadata:
     """What resolution needs from a distribution's METADATA (name as written there)."""
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 import typing
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
 
 from xv.errors import UsageError
+from xv.records import record
 from xv.settings import DEFAULT_INDEX_URL as DEFAULT_INDEX_URL
 from xv.settings import IndexStrategy, KeyringProvider, Settings
 from xv.urls import is_url, url_problem
@@ -33,7 +34,7 @@ def _default_timeout() -> float:
         return 30.0
 
 
-@dataclass(frozen=True)
+@record
 class IndexSettings:
     """Where packages come from and how to talk to those places (picklable)."""
 

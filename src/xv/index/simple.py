@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NoReturn
@@ -36,6 +36,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from xv.index import jsonpage
+from xv.records import slotted_record
 
 ACCEPT = (
     "application/vnd.pypi.simple.v1+json, "
@@ -50,7 +51,7 @@ _ABSOLUTE = ("https://", "http://", "file://")
 _NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 
 
-@dataclass(frozen=True, slots=True)
+@slotted_record
 class DistFile:
     """One file of a project on an index (a wheel or an sdist)."""
 
@@ -83,7 +84,7 @@ class DistFile:
         return self.url + ".metadata"
 
 
-@dataclass(frozen=True, slots=True)
+@slotted_record
 class ProjectPage:
     """A project's file listing on one index."""
 

@@ -21,8 +21,9 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Protocol
+
+from xv.records import record
 
 #: Bytes asked for in the first (suffix) request.
 TAIL_SIZE = 64 * 1024
@@ -55,7 +56,7 @@ class RangeSource(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@record
 class BytesSource:
     """A :class:`RangeSource` over bytes in memory (tests, local files)."""
 
@@ -68,7 +69,7 @@ class BytesSource:
         return self.data[start:end]
 
 
-@dataclass(frozen=True)
+@record
 class Entry:
     """One central directory entry."""
 

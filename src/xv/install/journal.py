@@ -23,12 +23,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 from pathlib import Path
 from typing import Any
 
 from xv.env.interpreter import Interpreter
 from xv.errors import InstallError
+from xv.records import record
 
 # The installer (place, remove, record) is imported by the functions that repair: every
 # sync looks for a journal, and almost never finds one.
@@ -38,7 +39,7 @@ _VERSION = 1
 Warn = Callable[[str], None]
 
 
-@dataclass(frozen=True)
+@record
 class InstallStep:
     """Install ``archive`` (over the files of an older version, if any)."""
 
@@ -53,7 +54,7 @@ class InstallStep:
     requested: bool = True  # writes REQUESTED, as the interrupted install would have
 
 
-@dataclass(frozen=True)
+@record
 class RemoveStep:
     """Remove a distribution: its files, then its metadata directories."""
 

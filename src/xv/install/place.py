@@ -23,7 +23,6 @@ import json
 import os
 import shutil
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +41,13 @@ from xv.install.validate import (
     read_layout,
     scheme_dir,
 )
+from xv.records import record
 
 StrPath = str | os.PathLike[str]
 _OWN_METADATA = ("RECORD", "RECORD.jws", "RECORD.p7s", "INSTALLER", "direct_url.json", "REQUESTED")
 
 
-@dataclass(frozen=True)
+@record
 class InstalledRecord:
     """What an install wrote: RECORD paths are relative to ``site_dir``."""
 

@@ -8,12 +8,13 @@ import hashlib
 import io
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from xv.records import slotted_record
 
 _CHUNK = 1 << 20
 
 
-@dataclass(frozen=True, slots=True)
+@slotted_record
 class RecordEntry:
     """One RECORD row: ``path`` uses ``/`` and is relative to the site directory."""
 

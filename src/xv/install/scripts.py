@@ -9,16 +9,16 @@ trick pip and distlib use).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from xv.errors import InstallError
+from xv.records import slotted_record
 
 _MAX_SHEBANG = 127
 _PYTHON_SHEBANG = re.compile(rb"#!pythonw?(\s.*)?$")
 _ENTRY = re.compile(r"^(?P<module>[\w.]+)\s*(?::\s*(?P<attr>[\w.]+))?\s*(?:\[[^\]]*\])?\s*$")
 
 
-@dataclass(frozen=True, slots=True)
+@slotted_record
 class EntryPoint:
     """A ``console_scripts`` or ``gui_scripts`` entry: ``name = module:attr.sub``."""
 

@@ -29,7 +29,6 @@ import functools
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +38,7 @@ from packaging.version import InvalidVersion, Version
 from xv.errors import InstallError
 from xv.install.record import RecordEntry, parse_record
 from xv.install.scripts import EntryPoint, parse_entry_points
+from xv.records import record
 
 if TYPE_CHECKING:  # the email package loads when a tree is read, not for a known layout
     from email.message import Message
@@ -49,7 +49,7 @@ UNRECORDED = ("RECORD", "RECORD.jws", "RECORD.p7s")
 _NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+@record
 class WheelLayout:
     """What a valid unpacked wheel is: names, flags and its RECORD."""
 
@@ -210,7 +210,7 @@ def layout_from_plain(doc: Mapping[str, Any], files: Iterable[str]) -> WheelLayo
     )  # fmt: skip
 
 
-@dataclass(frozen=True)
+@record
 class Placement:
     """Where each file of a validated tree goes in one target's scheme, with the scheme
     directory it was checked to stay inside: joined and checked once, by validation, for

@@ -27,7 +27,6 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -40,13 +39,14 @@ from packaging.version import InvalidVersion, Version
 
 from xv.errors import InputError
 from xv.index.simple import DistFile
+from xv.records import record
 
 log = logging.getLogger(__name__)
 
 SUPPORTED_HASHES = ("sha256", "sha384", "sha512")
 
 
-@dataclass(frozen=True)
+@record
 class LockedPackage:
     """One ``[[packages]]`` table, checked."""
 
@@ -58,7 +58,7 @@ class LockedPackage:
     direct: str | None = None  # a requirement line for archive, vcs and directory entries
 
 
-@dataclass(frozen=True)
+@record
 class LockFile:
     path: str
     packages: tuple[LockedPackage, ...]
@@ -255,7 +255,7 @@ def applies(marker: Marker, markers: Mapping[str, str], groups: frozenset[str], 
         raise InputError(f"cannot evaluate the marker {marker}: {exc}", file, line) from None
 
 
-@dataclass(frozen=True)
+@record
 class Selected:
     """What a lock installs on one target."""
 

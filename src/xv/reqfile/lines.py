@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+
+from xv.records import record
 
 # pip: a comment starts at a '#' that begins the line or follows whitespace, so URL fragments
 # such as '#egg=name' or '#sha256=...' survive.
@@ -26,7 +27,7 @@ class LineError(Exception):
         super().__init__(reason)
 
 
-@dataclass(frozen=True)
+@record
 class LogicalLine:
     """A logical line: continuations joined, comment and surrounding whitespace removed.
 

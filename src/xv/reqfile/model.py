@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, overload
 from urllib.parse import unquote, urlsplit
 
+from xv.records import record
+
 if TYPE_CHECKING:  # annotations only: reading FileOptions need not load packaging's parsers
     from packaging.markers import Marker
     from packaging.requirements import Requirement
@@ -67,7 +69,7 @@ class _ParsedOnRead:
         obj.__dict__[self.slot] = value
 
 
-@dataclass(frozen=True)
+@record
 class ParsedRequirement:
     """One requirement line (or ``-e`` line) of a requirements file.
 
@@ -122,7 +124,7 @@ class ParsedRequirement:
         return Path(unquote(parts.path))
 
 
-@dataclass(frozen=True)
+@record
 class FileOptions:
     """Global options found in requirements files, merged over every file read, in order."""
 
@@ -138,7 +140,7 @@ class FileOptions:
     require_hashes: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class RequirementsFile:
     """The flattened result of parsing a requirements file and everything it includes."""
 

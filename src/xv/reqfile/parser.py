@@ -9,10 +9,10 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from urllib.parse import unquote, urljoin, urlsplit
 
 from xv.errors import IncludeLoopError, RequirementFileError, XvError
+from xv.records import record
 from xv.reqfile.lines import (
     LineError,
     LogicalLine,
@@ -58,7 +58,7 @@ def fetch_url(url: str) -> str:
     return data.decode(charset)
 
 
-@dataclass(frozen=True)
+@record
 class Source:
     """A file or URL being read: how origins name it, where it is, and its identity for loops."""
 

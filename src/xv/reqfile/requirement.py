@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
@@ -22,6 +21,7 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
+from xv.records import record
 from xv.reqfile.lines import LineError
 from xv.reqfile.model import PlainPin
 from xv.urls import is_url, url_problem
@@ -87,7 +87,7 @@ _PLAIN_PIN_RE = re.compile(
 )
 
 
-@dataclass(frozen=True)
+@record
 class RequirementParts:
     """What a requirement spec says, before origin and options are attached."""
 

@@ -4,15 +4,16 @@ test of one file: a leaf module, so xv-sync's file policy loads without the page
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
+
+from xv.records import record
 
 if TYPE_CHECKING:  # the type only: the page readers (html.parser, ...) load with a page
     from xv.index.simple import DistFile
 
 
-@dataclass(frozen=True)
+@record
 class BinaryPolicy:
     """``--only-binary``/``--no-binary``/``--no-build`` as sets of names (or ``:all:``)."""
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, overload
 
@@ -19,6 +18,7 @@ from packaging.version import Version
 from xv.env.target import Target
 from xv.index.pageform import FileList
 from xv.index.simple import DistFile, ProjectPage, file_version
+from xv.records import record
 
 # a leaf module (xv-sync's file policy loads without the page readers); re-exported here
 from xv.resolver.binary import BinaryPolicy as BinaryPolicy
@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # the type only: reading pages must not import the HTTP stack
 NO_USABLE_WHEELS = "has no usable wheels"
 
 
-@dataclass(frozen=True)
+@record
 class Candidate:
     """One version of a project with the files that may be used for it."""
 
@@ -167,7 +167,7 @@ def _metadata_file(usable: list[tuple[int, DistFile]], files: tuple[DistFile, ..
     return min(wheels, key=lambda f: not f.has_metadata_file) if wheels else best
 
 
-@dataclass(frozen=True)
+@record
 class DirectCandidate:
     """A package given by URL or path (``name @ url``, ``-e ./dir``): its one version.
 

@@ -15,11 +15,12 @@ when 1.2 is the newest).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from packaging.version import Version
 
+from xv.records import record
 from xv.resolver.pubgrub import (
     DerivationTree,
     Derived,
@@ -176,7 +177,7 @@ def _generic_format_range(range: Range[Any]) -> str:
     return str(range).replace(", ", ",")
 
 
-@dataclass(frozen=True)
+@record
 class _Formatter:
     root: Any
     format_package: Callable[[Any], str]

@@ -10,11 +10,11 @@ explanation, then hints that say what the user can change.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from packaging.version import Version
 
 from xv.errors import ResolutionError
+from xv.records import record
 from xv.resolver.candidates import NO_USABLE_WHEELS
 from xv.resolver.explain import explain
 from xv.resolver.provider import ROOT, PyPackage
@@ -23,7 +23,7 @@ from xv.resolver.pubgrub import DerivationTree, NoVersions, Range, UnavailableVe
 MAX_EXAMPLES = 3
 
 
-@dataclass(frozen=True)
+@record
 class SkippedVersions:
     """Versions of one project that exist but were left out, newest first."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from functools import lru_cache
 
@@ -24,6 +24,7 @@ from packaging.version import Version
 from xv.env.target import Target
 from xv.index.metadata import CoreMetadata
 from xv.index.simple import DistFile, ProjectPage, file_version
+from xv.records import record
 from xv.reqfile.requirement import is_exact
 from xv.resolver.candidates import (
     NO_USABLE_WHEELS,
@@ -49,7 +50,7 @@ CONFLICT_THRESHOLD = 5
 _SINGLETON, _CONFLICT_EARLY, _UNSPECIFIED, _CONFLICT_LATE = 3, 2, 1, 0
 
 
-@dataclass(frozen=True)
+@record
 class PyPackage:
     """A node of the solver: a project, or one of its extras as a virtual package."""
 
@@ -63,7 +64,7 @@ class PyPackage:
 ROOT = PyPackage("<root>")
 
 
-@dataclass(frozen=True)
+@record
 class InputRequirement:
     """A requirement given to the resolver and the input it came from."""
 
@@ -71,7 +72,7 @@ class InputRequirement:
     parent: Parent
 
 
-@dataclass(frozen=True)
+@record
 class ResolverSettings:
     """How the provider chooses among candidates."""
 
@@ -82,7 +83,7 @@ class ResolverSettings:
     no_deps: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class ResolverInputs:
     """What to resolve, and the versions to prefer."""
 

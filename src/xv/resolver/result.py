@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from xv.records import slotted_record
+
 if TYPE_CHECKING:  # annotations only: --check's record path needs Parent, not the page parser
     from packaging.version import Version
 
@@ -38,7 +40,7 @@ class Parent:
         return self.name
 
 
-@dataclass(frozen=True, slots=True)
+@slotted_record
 class ResolvedDist:
     """One pinned distribution of a resolution."""
 
@@ -52,7 +54,7 @@ class ResolvedDist:
     editable: bool = False  # ``-e``: ``url`` is the project directory
 
 
-@dataclass(frozen=True, slots=True)
+@slotted_record
 class Resolution:
     """A complete, self-consistent set of pins."""
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 from packaging.version import Version
 
+from xv.records import record
 from xv.resolver.candidates import Candidate, Candidates, candidate_versions
 from xv.resolver.pubgrub import Range
 
@@ -36,7 +36,7 @@ def prerelease_rule(mode: str, explicit: bool) -> str:
     return IF_NECESSARY  # only when no stable version is in range
 
 
-@dataclass(frozen=True)
+@record
 class SelectionPolicy:
     """Which of a package's versions may be chosen, and which first."""
 

@@ -37,13 +37,14 @@ from xv.install.archive import archive_layout, discard_archive
 from xv.install.journal import InstallStep, RemoveStep, Step, clear_journal, write_journal
 from xv.install.place import InstalledRecord, planned_paths
 from xv.install.validate import Placement, WheelLayout, validate_placement
+from xv.records import record
 from xv.sync.choose import BuildSdist, platform_of, target_of
 from xv.sync.plan import Plan, Wanted
 from xv.sync.policy import ANY_FILE, FilePolicy
 from xv.sync.prepare import Clients, Progress, prepare, prepare_one
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True)  # not @record: ruff's B008 knows this one as an immutable default
 class ApplyOptions:
     """How files are placed (``--link-mode``) and whether bytecode is compiled."""
 
@@ -54,7 +55,7 @@ class ApplyOptions:
     direct_urls: Mapping[str, dict[str, Any]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@record
 class ApplyReport:
     """What :func:`apply` did, for the summary lines.
 

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from xv.errors import HashMismatchError
 from xv.install.archive import file_sha256
+from xv.records import record
 from xv.sync.plan import Wanted
 
 if TYPE_CHECKING:  # the type only: a sync whose wheels are all cached reads no page
     from xv.index.simple import DistFile
 
 
-@dataclass(frozen=True)
+@record
 class Fetch:
     """One wheel to make ready: where it is, and the hashes it must have."""
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from xv.names import canonicalize_name
+from xv.records import record
 from xv.reqfile.model import FileOptions
 
 if TYPE_CHECKING:  # annotations only: a sync answered from its record imports no parser
@@ -28,7 +29,7 @@ DEFAULT_KEEP = frozenset({"pip", "setuptools", "wheel", "xv"})
 _SIGN_ORDER = {"-": 0, "~": 1, "+": 2}
 
 
-@dataclass(frozen=True)
+@record
 class Wanted:
     """One pin of the lock: ``name==version``, or ``name @ url`` when ``url`` is set."""
 
@@ -45,7 +46,7 @@ class Wanted:
         return canonicalize_name(self.name)
 
 
-@dataclass(frozen=True)
+@record
 class SyncInputs:
     """The pins that apply to the target, the files' global options, and each pin's line.
 
@@ -70,7 +71,7 @@ class SyncInputs:
         return cls((), FileOptions(), {})
 
 
-@dataclass(frozen=True)
+@record
 class Reinstall:
     """An installed distribution replaced by the same version (forced, or a new source)."""
 
@@ -98,7 +99,7 @@ class Change:
         return f"{text} (from {self.url})" if self.url else text
 
 
-@dataclass(frozen=True)
+@record
 class Plan:
     """What a sync does. An upgrade or downgrade is an install plus a remove of one name."""
 

@@ -7,17 +7,17 @@ there the cut-off narrows the files of each pin, beside ``--only-binary``/``--no
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from xv.records import record
 from xv.resolver.binary import BinaryPolicy, uploaded_after
 
 if TYPE_CHECKING:  # the type only: a sync from a hashed lock with cached wheels reads no page
     from xv.index.simple import DistFile
 
 
-@dataclass(frozen=True)
+@record
 class FilePolicy(BinaryPolicy):
     """The binary policy of a sync, and its ``--exclude-newer`` cut-off."""
 

@@ -26,7 +26,6 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +44,7 @@ from xv.install.archive import (
     unpack_wheel_to_archive,
     verify_archive,
 )
+from xv.records import record
 from xv.sync.choose import BuildSdist, NeedsBuild, choose, platform_of, target_of
 from xv.sync.hashes import Fetch, check_hashes
 from xv.sync.plan import Wanted
@@ -133,7 +133,7 @@ def _built_before(shas: Sequence[str], tags: tuple[str, ...], cache_root: Path) 
     return None
 
 
-@dataclass(frozen=True)
+@record
 class Fetched:
     """A wheel on disk whose bytes were checked against the index's hash (while streaming,
     or by hashing the cached file) and the lock's ``--hash`` values: only such a file is

@@ -17,12 +17,13 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from xv import records
 from xv.build.settings import BuildSettings
 from xv.cache import Cache
 from xv.env.discover import find_target
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
     from xv.sync.strict import Broken
 
 
-@dataclass(frozen=True)
+@records.record
 class SyncOptions:
     """Everything ``xv-sync`` was asked, after merging the environment and config files."""
 
@@ -106,7 +107,7 @@ class SyncProgress:
 Outcome = Literal["nothing-pinned", "unchanged", "would-change", "applied", "downloaded"]
 
 
-@dataclass(frozen=True)
+@records.record
 class SyncReport:
     """What :func:`sync` found and did."""
 
@@ -216,7 +217,7 @@ def _answer_from_record(
     return SyncReport("unchanged", interp, SyncInputs.unread(), seconds=seconds, audited=pins)
 
 
-@dataclass(frozen=True)
+@records.record
 class _Built:
     """The build context of a sync and the direct entries it resolved."""
 
@@ -224,7 +225,7 @@ class _Built:
     dists: dict[str, DirectDist]
 
 
-@dataclass(frozen=True)
+@records.record
 class _Run:
     """One sync once its target and inputs are known."""
 
