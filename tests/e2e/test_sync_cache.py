@@ -307,3 +307,24 @@ def test_a_plain_lock_with_its_page_cached_loads_no_page_parser(
     )
     assert "+ tool==1.0" in output and installed_value(venv) == "original"
     assert [m for m in ("html.parser", "email.policy", "xv.index.anchors") if m in modules] == []
+
+
+@pytest.mark.parametrize("hashed", [False, True])
+def test_a_second_environment_loads_no_tag_generator(
+    index: LocalIndex, tmp_path: Path, hashed: bool
+) -> None:
+    """The target's tags come cached with its interpreter's facts and are compared as text
+    (xv.env.tagtext); names are normalised by xv.names: a sync into a second environment of
+    a known interpreter, through the console script, loads neither packaging.tags nor, with
+    it, platform (~15 ms of start-up)."""
+    sha = index.sha256("tool-1.0-py3-none-any.whl")
+    path = lock(tmp_path, f"tool==1.0 --hash=sha256:{sha}\n" if hashed else "tool==1.0\n")
+    first = sync(index, make_venv(tmp_path / "v1"), path)
+    assert first.exit_code == 0, first.output
+    venv = make_venv(tmp_path / "v2")
+    output, modules = run_importing(
+        "xv.cli.entry", "xv-sync", [path, "-p", str(venv), "-i", index.url], "sync_main"
+    )
+    assert "+ tool==1.0" in output and installed_value(venv) == "original"
+    tag_generator = ("packaging.tags", "packaging.utils", "platform", "xv.env.tags")
+    assert [m for m in tag_generator if m in modules] == []

@@ -6,10 +6,13 @@ import subprocess
 import sys
 
 
-def run_importing(module: str, prog: str, argv: list[str]) -> tuple[str, set[str]]:
-    """Run ``module``'s click ``main`` as ``prog`` with ``argv`` (it must exit 0); its
-    output (without the import lines) and the names of every module it imported."""
-    code = f"import sys; from {module} import main; sys.argv[0] = {prog!r}; main()"
+def run_importing(
+    module: str, prog: str, argv: list[str], function: str = "main"
+) -> tuple[str, set[str]]:
+    """Run ``module``'s click ``main`` (or ``function``, e.g. a console script's) as ``prog``
+    with ``argv`` (it must exit 0); its output (without the import lines) and the names of
+    every module it imported."""
+    code = f"import sys; from {module} import {function}; sys.argv[0] = {prog!r}; {function}()"
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", code, *argv], capture_output=True, text=True
     )

@@ -14,6 +14,7 @@ from packaging.version import Version
 
 from tests.unit.test_simple import HTML_PYPI, PAGE, assert_same_page
 from xv.errors import XvError
+from xv.index import pageform
 from xv.index.pageform import (
     FileList,
     files_of_version,
@@ -232,3 +233,24 @@ def test_positions_that_follow_each_other_are_kept_as_a_range() -> None:
     assert page.files._groups["2"][0] == range(2, 3)
     assert page.files._groups["1"][0] == (0, 1, 3)  # 1.0 and 1.0.0: one group, apart
     assert list(page.files) == files
+
+
+VERSION_TEXT = st.builds(
+    lambda epoch, release, pre, post, dev, local: (
+        f"{epoch}!" * (epoch > 0) + ".".join(map(str, release)) + pre + post + dev + local
+    ),
+    st.integers(0, 3),
+    st.lists(st.integers(0, 12), min_size=1, max_size=5),
+    st.sampled_from(["", "a1", "b0", "rc2", "c3", "alpha4", "-pre5"]),
+    st.sampled_from(["", ".post0", ".post3", "-1", "rev2"]),
+    st.sampled_from(["", ".dev0", ".dev7", "dev"]),
+    st.sampled_from(["", "+loc", "+Ubuntu.1", "+0.00.1"]),
+)
+
+
+@given(VERSION_TEXT)
+def test_canonical_version_as_packaging(text: str) -> None:
+    from packaging.utils import canonicalize_version
+
+    version = Version(text)
+    assert pageform.canonical_version(version) == canonicalize_version(version)

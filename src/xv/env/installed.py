@@ -13,10 +13,10 @@ from dataclasses import field, replace
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from xv.env.interpreter import Interpreter
+from xv.names import canonicalize_name
 from xv.records import record
 
 #: Lines of METADATA read first for Name and Version (see :func:`read_metadata_headers`).

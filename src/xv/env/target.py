@@ -19,24 +19,20 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import field
 from pathlib import Path
 
-from packaging import tags
 from packaging.version import InvalidVersion, Version
 
 from xv.cache import Cache
 from xv.env import _probe
 from xv.env.interpreter import Interpreter
-from xv.env.platforms import Platform, platform_named
-from xv.env.tags import interpreter_tags
+from xv.env.tagtext import expand
 from xv.records import record
 
 __all__ = [
-    "Platform",
     "Target",
     "build_target",
     "current_target",
     "interpreter_target",
     "make_target",
-    "platform_named",
     "running_interpreter",
     "target_for",
 ]
@@ -47,7 +43,7 @@ class Target:
     """Marker values and the ordered wheel tags a resolution must satisfy."""
 
     markers: dict[str, str]
-    tag_priority: dict[tags.Tag, int] = field(repr=False)
+    tag_priority: dict[str, int] = field(repr=False)  # str(Tag): see xv.env.tagtext
     # Answers by spelling; filled lazily (a frozen dataclass may still fill a dict).
     _tag_memo: dict[str, int | None] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -73,7 +69,7 @@ class Target:
         except KeyError:
             pass
         try:
-            wheel_tags = tags.parse_tag(key)
+            wheel_tags = expand(key)
         except ValueError:
             wheel_tags = frozenset()
         best = [self.tag_priority[t] for t in wheel_tags if t in self.tag_priority]
@@ -106,12 +102,11 @@ class Target:
 def target_for(markers: Mapping[str, object], tag_texts: Iterable[str]) -> Target:
     """A target from marker values and wheel tags, best first (each as ``packaging.tags``
     writes it; compressed sets such as ``py2.py3-none-any`` count as one place)."""
-    priority: dict[tags.Tag, int] = {}
+    priority: dict[str, int] = {}
     for text in tag_texts:
-        parts = text.split("-")
-        # A plain tag (the interpreter's ~900 all are) needs no set: parse_tag's result, cheaper.
-        plain = len(parts) == 3 and "." not in text
-        for tag in (tags.Tag(*parts),) if plain else tags.parse_tag(text):
+        # A plain lower-case tag (the interpreter's ~900 all are) is its own expansion.
+        plain = text.count("-") == 2 and "." not in text and text.islower()
+        for tag in (text,) if plain else expand(text):
             priority.setdefault(tag, len(priority))
     return Target({key: str(value) for key, value in markers.items()}, priority)
 
@@ -149,11 +144,15 @@ def make_target(
         version = _apply_python_version(markers, python_version)
     platforms: tuple[str, ...] = interp.platforms
     if python_platform is not None:
+        from xv.env.platforms import platform_named
+
         platform = platform_named(python_platform, os.environ)
         markers.update(platform.markers)
         platforms = platform.platforms
     # A version or platform of our choosing is a plain CPython of that version (uv's
     # assumption too): its ABI is cpXY, whatever the base's build flags are.
+    from xv.env.tags import interpreter_tags
+
     return target_for(markers, interpreter_tags(version, "cpython", {}, platforms))
 
 

@@ -42,8 +42,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from packaging.utils import canonicalize_name
-
 from xv import atomic
 from xv.cache import Cache, CacheBucket
 from xv.errors import HashMismatchError, NetworkError, OfflineError
@@ -51,6 +49,7 @@ from xv.index import pageform, simple
 from xv.index.httpcache import PageRules
 from xv.index.settings import DEFAULT_INDEX_URL, IndexSettings
 from xv.index.simple import DistFile, ProjectPage
+from xv.names import canonicalize_name
 from xv.pool import thread_map
 from xv.records import record
 from xv.urls import redact as redact_url

@@ -16,12 +16,12 @@ from collections.abc import Iterator, Sequence
 from typing import Any, overload
 
 import msgpack
-from packaging.utils import canonicalize_name, canonicalize_version
 from packaging.version import InvalidVersion, Version
 
 from xv.errors import XvError
 from xv.index import simple
 from xv.index.simple import DistFile, ProjectPage, file_version, parse_file_version
+from xv.names import canonicalize_name
 
 # Bump when the layout below changes; page_from_plain refuses other versions (a miss).
 PLAIN_FORMAT = 3  # 3: each group keeps its version as spelled by its first file
@@ -110,15 +110,39 @@ def files_of_version(page: ProjectPage, version: Version) -> tuple[DistFile, ...
 def version_key(text: str) -> str:
     """The group a version belongs to: equal versions (``1.0``, ``1.0.0``) share one."""
     try:
-        return canonicalize_version(Version(text))
+        return canonical_version(Version(text))
     except InvalidVersion:
         return ""
+
+
+def canonical_version(version: Version) -> str:
+    """``packaging.utils.canonicalize_version(version)``: the version as packaging writes
+    it, without the release's trailing zeros. Written from the public fields (as
+    ``Version.__str__`` writes them) because packaging.utils loads packaging.tags (~15 ms
+    of a sync's start-up); tests/unit/test_pageform.py checks it against packaging.
+
+    >>> canonical_version(Version("1.0.0")), canonical_version(Version("2!1.2.0rc1.post0.dev0+Loc"))
+    ('1', '2!1.2rc1.post0.dev0+loc')
+    """
+    release = list(version.release)
+    while len(release) > 1 and release[-1] == 0:
+        release.pop()
+    parts = [f"{version.epoch}!" if version.epoch else "", ".".join(map(str, release))]
+    if version.pre is not None:
+        parts.append(f"{version.pre[0]}{version.pre[1]}")
+    if version.post is not None:
+        parts.append(f".post{version.post}")
+    if version.dev is not None:
+        parts.append(f".dev{version.dev}")
+    if version.local is not None:
+        parts.append(f"+{version.local}")
+    return "".join(parts)
 
 
 def file_version_key(project: str, filename: str) -> str:
     """:func:`version_key` of a file's version; "" when the filename names no version."""
     version = file_version(project, filename)
-    return canonicalize_version(version) if version is not None else ""
+    return canonical_version(version) if version is not None else ""
 
 
 def page_to_plain(page: ProjectPage) -> tuple[Any, ...]:
@@ -170,7 +194,7 @@ class _Groups:
         version = parse_file_version(self._project, row[0])
         key = self._keys.get(version)
         if key is None:
-            key = self._keys[version] = canonicalize_version(version)  # type: ignore[arg-type]
+            key = self._keys[version] = canonical_version(version) if version is not None else ""
         group = self._groups.get(key)
         if group is None:
             spelled = str(version) if version is not None else ""

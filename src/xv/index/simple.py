@@ -27,15 +27,10 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import unquote, urljoin, urlsplit
 
-from packaging.utils import (
-    InvalidWheelFilename,
-    NormalizedName,
-    canonicalize_name,
-    parse_wheel_filename,
-)
 from packaging.version import InvalidVersion, Version
 
 from xv.index import jsonpage
+from xv.names import canonicalize_name
 from xv.records import slotted_record
 
 ACCEPT = (
@@ -441,9 +436,7 @@ def is_dist_filename(filename: str) -> bool:
     return lower.endswith(".whl") or lower.endswith(SDIST_SUFFIXES)
 
 
-def dist_name_version(
-    filename: str, project: str | None = None
-) -> tuple[NormalizedName, Version] | None:
+def dist_name_version(filename: str, project: str | None = None) -> tuple[str, Version] | None:
     """The normalised project name and version a wheel or sdist filename names.
 
     Returns None for other files (``.exe``, ``.egg``, ...) and unparsable names.
@@ -461,6 +454,9 @@ def dist_name_version(
     True
     """
     if filename.endswith(".whl"):
+        # packaging.utils loads packaging.tags: only where a wheel's name is parsed
+        from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
         try:
             name, version, _build, _tags = parse_wheel_filename(filename)
         except (InvalidWheelFilename, InvalidVersion):
@@ -473,7 +469,7 @@ def dist_name_version(
     return None
 
 
-def _split_sdist_stem(stem: str, project: str | None) -> tuple[NormalizedName, Version] | None:
+def _split_sdist_stem(stem: str, project: str | None) -> tuple[str, Version] | None:
     dashes = [i for i, c in enumerate(stem) if c == "-"]
     if project is not None:
         wanted = canonicalize_name(project)
@@ -489,7 +485,7 @@ def _split_sdist_stem(stem: str, project: str | None) -> tuple[NormalizedName, V
     return None
 
 
-def _name_version(name: str, version: str) -> tuple[NormalizedName, Version] | None:
+def _name_version(name: str, version: str) -> tuple[str, Version] | None:
     if not _NAME_RE.match(name) or not version:
         return None
     try:

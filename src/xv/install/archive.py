@@ -24,11 +24,10 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
-
 from xv.cache import Bucket
 from xv.errors import InstallError
 from xv.install.record import RecordEntry, hash_file, new_hasher, parse_record, record_hash
+from xv.names import canonicalize_name
 
 if TYPE_CHECKING:
     import zipfile
@@ -309,6 +308,8 @@ def find_dist_info_dir(names: list[str], label: str) -> str:
 
 def _check_names_agree(dist_info: str, label: str) -> None:
     """The .dist-info directory must belong to the project the file name says."""
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
     try:
         project = parse_wheel_filename(label)[0]
     except InvalidWheelFilename:

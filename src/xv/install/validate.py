@@ -32,12 +32,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from xv.errors import InstallError
 from xv.install.record import RecordEntry, parse_record
 from xv.install.scripts import EntryPoint, parse_entry_points
+from xv.names import canonicalize_name
 from xv.records import record
 
 if TYPE_CHECKING:  # the email package loads when a tree is read, not for a known layout
@@ -279,6 +279,8 @@ def _check_identity(
     stem_name, _, stem_version = layout.dist_info.removesuffix(".dist-info").rpartition("-")
     claims.append((layout.dist_info, stem_name, stem_version))
     if filename is not None and filename.endswith(".whl"):
+        from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
         try:
             parsed = parse_wheel_filename(filename)
         except InvalidWheelFilename:

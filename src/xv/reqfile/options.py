@@ -6,8 +6,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from packaging.utils import InvalidName, canonicalize_name
-
 from xv.reqfile.lines import LineError
 from xv.reqfile.model import FileOptions
 
@@ -130,6 +128,8 @@ def merge_binary(value: str, target: set[str], other: set[str], spelling: str) -
         del items[: items.index(":all:") + 1]
         if ":none:" not in items:
             return
+    from packaging.utils import InvalidName, canonicalize_name  # loads packaging.tags: here only
+
     for item in items:
         if item == ":none:":
             target.clear()

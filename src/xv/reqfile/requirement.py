@@ -13,14 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
-
+from xv.names import canonicalize_name
 from xv.records import record
 from xv.reqfile.lines import LineError
 from xv.reqfile.model import PlainPin
@@ -206,6 +199,13 @@ def name_from_filename(filename: str) -> str | None:
     >>> name_from_filename("Foo_Bar-1.0-py3-none-any.whl"), name_from_filename("x.tar.bz2")
     ('foo-bar', None)
     """
+    from packaging.utils import (  # loads packaging.tags: not on a plain lock's path
+        InvalidSdistFilename,
+        InvalidWheelFilename,
+        parse_sdist_filename,
+        parse_wheel_filename,
+    )
+
     lower = filename.lower()
     try:
         if lower.endswith(".whl"):

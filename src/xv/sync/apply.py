@@ -26,7 +26,6 @@ from time import monotonic
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from xv.env.installed import InstalledDist, metadata_headers
@@ -37,6 +36,7 @@ from xv.install.archive import archive_layout, discard_archive
 from xv.install.journal import InstallStep, RemoveStep, Step, clear_journal, write_journal
 from xv.install.place import InstalledRecord, planned_paths
 from xv.install.validate import Placement, WheelLayout, validate_placement
+from xv.names import canonicalize_name
 from xv.records import record
 from xv.sync.choose import BuildSdist, platform_of, target_of
 from xv.sync.plan import Plan, Wanted

@@ -14,10 +14,10 @@ import os
 from collections.abc import Mapping, Sequence
 from urllib.parse import unquote, urldefrag, urlsplit
 
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from xv.errors import InputError, InstallError
+from xv.names import canonicalize_name
 from xv.pylock import is_pylock
 from xv.reqfile import (
     FileOptions,
@@ -172,6 +172,8 @@ def _wanted_url(name: str, item: ParsedRequirement, hashes: tuple[str, ...]) -> 
     filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
     if item.editable or not filename.endswith(".whl") or "+" in urlsplit(url).scheme:
         raise InstallError(f"{name}: installing {redact(url)} {_NEEDS_BUILD}", name)
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
     try:
         wheel_name, version, _, _ = parse_wheel_filename(filename)
     except (InvalidWheelFilename, InvalidVersion):

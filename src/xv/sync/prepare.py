@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
 
 from xv.cache import Cache, CacheBucket
 from xv.env.interpreter import Interpreter
@@ -44,6 +44,7 @@ from xv.install.archive import (
     unpack_wheel_to_archive,
     verify_archive,
 )
+from xv.names import canonicalize_name
 from xv.records import record
 from xv.sync.choose import BuildSdist, NeedsBuild, choose, platform_of, target_of
 from xv.sync.hashes import Fetch, check_hashes
@@ -105,12 +106,8 @@ def from_cache(want: Wanted, target: Target, tags: tuple[str, ...], cache_root: 
         if found is None:
             continue
         filename, requires_python = found
-        try:
-            name, version = parse_wheel_filename(filename)[:2]
-        except InvalidWheelFilename:
-            continue
         rank = target.wheel_priority(filename)
-        if name != want.canonical_name or version != want.version or rank is None:
+        if rank is None or not _names_pin(filename, want):
             continue
         if target.allows_requires_python(requires_python):
             fits.append((rank, sha))
@@ -118,6 +115,21 @@ def from_cache(want: Wanted, target: Target, tags: tuple[str, ...], cache_root: 
         if verify_archive(os.path.join(archives, sha)):
             return os.path.join(archives, sha)
     return _built_before(shas, tags, cache_root)
+
+
+def _names_pin(filename: str, want: Wanted) -> bool:
+    """Whether a cached archive's wheel file name names the pin (its name normalised, its
+    version equal). Read from the name's parts, not by packaging.utils, which loads
+    packaging.tags: the installer checks METADATA and the .dist-info against the pin too."""
+    parts = filename[:-4].split("-")
+    if not filename.endswith(".whl") or len(parts) not in (5, 6):
+        return False
+    if canonicalize_name(parts[0]) != want.canonical_name:
+        return False
+    try:
+        return Version(parts[1]) == want.version
+    except InvalidVersion:
+        return False
 
 
 def _built_before(shas: Sequence[str], tags: tuple[str, ...], cache_root: Path) -> str | None:
