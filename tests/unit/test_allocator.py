@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -51,3 +52,38 @@ def test_it_is_set_once_and_says_whether_it_is() -> None:
     first = allocator.fix_mmap_threshold()
     assert allocator.fix_mmap_threshold() is first
     assert first is allocator._is_glibc()
+
+
+# Six threads allocate at once (each a block glibc serves from an arena) while the main
+# thread prints glibc's per-arena statistics: one arena per thread unless capped.
+_ARENAS = """
+import ctypes, sys, threading
+from xv.allocator import fix_mmap_threshold
+if sys.argv[1] == "fixed":
+    assert fix_mmap_threshold()
+barrier, kept = threading.Barrier(7), []
+def work():
+    kept.append(bytearray(100_000))
+    barrier.wait()
+threads = [threading.Thread(target=work) for _ in range(6)]
+for thread in threads:
+    thread.start()
+barrier.wait()
+ctypes.CDLL(None).malloc_stats()
+for thread in threads:
+    thread.join()
+"""
+
+
+def _arenas(mode: str) -> int:
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}  # glibc's own
+    run = subprocess.run(
+        [sys.executable, "-c", _ARENAS, mode], capture_output=True, text=True, check=True, env=env
+    )
+    return sum(line.startswith("Arena ") for line in run.stderr.splitlines())
+
+
+@glibc_only
+def test_threads_share_a_few_arenas() -> None:
+    assert _arenas("fixed") == allocator.ARENA_MAX
+    assert _arenas("moving") == 7  # glibc's default: the main one and one per thread
