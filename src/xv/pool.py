@@ -30,7 +30,6 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
 from dataclasses import field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -39,7 +38,11 @@ from xv.errors import UsageError
 from xv.records import slotted_record
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor, Future
     from concurrent.futures.process import BrokenProcessPool
+
+# concurrent.futures (15 modules, ~0.9 MB resident) is imported where a pool first runs
+# jobs: a cold compile imports this module (thread_map, cpu_count) but makes no pool.
 
 PoolKind = Literal["process", "thread", "serial"]
 WorkKind = Literal["io", "cpu"]
@@ -293,6 +296,8 @@ class WorkerPool:
         """Start ``fn(*args)`` now and return its future, for a pipeline that feeds jobs as
         they appear (``map`` needs them all at once). Collect with :meth:`outcomes`, which
         runs again the jobs whose worker died. A serial pool runs the job here."""
+        from concurrent.futures import Future
+
         future: Future[Any]
         if self.kind == "serial":
             future = Future()
@@ -337,6 +342,8 @@ class WorkerPool:
         self, fn: Callable[..., Any], jobs: list[tuple[int, tuple[Any, ...]]], report: Report
     ) -> list[int]:
         """Run ``jobs``; report each outcome except broken-pool ones, whose indexes it returns."""
+        from concurrent.futures import as_completed
+
         executor = self._ensure_executor(fn)
         # Only a process executor breaks; a thread one leaves multiprocessing unloaded.
         broken_type = _broken() if self.kind == "process" else _NeverRaised
@@ -371,6 +378,8 @@ class WorkerPool:
     def _ensure_executor(self, fn: Callable[..., Any]) -> Executor:
         if self._executor is None:
             if self.kind == "thread":
+                from concurrent.futures import ThreadPoolExecutor
+
                 self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="xv-worker")
             else:
                 import multiprocessing
@@ -398,7 +407,7 @@ class WorkerPool:
         SIGINT, see :func:`_ignore_sigint`) instead of letting them finish their requests."""
         executor = self._executor
         self._discard_executor()
-        if executor is not None and not isinstance(executor, ThreadPoolExecutor):
+        if executor is not None and self.kind != "thread":
             import multiprocessing
 
             terminate = getattr(executor, "terminate_workers", None)  # Python 3.14+

@@ -50,7 +50,6 @@ from xv.index.httpcache import PageRules
 from xv.index.settings import DEFAULT_INDEX_URL, IndexSettings
 from xv.index.simple import DistFile, ProjectPage
 from xv.names import canonicalize_name
-from xv.pool import thread_map
 from xv.records import record
 from xv.urls import redact as redact_url
 from xv.urls import split_credentials, url2pathname
@@ -159,6 +158,10 @@ class IndexClient:
         if len(misses) == 1:
             self.project_page(misses[0])
         elif misses:
+            # Here, not at the top: xv.pool brings concurrent.futures (~0.9 MB resident,
+            # 15 modules), which a compile, whose fetches run on its own threads, never uses.
+            from xv.pool import thread_map
+
             thread_map(self.project_page, misses, _PAGE_THREADS)
         return {name: self._memo[key] for name, key in wanted.items()}
 
