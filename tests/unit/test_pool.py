@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -177,3 +179,10 @@ def test_thread_map_keeps_order_and_raises_the_first_failure_in_order() -> None:
 
     with pytest.raises(ValueError, match="^1$"):
         thread_map(fail_on_odd, list(range(10)), 3)
+
+
+def test_importing_it_leaves_concurrent_futures_unloaded() -> None:
+    # A cold compile imports xv.pool (and xv.index.client) but makes no pool.
+    probe = "import sys, xv.pool, xv.index.client; print('concurrent.futures' in sys.modules)"
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "False"
