@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from xv.cache import Cache, CacheBucket
-from xv.env.tagtext import expand, filename_tags
+from xv.env.tagtext import expand, filename_tags, is_plain
 
 BUILT_WHEELS_BUCKET = CacheBucket.BUILT_WHEELS
 
@@ -42,7 +42,7 @@ def _ranks(tags: tuple[str, ...]) -> dict[str, int]:
     keys as they are; a compressed or upper-case one is expanded (parse_tag's rule)."""
     rank: dict[str, int] = {}
     for i, text in enumerate(tags):
-        if text.count("-") == 2 and "." not in text and text.islower():
+        if is_plain(text):
             rank.setdefault(text, i)
         else:
             for tag in expand(text):

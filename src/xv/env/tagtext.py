@@ -16,6 +16,14 @@ case), and tests/unit/test_tagtext.py checks both against packaging on any text.
 from __future__ import annotations
 
 
+def is_plain(text: str) -> bool:
+    """Whether ``text`` is one tag as ``str(Tag)`` writes it (three parts, no compressed
+    set, lower case): an interpreter's ~900 tags all are, and each is its own expansion,
+    so the callers that rank them skip :func:`expand` (not a check: an interpreter's own
+    tags are not validated again)."""
+    return text.count("-") == 2 and "." not in text and text.islower()
+
+
 def expand(text: str) -> frozenset[str]:
     """``{str(tag) for tag in packaging.tags.parse_tag(text)}``; ValueError where it raises
     (packaging's InvalidTag is one): not three parts, an empty member, or an interpreter

@@ -24,7 +24,7 @@ from packaging.version import InvalidVersion, Version
 from xv.cache import Cache
 from xv.env import _probe
 from xv.env.interpreter import Interpreter
-from xv.env.tagtext import expand
+from xv.env.tagtext import expand, is_plain
 from xv.records import record
 
 __all__ = [
@@ -104,9 +104,7 @@ def target_for(markers: Mapping[str, object], tag_texts: Iterable[str]) -> Targe
     writes it; compressed sets such as ``py2.py3-none-any`` count as one place)."""
     priority: dict[str, int] = {}
     for text in tag_texts:
-        # A plain lower-case tag (the interpreter's ~900 all are) is its own expansion.
-        plain = text.count("-") == 2 and "." not in text and text.islower()
-        for tag in (text,) if plain else expand(text):
+        for tag in (text,) if is_plain(text) else expand(text):
             priority.setdefault(tag, len(priority))
     return Target({key: str(value) for key, value in markers.items()}, priority)
 
