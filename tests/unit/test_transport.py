@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import http.server
+import socket
 import threading
 import zlib
 from collections.abc import Callable, Iterator
@@ -15,7 +16,7 @@ import pytest
 from xv.errors import NetworkError
 from xv.index import http as xvhttp
 from xv.index.http import Http, HttpConfig
-from xv.index.transport import BrokenBody, Response, TimedOut, Transport
+from xv.index.transport import BrokenBody, ConnectionFailed, Response, TimedOut, Transport
 
 BODY = b'{"files": []}' * 200
 
@@ -90,6 +91,45 @@ def test_connections_are_kept_and_reused(server: _Server) -> None:
     assert server.connections == 1
     assert server.seen[0]["Accept-Encoding"] == "gzip, deflate"  # as requests asks
     assert server.seen[0]["User-Agent"] == "xv/test"
+
+
+def test_connections_opened_together_share_one_address_lookup(
+    server: _Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dozen connections opened at once look the host up once (a burst of DNS queries,
+    one per connection, now and then lost one and waited out the resolver's timeout);
+    a lookup that fails is not kept: the next connection looks up again."""
+    real = socket.getaddrinfo
+    lookups: list[object] = []
+    fail = [True]
+
+    def counted(host: Any, *args: Any, **kw: Any) -> Any:
+        lookups.append(host)
+        if fail[0]:
+            fail[0] = False
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real(host, *args, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", counted)
+    transport = Transport("xv/test")
+    with pytest.raises(ConnectionFailed, match="Temporary failure"):
+        transport.get(_url(server), None, None, None, 5.0)
+    gate = threading.Barrier(12)
+    bodies: list[bytes] = []
+
+    def fetch() -> None:
+        gate.wait()
+        response = transport.get(_url(server), None, None, None, 5.0, stream=True)
+        assert response is not None
+        bodies.append(response.content)
+
+    threads = [threading.Thread(target=fetch) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert bodies == [BODY] * 12
+    assert lookups == ["127.0.0.1", "127.0.0.1"]  # the failed one, then one for all twelve
 
 
 def test_a_streamed_body_not_read_to_its_end_closes_its_connection(server: _Server) -> None:

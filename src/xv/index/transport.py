@@ -30,6 +30,7 @@ from __future__ import annotations
 import base64
 import http.client
 import select
+import socket
 import ssl
 import threading
 import time
@@ -46,6 +47,7 @@ _PLAIN = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:/?#[]@!$&'()*+,;=%"
 )
 _IDLE_PER_ORIGIN = 32  # as requests' pool_maxsize in xv.index.http
+_ADDRESSES_FOR = 60.0  # seconds an origin's looked-up addresses serve new connections
 
 
 class TransportError(Exception):
@@ -220,12 +222,21 @@ def _decoder(encoding: str) -> Any:
 
 
 class _Pool:
-    """Idle keep-alive connections of one origin and TLS context."""
+    """Idle keep-alive connections of one origin and TLS context.
+
+    New connections share one address lookup (:meth:`connect`): a cold compile opens a
+    dozen connections to the index at once, and a lookup each sent as many DNS queries
+    in one burst; when one of them was lost, its connection waited out the resolver's
+    timeout (5 s here, now and then).
+    """
 
     def __init__(self, scheme: str, host: str, port: int, context: ssl.SSLContext | None) -> None:
         self.scheme, self.host, self.port, self.context = scheme, host, port, context
         self._idle: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
+        self._lookup_lock = threading.Lock()  # one lookup at a time: the others wait for it
+        self._addresses: list[Any] = []
+        self._looked_up = 0.0
 
     def get(self, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
         """A connection, and whether it was used before."""
@@ -243,11 +254,43 @@ class _Pool:
         return self.new(timeout), False
 
     def new(self, timeout: float) -> http.client.HTTPConnection:
+        conn: http.client.HTTPConnection
         if self.scheme == "https":
-            return http.client.HTTPSConnection(
+            conn = http.client.HTTPSConnection(
                 self.host, self.port, timeout=timeout, context=self.context
             )
-        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        else:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        conn._create_connection = self.connect  # type: ignore[attr-defined]
+        return conn
+
+    def connect(
+        self, address: tuple[str, int], timeout: float, source_address: Any = None
+    ) -> socket.socket:
+        """:func:`socket.create_connection` (what ``http.client`` calls) with this origin's
+        addresses looked up once for the connections opened within a minute: each
+        address in turn, the last error raised when none connects."""
+        error: OSError | None = None
+        for family, kind, proto, _, sockaddr in self._lookup(address):
+            sock = socket.socket(family, kind, proto)
+            try:
+                if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:  # type: ignore[attr-defined]
+                    sock.settimeout(timeout)
+                if source_address:
+                    sock.bind(source_address)
+                sock.connect(sockaddr)
+                return sock
+            except OSError as exc:
+                sock.close()
+                error = exc
+        raise error or OSError(f"no address found for {address[0]}")
+
+    def _lookup(self, address: tuple[str, int]) -> list[Any]:
+        with self._lookup_lock:  # a failed lookup is not kept: the next connection asks again
+            if not self._addresses or time.monotonic() - self._looked_up > _ADDRESSES_FOR:
+                self._addresses = socket.getaddrinfo(*address, 0, socket.SOCK_STREAM)
+                self._looked_up = time.monotonic()
+            return self._addresses
 
     def put(self, conn: http.client.HTTPConnection) -> None:
         with self._lock:
