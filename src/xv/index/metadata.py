@@ -177,9 +177,7 @@ def pick_metadata_file(files: Sequence[DistFile]) -> DistFile:
 
 
 def _metadata_bytes(client: IndexClient, file: DistFile) -> bytes:
-    import tempfile  # the fetching modules load with the first fetch, not on a warm run
-
-    from xv.index import zipread
+    from xv.index import zipread  # the fetching modules load with the first fetch, not warm
 
     chooser = _Chooser(file.filename)
     if file.url.startswith("file:"):  # a find-links directory: read it in place
@@ -192,6 +190,8 @@ def _metadata_bytes(client: IndexClient, file: DistFile) -> bytes:
         source = _HttpRangeSource(client, file.url)
         found = zipread.read_member(source, chooser, suffix=b"/METADATA")
     except _NoRanges:
+        import tempfile  # here: tempfile and shutil (bz2, lzma) cost ~25 ms of the first fetch
+
         with tempfile.TemporaryDirectory(prefix="xv-wheel-") as tmp:
             return _from_wheel_file(client.download(file, Path(tmp)), chooser)
     except zipread.ZipFormatError as exc:
