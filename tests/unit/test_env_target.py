@@ -3,16 +3,22 @@ defect 6): every platform list comes from env/tags, checked against packaging.""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 from packaging import _manylinux, _musllinux, tags
 
-from xv.env import platforms, target
+from xv.cache import Cache, CacheBucket
+from xv.env import _probe, platforms, target
+from xv.env.interpreter import Interpreter, running_facts
 from xv.env.tags import (
     android_platforms,
     ios_platforms,
     manylinux_platforms,
     musllinux_platforms,
 )
+from xv.env.target import interpreter_target
 from xv.errors import UsageError
 
 # `uv pip compile --help` (uv 0.13.9), --python-platform's possible values.
@@ -197,3 +203,36 @@ def test_target_for_reads_tags_as_packaging_parses_them() -> None:
         start += len(group)
     assert start == len(keys)
     assert str(next(iter(got))) == "cp311-cp311-manylinux_2_17_x86_64"
+
+
+def test_the_running_interpreter_from_the_cache_is_the_probed_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A compile's target from the cached facts is the in-process probe's; a damaged entry,
+    or one whose tags another packaging derived, is probed again and rewritten."""
+    cache = Cache(tmp_path)
+    fresh = interpreter_target(Interpreter.from_facts(_probe.facts()))
+    first = running_facts(cache)
+    (entry,) = (tmp_path / CacheBucket.INTERPRETER).iterdir()
+    calls: list[int] = []
+    real: Any = _probe.facts  # the probe is untyped: it runs on Pythons back to 3.8
+
+    def counted() -> Any:
+        calls.append(1)
+        return real()
+
+    monkeypatch.setattr(_probe, "facts", counted)
+    second = running_facts(cache)
+    assert calls == []  # read back, not probed
+    for facts in (first, second):
+        assert interpreter_target(Interpreter.from_facts(facts)) == fresh
+    for damage in (b"garbage", None):
+        if damage is None:  # tags derived by another packaging
+            Cache(tmp_path).bucket(CacheBucket.INTERPRETER).put(
+                entry.name, {**second, "tags": {"by": "0", "supported": ["x-y-z"]}}
+            )
+        else:
+            entry.write_bytes(damage)
+        assert interpreter_target(Interpreter.from_facts(running_facts(cache))) == fresh
+    assert len(calls) == 2
+    assert calls and running_facts(cache) == second  # rewritten

@@ -10,15 +10,16 @@ once per base interpreter and placed in each environment (see ``_venv_config``).
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import field
 from pathlib import Path
 from typing import Any
 
+from xv import digests
 from xv.cache import Bucket, Cache, CacheBucket
 from xv.env import _probe
 from xv.errors import TargetEnvironmentError
@@ -125,6 +126,30 @@ def query_interpreter(
     return Interpreter.from_facts(facts)
 
 
+def running_facts(cache: Cache | None = None) -> dict[str, Any]:
+    """The facts of the interpreter xv runs on, from the in-process probe, with its tags.
+
+    Cached as :func:`query_interpreter` caches a probed interpreter's (by the executable's
+    path, resolved path, mtime and size), under a key of their own: these facts come from
+    this process, not from a ``-I`` subprocess. A compile on a warm cache then neither runs
+    the probe (sysconfig's paths, ~7 ms) nor derives ~900 tags with packaging.tags (~5 ms).
+    """
+    bucket = cache.bucket(CacheBucket.INTERPRETER) if cache is not None and cache.enabled else None
+    key = None
+    if bucket is not None and sys.executable:
+        path = Path(os.path.abspath(sys.executable))
+        try:
+            key = "running-" + _cache_key(path, path.stat())
+        except OSError:
+            key = None
+    facts = _cached(bucket, key) if key is not None else None
+    if facts is None or _known_tags(facts) is None:
+        facts = with_tags(dict(_probe.facts()))
+        if bucket is not None and key is not None:
+            bucket.put(key, facts)
+    return facts
+
+
 # The supported tags are derived from the facts by packaging.tags (~900 of them); they are
 # cached with the facts, marked with packaging's version (a newer packaging may order or
 # add tags), so that a sync into another environment of the same base imports neither
@@ -187,7 +212,7 @@ def _venv_config(executable: Path) -> tuple[Path, bytes] | None:
 
 
 def _venv_key(path: Path, stat: os.stat_result, folder: Path, config: bytes) -> str:
-    digest = hashlib.sha256(b"venv\0")
+    digest = digests.sha256(b"venv\0")
     where = os.path.relpath(path, folder)
     for part in (os.path.realpath(path), str(stat.st_mtime_ns), str(stat.st_size), where):
         digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
@@ -257,7 +282,7 @@ def _cache_key(path: Path, stat: os.stat_result) -> str:
     identity = (
         f"{path}\0{os.path.realpath(path)}\0{stat.st_mtime_ns}\0{stat.st_size}\0{_probe.SCHEMA}"
     )
-    return hashlib.sha256(identity.encode("utf-8")).hexdigest()
+    return digests.sha256(identity.encode("utf-8")).hexdigest()
 
 
 def _cached(bucket: Bucket | None, key: str) -> dict[str, Any] | None:

@@ -115,10 +115,15 @@ def interpreter_target(interp: Interpreter) -> Target:
 
 
 @functools.cache
-def running_interpreter() -> Interpreter:
+def running_interpreter(cache: Cache | None = None) -> Interpreter:
     """The interpreter xv runs on, described by the same probe as any other (run here,
-    in-process, rather than in a subprocess)."""
-    return Interpreter.from_facts(_probe.facts())
+    in-process, rather than in a subprocess); its facts cached in ``cache``, when given
+    (:func:`xv.env.interpreter.running_facts`)."""
+    if cache is None:
+        return Interpreter.from_facts(_probe.facts())
+    from xv.env.interpreter import running_facts
+
+    return Interpreter.from_facts(running_facts(cache))
 
 
 def current_target() -> Target:
@@ -181,7 +186,7 @@ def build_target(
     """The target of a command: ``-p`` (found with ``find``, by default the usual
     discovery) or the running interpreter, then the overrides."""
     if python is None:
-        return make_target(python_version, python_platform)
+        return make_target(python_version, python_platform, running_interpreter(cache))
     interp = (find or _find_for_compile)(python, cache)
     return make_target(python_version, python_platform, interp)
 
