@@ -40,7 +40,6 @@ names keep the cache easy to inspect.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import re
@@ -52,7 +51,7 @@ from typing import Any
 
 import msgpack
 
-from xv import atomic
+from xv import atomic, digests
 from xv.dirs import user_cache_dir
 
 log = logging.getLogger(__name__)
@@ -301,7 +300,7 @@ def encode_entry(value: Any) -> list[bytes]:
     ``packb((MAGIC, ENVELOPE_VERSION, checksum, packb(value)))``, but a long bytes
     value inside ``value`` is a piece of its own, never copied."""
     payload = packed_pieces(value)
-    digest = hashlib.blake2b(digest_size=16)
+    digest = digests.blake2b(digest_size=16)
     for piece in payload:
         digest.update(piece)
     packer = msgpack.Packer(use_bin_type=True)
@@ -382,7 +381,7 @@ def decode_entry(raw: bytes) -> Any:
 
 
 def _checksum(payload: bytes) -> bytes:
-    return hashlib.blake2b(payload, digest_size=16).digest()
+    return digests.blake2b(payload, digest_size=16).digest()
 
 
 def write_atomic(target: Path, chunks: list[bytes]) -> None:
@@ -403,7 +402,7 @@ def sanitize_key(key: str) -> str:
     """
     if _SAFE_KEY_RE.match(key) and key.split(".", 1)[0] not in _WINDOWS_RESERVED:
         return key
-    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    digest = digests.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
     prefix = _UNSAFE_CHARS_RE.sub("_", key.lower())[:_PREFIX_LEN].lstrip(".")
     return f"{prefix}~{digest}"
 

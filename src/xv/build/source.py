@@ -13,13 +13,13 @@ what the cache knows.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from xv import digests
 from xv.cache import CacheBucket
 from xv.errors import XvError
 from xv.index.client import IndexClient
@@ -140,7 +140,7 @@ def _is_sdist(cand: Candidate) -> bool:
 def fetch_sdist(client: IndexClient, file: DistFile) -> Path:
     """The sdist in the cache (downloaded and verified once)."""
     sha = file.hashes.get("sha256")
-    key = sha.lower() if sha else "url-" + hashlib.sha256(file.url.encode()).hexdigest()[:32]
+    key = sha.lower() if sha else "url-" + digests.sha256(file.url.encode()).hexdigest()[:32]
     bucket = client.cache.bucket(SDISTS_BUCKET)
     folder = bucket.path(key) if bucket.enabled else None
     if folder is None:

@@ -30,13 +30,12 @@ both steps and looks at once, as do ``-U``, ``-P`` and ``--no-cache``.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from xv import __version__, lockfile
+from xv import __version__, digests, lockfile
 from xv.cache import Cache, CacheBucket
 from xv.compile.options import CompileOptions, InputRequirement
 from xv.env.target import Target, build_target
@@ -146,7 +145,7 @@ def fingerprint(
     # Index and input URLs may carry passwords or tokens: the key must not change when one
     # is rotated, nor be a digest of one, so every URL in the material is redacted first.
     blob = redact(json.dumps(material, sort_keys=True, default=str)).encode()
-    return hashlib.sha256(blob).hexdigest()
+    return digests.sha256(blob).hexdigest()
 
 
 def _requirement(item: InputRequirement) -> list[Any]:

@@ -61,6 +61,7 @@ import os
 import sys
 import time
 
+from xv.digests import sha256 as sha256  # built in: hashlib loads OpenSSL
 from xv.dirs import user_cache_dir
 
 TYPE_CHECKING = False
@@ -197,19 +198,6 @@ def _code_state() -> list[Any]:
     """This file's identity (xv's own code; the rest is witnessed as it is imported)."""
     info = os.stat(__file__)
     return [__file__, info.st_ino, info.st_size, info.st_mtime_ns]
-
-
-def sha256(data: bytes = b"") -> Any:
-    """A sha256 hash object from the interpreter's built-in module when it has one (the
-    inputs here are small; :mod:`hashlib` loads OpenSSL, a few ms)."""
-    try:
-        from _sha2 import sha256 as make  # Python 3.12+
-    except ImportError:
-        try:
-            from _sha256 import sha256 as make  # Python 3.11
-        except ImportError:
-            from hashlib import sha256 as make
-    return make(data)
 
 
 def _sha256(data: bytes) -> str:

@@ -31,7 +31,6 @@ settings and the :class:`~xv.cache.Cache` and get a per-process client.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
@@ -448,6 +447,8 @@ def _pick_hash(hashes: dict[str, str]) -> tuple[str, str] | None:
 
 def _write_verified(file: DistFile, chunks: Iterable[bytes], target: Path) -> None:
     expected = _pick_hash(file.hashes)
+    import hashlib  # any algorithm an index names: only where a file is downloaded
+
     digest = hashlib.new(expected[0]) if expected else None
     with atomic.atomic_writer(target, follow=False) as out:
         for chunk in chunks:

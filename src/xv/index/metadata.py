@@ -14,7 +14,6 @@ and sends only the misses to the worker pool, so a warm run starts no worker.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from urllib.parse import urlsplit
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
+from xv import digests
 from xv.cache import Cache, CacheBucket
 from xv.errors import (
     HashMismatchError,
@@ -212,9 +212,9 @@ def _from_metadata_file(client: IndexClient, file: DistFile) -> bytes | None:
         )
     data = response.content
     expected = (file.metadata_hashes or {}).get("sha256")
-    if expected and hashlib.sha256(data).hexdigest() != expected.lower():
+    if expected and digests.sha256(data).hexdigest() != expected.lower():
         raise MetadataError(
-            f"{file.filename}: the metadata file's sha256 is {hashlib.sha256(data).hexdigest()},"
+            f"{file.filename}: the metadata file's sha256 is {digests.sha256(data).hexdigest()},"
             f" the index says {expected}",
             package=file.filename,
         )

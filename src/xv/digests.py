@@ -1,0 +1,47 @@
+"""sha256 and blake2b from the interpreter's built-in modules when it has them.
+
+:mod:`hashlib` loads OpenSSL (``_hashlib``, ~4.5 ms of a ~0.25 s warm compile) to offer
+every algorithm; the digests a run that the cache answers needs (cache keys and entry
+checksums, record fingerprints, the fast path's witnesses) are these two, which CPython
+builds in. The digests are the same (``tests/unit/test_digests.py``). Only the standard
+library's built-ins are imported here (not even :mod:`typing`): :mod:`xv.fast` uses it.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class Hash(Protocol):
+        """What a hash object of :mod:`hashlib` offers, as used here."""
+
+        def update(self, data: bytes, /) -> None: ...
+        def digest(self) -> bytes: ...
+        def hexdigest(self) -> str: ...
+
+    def _sha256(data: bytes = b"") -> Hash: ...
+    def _blake2b(data: bytes = b"", *, digest_size: int = 64) -> Hash: ...
+
+else:
+    try:
+        from _sha2 import sha256 as _sha256  # Python 3.12+
+    except ImportError:
+        try:
+            from _sha256 import sha256 as _sha256  # Python 3.11
+        except ImportError:
+            from hashlib import sha256 as _sha256
+    try:
+        from _blake2 import blake2b as _blake2b
+    except ImportError:
+        from hashlib import blake2b as _blake2b
+
+
+def sha256(data: bytes = b"") -> Hash:
+    """A sha256 hash object (``hashlib.sha256(data)``)."""
+    return _sha256(data)
+
+
+def blake2b(data: bytes = b"", *, digest_size: int = 64) -> Hash:
+    """A blake2b hash object (``hashlib.blake2b(data, digest_size=...)``)."""
+    return _blake2b(data, digest_size=digest_size)
