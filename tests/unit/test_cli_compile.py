@@ -170,7 +170,10 @@ def test_a_failing_write_leaves_the_existing_file_alone(
     monkeypatch.setattr(os, "replace", broken_replace)
     result = invoke("r.in", "-o", "r.txt")
     assert result.exit_code == 2
-    assert without_summary(result.stderr) == "error: cannot write r.txt: No space left on device\n"
+    *before, last = without_summary(result.stderr).splitlines()
+    assert last == "error: cannot write r.txt: No space left on device"
+    # The full disk refused the cache's writes too (the interpreter's facts): said, not fatal.
+    assert all(line.startswith("warning: could not write cache entry ") for line in before)
     assert Path("r.txt").read_text() == "flask==1.0\n"
     # No temporary file left behind (the cache directory is there: the run held it in use).
     assert sorted(os.listdir()) == ["cache", "r.in", "r.txt"]

@@ -96,7 +96,8 @@ LEAVES = {
     "xv.atomic": (),
     "xv.dirs": (),
     "xv.records": (),
-    "xv.cache": ("xv.atomic", "xv.dirs", "xv.errors"),
+    "xv.digests": (),
+    "xv.cache": ("xv.atomic", "xv.digests", "xv.dirs", "xv.errors"),
 }
 
 
