@@ -7,7 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from packaging import _manylinux, _musllinux, tags
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 from xv.cache import Cache, CacheBucket
 from xv.env import _probe, platforms, target
@@ -236,3 +240,29 @@ def test_the_running_interpreter_from_the_cache_is_the_probed_one(
         assert interpreter_target(Interpreter.from_facts(running_facts(cache))) == fresh
     assert len(calls) == 2
     assert calls and running_facts(cache) == second  # rewritten
+
+
+_RELEASES = st.lists(st.integers(min_value=0, max_value=12), min_size=1, max_size=4).map(
+    lambda parts: ".".join(map(str, parts))
+)
+_CLAUSES = st.one_of(
+    st.tuples(st.sampled_from([">=", "<", "<=", "==", ">", "!="]), _RELEASES, st.just("")),
+    st.tuples(st.sampled_from(["!=", "=="]), _RELEASES, st.just(".*")),
+    st.tuples(st.just("~="), _RELEASES.map(lambda v: v + ".1"), st.just("")),
+)
+
+
+@given(st.lists(_CLAUSES, min_size=1, max_size=4), _RELEASES, st.sampled_from(["", " "]))
+def test_plain_lower_bounds_answer_as_packaging(
+    clauses: list[tuple[str, str, str]], python: str, space: str
+) -> None:
+    """The quick reading of Requires-Python gives packaging's answer, or leaves it to it."""
+    text = ("," + space).join(f"{op}{space}{version}{star}" for op, version, star in clauses)
+    quick = target.plain_lower_bounds(text, python)
+    spec = SpecifierSet(text)
+    lower = SpecifierSet(",".join(str(s) for s in spec if s.operator not in ("<", "<=")))
+    expected = lower.contains(Version(python), prereleases=True)
+    if all(op in (">=", "<", "<=", "!=") for op, _, _ in clauses):
+        assert quick == expected
+    else:
+        assert quick is None
