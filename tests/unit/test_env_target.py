@@ -3,6 +3,7 @@ defect 6): every platform list comes from env/tags, checked against packaging.""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -240,6 +241,11 @@ def test_the_running_interpreter_from_the_cache_is_the_probed_one(
         assert interpreter_target(Interpreter.from_facts(running_facts(cache))) == fresh
     assert len(calls) == 2
     assert calls and running_facts(cache) == second  # rewritten
+    # Another kernel under the same executable (the platform_release marker): probed again.
+    sysname, node, _, version, machine = os.uname()
+    monkeypatch.setattr(os, "uname", lambda: (sysname, node, "0.0-other", version, machine))
+    running_facts(cache)
+    assert len(calls) == 3
 
 
 _RELEASES = st.lists(st.integers(min_value=0, max_value=12), min_size=1, max_size=4).map(

@@ -131,16 +131,24 @@ def running_facts(cache: Cache | None = None) -> dict[str, Any]:
 
     Cached as :func:`query_interpreter` caches a probed interpreter's (by the executable's
     path, resolved path, mtime and size), under a key of their own: these facts come from
-    this process, not from a ``-I`` subprocess. A compile on a warm cache then neither runs
-    the probe (sysconfig's paths, ~7 ms) nor derives ~900 tags with packaging.tags (~5 ms).
+    this process, not from a ``-I`` subprocess. The key also holds the kernel's release and
+    version (the ``platform_release`` and ``platform_version`` markers) and the C library's
+    version (the manylinux tags), which change under an unchanged executable. A compile on
+    a warm cache then neither runs the probe (sysconfig's paths, ~7 ms) nor derives ~900
+    tags with packaging.tags (~5 ms).
     """
     bucket = cache.bucket(CacheBucket.INTERPRETER) if cache is not None and cache.enabled else None
     key = None
     if bucket is not None and sys.executable:
         path = Path(os.path.abspath(sys.executable))
         try:
-            key = "running-" + _cache_key(path, path.stat())
-        except OSError:
+            system = "\0".join(os.uname()) if hasattr(os, "uname") else ""
+            libc = os.confstr("CS_GNU_LIBC_VERSION") if hasattr(os, "confstr") else ""
+            identity = _cache_key(path, path.stat()) + f"\0{system}\0{libc}"
+            key = (
+                "running-" + digests.sha256(identity.encode("utf-8", "surrogateescape")).hexdigest()
+            )
+        except (OSError, ValueError):
             key = None
     facts = _cached(bucket, key) if key is not None else None
     if facts is None or _known_tags(facts) is None:
