@@ -2,8 +2,9 @@
 
 :mod:`hashlib` loads OpenSSL (``_hashlib``, ~4.5 ms of a ~0.25 s warm compile) to offer
 every algorithm; the digests a run that the cache answers needs (cache keys and entry
-checksums, record fingerprints, the fast path's witnesses) are these two, which CPython
-builds in. The digests are the same (``tests/unit/test_digests.py``). Only the standard
+checksums, record fingerprints, the fast path's witnesses, the small files of a wheel's
+metadata) are these two, which CPython builds in. Big inputs (wheels, their members) go
+to OpenSSL's sha256 all the same: :func:`sha256_for`. The digests are the same (``tests/unit/test_digests.py``). Only the standard
 library's built-ins are imported here (not even :mod:`typing`): :mod:`xv.fast` uses it.
 """
 
@@ -40,6 +41,20 @@ else:
 def sha256(data: bytes = b"") -> Hash:
     """A sha256 hash object (``hashlib.sha256(data)``)."""
     return _sha256(data)
+
+
+BULK = 256 * 1024  # bytes from which OpenSSL's sha256 (hashlib) pays for its loading
+
+
+def sha256_for(size: int) -> Hash:
+    """A sha256 hasher for about ``size`` bytes: OpenSSL's from :data:`BULK` up (hashlib;
+    ~7x faster than the built-in one on big inputs, 40 ms against 300 ms for 50 MB here,
+    but ~4.5 ms to load), the built-in one below."""
+    if size >= BULK:
+        import hashlib
+
+        return hashlib.sha256()
+    return _sha256()
 
 
 def blake2b(data: bytes = b"", *, digest_size: int = 64) -> Hash:

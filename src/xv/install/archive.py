@@ -17,13 +17,13 @@ few small files are hashed by every verification instead.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from xv import digests
 from xv.cache import Bucket
 from xv.errors import InstallError
 from xv.install.record import RecordEntry, hash_file, new_hasher, parse_record, record_hash
@@ -225,8 +225,8 @@ def discard_archive(final: str | os.PathLike[str]) -> None:
 
 
 def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
+        digest = digests.sha256_for(os.fstat(handle.fileno()).st_size)
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
@@ -355,7 +355,11 @@ def _extract_member(
     if entry is not None and entry.hash and check is None:
         raise InstallError(f"{label}: unsupported hash {entry.hash!r} in RECORD", label)
     # The manifest's sha256, from the same bytes (RECORD's own hasher when it is sha256).
-    sha = check[1] if check is not None and check[0] == "sha256" else hashlib.sha256()
+    sha = (
+        check[1]
+        if check is not None and check[0] == "sha256"
+        else digests.sha256_for(info.file_size)
+    )
     other = check[1] if check is not None and check[1] is not sha else None
     mode = 0o555 if (info.external_attr >> 16) & 0o111 else 0o444
     # Created with its final mode: the creating descriptor may write a read-only file.

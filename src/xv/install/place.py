@@ -18,7 +18,6 @@ Safety against interruption and sharing:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -26,6 +25,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from xv import digests
 from xv.env.interpreter import Interpreter
 from xv.errors import InstallError
 from xv.install.killpoint import tick
@@ -209,7 +209,7 @@ class Destination:
             os.replace(temp, target)
         finally:
             _discard(temp)
-        return self._entry(target, record_hash(hashlib.sha256(data).digest()), len(data))
+        return self._entry(target, record_hash(digests.sha256(data).digest()), len(data))
 
     def _entry(self, target: str, hash_: str | None, size: int | None) -> RecordEntry:
         # Normalised by join_inside; relpath only for the other schemes' files.

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import base64
 import csv
-import hashlib
 import io
 import os
 from collections.abc import Iterable
 
+from xv import digests
 from xv.records import slotted_record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from xv.digests import Hash
 
 _CHUNK = 1 << 20
 
@@ -29,7 +33,7 @@ class RecordEntry:
 def record_hash(digest: bytes, algorithm: str = "sha256") -> str:
     """The RECORD form of a digest.
 
-    >>> record_hash(hashlib.sha256(b"").digest())
+    >>> record_hash(digests.sha256(b"").digest())
     'sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU'
     """
     return f"{algorithm}=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
@@ -37,9 +41,9 @@ def record_hash(digest: bytes, algorithm: str = "sha256") -> str:
 
 def hash_file(path: str | os.PathLike[str]) -> tuple[str, int]:
     """``(record hash, size)`` of a file's contents."""
-    digest = hashlib.sha256()
     size = 0
     with open(path, "rb") as handle:
+        digest = digests.sha256_for(os.fstat(handle.fileno()).st_size)
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
             size += len(chunk)
@@ -66,8 +70,10 @@ def render_record(entries: Iterable[RecordEntry]) -> str:
     return buffer.getvalue()
 
 
-def new_hasher(record_hash_value: str) -> tuple[str, hashlib._Hash] | None:
+def new_hasher(record_hash_value: str) -> tuple[str, Hash] | None:
     """A fresh hasher for the algorithm a RECORD hash names, or None if unknown."""
+    import hashlib  # here: any algorithm a RECORD names, read while a wheel is unpacked
+
     algorithm, sep, _ = record_hash_value.partition("=")
     if not sep or algorithm not in hashlib.algorithms_guaranteed:
         return None

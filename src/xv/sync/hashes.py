@@ -7,7 +7,6 @@ xv-sync's prepare step and ``--download-only`` both check files this way; built 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -94,6 +93,8 @@ def check_known_sha256(want: Wanted, filename: str, sha: str | None, path: Path 
 def _digest(path: Path, algorithm: str) -> str:
     if algorithm == "sha256":
         return file_sha256(str(path))
+    import hashlib  # here: a --hash of another algorithm than sha256 (OpenSSL, ~4 ms)
+
     digest = hashlib.new(algorithm)
     with open(path, "rb") as handle:
         while chunk := handle.read(1 << 20):

@@ -21,7 +21,6 @@ puts them on processes.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections import deque
@@ -33,6 +32,7 @@ from urllib.parse import urlsplit
 
 from packaging.version import InvalidVersion, Version
 
+from xv import digests
 from xv.cache import Cache, CacheBucket
 from xv.env.interpreter import Interpreter
 from xv.env.target import Target
@@ -388,7 +388,7 @@ def verified_wheel(settings: IndexSettings, cache: Cache, fetch: Fetch, use_cach
         check_hashes(name, local, [f"sha256:{index_hashes['sha256']}"] if "sha256" in index_hashes else [])  # fmt: skip
         check_hashes(name, local, lock_hashes)
         return Fetched(name, fetch.filename, str(local), None, False, local=True)
-    key = index_hashes.get("sha256") or "url-" + hashlib.sha256(fetch.url.encode()).hexdigest()[:32]
+    key = index_hashes.get("sha256") or "url-" + digests.sha256(fetch.url.encode()).hexdigest()[:32]
     path = Path(_root(cache), WHEELS_BUCKET, key, fetch.filename)
     # The index's sha256 is checked here for a cached file, while streaming for a download.
     known = index_hashes.get("sha256")
