@@ -147,3 +147,18 @@ def test_validated_layout_carries_requires_dist_for_the_install_order(tmp_path: 
     layout = read_layout(tmp_path)
     assert layout.requires == ("Dep_A (>=1)", "dep-b[x]; python_version < '4'", "not valid !!")
     assert requirements_of(str(tmp_path)) == {"dep-a", "dep-b"}
+
+
+def test_the_sync_modules_leave_subprocess_and_shutil_unloaded() -> None:
+    # A warm sync into a fresh venv links files and starts no process: subprocess (for
+    # --compile-bytecode) and shutil (copies, rmtree, PATH search; it brings bz2 and lzma)
+    # are loaded where they are used.
+    import subprocess
+
+    probe = (
+        "import sys, xv.cli.syncing, xv.sync.run, xv.sync.apply, xv.install.place, "
+        "xv.install.remove, xv.install.archive, xv.env.discover; "
+        "print(sorted({'subprocess', 'shutil', 'bz2', 'lzma'} & set(sys.modules)))"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "[]"

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -163,6 +162,8 @@ class Destination:
                     except OSError:  # another device, or links unsupported: copy from now on
                         self._link = False
                 if not self._link:
+                    import shutil  # here: a sync that links never needs it (nor bz2, lzma)
+
                     shutil.copyfile(source, temp)
                     # A copy is the environment's own file: writable, whatever the cache's mode.
                     os.chmod(temp, 0o755 if os.stat(source).st_mode & 0o111 else 0o644)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -439,4 +438,6 @@ def _usable_cache(cache: Cache) -> Iterator[Cache]:
     try:
         yield Cache(root)
     finally:
+        import shutil  # here: only --no-cache needs it
+
         shutil.rmtree(root, ignore_errors=True)
