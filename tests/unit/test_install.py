@@ -561,3 +561,29 @@ def test_destination_writes_into_a_plain_scheme_mapping(
     assert (tmp_path / "share" / "demo" / "readme.txt").read_bytes() == b"read me\n"
     with pytest.raises(ValueError):
         Destination(scheme, "python", "copy", "headers")
+
+
+@pytest.mark.parametrize("mode", ["write", "copy", "symlink"])
+def test_a_failed_replace_leaves_no_temporary(tmp_path: Path, mode: str) -> None:
+    # The temporary beside the target is removed when the write fails (a directory stands
+    # where the file goes); after a successful replace there is none left to remove.
+    from xv.install.place import Destination
+
+    scheme = {name: tmp_path / name for name in ("purelib", "platlib", "headers", "scripts")}
+    scheme["data"] = tmp_path
+    link_mode = "symlink" if mode == "symlink" else "copy"
+    dest = Destination(scheme, "/opt/py/bin/python3", link_mode, "purelib")
+    source = tmp_path / "source.py"
+    source.write_text("x = 1\n")
+    (tmp_path / "purelib" / "pkg" / "mod.py").mkdir(parents=True)
+    with pytest.raises(OSError):
+        if mode == "write":
+            dest.write(tmp_path / "purelib" / "pkg" / "mod.py", b"x = 1\n")
+        else:
+            dest.link(source, tmp_path / "purelib" / "pkg" / "mod.py", None)
+    assert sorted(p.name for p in (tmp_path / "purelib" / "pkg").iterdir()) == ["mod.py"]
+    dest.write(tmp_path / "purelib" / "pkg" / "other.py", b"y = 2\n")
+    assert sorted(p.name for p in (tmp_path / "purelib" / "pkg").iterdir()) == [
+        "mod.py",
+        "other.py",
+    ]

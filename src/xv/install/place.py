@@ -170,6 +170,8 @@ class Destination:
                 tick()
                 os.replace(temp, target)
             finally:
+                # Not only on failure: when the target already is a link to the same file,
+                # rename(2) succeeds and does nothing, leaving the temporary.
                 _discard(temp)
         if known is not None and known.hash and known.size is not None:
             return self._entry(target, known.hash, known.size)
@@ -181,8 +183,9 @@ class Destination:
             os.symlink(os.path.abspath(source), temp)
             tick()
             os.replace(temp, target)
-        finally:
+        except BaseException:
             _discard(temp)
+            raise
 
     def _link_new(self, source: str, target: str) -> bool:
         """Link straight to ``target`` when the name is free; False to go the long way."""
@@ -208,8 +211,9 @@ class Destination:
                 os.chmod(temp, 0o755)
             tick()
             os.replace(temp, target)
-        finally:
+        except BaseException:
             _discard(temp)
+            raise
         return self._entry(target, record_hash(digests.sha256(data).digest()), len(data))
 
     def _entry(self, target: str, hash_: str | None, size: int | None) -> RecordEntry:
@@ -228,6 +232,9 @@ def _temp_name(target: str) -> str:
 
 
 def _discard(path: str) -> None:
+    """Remove a temporary left beside its target. A new file (a write, a symlink) is
+    gone once ``os.replace`` succeeded: only a failure leaves it, and no unlink is spent
+    on the others (one per script and metadata file of every install)."""
     try:
         os.unlink(path)
     except FileNotFoundError:
