@@ -85,6 +85,23 @@ def test_a_stealthy_edit_is_caught_by_a_full_check(
     assert installed_value(venv) == "original"
 
 
+@pytest.mark.parametrize("hashed", [False, True])
+def test_an_edit_through_an_environments_hardlink_is_not_installed_again(
+    index: LocalIndex, tmp_path: Path, hashed: bool
+) -> None:
+    # Installed files are hardlinks into the cache (uv's default): a write into one, in
+    # place, writes the cached file too. The next environment must not get it: the
+    # archive's size/mtime check before each use refuses the tree, which is rebuilt.
+    make = hashed_sync if hashed else (lambda i, t, n: fresh_sync(i, t, n))
+    first = make(index, tmp_path, "v1")
+    (module,) = first.glob("lib/python*/site-packages/tool/__init__.py")
+    cached = archive(tmp_path) / "tool" / "__init__.py"
+    assert module.stat().st_ino == cached.stat().st_ino  # linked, not copied
+    tamper(module, b"VALUE = 'evil'\n", keep_stat=False)
+    assert cached.read_bytes() == b"VALUE = 'evil'\n"  # written through
+    assert installed_value(make(index, tmp_path, "v2")) == "original"
+
+
 def hashed_sync(index: LocalIndex, tmp_path: Path, name: str) -> Path:
     """A sync of ``tool`` from a lock that pins its wheel's sha256."""
     sha = index.sha256("tool-1.0-py3-none-any.whl")
