@@ -348,3 +348,5 @@ def test_a_second_environment_loads_no_tag_generator(
     # Nor subprocess: only --compile-bytecode starts a process (xv.install.bytecode); nor
     # OpenSSL's digests: the small files it hashes take the built-in sha256 (xv.digests).
     assert [m for m in ("subprocess", "_hashlib") if m in modules] == []
+    # Nor shutil (with bz2, lzma): nothing is copied, removed or searched on PATH.
+    assert [m for m in ("shutil", "bz2", "lzma") if m in modules] == []
