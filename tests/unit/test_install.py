@@ -587,3 +587,34 @@ def test_a_failed_replace_leaves_no_temporary(tmp_path: Path, mode: str) -> None
         "mod.py",
         "other.py",
     ]
+
+
+def test_a_manifest_replaced_or_garbled_is_read_again(
+    wheels: dict[str, Path], tmp_path: Path
+) -> None:
+    # Manifests are decoded once per process while their file stays the same one: one
+    # replaced (as Bucket.put does) is read anew, one garbled (new bytes, new mtime) too.
+    from xv.cache import Bucket
+    from xv.install.archive import (
+        archive_layout,
+        archive_wheel_name,
+        manifest_key,
+        verify_archive,
+    )
+
+    tree = Path(unpack_wheel_to_archive(str(wheels["1.0"]), str(tmp_path / "archives-v1")))
+    assert archive_wheel_name(tree) == ("demo-1.0-py3-none-any.whl", None)
+    assert verify_archive(tree) and archive_layout(tree) is not None
+    bucket, key = Bucket(tree.parent), manifest_key(tree.name)
+    manifest = bucket.get(key)
+    assert isinstance(manifest, dict)
+    bucket.put(key, {**manifest, "filename": "demo-1.0-py2-none-any.whl"})
+    assert archive_wheel_name(tree) == ("demo-1.0-py2-none-any.whl", None)
+    bucket.put(key, {**manifest, "wheel_sha256": "0" * 64})  # another wheel's manifest
+    assert archive_wheel_name(tree) is None and not verify_archive(tree)
+    bucket.put(key, manifest)
+    assert verify_archive(tree)
+    path = bucket.path(key)
+    path.write_bytes(path.read_bytes()[:-1] + b"\0")  # in place: garbled
+    assert archive_wheel_name(tree) is None and not verify_archive(tree)
+    assert archive_layout(tree) is None

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xv import digests
-from xv.cache import Bucket
+from xv.cache import Bucket, decode_entry
 from xv.errors import InstallError
 from xv.install.record import RecordEntry, hash_file, new_hasher, parse_record, record_hash
 from xv.names import canonicalize_name
@@ -115,7 +115,7 @@ def archive_layout(final: str | os.PathLike[str]) -> WheelLayout | None:
     (the tree's name); its file list is the manifest's, which the tree was verified
     against. The files it was read from are hashed by every verification."""
     root = Path(final)
-    manifest = _manifests(root.parent).get(manifest_key(root.name))
+    manifest = _manifest(root)
     try:
         if manifest is None or manifest["wheel_sha256"] != root.name:
             return None
@@ -134,7 +134,7 @@ def archive_wheel_name(final: str | os.PathLike[str]) -> tuple[str, str | None] 
     if not os.path.isdir(final):  # most hashes of a lock name no cached tree
         return None
     root = Path(final)
-    manifest = _manifests(root.parent).get(manifest_key(root.name))
+    manifest = _manifest(root)
     try:
         if manifest is None or manifest["wheel_sha256"] != root.name:
             return None
@@ -154,6 +154,42 @@ def manifest_key(digest: str) -> str:
 def _manifests(archive_dir: str | os.PathLike[str]) -> Bucket:
     """The manifests live beside the trees (``<sha256>.manifest``), checksummed msgpack."""
     return Bucket(Path(archive_dir))
+
+
+# Manifests decoded in this process, by path: the identity of the file they were read from
+# (inode, size, mtime), and the value. Bounded: a big lock's are not all kept.
+_DECODED: dict[str, tuple[tuple[int, int, int], Any]] = {}
+_DECODED_MAX = 64
+
+
+def _manifest(root: Path) -> Any | None:
+    """The manifest of the tree at ``root`` (``Bucket.get``'s value), decoded once while its
+    file stays the same one: a sync asks for each tree's three times (to choose it, to verify
+    it, for its layout), and decoding (checksum, msgpack) cost ~0.1 ms each. The identity is
+    the descriptor's the bytes are read from, so it is that of the bytes decoded; a manifest
+    is replaced (never written in place) by :meth:`Bucket.put`, giving a new inode."""
+    bucket = _manifests(root.parent)
+    key = manifest_key(root.name)
+    path = os.fspath(bucket.path(key))
+    try:
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            identity = (info.st_ino, info.st_size, info.st_mtime_ns)
+            known = _DECODED.get(path)
+            if known is not None and known[0] == identity:
+                return known[1]
+            raw = handle.read()
+    except OSError:
+        return None
+    try:
+        value = decode_entry(raw)
+    except ValueError:
+        bucket.delete(key)  # as Bucket.get: an entry that does not decode is removed
+        return None
+    if len(_DECODED) >= _DECODED_MAX:
+        del _DECODED[next(iter(_DECODED))]
+    _DECODED[path] = (identity, value)
+    return value
 
 
 def verify_archive(final: str | os.PathLike[str], *, full: bool = False) -> bool:
@@ -181,7 +217,7 @@ def verify_archive(final: str | os.PathLike[str], *, full: bool = False) -> bool
     root = Path(final)
     if not root.is_dir():
         return False
-    manifest = _manifests(root.parent).get(manifest_key(root.name))
+    manifest = _manifest(root)
     try:
         if manifest is None or manifest["wheel_sha256"] != root.name:
             return False
