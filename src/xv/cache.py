@@ -53,6 +53,7 @@ import msgpack
 
 from xv import atomic, digests
 from xv.dirs import user_cache_dir
+from xv.fast import trace
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +225,7 @@ class Bucket:
         envelope, twice its size for each write in flight.
         """
         if self.root is None:
+            trace.stop()  # not kept: a warm run would not find it (xv.fast)
             return False
         return self._write(key, encode_entry(value))
 
@@ -243,6 +245,7 @@ class Bucket:
     def put_bytes(self, key: str, data: bytes) -> bool:
         """Store ``data`` atomically under ``key``. False (and a warning) if not written."""
         if self.root is None:
+            trace.stop()
             return False
         return self._write(key, [data])
 
@@ -252,6 +255,7 @@ class Bucket:
             write_atomic(target, chunks)
         except OSError as exc:
             log.warning("could not write cache entry %s: %s", target, exc)
+            trace.stop()  # not kept: a warm run would not find it (xv.fast)
             return False
         return True
 

@@ -108,16 +108,16 @@ def main(prog: str, load: Callable[[], Callable[[], Any]]) -> None:
         return
     from xv.fast import trace  # before the run: it keeps the real os.stat
 
-    trace.run_recording(load, path)
+    root = cache_root() if prog == "xv-compile" else None
+    trace.run_recording(load, path, root)
 
 
 def _may_answer(prog: str, argv: list[str]) -> bool:
     """Whether a record could answer (and so a run be recorded): not when turned off, when
-    stdin is an input, or for an ``xv-compile`` that is not a ``--check`` (only its
-    answers come from a record; the others would be traced for nothing)."""
+    stdin is an input, or for ``--refresh`` (which asks the index whatever the cache holds)."""
     if os.environ.get(ENV_OFF) or "-" in argv:
         return False
-    return prog != "xv-compile" or "--check" in argv
+    return prog != "xv-compile" or not any(a.startswith("--refresh") for a in argv)
 
 
 # -- the key and where its record lives ----------------------------------------
@@ -269,12 +269,35 @@ def replay(path: str) -> tuple[int, list[list[Any]], object] | None:
     code, out, elapsed_at = doc.get("code"), doc.get("out"), doc.get("elapsed_at")
     if not (isinstance(code, int) and code == 0 and _is_output(out)):
         return None
-    if not witnessed(doc.get("witness")):
+    until = doc.get("until")
+    if until is not None and not (isinstance(until, float | int) and time.time() < until):
+        return None
+    writes = doc.get("writes", [])
+    if not _are_writes(writes) or not witnessed(doc.get("witness")):
         return None
     sync = doc.get("sync")
     if sync is not None and not _sync_unchanged(sync):
         return None
+    if writes:
+        _write_files(writes)
     return code, out, elapsed_at
+
+
+def _are_writes(writes: object) -> TypeGuard[list[list[str]]]:
+    return isinstance(writes, list) and all(
+        isinstance(w, list) and len(w) == 2 and all(isinstance(p, str) for p in w) for w in writes
+    )
+
+
+def _write_files(writes: list[list[str]]) -> None:
+    """The files the recorded run replaced outside the cache (its output), written as it
+    wrote them (:func:`xv.compile.output.write_output`: :mod:`xv.atomic`, durable)."""
+    import binascii
+
+    from xv import atomic
+
+    for target, data in writes:
+        atomic.write_atomic(target, binascii.a2b_base64(data), durable=True)
 
 
 def _is_output(out: object) -> TypeGuard[list[list[Any]]]:

@@ -17,7 +17,7 @@ import json
 import os
 import sys
 
-from xv.fast import FORMAT, state
+from xv.fast import BUCKET, FORMAT, state
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -35,6 +35,8 @@ _TAINTS = frozenset(
         "os.putenv", "os.unsetenv",
     )
 )  # fmt: skip
+_REMOVING = frozenset(("os.remove", "os.rmdir", "shutil.rmtree", "os.truncate", "os.link"))
+_AT_FDCWD = -1  # the dir_fd CPython's audit events give for "none"
 _WRITING = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 _real_stat = os.stat  # imported before the run patches them (xv.fast.main)
 _real_lstat = os.lstat
@@ -52,6 +54,13 @@ class _Recorder:
         self.seen: dict[tuple[str, str], State] = {}
         self.out: list[list[Any]] = []
         self.answer: dict[str, Any] | None = None
+        # A compile run (``network``): sockets allowed, writes accounted for (module docstring).
+        self.network = False
+        self.cache_root = ""
+        self.until: float | None = None  # the earliest moment a page it used stops being fresh
+        self.renamed: dict[str, str] = {}  # destination -> source, in order
+        self.opened_for_writing: set[str] = set()
+        self.made: set[str] = set()
 
     def hook(self, event: str, args: tuple[Any, ...]) -> None:
         if not self.active or self.tainted or self.is_paused():
@@ -60,14 +69,27 @@ class _Recorder:
             self._opened(*args[:3])
         elif event in ("os.listdir", "os.scandir"):
             self._see(args[0] if args and args[0] is not None else ".", "list")
-        elif event in _TAINTS or event.startswith("socket."):
+        elif event == "os.rename" and self.network:
+            self._renamed(*args[:4])
+        elif event == "os.mkdir" and self.network:
+            relative = len(args) > 2 and args[2] not in (None, _AT_FDCWD)
+            self._made(None if relative or not args else args[0])
+        elif event in _REMOVING and self.network:
+            # A cache entry deleted (a page that may not be stored, an undecodable entry) or
+            # any other file removed: a warm run would not find what this run found.
+            self.tainted = True
+        elif event.startswith("socket."):
+            self.tainted = self.tainted or not self.network  # a compile run may fetch
+        elif event in _TAINTS:
             self.tainted = True
 
     def _opened(self, path: Any, mode: Any, flags: Any) -> None:
-        if isinstance(mode, str) and any(c in mode for c in "wax+"):
-            return  # writes are not what the answer read
-        if mode is None and isinstance(flags, int) and flags & _WRITING:
-            return  # os.open of a lock file or an atomic write
+        writing = isinstance(mode, str) and any(c in mode for c in "wax+")
+        if writing or (mode is None and isinstance(flags, int) and flags & _WRITING):
+            # Not what the answer read. A compile run's own writes: kept to check (below).
+            if self.network and isinstance(path, str | bytes | os.PathLike):
+                self.opened_for_writing.add(os.path.abspath(os.fsdecode(path)))
+            return
         if isinstance(path, str | bytes) and os.fsdecode(path).endswith(_CODE):
             self._see(path, "code")
         else:
@@ -86,6 +108,30 @@ class _Recorder:
         with self.pause():
             # A file's state when first seen; recorded only if it is the same at the end.
             self.seen[name, kind] = state(name, "stat" if kind == "bytes" else kind)
+
+    def _in_cache(self, name: str) -> bool:
+        return bool(self.cache_root) and name.startswith(self.cache_root + os.sep)
+
+    def _renamed(self, src: Any, dst: Any, src_fd: Any = None, dst_fd: Any = None) -> None:
+        """An atomic write's rename: a cache entry (witnessed by its final bytes) or a file
+        the replay writes again (the output); never a descriptor-relative one."""
+        names = (str, bytes, os.PathLike)
+        relative = (src_fd, dst_fd) != (_AT_FDCWD, _AT_FDCWD) and (src_fd, dst_fd) != (None, None)
+        if relative or not (isinstance(src, names) and isinstance(dst, names)):
+            self.tainted = True
+            return
+        target = os.path.abspath(os.fsdecode(dst))
+        if self._in_cache(target) and os.sep + BUCKET + os.sep in target:
+            self.tainted = True  # another fast record written by this run: not one to replay
+            return
+        self.renamed[target] = os.path.abspath(os.fsdecode(src))
+
+    def _made(self, path: Any) -> None:
+        """A directory made: checked at the end (the cache's, or an output's parent)."""
+        if isinstance(path, str | bytes | os.PathLike):
+            self.made.add(os.path.abspath(os.fsdecode(path)))
+        else:
+            self.tainted = True
 
     def stat(self, path: Any, *args: Any, dir_fd: Any = None, follow_symlinks: bool = True) -> Any:
         if dir_fd is not None:
@@ -109,15 +155,78 @@ class _Recorder:
 
     def witnesses(self) -> list[list[Any]] | None:
         """The witnesses' states now, or None when one changed during the run (or cannot be
-        witnessed)."""
+        witnessed). A compile run's own writes: the files it replaced outside the cache are
+        witnessed by their state before the run (the replay writes them again), the cache
+        entries it wrote by their bytes now."""
+        written = self._written()
+        if written is None:
+            return None
         found = []
         for (path, kind), first in self.seen.items():
+            if self.renamed and self._is_written(path, written):
+                if os.path.abspath(path) not in self.renamed or not self._in_cache(
+                    os.path.abspath(path)
+                ):
+                    found.append([path, "stat" if kind == "bytes" else kind, first])
+                continue
             if state(path, "stat" if kind == "bytes" else kind) != first:
                 return None
             now = state(path, kind)
             if now[0] == "?" or (kind == "bytes" and state(path, "stat") != first):
                 return None
             found.append([path, kind, now])
+        for target in self.renamed:
+            if self._in_cache(target):
+                now = state(target, "bytes")
+                if now[0] != "B":
+                    return None
+                found.append([target, "bytes", now])
+        return found
+
+    def _written(self) -> set[str] | None:
+        """The files outside the cache this run replaced, or None when it wrote anything
+        else: a file opened for writing that it did not rename into place, a directory that
+        is neither the cache's nor an output's parent."""
+        if not self.network:
+            return set()
+        outside = {t for t in self.renamed if not self._in_cache(t)}
+        sources = set(self.renamed.values())
+        for name in self.opened_for_writing:
+            if not (self._in_cache(name) or name in sources):
+                return None
+        parents = {os.path.dirname(t) for t in outside}
+        for name in self.made:
+            if not (
+                self._in_cache(name)
+                or name == self.cache_root
+                or any(p == name or p.startswith(name + os.sep) for p in parents)
+            ):
+                return None
+        return outside | {os.path.realpath(t) for t in outside}
+
+    def _is_written(self, path: str, written: set[str]) -> bool:
+        full = os.path.abspath(path)
+        if full in written or full in self.renamed:
+            return True
+        base = os.path.basename(full)  # realpath (several lstat calls) only where it may match
+        return any(os.path.basename(t) == base for t in written) and (
+            os.path.realpath(full) in written
+        )
+
+    def writes(self) -> list[list[str]] | None:
+        """What the replay writes: each file replaced outside the cache, with its bytes."""
+        import base64
+
+        found = []
+        for target in self.renamed:
+            if self._in_cache(target):
+                continue
+            try:
+                with open(target, "rb") as handle:
+                    data = handle.read()
+            except OSError:
+                return None
+            found.append([target, base64.b64encode(data).decode("ascii")])
         return found
 
 
@@ -131,6 +240,17 @@ def note(kind: str, **material: Any) -> None:
     recorded. Does nothing when the run did not start here (a test, a library caller)."""
     if _recorder is not None and _recorder.active:
         _recorder.answer = {"kind": kind, **material}
+
+
+def fresh_until(moment: float | None) -> None:
+    """Called by a compile run for each cached page it uses or stores: the moment it stops
+    being fresh (None: never fresh without asking the index, so the run is not recorded)."""
+    recorder = _recorder
+    if recorder is not None and recorder.active:
+        if moment is None:
+            stop()
+        elif recorder.until is None or moment < recorder.until:
+            recorder.until = moment
 
 
 def stop() -> None:
@@ -210,9 +330,16 @@ class _Stdin:
         return getattr(self._stream, name)
 
 
-def run_recording(load: Callable[[], Callable[[], Any]], path: str) -> None:
+def run_recording(
+    load: Callable[[], Callable[[], Any]], path: str, cache_root: str | None = None
+) -> None:
+    """Run the command, recording it to ``path``. ``cache_root``: a compile run, whose
+    network use and writes are allowed as the module docstring of :mod:`xv.fast` says."""
     global _recorder, _hooked
     recorder = _recorder = _Recorder()
+    if cache_root:
+        recorder.network = True
+        recorder.cache_root = os.path.abspath(cache_root)
     if not _hooked:
         sys.addaudithook(_audit)
         _hooked = True
@@ -233,7 +360,8 @@ def run_recording(load: Callable[[], Callable[[], Any]], path: str) -> None:
     finally:
         recorder.active = False
         sys.stdin, sys.stdout, sys.stderr, os.stat, os.lstat = saved
-        if code == 0 and recorder.answer is not None and not recorder.tainted:
+        answered = recorder.answer is not None or recorder.network
+        if code == 0 and answered and not recorder.tainted:
             _store(path, recorder)
         _recorder = None
 
@@ -248,13 +376,20 @@ def _store(path: str, recorder: _Recorder) -> None:
     """Write the record (best effort: a cache that cannot take it is only slower)."""
     witnesses = recorder.witnesses()
     answer = recorder.answer
-    if witnesses is None or answer is None:
+    writes = recorder.writes()
+    if witnesses is None or writes is None:
         return
     out = [list(chunk) for chunk in recorder.out]
     doc: dict[str, Any] = {"format": FORMAT, "code": 0, "witness": witnesses}
-    if answer["kind"] == "sync":
+    if writes:
+        doc["writes"] = writes
+    if recorder.until is not None:
+        doc["until"] = recorder.until
+    if answer is not None and answer["kind"] == "sync":
         doc["sync"] = {"head": answer["head"], "key": answer["key"]}
-        doc["elapsed_at"] = _cut_elapsed(out)
+        doc["elapsed_at"] = _cut_elapsed(out, "Audited ")
+    elif recorder.network:  # uv's "Resolved 32 packages in 0.41s": the replay's own duration
+        doc["elapsed_at"] = _cut_elapsed(out, "Resolved ")
     doc["out"] = out
     try:
         data = json.dumps(doc).encode("utf-8", "surrogateescape")
@@ -267,12 +402,12 @@ def _store(path: str, recorder: _Recorder) -> None:
         pass
 
 
-def _cut_elapsed(out: list[list[Any]]) -> list[int] | None:
-    """Take the duration out of the last ``Audited 3 packages in 12ms`` line on stderr;
-    where it was (None with ``-q``: no such line)."""
+def _cut_elapsed(out: list[list[Any]], head: str) -> list[int] | None:
+    """Take the duration out of the last ``Audited 3 packages in 12ms`` line (``head``) on
+    stderr; where it was (None with ``-q``: no such line)."""
     for index in range(len(out) - 1, -1, -1):
         fd, text = out[index]
-        if fd == 2 and text.startswith("Audited ") and text.endswith("\n") and " in " in text:
+        if fd == 2 and text.startswith(head) and text.endswith("\n") and " in " in text:
             offset = text.rindex(" in ") + len(" in ")
             out[index][1] = text[:offset] + "\n"
             return [index, offset]

@@ -44,6 +44,7 @@ from urllib.parse import urlsplit
 from xv import atomic
 from xv.cache import Cache, CacheBucket
 from xv.errors import HashMismatchError, NetworkError, OfflineError
+from xv.fast import trace
 from xv.index import pageform, simple
 from xv.index.httpcache import PageRules
 from xv.index.settings import DEFAULT_INDEX_URL, IndexSettings
@@ -234,12 +235,15 @@ class IndexClient:
             log.debug("%s: index page from the cache (offline)", name)
             return entry.page
         revalidate = self.settings.refresh and url not in self._revalidated
+        if self.settings.refresh:
+            trace.stop()  # --refresh (however set) is never answered by the fast path
         if (
             entry is not None
             and not revalidate
             and self._rules.is_fresh(url, entry.headers, entry.fetched)
         ):
             log.debug("%s: index page from the cache", name)
+            trace.fresh_until(self._rules.fresh_until(entry.headers, entry.fetched))
             return entry.page
         if not network:
             raise _NeedsNetwork(url)
@@ -264,6 +268,7 @@ class IndexClient:
                 entry.page, time.time(), self._rules.renewed(url, entry.headers, response.headers)
             )
             _write_entry(self._pages, url, renewed)
+            trace.fresh_until(self._rules.fresh_until(renewed.headers, renewed.fetched))
             return renewed.page
         if response.status_code in (404, 410):
             log.debug("%s: not on %s (HTTP %d)", name, redact_url(url), response.status_code)
@@ -307,6 +312,7 @@ class IndexClient:
             self._pages.delete(url)
         else:
             self._pages.put(url, (plain, fetched, kept))
+            trace.fresh_until(self._rules.fresh_until(kept, fetched))
 
     # -- downloads -------------------------------------------------------------
 

@@ -213,6 +213,26 @@ class PageRules:
                 lifetime = max(0, calendar.timegm(expires[:6]) - date)
         return lifetime > age
 
+    def fresh_until(self, stored: Mapping[str, str], fetched: float) -> float | None:
+        """The moment :meth:`is_fresh` starts answering False for this stored page (it is
+        fresh while ``now < date + lifetime``), for the fast path's record of a compile run
+        (:mod:`xv.fast`); None when it is never fresh or the controller would decide."""
+        effective = _with_heuristic(stored, fetched, self.default_ttl)
+        directives = parse_cache_control(effective)
+        dated = parsedate_tz(effective["date"])
+        if "no-cache" in directives or dated is None:
+            return None
+        date = calendar.timegm(dated[:6])
+        lifetime = 0
+        max_age = directives.get("max-age")
+        if max_age is not None:
+            lifetime = max_age
+        elif "expires" in effective:
+            expires = parsedate_tz(effective["expires"])
+            if expires is not None:
+                lifetime = max(0, calendar.timegm(expires[:6]) - date)
+        return float(date + lifetime) if lifetime > 0 else None
+
     def is_fresh_by_controller(self, url: str, effective: Mapping[str, str]) -> bool:
         """The controller's own answer for headers already through :func:`_with_heuristic`."""
         controller, cache, request = self._controller(url, None)
