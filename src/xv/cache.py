@@ -109,6 +109,8 @@ class Cache:
 
     def __init__(self, root: Path | str | None) -> None:
         self.root: Path | None = Path(root) if root is not None else None
+        if root is not None:
+            trace.uses_cache(os.fspath(root))  # its entries' writes are witnessed (xv.fast)
 
     @classmethod
     def default(cls, cache_dir: str | None = None, no_cache: bool = False) -> Cache:

@@ -45,13 +45,18 @@ def test_a_network_run_is_replayed_byte_for_byte(idx: LocalIndex, tmp_path: Path
     cold, fast = cold_then_fast(idx, tmp_path)
     assert fast.fast
     replayed = OUT.read_bytes()
-    assert (fast.stdout, without_elapsed(fast.stderr)) == (cold.stdout, without_elapsed(cold.stderr))
+    assert (fast.stdout, without_elapsed(fast.stderr)) == (
+        cold.stdout,
+        without_elapsed(cold.stderr),
+    )
     OUT.unlink()
     slow = compile_(idx, tmp_path, XV_NO_FAST="1")
     assert not slow.fast and slow.code == 0
     assert OUT.read_bytes() == replayed
-    assert (slow.stdout, without_elapsed(slow.stderr)) == (fast.stdout, without_elapsed(fast.stderr))
-
+    assert (slow.stdout, without_elapsed(slow.stderr)) == (
+        fast.stdout,
+        without_elapsed(fast.stderr),
+    )
 
 
 def test_the_record_holds_the_moment_its_pages_stop_being_fresh(
@@ -212,3 +217,16 @@ def test_a_replay_then_a_changed_output_runs_normally(idx: LocalIndex, tmp_path:
     again = compile_(idx, tmp_path)  # the output the replay wrote is there now
     assert again.code == 0 and not again.fast
 
+
+def test_a_cache_dir_option_is_the_cache_witnessed(idx: LocalIndex, tmp_path: Path) -> None:
+    """``--cache-dir`` (the benchmark's way): its entries are witnesses, not outputs."""
+    _, fast = cold_then_fast(idx, tmp_path, "--cache-dir", "other-cache")
+    assert fast.fast
+    (record,) = records(tmp_path)
+    doc = json.loads(record.read_bytes())
+    assert [os.path.basename(w[0]) for w in doc["writes"]] == ["requirements.txt"]
+    assert any("other-cache" in w[0] and w[1] == "bytes" for w in doc["witness"])
+    OUT.unlink()
+    (entry,) = [p for p in Path("other-cache").glob("simple-v2/*") if "alpha" in p.name]
+    entry.write_bytes(entry.read_bytes() + b"\0")
+    assert not compile_(idx, tmp_path, "--cache-dir", "other-cache").fast

@@ -108,8 +108,7 @@ def main(prog: str, load: Callable[[], Callable[[], Any]]) -> None:
         return
     from xv.fast import trace  # before the run: it keeps the real os.stat
 
-    root = cache_root() if prog == "xv-compile" else None
-    trace.run_recording(load, path, root)
+    trace.run_recording(load, path, network=prog == "xv-compile")
 
 
 def _may_answer(prog: str, argv: list[str]) -> bool:

@@ -17,7 +17,7 @@ import json
 import os
 import sys
 
-from xv.fast import BUCKET, FORMAT, state
+from xv.fast import FORMAT, state
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -56,7 +56,8 @@ class _Recorder:
         self.answer: dict[str, Any] | None = None
         # A compile run (``network``): sockets allowed, writes accounted for (module docstring).
         self.network = False
-        self.cache_root = ""
+        self.cache_roots: set[str] = set()  # the caches the run uses (xv.cache.Cache)
+        self.record_dir = ""  # the fast records' directory: never written by the run
         self.until: float | None = None  # the earliest moment a page it used stops being fresh
         self.renamed: dict[str, str] = {}  # destination -> source, in order
         self.opened_for_writing: set[str] = set()
@@ -110,7 +111,7 @@ class _Recorder:
             self.seen[name, kind] = state(name, "stat" if kind == "bytes" else kind)
 
     def _in_cache(self, name: str) -> bool:
-        return bool(self.cache_root) and name.startswith(self.cache_root + os.sep)
+        return any(name == root or name.startswith(root + os.sep) for root in self.cache_roots)
 
     def _renamed(self, src: Any, dst: Any, src_fd: Any = None, dst_fd: Any = None) -> None:
         """An atomic write's rename: a cache entry (witnessed by its final bytes) or a file
@@ -121,7 +122,7 @@ class _Recorder:
             self.tainted = True
             return
         target = os.path.abspath(os.fsdecode(dst))
-        if self._in_cache(target) and os.sep + BUCKET + os.sep in target:
+        if os.path.dirname(target) == self.record_dir:
             self.tainted = True  # another fast record written by this run: not one to replay
             return
         self.renamed[target] = os.path.abspath(os.fsdecode(src))
@@ -194,11 +195,10 @@ class _Recorder:
         for name in self.opened_for_writing:
             if not (self._in_cache(name) or name in sources):
                 return None
-        parents = {os.path.dirname(t) for t in outside}
-        for name in self.made:
+        parents = {os.path.dirname(t) for t in outside} | self.cache_roots
+        for name in self.made:  # the cache's directories, an output's or a cache's parents
             if not (
                 self._in_cache(name)
-                or name == self.cache_root
                 or any(p == name or p.startswith(name + os.sep) for p in parents)
             ):
                 return None
@@ -330,16 +330,21 @@ class _Stdin:
         return getattr(self._stream, name)
 
 
-def run_recording(
-    load: Callable[[], Callable[[], Any]], path: str, cache_root: str | None = None
-) -> None:
-    """Run the command, recording it to ``path``. ``cache_root``: a compile run, whose
-    network use and writes are allowed as the module docstring of :mod:`xv.fast` says."""
+def uses_cache(root: str) -> None:
+    """Called when the run makes a cache (:class:`xv.cache.Cache`): the files it writes
+    there are cache entries, witnessed by their bytes (see :mod:`xv.fast`)."""
+    recorder = _recorder
+    if recorder is not None and recorder.active:
+        recorder.cache_roots.add(os.path.abspath(os.path.expanduser(root)))
+
+
+def run_recording(load: Callable[[], Callable[[], Any]], path: str, network: bool = False) -> None:
+    """Run the command, recording it to ``path``. ``network``: a compile run, whose network
+    use and writes are allowed as the module docstring of :mod:`xv.fast` says."""
     global _recorder, _hooked
     recorder = _recorder = _Recorder()
-    if cache_root:
-        recorder.network = True
-        recorder.cache_root = os.path.abspath(cache_root)
+    recorder.network = network
+    recorder.record_dir = os.path.dirname(os.path.abspath(path))
     if not _hooked:
         sys.addaudithook(_audit)
         _hooked = True
@@ -369,7 +374,10 @@ def run_recording(
 def _audit(event: str, args: tuple[Any, ...]) -> None:
     recorder = _recorder
     if recorder is not None:
-        recorder.hook(event, args)
+        try:
+            recorder.hook(event, args)
+        except Exception:  # an audit hook that raises fails the audited call: never that
+            recorder.tainted = True
 
 
 def _store(path: str, recorder: _Recorder) -> None:
