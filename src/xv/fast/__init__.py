@@ -1,5 +1,5 @@
 """The fast path of the console scripts: an invocation that changed nothing, answered
-before click loads.
+before click loads (and a normal ``xv-compile``, replayed: see the end of this docstring).
 
 ``xv-compile --check`` on a fresh lock and a no-op ``xv-sync`` are answered by records
 (:mod:`xv.compile.check`, :mod:`xv.sync.record`), but reaching them costs click, the settings
@@ -44,10 +44,53 @@ inode); a file's state read through ``os.scandir`` entries rather than ``os.stat
 record paths do not decide on those: the sync record's own scan is recomputed here); and,
 as the records themselves, whatever the index published since (``--refresh`` skips both).
 
+**A normal ``xv-compile``** (not only ``--check``) that exits 0 is recorded too, network or
+not, so that the next identical invocation is its replay: the output file written again
+with :mod:`xv.atomic` (the same bytes, durably, the mode of the file it replaces, as
+:func:`xv.compile.output.write_output` writes it) and the same text printed (the duration
+of ``Resolved 32 packages in 0.41s`` is the replay's own). Such a run may use the network;
+what it writes is accounted for (:mod:`xv.fast.trace`): files renamed into place inside a
+cache it opened (:class:`xv.cache.Cache`: pages, metadata, the ``--check`` record) and
+outside it (the output: its bytes go into the record), directories made in the cache or
+above an output, and nothing else (a file removed, a cache entry deleted, a file written
+without a rename, another process: not recorded).
+
+*Why the replay is the answer a normal warm run would give.* A warm run with the same key
+reads the same inputs and configuration (witnessed by their bytes, as above), finds the
+output file as this run found it (its state before the run is the witness: absent stays
+absent; a file that was there must be the very same file, by inode, size and mtime, since
+its pins are the run's preferences), and answers every page and metadata question from the
+cache, since every one this run used it either read there (a witness by its bytes) or
+fetched and stored there (a witness by the bytes it wrote, sha256: entries are replaced by
+rename, but one edited in place or planted with its old mtime must not pass, and hashing
+the few MB a web compile reads costs ~10 ms). The warm run's decisions then read the same
+bytes, so it computes the same output. Anything fetched and *not* kept makes the run
+unrecordable: a page its headers forbid storing (``no-store``, deleted: a removal), one
+with credentials in its links (deleted), a cache write that failed, ``--no-cache``
+(:func:`xv.fast.trace.stop` from :mod:`xv.cache`).
+
+*Time.* A warm run answers a page from the cache only while it is fresh
+(:meth:`xv.index.httpcache.PageRules.is_fresh`: ``now < Date + lifetime``, the lifetime from
+``max-age``, else ``Expires``, else the ``default_ttl`` of 600 s; a mirror without
+Cache-Control gets the 600 s). Each page the run used or stored reports that moment
+(:func:`xv.fast.trace.fresh_until`); the record keeps the earliest (``until``) and the replay
+is refused at or after it; a page never fresh without asking (``no-cache``, an unreadable
+``Date``) makes the run unrecordable. Metadata entries are keyed by the file's hash and never
+expire. ``--offline`` uses pages whatever their age, as its replay does.
+
+*Refresh.* ``--refresh`` never replays (not recorded, not answered), nor does ``-U``, which
+implies it (as in uv): each revalidates every page with the index; the client stops the
+recording whenever refresh is in force, however it was set. ``-P`` on fresh pages is an
+ordinary run and is replayed. Runs that build (an sdist, a local or VCS project) start a
+process, so they are never recorded; a local project whose metadata is read statically is
+witnessed like any file it reads.
+
 Threat model: the fast record lives in the user's cache directory beside the check records
 (``check-v1``), whose entries already decide ``--check``'s answer; someone who can write
 there can make ``--check`` answer "fresh" today, and with this record can also choose what
-the replay prints (text only, to the invoking user's own terminal). For ``xv-sync`` a forged
+the replay prints (text only, to the invoking user's own terminal) and what a compile
+replay writes to a file that invocation itself writes (the output it names, with the
+user's own rights), nothing a normal run with a forged cache page could not write there. For ``xv-sync`` a forged
 record can only make the command print that nothing changed and change nothing; the
 environment is never written from it. Records are JSON (never unpickled or unmarshalled),
 checked field by field; a record that does not decode is a miss and is rewritten.
