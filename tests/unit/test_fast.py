@@ -157,3 +157,64 @@ def test_a_run_no_record_answers_stops_being_witnessed(tmp_path: Path) -> None:
     assert str(tmp_path / "before") in seen and str(tmp_path / "after") not in seen
     assert not (tmp_path / "record.json").exists()
     assert (os.stat, os.lstat) == (trace._real_stat, trace._real_lstat)
+
+
+@pytest.mark.parametrize("done", [True, False])
+def test_a_compile_run_is_recorded_only_once_its_cache_writes_are_done(
+    tmp_path: Path, done: bool
+) -> None:
+    """trace.owed: a cache write the run handed out and never finished (a warm run would
+    not find what it fetched) leaves the run unrecorded."""
+    from xv.fast import trace
+
+    def command() -> None:
+        write = trace.owed(lambda: None)
+        if done:
+            write()
+
+    trace.run_recording(lambda: command, str(tmp_path / "record.json"), network=True)
+    assert (tmp_path / "record.json").exists() == done
+
+
+def test_a_compile_run_that_removes_a_file_is_not_recorded(tmp_path: Path) -> None:
+    from xv.fast import trace
+
+    (tmp_path / "gone").write_text("a")
+    trace.run_recording(
+        lambda: (tmp_path / "gone").unlink, str(tmp_path / "record.json"), network=True
+    )
+    assert not (tmp_path / "record.json").exists()
+
+
+def test_a_compile_run_that_writes_outside_a_rename_is_not_recorded(tmp_path: Path) -> None:
+    from xv.fast import trace
+
+    command = lambda: (tmp_path / "x").write_text("a")  # noqa: E731
+    trace.run_recording(lambda: command, str(tmp_path / "record.json"), network=True)
+    assert not (tmp_path / "record.json").exists()
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{}, {"cache-control": "max-age=120"}, {"expires": "Thu, 01 Jan 2026 00:00:50 GMT"}],
+)
+def test_fresh_until_is_where_is_fresh_turns(
+    monkeypatch: pytest.MonkeyPatch, extra: dict[str, str]
+) -> None:
+    """The record's deadline is exactly when the cache's own freshness test turns."""
+    from xv.index import httpcache
+
+    rules = httpcache.PageRules(600)
+    headers = {"date": "Thu, 01 Jan 2026 00:00:00 GMT", **extra}
+    until = rules.fresh_until(headers, 0.0)
+    assert until is not None
+    for moment, fresh in ((until - 1, True), (until - 0.001, True), (until, False)):
+        monkeypatch.setattr(httpcache.time, "time", lambda m=moment: m)
+        assert rules.is_fresh("u", headers, 0.0) is fresh
+
+
+def test_a_page_never_fresh_has_no_deadline() -> None:
+    from xv.index.httpcache import PageRules
+
+    headers = {"date": "Thu, 01 Jan 2026 00:00:00 GMT", "cache-control": "no-cache"}
+    assert PageRules(600).fresh_until(headers, 0.0) is None

@@ -62,6 +62,8 @@ class _Recorder:
         self.renamed: dict[str, str] = {}  # destination -> source, in order
         self.opened_for_writing: set[str] = set()
         self.made: set[str] = set()
+        self.owed: list[int] = []  # cache writes handed out (appends: atomic across threads)
+        self.paid: list[int] = []  # ... and done
 
     def hook(self, event: str, args: tuple[Any, ...]) -> None:
         if not self.active or self.tainted or self.is_paused():
@@ -330,6 +332,23 @@ class _Stdin:
         return getattr(self._stream, name)
 
 
+def owed(write: Callable[[], object]) -> Callable[[], object]:
+    """``write`` (a cache write deferred by the run, :meth:`xv.index.client.IndexClient.later`),
+    counted: a run that ends before every such write is done is not recorded, since a warm
+    run would not find what it fetched."""
+    recorder = _recorder
+    if recorder is None or not recorder.active:
+        return write
+    recorder.owed.append(1)
+
+    def counted() -> object:
+        result = write()
+        recorder.paid.append(1)
+        return result
+
+    return counted
+
+
 def uses_cache(root: str) -> None:
     """Called when the run makes a cache (:class:`xv.cache.Cache`): the files it writes
     there are cache entries, witnessed by their bytes (see :mod:`xv.fast`)."""
@@ -366,6 +385,8 @@ def run_recording(load: Callable[[], Callable[[], Any]], path: str, network: boo
         recorder.active = False
         sys.stdin, sys.stdout, sys.stderr, os.stat, os.lstat = saved
         answered = recorder.answer is not None or recorder.network
+        if len(recorder.paid) != len(recorder.owed):
+            recorder.tainted = True
         if code == 0 and answered and not recorder.tainted:
             _store(path, recorder)
         _recorder = None

@@ -89,6 +89,7 @@ class IndexClient:
 
     def later(self, write: Callable[[], object]) -> None:
         """Run a cache write now, or hand it to :attr:`defer`."""
+        write = trace.owed(write)  # a run that exits before it is done is not recorded
         if self.defer is None:
             write()
         else:
