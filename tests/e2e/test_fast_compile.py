@@ -211,11 +211,27 @@ def test_a_failed_run_is_not_recorded(idx: LocalIndex, tmp_path: Path) -> None:
     assert again.code == 1 and not again.fast
 
 
-def test_a_replay_then_a_changed_output_runs_normally(idx: LocalIndex, tmp_path: Path) -> None:
+def test_an_output_written_back_unchanged_is_replayed(idx: LocalIndex, tmp_path: Path) -> None:
+    """A run with the output present that writes the same bytes back: the next run finds
+    what it found (witnessed by bytes, not by the old inode), so it is replayed; an edit to
+    the output, or the output made a symlink, gives the normal run."""
     _, fast = cold_then_fast(idx, tmp_path)
     assert fast.fast
-    again = compile_(idx, tmp_path)  # the output the replay wrote is there now
-    assert again.code == 0 and not again.fast
+    present = compile_(idx, tmp_path)  # the record saw no output: a normal run
+    assert present.code == 0 and not present.fast
+    written = OUT.read_bytes()
+    replayed = compile_(idx, tmp_path)
+    assert replayed.code == 0 and replayed.fast
+    assert OUT.read_bytes() == written
+    assert compile_(idx, tmp_path).fast  # and again: the replay wrote the same bytes
+    OUT.write_bytes(written.replace(b"beta==1.0", b"beta==1.0 "))
+    edited = compile_(idx, tmp_path)
+    assert edited.code == 0 and not edited.fast
+    Path("real.txt").write_bytes(OUT.read_bytes())
+    OUT.unlink()
+    OUT.symlink_to("real.txt")
+    linked = compile_(idx, tmp_path)
+    assert linked.code == 0 and not linked.fast and OUT.is_symlink()
 
 
 def test_a_cache_dir_option_is_the_cache_witnessed(idx: LocalIndex, tmp_path: Path) -> None:

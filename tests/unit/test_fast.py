@@ -209,7 +209,7 @@ def test_fresh_until_is_where_is_fresh_turns(
     until = rules.fresh_until(headers, 0.0)
     assert until is not None
     for moment, fresh in ((until - 1, True), (until - 0.001, True), (until, False)):
-        monkeypatch.setattr(httpcache.time, "time", lambda m=moment: m)
+        monkeypatch.setattr("xv.index.httpcache.time.time", lambda m=moment: m)
         assert rules.is_fresh("u", headers, 0.0) is fresh
 
 

@@ -59,7 +59,9 @@ without a rename, another process: not recorded).
 reads the same inputs and configuration (witnessed by their bytes, as above), finds the
 output file as this run found it (its state before the run is the witness: absent stays
 absent; a file that was there must be the very same file, by inode, size and mtime, since
-its pins are the run's preferences), and answers every page and metadata question from the
+its pins are the run's preferences; but an output the run read and wrote back with the
+same bytes, as itself and not through a symlink, is witnessed by those bytes as a regular
+file, kind ``file``: the next run finds what this one found, and a replay keeps it so), and answers every page and metadata question from the
 cache, since every one this run used it either read there (a witness by its bytes) or
 fetched and stored there (a witness by the bytes it wrote, sha256: entries are replaced by
 rename, but one edited in place or planted with its old mtime must not pass, and hashing
@@ -252,8 +254,9 @@ def _sha256(data: bytes) -> str:
 def state(path: str, kind: str) -> State:
     """A witness's state now. ``kind``: ``bytes`` (sha256 of a regular file), ``code`` and
     ``stat`` (type, mode, inode, size, mtime; a directory by its type), ``lstat`` (the
-    same without following a symlink), ``list`` (a directory's inode and mtime)."""
-    stat_of = _real_lstat if kind == "lstat" else _real_stat
+    same without following a symlink), ``list`` (a directory's inode and mtime), ``file``
+    (a regular file, not a symlink, by sha256: an output a compile run wrote back unchanged)."""
+    stat_of = _real_lstat if kind in ("lstat", "file") else _real_stat
     try:
         info = stat_of(path)
     except OSError as exc:
@@ -264,13 +267,13 @@ def state(path: str, kind: str) -> State:
     if mode & 0o170000 == 0o040000:
         return ["D"]  # asked whether it is a directory (or a symlink): not about its entries
     head: State = ["S", mode, info.st_ino, info.st_size, info.st_mtime_ns]
-    if kind != "bytes":
+    if kind not in ("bytes", "file"):
         return head
     if mode & 0o170000 != 0o100000:
         return ["?"]  # not a regular file: never recorded
     try:
         with open(path, "rb") as handle:
-            return ["B", _sha256(handle.read())]
+            return ["B" if kind == "bytes" else "F", _sha256(handle.read())]
     except OSError as exc:
         return ["!", exc.errno]
 
@@ -292,7 +295,7 @@ def witnessed(witnesses: object) -> bool:
     return True
 
 
-_KINDS = ("bytes", "code", "stat", "lstat", "list")
+_KINDS = ("bytes", "code", "stat", "lstat", "list", "file")
 
 
 # -- replay --------------------------------------------------------------------

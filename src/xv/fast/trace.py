@@ -62,6 +62,7 @@ class _Recorder:
         self.renamed: dict[str, str] = {}  # destination -> source, in order
         self.opened_for_writing: set[str] = set()
         self.made: set[str] = set()
+        self.first_bytes: dict[str, State] = {}  # a compile run's inputs' bytes when read
         self.owed: list[int] = []  # cache writes handed out (appends: atomic across threads)
         self.paid: list[int] = []  # ... and done
 
@@ -111,6 +112,9 @@ class _Recorder:
         with self.pause():
             # A file's state when first seen; recorded only if it is the same at the end.
             self.seen[name, kind] = state(name, "stat" if kind == "bytes" else kind)
+            if self.network and kind == "bytes" and not self._in_cache(os.path.abspath(name)):
+                # Its bytes now: an output the run rewrites is witnessed by them if unchanged.
+                self.first_bytes[os.path.abspath(name)] = state(name, "bytes")
 
     def _in_cache(self, name: str) -> bool:
         return any(name == root or name.startswith(root + os.sep) for root in self.cache_roots)
@@ -164,8 +168,11 @@ class _Recorder:
         written = self._written()
         if written is None:
             return None
-        found = []
+        same = self._rewritten_unchanged(written)
+        found = [[target, "file", state(target, "file")] for target in same]
         for (path, kind), first in self.seen.items():
+            if same and os.path.abspath(path) in same:
+                continue
             if self.renamed and self._is_written(path, written):
                 if os.path.abspath(path) not in self.renamed or not self._in_cache(
                     os.path.abspath(path)
@@ -205,6 +212,18 @@ class _Recorder:
             ):
                 return None
         return outside | {os.path.realpath(t) for t in outside}
+
+    def _rewritten_unchanged(self, written: set[str]) -> set[str]:
+        """The outputs this run read and wrote back with the same bytes, replaced as
+        themselves (not through a symlink): the next run finds what this one found, so they
+        are witnessed by their bytes now (kind ``file``) rather than by their old inode."""
+        same = set()
+        for target in written & set(self.renamed):
+            before = self.first_bytes.get(target)
+            now = state(target, "file")
+            if before is not None and (before[0], now[0]) == ("B", "F") and now[1] == before[1]:
+                same.add(target)
+        return same
 
     def _is_written(self, path: str, written: set[str]) -> bool:
         full = os.path.abspath(path)
