@@ -166,6 +166,18 @@ def _storable(status: int, headers: Mapping[str, str]) -> bool | None:
     return bool(headers.get("expires"))
 
 
+def _lifetime(effective: Mapping[str, str], directives: Mapping[str, int | None], date: int) -> int:
+    """A stored page's freshness lifetime in seconds: ``max-age``, else ``Expires - Date``."""
+    max_age = directives.get("max-age")
+    if max_age is not None:
+        return max_age
+    if "expires" in effective:
+        expires = parsedate_tz(effective["expires"])
+        if expires is not None:
+            return max(0, calendar.timegm(expires[:6]) - date)
+    return 0
+
+
 class PageRules:
     """Freshness, storing and revalidation of index pages; one per client."""
 
@@ -203,15 +215,7 @@ class PageRules:
             return self.is_fresh_by_controller(url, effective)
         date = calendar.timegm(dated[:6])
         age = max(0.0, time.time() - date)
-        lifetime = 0
-        max_age = directives.get("max-age")
-        if max_age is not None:
-            lifetime = max_age
-        elif "expires" in effective:
-            expires = parsedate_tz(effective["expires"])
-            if expires is not None:
-                lifetime = max(0, calendar.timegm(expires[:6]) - date)
-        return lifetime > age
+        return _lifetime(effective, directives, date) > age
 
     def fresh_until(self, stored: Mapping[str, str], fetched: float) -> float | None:
         """The moment :meth:`is_fresh` starts answering False for this stored page (it is
@@ -223,14 +227,7 @@ class PageRules:
         if "no-cache" in directives or dated is None:
             return None
         date = calendar.timegm(dated[:6])
-        lifetime = 0
-        max_age = directives.get("max-age")
-        if max_age is not None:
-            lifetime = max_age
-        elif "expires" in effective:
-            expires = parsedate_tz(effective["expires"])
-            if expires is not None:
-                lifetime = max(0, calendar.timegm(expires[:6]) - date)
+        lifetime = _lifetime(effective, directives, date)
         return float(date + lifetime) if lifetime > 0 else None
 
     def is_fresh_by_controller(self, url: str, effective: Mapping[str, str]) -> bool:
