@@ -218,3 +218,43 @@ def test_a_page_never_fresh_has_no_deadline() -> None:
 
     headers = {"date": "Thu, 01 Jan 2026 00:00:00 GMT", "cache-control": "no-cache"}
     assert PageRules(600).fresh_until(headers, 0.0) is None
+
+
+def test_a_compile_run_that_writes_byte_code_is_not_recorded(tmp_path: Path) -> None:
+    """The import system's .pyc writes are renames too: never taken for the output."""
+    from xv.fast import trace
+
+    (tmp_path / "m.pyc.tmp").write_bytes(b"x")
+
+    def command() -> None:
+        os.replace(tmp_path / "m.pyc.tmp", tmp_path / "m.pyc")
+
+    trace.run_recording(lambda: command, str(tmp_path / "record.json"), network=True)
+    assert not (tmp_path / "record.json").exists()
+
+
+def test_an_interrupted_compile_run_is_not_recorded(tmp_path: Path) -> None:
+    from xv.fast import trace
+
+    def command() -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        trace.run_recording(lambda: command, str(tmp_path / "record.json"), network=True)
+    assert not (tmp_path / "record.json").exists()
+
+
+def test_a_compile_run_that_renames_its_output_is_recorded_with_its_bytes(tmp_path: Path) -> None:
+    import json
+
+    from xv import atomic
+    from xv.fast import trace
+
+    out = tmp_path / "out.txt"
+    record = tmp_path / "fast-v1" / "r.json"  # not beside the output: that taints
+    trace.run_recording(
+        lambda: lambda: atomic.write_atomic(out, b"a==1\n"), str(record), network=True
+    )
+    doc = json.loads(record.read_bytes())
+    assert doc["writes"] == [[str(out), "YT09MQo="]]
+    assert [str(out), "stat", ["!", 2]] in doc["witness"]

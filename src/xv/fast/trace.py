@@ -128,6 +128,9 @@ class _Recorder:
             self.tainted = True
             return
         target = os.path.abspath(os.fsdecode(dst))
+        if target.endswith(_CODE):
+            self.tainted = True  # the import system writing byte code: not an output
+            return
         if os.path.dirname(target) == self.record_dir:
             self.tainted = True  # another fast record written by this run: not one to replay
             return
