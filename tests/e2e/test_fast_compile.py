@@ -246,3 +246,9 @@ def test_a_cache_dir_option_is_the_cache_witnessed(idx: LocalIndex, tmp_path: Pa
     (entry,) = [p for p in Path("other-cache").glob("simple-v2/*") if "alpha" in p.name]
     entry.write_bytes(entry.read_bytes() + b"\0")
     assert not compile_(idx, tmp_path, "--cache-dir", "other-cache").fast
+
+
+def test_a_run_without_a_cache_is_not_recorded(idx: LocalIndex, tmp_path: Path) -> None:
+    """``--no-cache``: nothing the run fetched is kept, so a warm run would fetch again."""
+    assert compile_(idx, tmp_path, "--no-cache").code == 0
+    assert not records(tmp_path)

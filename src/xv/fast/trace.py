@@ -8,6 +8,14 @@ text streams, a path given as a file descriptor, more than :data:`MAX_WITNESSES`
 witness that changes while the run runs make the run unrecordable. The run says when it
 answered from a record (:func:`note`); only then, and only with exit status 0, is the fast
 record written.
+
+A compile run (``network``, :func:`run_recording`) is recorded whenever it exits 0: its
+sockets are allowed, and its writes accounted for: renames into a cache it made
+(:func:`uses_cache`; the entries become witnesses by their bytes) or elsewhere (the output:
+its bytes go into the record, its state before the run is the witness), directories made in
+a cache or above an output; any other write, a removal, a byte-code write, a cache write
+handed out and not done (:func:`owed`) or a page not fresh without asking
+(:func:`fresh_until`) leave it unrecorded (see :mod:`xv.fast`).
 """
 
 from __future__ import annotations
