@@ -107,6 +107,7 @@ import sys
 import time
 
 from xv.digests import sha256 as sha256  # built in: hashlib loads OpenSSL
+from xv.digests import sha256_for
 from xv.dirs import user_cache_dir
 
 TYPE_CHECKING = False
@@ -273,7 +274,9 @@ def state(path: str, kind: str) -> State:
         return ["?"]  # not a regular file: never recorded
     try:
         with open(path, "rb") as handle:
-            return ["B" if kind == "bytes" else "F", _sha256(handle.read())]
+            digest = sha256_for(info.st_size)  # OpenSSL's for big cache entries: ~7x faster
+            digest.update(handle.read())
+            return ["B" if kind == "bytes" else "F", str(digest.hexdigest())]
     except OSError as exc:
         return ["!", exc.errno]
 
