@@ -97,7 +97,10 @@ LEAVES = {
     "xv.dirs": (),
     "xv.records": (),
     "xv.digests": (),
-    "xv.cache": ("xv.atomic", "xv.digests", "xv.dirs", "xv.errors"),
+    # xv.fast.trace, the fast path's recorder (the standard library, xv.digests and xv.dirs
+    # when imported): the cache tells it which caches a compile run writes, and what it
+    # could not keep.
+    "xv.cache": ("xv.atomic", "xv.digests", "xv.dirs", "xv.errors", "xv.fast"),
 }
 
 
