@@ -265,10 +265,8 @@ def state(path: str, kind: str) -> State:
     mode = info.st_mode
     if kind == "list":
         return ["L", info.st_ino, info.st_mtime_ns]
-    if mode & 0o170000 == 0o040000:
-        return ["D"]  # asked whether it is a directory (or a symlink): not about its entries
-    head: State = ["S", mode, info.st_ino, info.st_size, info.st_mtime_ns]
-    if kind not in ("bytes", "file"):
+    head = stat_state(info)
+    if kind not in ("bytes", "file") or head[0] == "D":
         return head
     if mode & 0o170000 != 0o100000:
         return ["?"]  # not a regular file: never recorded
@@ -279,6 +277,14 @@ def state(path: str, kind: str) -> State:
             return ["B" if kind == "bytes" else "F", str(digest.hexdigest())]
     except OSError as exc:
         return ["!", exc.errno]
+
+
+def stat_state(info: os.stat_result) -> State:
+    """The state of kinds ``stat`` and ``lstat`` from a stat result already taken (the
+    recorder's wrapper of ``os.stat`` uses the call's own result: no second system call)."""
+    if info.st_mode & 0o170000 == 0o040000:
+        return ["D"]  # asked whether it is a directory (or a symlink): not about its entries
+    return ["S", info.st_mode, info.st_ino, info.st_size, info.st_mtime_ns]
 
 
 _real_stat = os.stat

@@ -25,7 +25,7 @@ import json
 import os
 import sys
 
-from xv.fast import FORMAT, state
+from xv.fast import FORMAT, stat_state, state
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ class _Recorder:
         else:
             self._see(path, "bytes")
 
-    def _see(self, path: Any, kind: str) -> None:
+    def _see(self, path: Any, kind: str, known: State | None = None) -> None:
         if isinstance(path, int) or not isinstance(path, str | bytes | os.PathLike):
             self.tainted = True  # a file descriptor: nothing to witness by name
             return
@@ -116,6 +116,9 @@ class _Recorder:
             return
         if len(self.seen) >= MAX_WITNESSES:  # not a run a record answered: stop tracing
             self.tainted = True
+            return
+        if known is not None:  # the state a stat call just gave (kinds stat and lstat)
+            self.seen[name, kind] = known
             return
         with self.pause():
             # A file's state when first seen; recorded only if it is the same at the end.
@@ -155,15 +158,30 @@ class _Recorder:
         if dir_fd is not None:
             self._see(0, "stat")  # relative to a descriptor: taints
         elif self.active and not (self.tainted or self.is_paused()):
-            self._see(path, "stat" if follow_symlinks else "lstat")
+            return self._stat_seen(
+                _real_stat, path, "stat" if follow_symlinks else "lstat", *args,
+                follow_symlinks=follow_symlinks,
+            )  # fmt: skip
         return _real_stat(path, *args, dir_fd=dir_fd, follow_symlinks=follow_symlinks)
 
     def lstat(self, path: Any, *args: Any, dir_fd: Any = None) -> Any:
         if dir_fd is not None:
             self._see(0, "lstat")
         elif self.active and not (self.tainted or self.is_paused()):
-            self._see(path, "lstat")
+            return self._stat_seen(_real_lstat, path, "lstat", *args)
         return _real_lstat(path, *args, dir_fd=dir_fd)
+
+    def _stat_seen(self, real: Any, path: Any, kind: str, *args: Any, **kwargs: Any) -> Any:
+        """The stat call, its path witnessed by the call's own result when first seen (a
+        second system call would cost a cold compile's threads a turn of the interpreter
+        lock each; the state is the one :func:`xv.fast.state` gives)."""
+        try:
+            info = real(path, *args, **kwargs)
+        except OSError as exc:
+            self._see(path, kind, ["!", exc.errno])
+            raise
+        self._see(path, kind, stat_state(info))
+        return info
 
     def is_paused(self) -> bool:
         return _thread.get_ident() in self.pauses
