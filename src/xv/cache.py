@@ -208,15 +208,17 @@ class Bucket:
         An entry that does not decode is deleted.
         """
         raw = self.get_bytes(key)
-        if raw is None:
-            return None
+        return None if raw is None else self.decoded(key, raw)
+
+    def decoded(self, key: str, raw: bytes) -> Any | None:
+        """The value of ``raw``, the bytes read from ``key``'s entry; None (and the entry
+        deleted) when they do not decode."""
         try:
-            value = decode_entry(raw)
+            return decode_entry(raw)
         except ValueError:
             log.debug("deleting undecodable cache entry %s", self.path(key))
             self.delete(key)
             return None
-        return value
 
     def put(self, key: str, value: Any) -> bool:
         """Store ``value`` (plain data msgpack can encode) atomically. False if not written.

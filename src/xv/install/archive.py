@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xv import digests
-from xv.cache import Bucket, decode_entry
+from xv.cache import Bucket
 from xv.errors import InstallError
 from xv.install.record import RecordEntry, hash_file, new_hasher, parse_record, record_hash
 from xv.names import canonicalize_name
@@ -181,10 +181,8 @@ def _manifest(root: Path) -> Any | None:
             raw = handle.read()
     except OSError:
         return None
-    try:
-        value = decode_entry(raw)
-    except ValueError:
-        bucket.delete(key)  # as Bucket.get: an entry that does not decode is removed
+    value = bucket.decoded(key, raw)  # as Bucket.get: an entry that does not decode is removed
+    if value is None:
         return None
     if len(_DECODED) >= _DECODED_MAX:
         del _DECODED[next(iter(_DECODED))]
