@@ -42,13 +42,23 @@ def expand(text: str) -> frozenset[str]:
     )
 
 
+def wheel_parts(filename: str) -> list[str] | None:
+    """A wheel file name's dash-separated parts (name, version, [build,] python, abi,
+    platform: a wheel's name part holds no "-"), or None when it has not that shape.
+    Nothing in them is checked here.
+
+    >>> wheel_parts("Foo_Bar-1.0-1-py3-none-any.whl"), wheel_parts("foo-1.0.tar.gz")
+    (['Foo_Bar', '1.0', '1', 'py3', 'none', 'any'], None)
+    """
+    if not filename.endswith(".whl"):
+        return None
+    parts = filename[:-4].split("-")
+    return parts if len(parts) in (5, 6) else None
+
+
 def filename_tags(filename: str) -> frozenset[str] | None:
     """The tags a wheel's file name gives (name-version[-build]-tags.whl), or None when
     it has not the shape of one (ValueError for tags :func:`expand` refuses). Names and
     versions are not checked here."""
-    if not filename.endswith(".whl"):
-        return None
-    parts = filename[:-4].split("-")
-    if len(parts) not in (5, 6):
-        return None
-    return expand("-".join(parts[-3:]))
+    parts = wheel_parts(filename)
+    return None if parts is None else expand("-".join(parts[-3:]))

@@ -29,6 +29,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from packaging.version import InvalidVersion, Version
 
+from xv.env.tagtext import wheel_parts
 from xv.index import jsonpage
 from xv.names import canonicalize_name
 from xv.records import slotted_record
@@ -396,9 +397,8 @@ def parse_file_version(project: str, filename: str) -> Version | None:
     """:func:`file_version` for a canonical ``project``, parsed each time: for a pass over
     a page's files, each met once (the cache would only hold them)."""
     if filename.endswith(".whl"):
-        # name-version(-build)?-python-abi-platform.whl: a wheel's name holds no "-".
-        parts = filename[:-4].split("-")
-        if len(parts) in (5, 6) and _canonical(parts[0]) == project:
+        parts = wheel_parts(filename)
+        if parts is not None and _canonical(parts[0]) == project:
             return _version(parts[1])
     elif not filename.lower().endswith(SDIST_SUFFIXES):
         return None

@@ -35,6 +35,7 @@ from packaging.version import InvalidVersion, Version
 from xv import digests
 from xv.cache import Cache, CacheBucket
 from xv.env.interpreter import Interpreter
+from xv.env.tagtext import wheel_parts
 from xv.env.target import Target
 from xv.errors import HashMismatchError, InstallError, NetworkError, XvError
 from xv.install.archive import (
@@ -121,10 +122,8 @@ def _names_pin(filename: str, want: Wanted) -> bool:
     """Whether a cached archive's wheel file name names the pin (its name normalised, its
     version equal). Read from the name's parts, not by packaging.utils, which loads
     packaging.tags: the installer checks METADATA and the .dist-info against the pin too."""
-    parts = filename[:-4].split("-")
-    if not filename.endswith(".whl") or len(parts) not in (5, 6):
-        return False
-    if canonicalize_name(parts[0]) != want.canonical_name:
+    parts = wheel_parts(filename)
+    if parts is None or canonicalize_name(parts[0]) != want.canonical_name:
         return False
     try:
         return Version(parts[1]) == want.version
