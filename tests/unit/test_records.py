@@ -49,6 +49,18 @@ def _classes(decorate: Callable[[type[Any]], type[Any]]) -> dict[str, type[Any]]
         def __repr__(self) -> str:
             return "mine"
 
+    class Late:
+        a: int
+        seen: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    class Checked:
+        a: int
+        b: int = 0
+
+        def __post_init__(self) -> None:
+            if self.a < 0:
+                raise ValueError("negative")
+
     made = {k: decorate(v) for k, v in locals().items() if isinstance(v, type) and k != "decorate"}
     made["Child"] = decorate(
         type("Child", (made["Plain"],), {"__annotations__": {"d": float}, "d": 0.0})
@@ -71,6 +83,8 @@ ARGS: dict[str, list[tuple[Any, ...]]] = {
     "Child": [(1,), (1, "y", (), 2.5), (1, "x", (), 0.0)],
     "OwnEq": [(1,), (2,)],
     "OwnRepr": [(1,), (2,)],
+    "Late": [(1,), (2,)],
+    "Checked": [(1,), (2, 3)],
 }
 
 
@@ -141,3 +155,35 @@ def test_typed_use_pickles_and_replaces() -> None:
     assert pickle.loads(pickle.dumps(p)) == Point(1, 2)
     assert pickle.loads(pickle.dumps(Slotted(3))) == Slotted(3)
     assert not hasattr(Slotted(3), "__dict__")
+
+
+@pytest.mark.parametrize("slots", [False, True])
+def test_init_post_init_and_frozen_errors_are_the_dataclass_ones(slots: bool) -> None:
+    theirs, mine = (THEIRS_SLOTS, MINE_SLOTS) if slots else (THEIRS, MINE)
+    for made in (theirs, mine):
+        with pytest.raises(ValueError, match="negative"):
+            made["Checked"](-1)
+        first, second = made["Late"](1), made["Late"](1)
+        assert first.seen == {} and first.seen is not second.seen
+    errors = []
+    for obj in (theirs["Plain"](1), mine["Plain"](1)):
+        with pytest.raises(dataclasses.FrozenInstanceError) as info:
+            obj.a = 2
+        errors.append(str(info.value))
+        with pytest.raises(dataclasses.FrozenInstanceError) as info:
+            del obj.b
+        errors.append(str(info.value))
+    assert errors[:2] == errors[2:] == ["cannot assign to field 'a'", "cannot delete field 'b'"]
+
+
+def test_subclasses_on_either_side_stay_frozen() -> None:
+    child: Any = dataclass(frozen=True)(
+        type("Sub", (Point,), {"__annotations__": {"z": int}, "z": 0})
+    )
+    assert child(1, 2, 3).z == 3
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        child(1).z = 1
+    grandchild: Any = record(type("Grand", (child,), {"__annotations__": {"w": int}, "w": 0}))
+    assert repr(grandchild(1, w=4)) == "Grand(x=1, y=0, z=0, w=4)"
+    with pytest.raises(TypeError, match="non-frozen"):
+        dataclass(type("Thawed", (Point,), {}))
