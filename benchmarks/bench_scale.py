@@ -14,8 +14,12 @@ the index does not have: each must cost one request.
 lock pins ``s0000==2.0``... (N pins, ``--hash`` from the index), and each tool syncs it
 cold (an empty cache of its own) into a fresh venv. The ratio column is xv over uv.
 
+``--xv-base`` (``--xv-sync-base`` with ``--sync``) adds another xv (e.g. an older commit) as
+tool ``xv-base``, run interleaved with the others; its ratio column is over uv too.
+
 Run: ``python benchmarks/bench_scale.py [--sizes 100,300,1000,2000] [--unknown 20000]
-[--sync] [--uv PATH] [--repeat N]`` from the repository root (it imports the test support).
+[--sync] [--uv PATH] [--xv PATH] [--xv-base PATH] [--repeat N]`` from the repository root
+(it imports the test support).
 """
 
 from __future__ import annotations
@@ -141,7 +145,7 @@ def print_row(size: int, row: dict[str, tuple[float, float, int, object]], sync:
         per_mb = f"{mb / size:7.3f}" if size else f"{'-':>7}"
         ratio = f"{seconds / uv[0]:6.2f}x" if uv is not None and uv[0] and tool != "uv" else " " * 7
         print(
-            f"{size:<6} {tool:<4} {seconds:8.2f} {per_s} {mb:8.0f} {per_mb} {requests:9d} {ratio}  {same}"
+            f"{size:<6} {tool:<7} {seconds:8.2f} {per_s} {mb:8.0f} {per_mb} {requests:9d} {ratio}  {same}"
         )
 
 
@@ -154,17 +158,20 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--sync", action="store_true", help="time cold syncs of N-pin locks")
     parser.add_argument("--xv-sync", default=shutil.which("xv-sync"))
+    parser.add_argument("--xv-base", help="another xv-compile to compare with (tool xv-base)")
+    parser.add_argument("--xv-sync-base", help="another xv-sync, with --sync (tool xv-base)")
     parser.add_argument("--timeout", type=float, default=900.0)
     args = parser.parse_args()
     LIMIT[0] = args.timeout
     xv = args.xv_sync if args.sync else args.xv
-    tools = {t: exe for t, exe in (("xv", xv), ("uv", args.uv)) if exe}
+    base = args.xv_sync_base if args.sync else args.xv_base
+    tools = {t: exe for t, exe in (("xv", xv), ("xv-base", base), ("uv", args.uv)) if exe}
     sizes = [int(s) for s in args.sizes.split(",") if s]
     with tempfile.TemporaryDirectory(prefix="xv-bench-scale-") as tmp:
         work = Path(tmp)
         idx = LocalIndex(packages(max(sizes, default=1)), metadata_files=False)
         idx.entries()  # builds every wheel now: the first request would, inside a timed run
-        print("N      tool  seconds  s/pkg(ms)  peak MB  MB/pkg  requests  xv/uv  pins")
+        print("N      tool     seconds  s/pkg(ms)  peak MB  MB/pkg  requests  xv/uv  pins")
         for size in sizes:
             if args.sync:
                 row = measure_sync(tools, idx, size, work, args.repeat)
