@@ -205,6 +205,14 @@ class LocalIndex:
             return [e for p in projects for e in self._projects.get(p, {}).values()]
 
     def entry(self, filename: str) -> FileEntry:
+        # Its project's files first (a wheel's or sdist's name starts with the project's):
+        # a scan of every file for every request made serving a big index quadratic.
+        self._build_pending()
+        with self._lock:
+            project = self._projects.get(normalize(filename.split("-", 1)[0]), {})
+            found = project.get(filename)
+        if found is not None:
+            return found
         for entry in self.entries():
             if entry.filename == filename:
                 return entry
@@ -291,7 +299,7 @@ class LocalIndex:
             media_type = pages.default_type(self.formats)
         with self._lock:
             entries = list(self._projects[project].values()) if project else []
-            names = sorted(self._display.items())
+            names = sorted(self._display.items()) if project is None else []
         if project is None:
             body = (
                 pages.root_json(d for _, d in names)
