@@ -256,3 +256,31 @@ def test_propagating_many_root_dependencies_is_linear() -> None:
     # package once must not compare it against every package already queued.
     small, large = _comparisons_for_missing(300), _comparisons_for_missing(600)
     assert large <= 2 * small + 50
+
+
+class _HashedName(str):
+    """A package name that counts how often it is hashed (every dict lookup of it)."""
+
+    hashed = 0
+
+    def __hash__(self) -> int:
+        _HashedName.hashed += 1
+        return str.__hash__(self)
+
+
+def _hashes_for_many(n: int) -> int:
+    provider = OfflineProvider()
+    names = [_HashedName(f"p{i}") for i in range(n)]
+    for i, name in enumerate(names):
+        provider.add(name, 1, {names[i // 3]: Range.full()} if i else {})
+    provider.add("root", 0, {name: Range.full() for name in names})
+    _HashedName.hashed = 0
+    assert len(resolve(provider, "root", 0)) == n + 1
+    return _HashedName.hashed
+
+
+def test_choosing_among_many_undecided_packages_is_linear() -> None:
+    # The root derives every package at once; choosing the next one to decide must not
+    # look at every package still undecided, once per decision.
+    small, large = _hashes_for_many(300), _hashes_for_many(600)
+    assert large <= 2 * small + 50

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Generic, TypeVar
 
 from xv.resolver.pubgrub.incompatibility import Incompatibility, IncompatibilityStore
-from xv.resolver.pubgrub.ranges import Range, V
+from xv.resolver.pubgrub.ranges import V
 from xv.resolver.pubgrub.term import Relation, Term
 
 P = TypeVar("P")
@@ -68,15 +68,28 @@ class PartialSolution(Generic[P, V]):
         self._next_index = 0
         self._assignments: dict[P, _Assignments[V]] = {}
         self._undecided: dict[P, None] = {}  # packages with a positive term and no decision
+        # Undecided packages whose term changed since the last take_changed(), in the order
+        # they changed, so the solver re-ranks those alone instead of every undecided one.
+        self._changed: dict[P, None] = {}
 
     # -- reading ---------------------------------------------------------------
     def term(self, package: P) -> Term[V] | None:
         pa = self._assignments.get(package)
         return None if pa is None else pa.term
 
-    def undecided(self) -> list[tuple[P, Range[V]]]:
-        """Packages that must be selected but have no version yet, with their ranges."""
-        return [(p, self._assignments[p].term.range) for p in self._undecided]
+    def undecided(self) -> list[P]:
+        """Packages that must be selected but have no version yet, in the order they became so."""
+        return list(self._undecided)
+
+    def is_undecided(self, package: P) -> bool:
+        return package in self._undecided
+
+    def take_changed(self) -> list[P]:
+        """The undecided packages whose term changed (or that became undecided) since the
+        last call, in the order they first did (after a backtrack: those it changed first)."""
+        changed = [p for p in self._changed if p in self._undecided]
+        self._changed.clear()
+        return changed
 
     def decided_version(self, package: P) -> V | None:
         pa = self._assignments.get(package)
@@ -125,6 +138,7 @@ class PartialSolution(Generic[P, V]):
         self._next_index += 1
         if pa.term.positive:
             self._undecided[package] = None
+            self._changed[package] = None
 
     def would_satisfy(self, inc: Incompatibility[P, V], package: P, version: V) -> bool:
         """Would ``inc`` be satisfied if ``package`` were decided at ``version``?"""
@@ -143,10 +157,12 @@ class PartialSolution(Generic[P, V]):
         self.level = level
         kept: dict[P, _Assignments[V]] = {}
         self._undecided.clear()
+        changed = list(self._changed)
         for package, pa in self._assignments.items():
             if pa.smallest_level > level:
                 continue
             if pa.highest_level > level:
+                changed.append(package)
                 # No decision survives: a decision is always a package's last assignment.
                 pa.decision = None
                 while pa.derivations[-1].level > level:
@@ -158,6 +174,11 @@ class PartialSolution(Generic[P, V]):
             if pa.decision is None and pa.term.positive:
                 self._undecided[package] = None
         self._assignments = kept
+        # Still changed: the packages changed before and those changed now, if undecided.
+        # Every package undecided now was undecided at the decision after ``level``, so the
+        # solver has met them all: their order here does not matter (the order of the ones
+        # that become undecided from now on does, for ties).
+        self._changed = {p: None for p in changed if p in self._undecided}
 
     # -- conflict analysis -----------------------------------------------------
     def satisfier_search(

@@ -7,6 +7,7 @@ to try and what that version depends on.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -73,6 +74,21 @@ class DependencyProvider(Generic[P, V]):
         it), so a provider can reorder packages that keep conflicting, as uv does."""
 
 
+class _Ranked(Generic[P]):
+    """A heap entry: ``key`` ranks ``package`` (the best key first); ``cached`` is the
+    (term, priority) it was computed from, which tells whether it is still current."""
+
+    __slots__ = ("key", "package", "cached")
+
+    def __init__(self, key: tuple[Any, int], package: P, cached: tuple[Any, Any]) -> None:
+        self.key = key
+        self.package = package
+        self.cached = cached
+
+    def __lt__(self, other: _Ranked[P]) -> bool:
+        return other.key < self.key  # heapq keeps the smallest first: the best key here
+
+
 class NoSolutionError(Exception):
     """Solving failed; ``tree`` says why."""
 
@@ -103,6 +119,10 @@ class _Solver(Generic[P, V]):
         self.added_deps: dict[P, set[V]] = {}
         self.priorities: dict[P, tuple[Term[V], Any]] = {}
         self.first_seen: dict[P, int] = {}
+        # The undecided packages ranked, best first; entries go stale when a package's
+        # term or priority changes and are dropped when they reach the top (see _pick).
+        self.ranked: list[_Ranked[P]] = []
+        self.rerank_all = False  # the provider's priorities changed: rank every package anew
 
     def run(self) -> dict[P, V]:
         self._index(self.store.not_root(self.root, self.root_version))
@@ -118,20 +138,48 @@ class _Solver(Generic[P, V]):
 
     # -- decisions -------------------------------------------------------------
     def _pick(self) -> P | None:
-        best: P | None = None
-        best_key: tuple[Any, int] | None = None
-        for package, _ in self.solution.undecided():
-            term = self.solution.term(package)
-            assert term is not None
-            cached = self.priorities.get(package)
-            if cached is None or cached[0] is not term:
-                cached = (term, self.provider.prioritize(package, term.range))
-                self.priorities[package] = cached
-            seen = self.first_seen.setdefault(package, len(self.first_seen))
-            key = (cached[1], -seen)
-            if best_key is None or best_key < key:
-                best, best_key = package, key
-        return best
+        """The undecided package with the highest (priority, earliest met).
+
+        Only the packages whose term changed since the last pick are ranked again (the
+        priority is the provider's answer for the package's range); the others keep their
+        place in a heap, so a pick costs O(changed + log n), not O(n) for n undecided
+        packages, which made resolving thousands of packages quadratic."""
+        if self.rerank_all:
+            self.rerank_all = False
+            self.solution.take_changed()
+            self.ranked = [self._rank(p) for p in self.solution.undecided()]
+            heapq.heapify(self.ranked)
+        else:
+            for package in self.solution.take_changed():
+                heapq.heappush(self.ranked, self._rank(package))
+        ranked = self.ranked
+        while ranked:
+            top = ranked[0]
+            if self._current(top):
+                return top.package
+            heapq.heappop(ranked)
+        return None
+
+    def _rank(self, package: P) -> _Ranked[P]:
+        term = self.solution.term(package)
+        assert term is not None
+        cached = self.priorities.get(package)
+        if cached is None or cached[0] is not term:
+            cached = (term, self.provider.prioritize(package, term.range))
+            self.priorities[package] = cached
+        seen = self.first_seen.setdefault(package, len(self.first_seen))
+        return _Ranked((cached[1], -seen), package, cached)
+
+    def _current(self, entry: _Ranked[P]) -> bool:
+        """Whether ``entry`` still ranks its package: undecided, with the term and the
+        priority it was ranked by (a package whose term changes is ranked anew)."""
+        package = entry.package
+        cached = entry.cached
+        return (
+            self.priorities.get(package) is cached
+            and self.solution.is_undecided(package)
+            and self.solution.term(package) is cached[0]
+        )
 
     def _decide(self, package: P) -> None:
         term = self.solution.term(package)
@@ -255,6 +303,7 @@ class _Solver(Generic[P, V]):
         if culprits:
             self.provider.on_conflict(affected, culprits)
             self.priorities.clear()
+            self.rerank_all = True
 
     # -- failure report --------------------------------------------------------
     def _tree(self, terminal: int) -> DerivationTree:
