@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import field
 from datetime import datetime
 from functools import lru_cache
+from typing import NamedTuple
 
 from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
@@ -50,9 +51,12 @@ CONFLICT_THRESHOLD = 5
 _SINGLETON, _CONFLICT_EARLY, _UNSPECIFIED, _CONFLICT_LATE = 3, 2, 1, 0
 
 
-@record
-class PyPackage:
-    """A node of the solver: a project, or one of its extras as a virtual package."""
+class PyPackage(NamedTuple):
+    """A node of the solver: a project, or one of its extras as a virtual package.
+
+    A named tuple, not a record: the solver hashes and compares packages at every step
+    (~70 hashes per package resolved), and a tuple does both in C.
+    """
 
     name: str
     extra: str | None = None
