@@ -213,3 +213,25 @@ def test_a_flush_while_a_fetch_thread_defers_a_write_waits_for_it(
     source.flush()
     assert written.is_set()
     source.fetcher.close()
+
+
+def test_a_queued_job_costs_a_few_hundred_bytes() -> None:
+    # A compile of 2,000 packages queues ~8,000 jobs (pages, metadata, cache writes); a
+    # lock or event of each job's own would add kilobytes per job to the peak memory.
+    import tracemalloc
+
+    fetcher = Fetcher(threads=1)
+    gate = threading.Event()
+    fetcher.submit("first", gate.wait)  # holds the only thread: the rest stay queued
+    jobs = [partial(int, str(n)) for n in range(2000)]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n, job in enumerate(jobs):
+            fetcher.submit(("meta", n), job)
+        per_job = (tracemalloc.get_traced_memory()[0] - before) / len(jobs)
+    finally:
+        tracemalloc.stop()
+        gate.set()
+        fetcher.close()
+    assert per_job < 400, per_job
