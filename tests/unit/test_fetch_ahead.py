@@ -235,3 +235,26 @@ def test_a_queued_job_costs_a_few_hundred_bytes() -> None:
         gate.set()
         fetcher.close()
     assert per_job < 400, per_job
+
+
+def test_a_finished_job_lets_go_of_what_its_call_held() -> None:
+    # A deferred cache write holds the entry it writes; kept until the solve ends, every
+    # page and metadata entry written would stay in memory twice.
+    import weakref
+
+    class Entry:
+        pass
+
+    def write(entry: Entry) -> None:
+        pass
+
+    fetcher = Fetcher(threads=1)
+    entry = Entry()
+    held = weakref.ref(entry)
+    fetcher.submit(("write", 1), partial(write, entry))
+    del entry
+    fetcher.wait(("write", 1))
+    fetcher.put(("page", "a"), "value")
+    assert held() is None
+    assert fetcher.wait(("page", "a")).value == "value"
+    fetcher.close()

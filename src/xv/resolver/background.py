@@ -37,7 +37,7 @@ class _Job:
     finished job notifies (an event, ~1.2 kB, was most of a job's memory, and a compile
     of 2,000 packages queues ~8,000 jobs)."""
 
-    fn: Callable[[], Any]
+    fn: Callable[[], Any] | None  # None once run: what the call held (a write's entry) is let go
     lane: str = ""
     state: str = "queued"  # queued -> running -> done, set under the fetcher's lock
     value: Any = None
@@ -102,7 +102,7 @@ class Fetcher:
         with self._cond:
             if key in self._jobs:
                 return
-            self._jobs[key] = _Job(lambda: value, state="done", value=value)
+            self._jobs[key] = _Job(None, state="done", value=value)
             self._finished.append(key)
             self._done += 1
 
@@ -210,10 +210,13 @@ class Fetcher:
     def _serve(self, lane: _Lane) -> None:
         while (item := self._next(lane)) is not None:
             key, job = item
+            fn, job.fn = job.fn, None
+            assert fn is not None, "a queued job has its call"
             try:
-                job.value = job.fn()
+                job.value = fn()
             except BaseException as exc:  # kept as data: the waiter decides
                 job.error = exc
+            del fn  # before the waiter can see the job done
             with self._cond:  # finished and listed at once, as take_finished sees it
                 job.state = "done"
                 self._finished.append(key)
