@@ -69,7 +69,19 @@ def test_a_damaged_document_is_refused_as_json_loads_refuses_it(
 
 @pytest.mark.parametrize(
     "text",
-    ['{"files": [1,]}', '{"files": [1 2]}', '{"files": []', '{"a" 1}', "{,}", '{"files": [1]} x'],
+    [
+        '{"files": [1,]}',
+        '{"files": [1 2]}',
+        '{"files": []',
+        '{"a" 1}',
+        "{,}",
+        '{"files": [1]} x',
+        '{"files": [1 ,\n ]}',
+        '{"files": [1 \t x]}',
+        '{"files": [1,,2]}',
+        '{"files": [1 ,\r\n',
+        '{"files": [1}',
+    ],
 )
 def test_malformed_pages_raise_what_json_loads_raises(text: str) -> None:
     with pytest.raises(json.JSONDecodeError) as loads_error:

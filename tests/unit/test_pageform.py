@@ -254,3 +254,30 @@ def test_canonical_version_as_packaging(text: str) -> None:
 
     version = Version(text)
     assert pageform.canonical_version(version) == canonicalize_version(version)
+
+
+# Wheel-like names of every dash count around the valid 4 and 5, with names and versions
+# that are and are not the project's, so that a group taken from an earlier wheel with
+# the same "name-version[-build]" is checked against parsing each name on its own.
+_WHEEL_PART = st.sampled_from(["demo", "Demo_Pkg", "demo_pkg", "other", "1.0", "1.0.0", "2", "x"])
+_wheel_name = st.lists(_WHEEL_PART | st.sampled_from(["py3", "none", "any", "1"]), max_size=7).map(
+    lambda parts: "-".join(parts) + ".whl"
+)
+
+
+@given(st.lists(_wheel_name | _filename, max_size=12), st.sampled_from(["demo", "demo-pkg"]))
+def test_each_file_goes_to_the_group_its_own_name_gives(names: list[str], project: str) -> None:
+    from xv.index.simple import parse_file_version
+
+    files = tuple(DistFile(n, f"https://x/{i}") for i, n in enumerate(names))
+    page = ProjectPage(project, files, "https://x/simple")
+    back = _round_trip(page)
+    assert isinstance(back.files, FileList)
+    for key in [*back.files.versions(), ""]:
+        for f in back.files.of_key(key):
+            version = parse_file_version(project, f.filename)
+            assert key == (pageform.canonical_version(version) if version else "")
+            assert back.files.versions().get(key, "") == (
+                str(parse_file_version(project, back.files.of_key(key)[0].filename) or "")
+            )
+    assert back.files == page.files

@@ -27,6 +27,8 @@ from typing import Any
 # The C scanner json.loads uses (strict: control characters in strings are refused).
 _SCAN = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 _WS = re.compile(r"[ \t\n\r]*")
+# What follows an array's element: a comma and the space before the next, or the end.
+_SEPARATOR = re.compile(r"[ \t\n\r]*+(?:(,)[ \t\n\r]*+|(\]))")
 
 
 def page_text(data: bytes | str) -> str:
@@ -82,20 +84,24 @@ def walk_page(text: str, on_file: Callable[[Any], None]) -> dict[str, Any]:
 
 def _walk_array(text: str, idx: int, on_item: Callable[[Any], None]) -> int:
     """Hand each element of the array opened before ``idx`` to ``on_item``; the index
-    after its ``]``."""
+    after its ``]``. (Once per file of a page: one scan and one separator match each.)"""
     idx = _skip(text, idx)
     if text[idx : idx + 1] == "]":
         return idx + 1
+    scan, separator = _SCAN, _SEPARATOR.match
     while True:
-        item, idx = _value(text, idx)
+        try:
+            item, idx = scan(text, idx)
+        except StopIteration as stop:
+            raise json.JSONDecodeError("Expecting value", text, stop.value) from None
         on_item(item)
         del item  # dropped before the next one is decoded
-        idx = _skip(text, idx)
-        if text[idx : idx + 1] == "]":
-            return idx + 1
-        if text[idx : idx + 1] != ",":
-            raise json.JSONDecodeError("Expecting ',' delimiter", text, idx)
-        idx = _skip(text, idx + 1)
+        found = separator(text, idx)
+        if found is None:
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, _skip(text, idx))
+        if found.lastindex == 2:  # the closing bracket
+            return found.end()
+        idx = found.end()
 
 
 def _value(text: str, idx: int) -> tuple[Any, int]:

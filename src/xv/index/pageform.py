@@ -179,29 +179,49 @@ class _Groups:
     blob is the msgpack array of its rows, byte for byte what packing the list of them
     gives, so the cache form is the same whichever way it is made."""
 
-    __slots__ = ("_project", "_keys", "_groups", "_count", "_pack")
+    __slots__ = ("_project", "_keys", "_wheels", "_groups", "_count", "_pack")
 
     def __init__(self, project: str) -> None:
         self._project = canonicalize_name(project)
-        # A page lists dozens of files per version: each version's key is made once.
-        self._keys: dict[Version | None, str] = {None: ""}
+        # A page lists dozens of files per version: each version's key and spelling are
+        # made once...
+        self._keys: dict[Version | None, tuple[str, str]] = {None: ("", "")}
+        # ...and each wheel's group once per "name-version[-build]" (the rest of its
+        # name is its tags): the version of the first wheel is parsed, the others'
+        # not. (Wheels are most of a page's files.)
+        self._wheels: dict[str, tuple[str, str]] = {}
         # key -> (spelled, positions, packed rows)
         self._groups: dict[str, tuple[str, list[int], list[bytes]]] = {}
         self._count = 0
         self._pack = msgpack.Packer(use_bin_type=True).pack
 
     def add(self, row: tuple[Any, ...]) -> None:
-        version = parse_file_version(self._project, row[0])
-        key = self._keys.get(version)
-        if key is None:
-            key = self._keys[version] = canonical_version(version) if version is not None else ""
+        filename = row[0]
+        if filename.endswith(".whl"):
+            # parse_file_version takes a wheel's name and version from the same dashes
+            # (only when there are 4 or 5 of them: a head holding 1 or 2, the same for
+            # every name with that head), so its answer depends on the head alone.
+            head = filename.rsplit("-", 3)[0]
+            found = self._wheels.get(head)
+            if found is None:
+                found = self._wheels[head] = self._group_of(filename)
+        else:
+            found = self._group_of(filename)
+        key, spelled = found
         group = self._groups.get(key)
         if group is None:
-            spelled = str(version) if version is not None else ""
             group = self._groups[key] = (spelled, [], [])
         group[1].append(self._count)
         group[2].append(self._pack(row))
         self._count += 1
+
+    def _group_of(self, filename: str) -> tuple[str, str]:
+        """The group key of a file and its version as spelled ("" for no version)."""
+        version = parse_file_version(self._project, filename)
+        found = self._keys.get(version)
+        if found is None and version is not None:  # None is there from the start
+            found = self._keys[version] = (canonical_version(version), str(version))
+        return found or ("", "")
 
     def plain(self, name: str, index_url: str, versions: tuple[str, ...]) -> tuple[Any, ...]:
         header = msgpack.Packer(use_bin_type=True).pack_array_header
