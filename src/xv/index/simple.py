@@ -399,7 +399,7 @@ def parse_file_version(project: str, filename: str) -> Version | None:
     if filename.endswith(".whl"):
         parts = wheel_parts(filename)
         if parts is not None and _canonical(parts[0]) == project:
-            return _version(parts[1])
+            return parsed_version(parts[1])
     elif not filename.lower().endswith(SDIST_SUFFIXES):
         return None
     else:
@@ -412,7 +412,7 @@ def parse_file_version(project: str, filename: str) -> Version | None:
         if filename[n : n + 1] == "-" and _NAME_RE.match(head) and _canonical(head) == project:
             rest = filename[n + 1 :]
             suffix = next(s for s in SDIST_SUFFIXES if rest.lower().endswith(s))
-            found_version = _version(rest[: -len(suffix)])
+            found_version = parsed_version(rest[: -len(suffix)])
             if found_version is not None:
                 return found_version
     found = dist_name_version(filename, project)
@@ -423,7 +423,10 @@ _file_version = lru_cache(maxsize=65536)(parse_file_version)
 
 
 @lru_cache(maxsize=65536)
-def _version(text: str) -> Version | None:
+def parsed_version(text: str) -> Version | None:
+    """``Version(text)``, None when it is none; kept: a cold run parses each version of a
+    page while grouping its files, and the resolver's list of the page's versions
+    (:func:`xv.resolver.candidates.build_candidates`) asks for the same texts again."""
     try:
         return Version(text)
     except InvalidVersion:

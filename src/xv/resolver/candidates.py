@@ -17,7 +17,7 @@ from packaging.version import Version
 
 from xv.env.target import Target
 from xv.index.pageform import FileList
-from xv.index.simple import DistFile, ProjectPage, file_version
+from xv.index.simple import DistFile, ProjectPage, file_version, parsed_version
 from xv.records import record
 
 # a leaf module (xv-sync's file policy loads without the page readers); re-exported here
@@ -101,7 +101,12 @@ def build_candidates(
     every file's upload time."""
     files = page.files
     if exclude_newer is None and isinstance(files, FileList):
-        keyed = [(Version(spelled), key) for key, spelled in files.versions().items()]
+        # A group's spelling is a Version's own str: parsed while its page was grouped
+        # (a cold run) or just now; never None.
+        keyed = [
+            (parsed_version(spelled) or Version(spelled), key)
+            for key, spelled in files.versions().items()
+        ]
         keyed.sort(key=lambda vk: vk[0], reverse=True)
         versions = [v for v, _ in keyed]
 
