@@ -118,6 +118,10 @@ def test_equal_versions_share_a_group() -> None:
         (2, "a", "u", (), [1]),
         (2, "a", "u", (), [("1", (1,), b"")]),  # the format before
         (3, "a", "u", (), [("1", "1", (1,), b"")]),
+        (3, "a", "u", (), [("1", "1", ("0",), b"")]),  # positions that are no numbers
+        (3, "a", "u", (), [("1", "1", (0, 0), b"")]),
+        (3, "a", "u", (), [("1", "1", [0], b""), ("2", "2", [0], b"")]),
+        (3, "a", "u", (), [("1", "1", 0, b"")]),
     ],
 )
 def test_garbage_is_a_value_error(obj: Any) -> None:
