@@ -186,7 +186,7 @@ class _Groups:
         self._project = canonicalize_name(project)
         # A page lists dozens of files per version: each version's key and spelling are
         # made once...
-        self._keys: dict[Version | None, tuple[str, str]] = {None: ("", "")}
+        self._keys: dict[Version | None, tuple[str, str]] = {}
         # ...and each wheel's group once per "name-version[-build]" (the rest of its
         # name is its tags): the version of the first wheel is parsed, the others'
         # not. (Wheels are most of a page's files.)
@@ -220,9 +220,11 @@ class _Groups:
         """The group key of a file and its version as spelled ("" for no version)."""
         version = parse_file_version(self._project, filename)
         found = self._keys.get(version)
-        if found is None and version is not None:  # None is there from the start
-            found = self._keys[version] = (canonical_version(version), str(version))
-        return found or ("", "")
+        if found is None:
+            found = self._keys[version] = (
+                (canonical_version(version), str(version)) if version is not None else ("", "")
+            )
+        return found
 
     def plain(self, name: str, index_url: str, versions: tuple[str, ...]) -> tuple[Any, ...]:
         header = msgpack.Packer(use_bin_type=True).pack_array_header
