@@ -10,10 +10,8 @@ switch interval rather than by the network (the "convoy effect").
 This measures that directly, through xv's own HTTP layer (:class:`xv.index.http.Http`,
 as a compile uses it): the median time of ``--runs`` GETs of one project's page from the
 default index, alone, then beside one and two threads that parse an index page over and
-over (what a compile's other fetch threads do): parses that never let go of the lock, parses
-that let large downloads through as a compile's do (:mod:`xv.index.convoy`), and parses that
-never let go under a shorter switch interval (the process-wide alternative). The busy
-threads' own pace (pages parsed per second) is printed too: what letting through costs them. The pages' bytes are printed too: an index that compresses its pages
+over (what a compile's other fetch threads do), each with the default switch interval and
+with a shorter one. The pages' bytes are printed too: an index that compresses its pages
 sends several times fewer records.
 
 Run: ``python benchmarks/bench_convoy.py [--project NAME] [--runs N] [--interval S]``.
@@ -27,7 +25,7 @@ import sys
 import threading
 import time
 
-from xv.index import convoy, pageform, simple
+from xv.index import pageform, simple
 from xv.index.http import Http
 from xv.index.settings import IndexSettings
 
@@ -35,13 +33,9 @@ from xv.index.settings import IndexSettings
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--project", default="pydantic-core", help="a project with a large page")
-    parser.add_argument(
-        "--busy-project", default="sqlalchemy", help="the page the busy threads parse"
-    )
+    parser.add_argument("--busy-project", default="sqlalchemy", help="the page the busy threads parse")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument(
-        "--interval", type=float, default=0.0005, help="the shorter switch interval"
-    )
+    parser.add_argument("--interval", type=float, default=0.0005, help="the shorter switch interval")
     args = parser.parse_args()
 
     settings = IndexSettings()
@@ -62,34 +56,20 @@ def main() -> None:
         f"median of {args.runs} GETs; Python {sys.version.split()[0]}"
     )
 
-    parsed: list[int] = []
-
     def parse_forever(stop: threading.Event) -> None:
         while not stop.is_set():
             pageform.plain_from_body(busy_body, busy_type, busy_url, args.busy_project, index)
-            parsed.append(1)
 
     default_interval = sys.getswitchinterval()
-    in_flight = convoy.in_flight
     alone: float | None = None
-    cases = [
-        ("parses never letting go", default_interval, False),
-        ("parses letting it through (xv.index.convoy)", default_interval, True),
-        (f"never letting go, switch interval {args.interval * 1000:g} ms", args.interval, False),
-    ]
-    for label, interval, letting in cases:
-        print(f"  {label}:")
+    for interval in (default_interval, args.interval):
         sys.setswitchinterval(interval)
-        # jsonpage asks convoy.in_flight() whether a large download waits: "never" is 0.
-        convoy.in_flight = in_flight if letting else (lambda: 0)
         for busy in (0, 1, 2):
             stop = threading.Event()
             threads = [threading.Thread(target=parse_forever, args=(stop,)) for _ in range(busy)]
             for thread in threads:
                 thread.start()
             times = []
-            parsed.clear()
-            began = time.perf_counter()
             for _ in range(args.runs):
                 start = time.perf_counter()
                 get(args.project)
@@ -97,15 +77,13 @@ def main() -> None:
             stop.set()
             for thread in threads:
                 thread.join()
-            rate = len(parsed) / (time.perf_counter() - began)
             median = statistics.median(times)
             if alone is None:
                 alone = median
             print(
-                f"    {busy} busy thread(s): {median * 1000:7.0f} ms ({median / alone:5.1f}x alone)"
-                + (f", the busy threads parsed {rate:4.1f} pages/s" if busy else "")
+                f"  switch interval {interval * 1000:4.1f} ms, {busy} busy thread(s): "
+                f"{median * 1000:7.0f} ms ({median / alone:5.1f}x alone)"
             )
-    convoy.in_flight = in_flight
     sys.setswitchinterval(default_interval)
 
 

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from xv.errors import NetworkError
-from xv.index import convoy
 from xv.index import http as xvhttp
 from xv.index.http import Http, HttpConfig
 from xv.index.transport import BrokenBody, ConnectionFailed, Response, TimedOut, Transport
@@ -253,43 +252,3 @@ def test_the_transport_context_verifies_as_urllib3s() -> None:
     for attribute in ("verify_mode", "check_hostname", "minimum_version", "options"):
         assert getattr(ours, attribute) == getattr(theirs, attribute), attribute
     assert ours.hostname_checks_common_name == theirs.hostname_checks_common_name
-
-
-@pytest.mark.parametrize("size", [convoy.LARGE - 1, convoy.LARGE])
-def test_a_large_body_is_read_as_a_download_page_parses_let_through(
-    server: _Server, size: int
-) -> None:
-    """While the body of a large response is being read, xv.index.convoy counts a download
-    in flight (page parses then let it through); a smaller one is not counted, and the count
-    is back to 0 once the body is read, or has broken off."""
-    seen: list[int] = []
-    gate = threading.Event()
-
-    def halves(h: _Handler) -> None:
-        h.send_response(200)
-        h.send_header("Content-Length", str(size))
-        h.end_headers()
-        h.wfile.write(b"x" * (size // 2))
-        h.wfile.flush()
-        gate.wait(5)  # the client is reading the body now, waiting for the rest
-        seen.append(convoy.in_flight())
-        h.wfile.write(b"x" * (size - size // 2))
-
-    server.answer = halves
-    response = _get(_url(server), stream=True)
-    threading.Timer(0.2, gate.set).start()
-    assert len(response.content) == size
-    assert seen == [1 if size >= convoy.LARGE else 0]
-    assert convoy.in_flight() == 0
-
-    def broken(h: _Handler) -> None:
-        h.send_response(200)
-        h.send_header("Content-Length", str(convoy.LARGE))
-        h.end_headers()
-        h.wfile.write(b"x" * 1000)
-        h.close_connection = True
-
-    server.answer = broken
-    with pytest.raises(BrokenBody):
-        _get(_url(server))
-    assert convoy.in_flight() == 0

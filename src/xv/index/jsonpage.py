@@ -24,16 +24,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from xv.index import convoy
-
 # The C scanner json.loads uses (strict: control characters in strings are refused).
 _SCAN = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 _WS = re.compile(r"[ \t\n\r]*")
 # What follows an array's element: a comma and the space before the next, or the end.
 _SEPARATOR = re.compile(r"[ \t\n\r]*+(?:(,)[ \t\n\r]*+|(\]))")
-# Files decoded between two checks for a large download waiting (xv.index.convoy): about
-# 0.2 ms of a page's parse, against the 5 ms such a download would otherwise wait.
-LET_THROUGH_EVERY = 64
 
 
 def page_text(data: bytes | str) -> str:
@@ -89,22 +84,17 @@ def walk_page(text: str, on_file: Callable[[Any], None]) -> dict[str, Any]:
 
 def _walk_array(text: str, idx: int, on_item: Callable[[Any], None]) -> int:
     """Hand each element of the array opened before ``idx`` to ``on_item``; the index
-    after its ``]``. (Once per file of a page: one scan and one separator match each, and
-    every :data:`LET_THROUGH_EVERY` files a large download let through, if one waits.)"""
+    after its ``]``. (Once per file of a page: one scan and one separator match each.)"""
     idx = _skip(text, idx)
     if text[idx : idx + 1] == "]":
         return idx + 1
-    scan, separator, in_flight = _SCAN, _SEPARATOR.match, convoy.in_flight
-    count = 0
+    scan, separator = _SCAN, _SEPARATOR.match
     while True:
         try:  # _value, inlined: a call less per file
             item, idx = scan(text, idx)
         except StopIteration as stop:
             raise json.JSONDecodeError("Expecting value", text, stop.value) from None
         on_item(item)
-        count += 1
-        if count % LET_THROUGH_EVERY == 0 and in_flight():
-            convoy.let_through()  # a large download is waiting for the lock (xv.index.convoy)
         del item  # dropped before the next one is decoded
         found = separator(text, idx)
         if found is None:

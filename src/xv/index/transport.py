@@ -40,8 +40,6 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from xv.index import convoy
-
 ACCEPT_ENCODING = "gzip, deflate"  # requests' default without brotli or zstandard
 _REDIRECTS = frozenset((301, 302, 303, 307, 308))
 # Characters a URL may hold for this transport: what requests would send unquoted.
@@ -114,14 +112,9 @@ class Response:
 
     @property
     def content(self) -> bytes:
-        """The whole (decoded) body, read on first use; a large one as
-        :func:`xv.index.convoy.downloading`, so page parses let it through."""
+        """The whole (decoded) body, read on first use."""
         if self._content is None:
-            if (self._raw.length or 0) >= convoy.LARGE:
-                with convoy.downloading():
-                    self._content = b"".join(self.iter_content(1 << 16))
-            else:
-                self._content = b"".join(self.iter_content(1 << 16))
+            self._content = b"".join(self.iter_content(1 << 16))
         return self._content
 
     def iter_content(self, chunk_size: int = 1 << 16) -> Iterator[bytes]:
