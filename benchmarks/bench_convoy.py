@@ -33,9 +33,13 @@ from xv.index.settings import IndexSettings
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--project", default="pydantic-core", help="a project with a large page")
-    parser.add_argument("--busy-project", default="sqlalchemy", help="the page the busy threads parse")
+    parser.add_argument(
+        "--busy-project", default="sqlalchemy", help="the page the busy threads parse"
+    )
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--interval", type=float, default=0.0005, help="the shorter switch interval")
+    parser.add_argument(
+        "--interval", type=float, default=0.0005, help="the shorter switch interval"
+    )
     args = parser.parse_args()
 
     settings = IndexSettings()
