@@ -8,9 +8,10 @@ the tools are compared too, since a fast wrong answer is no answer.
 
 Run: ``python benchmarks/bench_resolve.py [--uv PATH] [--pip-compile PATH] [--only NAME]
 [--timeout SECONDS] [--repeat N] [--xv-base PATH]``. Each figure is the median of ``--repeat``
-runs, the tools interleaved, each going first in turn; ``--xv-base`` adds another xv-compile (e.g. an older commit)
-as tool ``xv-base``. The xv rows also give the fetch counts of the cold runs (median): waits on
-guessed fetches and fetches nobody guessed, i.e. the round trips on the solver's critical path.
+runs, the tools interleaved, each going first in turn; ``--xv-base`` adds another xv-compile
+(e.g. an older commit) as tool ``xv-base``. The xv rows also give the fetch counts of the cold
+runs (median): waits on guessed fetches and fetches nobody guessed, i.e. the round trips on
+the solver's critical path.
 CPU is user+sys seconds of the command and its children.
 Peak memory is the largest sum of the resident sizes of the command and all its child
 processes (sampled every 20 ms from /proc; Linux only). A command that fails or times out shows as ``inf``.
