@@ -261,6 +261,7 @@ class Bucket:
             log.warning("could not write cache entry %s: %s", target, exc)
             trace.stop()  # not kept: a warm run would not find it (xv.fast)
             return False
+        trace.wrote(os.fspath(target), chunks)  # its witness, if this run is recorded
         return True
 
     def delete(self, key: str) -> None:

@@ -258,3 +258,55 @@ def test_a_compile_run_that_renames_its_output_is_recorded_with_its_bytes(tmp_pa
     doc = json.loads(record.read_bytes())
     assert doc["writes"] == [[str(out), "YT09MQo="]]
     assert [str(out), "stat", ["!", 2]] in doc["witness"]
+
+
+def _cache_witnesses(record: Path, root: Path) -> dict[str, list[object]]:
+    import json
+
+    doc = json.loads(record.read_bytes())
+    return {p: s for p, kind, s in doc["witness"] if kind == "bytes" and p.startswith(str(root))}
+
+
+def test_a_cache_entry_is_witnessed_by_the_bytes_the_run_wrote(tmp_path: Path) -> None:
+    """Its sha256 is taken as it is written (not by reading every entry back at the end),
+    and it is the sha256 a replay computes from the file."""
+    from xv.cache import Cache
+    from xv.fast import trace
+
+    root, record = tmp_path / "cache", tmp_path / "fast-v1" / "r.json"
+
+    def command() -> None:
+        bucket = Cache(root).bucket("simple-v2")
+        bucket.put("big", {"blob": b"x" * 300_000})  # OpenSSL's sha256, in pieces
+        bucket.put("small", ["a", 1])
+
+    trace.run_recording(lambda: command, str(record), network=True)
+    found = _cache_witnesses(record, root)
+    assert sorted(found) == sorted(str(p) for p in (root / "simple-v2").iterdir())
+    for path, witness in found.items():
+        assert witness == fast.state(path, "bytes")
+
+
+def test_an_entry_replaced_after_the_run_wrote_it_keeps_the_bytes_it_used(
+    tmp_path: Path,
+) -> None:
+    """Another process replacing an entry meanwhile: the record still names the bytes this
+    run used, so a replay against the other bytes misses (never answers from them)."""
+    from xv.cache import Cache
+    from xv.fast import trace
+
+    root, record = tmp_path / "cache", tmp_path / "fast-v1" / "r.json"
+    entry = root / "simple-v2" / "page"
+
+    def command() -> None:
+        Cache(root).bucket("simple-v2").put("page", ["ours"])
+        with trace.paused():  # the other process's write: not this run's
+            used = fast.state(str(entry), "bytes")
+            entry.write_bytes(b"theirs")  # in place: no rename this run would see
+        assert used[0] == "B"
+        command.used = used  # type: ignore[attr-defined]
+
+    trace.run_recording(lambda: command, str(record), network=True)
+    witness = _cache_witnesses(record, root)[str(entry)]
+    assert witness == command.used  # type: ignore[attr-defined]
+    assert witness != fast.state(str(entry), "bytes")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from xv.errors import NetworkError
-from xv.index import http as xvhttp
+from xv.index import tls
 from xv.index.http import Http, HttpConfig
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
@@ -66,14 +66,14 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
 
 def test_a_bundle_is_loaded_once_and_verifies(tls_server: tuple[str, Path, Path]) -> None:
     url, cert, _ = tls_server
-    xvhttp._load_context.cache_clear()
+    tls._load_context.cache_clear()
     http = Http(HttpConfig(cert=str(cert), retries=0))
     for _ in range(3):
         response = http.request(url)
         assert response.status_code == 200
         response.close()
         http.session.close()  # a new connection each time
-    info = xvhttp._load_context.cache_info()
+    info = tls._load_context.cache_info()
     assert (info.misses, info.currsize) == (1, 1)
 
 
@@ -95,21 +95,21 @@ def test_threads_opening_their_first_connections_at_once_load_the_bundle_once(
 ) -> None:
     """The fetch threads of a cold compile all connect at once: one load, not one each."""
     _, cert, _ = tls_server
-    xvhttp._load_context.cache_clear()
+    tls._load_context.cache_clear()
     made: list[int] = []
-    real = xvhttp.tls_context
+    real = tls.tls_context
 
     def slow_create(verify: bool) -> ssl.SSLContext:
         made.append(1)
         time.sleep(0.05)  # widens the window in which other threads would miss too
         return real(verify)
 
-    monkeypatch.setattr(xvhttp, "tls_context", slow_create)
+    monkeypatch.setattr(tls, "tls_context", slow_create)
     start = threading.Barrier(8)
 
     def first_connection() -> ssl.SSLContext:
         start.wait()
-        return xvhttp.verifying_context(str(cert))
+        return tls.verifying_context(str(cert))
 
     with ThreadPoolExecutor(8) as pool:
         contexts = list(pool.map(lambda _: first_connection(), range(8)))

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from xv.errors import NetworkError
-from xv.index import http as xvhttp
+from xv.index import tls
 from xv.index.http import Http, HttpConfig
 from xv.index.transport import BrokenBody, ConnectionFailed, Response, TimedOut, Transport
 
@@ -248,7 +248,7 @@ def test_the_transport_context_verifies_as_urllib3s() -> None:
 
     from urllib3.util.ssl_ import create_urllib3_context
 
-    ours, theirs = xvhttp.tls_context(True), create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
+    ours, theirs = tls.tls_context(True), create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
     for attribute in ("verify_mode", "check_hostname", "minimum_version", "options"):
         assert getattr(ours, attribute) == getattr(theirs, attribute), attribute
     assert ours.hostname_checks_common_name == theirs.hostname_checks_common_name

@@ -39,12 +39,12 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable
-from functools import lru_cache
 from typing import TYPE_CHECKING, TypeVar, Union
 from urllib.parse import urlsplit
 
 from xv import __version__
 from xv.errors import NetworkError
+from xv.index.tls import default_ca_bundle, env_ca_bundle, unverified_context, verifying_context
 from xv.index.transport import BrokenBody, Response, TimedOut, Transport, TransportError
 from xv.records import record
 from xv.urls import redact as redact_url
@@ -108,73 +108,6 @@ def shared_transport() -> Transport:
         if transport is None:
             transport = _TRANSPORTS[os.getpid()] = Transport(USER_AGENT)
         return transport
-
-
-def default_ca_bundle() -> str:
-    """requests' own default bundle (``requests.utils.DEFAULT_CA_BUNDLE_PATH``): certifi's."""
-    import certifi
-
-    return str(certifi.where())
-
-
-_CONTEXT_LOCK = threading.Lock()
-
-
-def verifying_context(bundle: str) -> ssl.SSLContext:
-    """The shared context for ``bundle``, loaded once even when the fetch threads all
-    open their first connection at once: ``lru_cache`` alone lets every caller that
-    misses load the bundle (24 loads, ~0.7 s of CPU, in a cold compile)."""
-    with _CONTEXT_LOCK:
-        return _load_context(bundle)
-
-
-@lru_cache(maxsize=8)
-def _load_context(bundle: str) -> ssl.SSLContext:
-    context = tls_context(verify=True)
-    if os.path.isdir(bundle):
-        context.load_verify_locations(capath=bundle)
-    else:
-        context.load_verify_locations(cafile=bundle)
-    return context
-
-
-def tls_context(verify: bool) -> ssl.SSLContext:
-    """A client context set up as urllib3's ``create_urllib3_context`` sets it up (TLS 1.2 at
-    least, no compression or session tickets, hostname checked when verifying), without
-    importing urllib3; the CA bundle is loaded by the caller."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.options |= ssl.OP_NO_SSLv2 | ssl.OP_NO_SSLv3 | ssl.OP_NO_COMPRESSION
-    context.options |= ssl.OP_NO_TICKET
-    if sys.version_info >= (3, 13):
-        context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN | ssl.VERIFY_X509_STRICT
-    if getattr(context, "post_handshake_auth", None) is not None:
-        context.post_handshake_auth = True
-    if verify:
-        context.verify_mode = ssl.CERT_REQUIRED
-        context.check_hostname = True
-    else:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    context.hostname_checks_common_name = False
-    keylog = os.path.expandvars(os.environ.get("SSLKEYLOGFILE", ""))
-    if keylog:
-        context.keylog_filename = keylog
-    return context
-
-
-@lru_cache(maxsize=1)
-def _unverified_context() -> ssl.SSLContext:
-    return tls_context(verify=False)
-
-
-def _env_ca_bundle() -> str | None:
-    """A CA bundle named by the environment (``SSL_CERT_FILE``, ``REQUESTS_CA_BUNDLE``)."""
-    for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-        value = os.environ.get(name)
-        if value and os.path.isfile(value):
-            return value
-    return None
 
 
 def env_proxies() -> dict[str, str]:
@@ -262,7 +195,7 @@ class Http:
             t_host, _, t_port = trusted.lower().partition(":")
             if t_host == host and (not t_port or t_port == str(port)):
                 return False
-        return self.config.cert or _env_ca_bundle() or True
+        return self.config.cert or env_ca_bundle() or True
 
     # -- requests --------------------------------------------------------------
 
@@ -368,7 +301,7 @@ def _context_for(url: str, verify: bool | str) -> ssl.SSLContext | None:
     if not url.startswith("https:"):
         return None
     if verify is False:
-        return _unverified_context()
+        return unverified_context()
     return verifying_context(verify if isinstance(verify, str) else default_ca_bundle())
 
 

@@ -4,7 +4,7 @@ requests and urllib3 cost ~160 ms of CPU to import.
 
 One session per process and CA bundle (:func:`shared_session`), so pool workers that build
 their own client reuse connections across jobs; it verifies TLS with the same shared
-context as the transport (:func:`xv.index.http.verifying_context`).
+context as the transport (:func:`xv.index.tls.verifying_context`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from typing import Any, cast
 import requests
 from requests.adapters import HTTPAdapter
 
-from xv.index.http import USER_AGENT, default_ca_bundle, env_proxies, verifying_context
+from xv.index.http import USER_AGENT, env_proxies
+from xv.index.tls import default_ca_bundle, verifying_context
 
 _SESSIONS: dict[tuple[int, str | None], requests.Session] = {}
 _SESSIONS_LOCK = threading.Lock()
