@@ -3,7 +3,8 @@
 
 Compiles ``--input`` (default ``fixtures/sync/noop180.in``: 181 pins) from the default index
 into a lock, then times, each as the median of ``--runs`` runs of the real command (a new
-process each time), the cases of one group interleaved (A B C A B C ...):
+process each time), the cases of one group interleaved, each going first in turn (A B C,
+B C A, ...):
 
 * ``xv-compile --check`` answered by the console script's fast record (:mod:`xv.fast`), the
   same with ``XV_NO_FAST=1`` (answered by the check record through click: the path before
@@ -75,12 +76,16 @@ Case = tuple[Sequence[str], dict[str, str]]
 
 
 def interleaved(runs: int, cases: dict[str, Case], cwd: Path) -> dict[str, Timing]:
-    """Each case once, in turn, ``runs`` times (after one untimed run of each)."""
+    """Each case once, in turn, ``runs`` times (after one untimed run of each), each case
+    going first in turn (as in bench_resolve: always first, a tool measured slower)."""
     for cmd, env in cases.values():
         timed(cmd, cwd, env)
     timings = {name: Timing() for name in cases}
-    for _ in range(runs):
-        for name, (cmd, env) in cases.items():
+    names = list(cases)
+    for n in range(runs):
+        start = n % len(names)
+        for name in names[start:] + names[:start]:
+            cmd, env = cases[name]
             timed(cmd, cwd, env, timings[name])
     return timings
 

@@ -4,8 +4,9 @@ For each tool and round: a cold sync (an empty cache directory of its own), a wa
 (the same cache, a new venv) and a no-op sync (the warm venv again). Venv creation is not
 timed. Each command's peak memory is the peak of the summed RSS of its whole process tree
 (sampled every 50 ms: pool workers and the forkserver count), with the largest single
-process beside it. Ratios are xv's over uv's, from the same run; rounds are interleaved
-(xv, uv, xv, uv, ...) so a machine loaded by others weighs on both alike. Run:
+process beside it. Ratios are xv's over uv's, from the same run; rounds are interleaved,
+each tool going first in turn (xv uv, uv xv, ...), so a machine loaded by others weighs on both
+alike. Run:
 
     python benchmarks/bench_sync.py [--lock FILE | --compile IN] [--runs N] [--uv PATH]
         [--xv [LABEL=]PATH ...] [--cold-only | --warm-only]
@@ -232,8 +233,9 @@ def main() -> None:
             lock = compile_lock(uv, args.compile, work / (args.compile.stem + ".txt"))
         packages = sum(1 for line in lock.read_text().splitlines() if "==" in line)
         results = {name: Results() for name, _, _ in tools}
-        for _ in range(args.runs):
-            for name, command, pip in tools:
+        for n in range(args.runs):
+            start = n % len(tools)  # each tool goes first in turn, as in bench_resolve
+            for name, command, pip in tools[start:] + tools[:start]:
                 one_round(
                     name.replace(" ", "-"), command, lock, work, pip, results[name],
                     args.cold_only, args.warm_only,
