@@ -226,6 +226,8 @@ def test_only_a_body_that_cannot_spell_an_at_sign_skips_the_credentials_check() 
     assert _may_carry_credentials(b'<a href="https://u:p&#64;h/a-1.0.tar.gz">a</a>')
     assert _may_carry_credentials(b'{"url": "https://u:p@h/a-1.0.tar.gz"}')
     assert not _may_carry_credentials(json.dumps({"files": [{"url": "https://h/a.whl"}]}).encode())
+    # A backslash that starts no \u escape is no "@".
+    assert not _may_carry_credentials(b'{"files": [{"yanked": "a \\"b\\"", "url": "https://h/a"}]}')
 
 
 def test_positions_that_follow_each_other_are_kept_as_a_range() -> None:

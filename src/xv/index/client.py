@@ -382,8 +382,12 @@ def _write_entry(bucket: Any, url: str, entry: _PageEntry) -> None:
 def _may_carry_credentials(body: bytes) -> bool:
     """False when no URL on the page can hold an ``@``: none in the body, nor an escape
     that could spell one (JSON ``\\u0040``, an HTML character reference). Spares reading
-    every file of a page of thousands for :func:`_carries_credentials`."""
-    return b"@" in body or b"\\u" in body or b"&" in body
+    every file of a page of thousands for :func:`_carries_credentials`.
+
+    Single bytes first: their search is a ``memchr``, the two-byte ``\\u``'s is not (~10x
+    slower: 25 ms for the 24 MB of data-science's pages), and JSON has no escape without a
+    backslash, which PEP 691 pages seldom hold (1 page of 113 there)."""
+    return b"@" in body or b"&" in body or (b"\\" in body and b"\\u" in body)
 
 
 def _carries_credentials(page: ProjectPage) -> bool:
