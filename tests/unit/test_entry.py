@@ -60,3 +60,22 @@ def test_an_exception_leaves_as_before(tmp_path: Path) -> None:
     proc = _run(tmp_path, "1/0")
     assert proc.returncode == 1
     assert proc.stderr.startswith("Traceback") and "ZeroDivisionError" in proc.stderr
+
+
+@pytest.mark.parametrize("script", ["compile_main", "sync_main"])
+def test_the_console_scripts_collect_young_garbage_less_often(script: str) -> None:
+    """Both console scripts raise the youngest generation's threshold, and only that."""
+    import ast
+
+    from xv.cli.entry import GC_YOUNG
+
+    code = (
+        "import gc\n"
+        "before = gc.get_threshold()\n"
+        "from xv.cli import entry\n"
+        "entry.fast.main = lambda prog, load: print(repr((before, gc.get_threshold())))\n"
+        f"entry.{script}()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    before, now = ast.literal_eval(out.stdout.strip())
+    assert now == (GC_YOUNG, *before[1:])

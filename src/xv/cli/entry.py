@@ -22,12 +22,29 @@ if TYPE_CHECKING:
 
 def compile_main() -> None:
     """``xv-compile``."""
+    _collect_less_often()
     _exit(lambda: fast.main("xv-compile", _compile_command))
 
 
 def sync_main() -> None:
     """``xv-sync``."""
+    _collect_less_often()
     _exit(lambda: fast.main("xv-sync", _sync_command))
+
+
+GC_YOUNG = 10_000  # allocations between collections of the youngest generation (default 700)
+
+
+def _collect_less_often() -> None:
+    """Collect cyclic garbage about 14 times less often. Reading an index page allocates a
+    dict or two per file (55,000 files for data-science): at the default threshold the
+    collector ran ~140 times in a cold compile, 52-84 ms under the interpreter lock that
+    the fetch threads and the solver share; with this one ~14 times, 14-25 ms (data-science
+    and airflow, 2 runs each; peak RSS within the runs' spread). xv makes few cycles."""
+    import gc
+
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG, middle, old)
 
 
 def _exit(command: Callable[[], None]) -> None:
