@@ -19,6 +19,8 @@ entries, downloaded archives.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import re
 import stat
@@ -86,6 +88,89 @@ def write_atomic(
     """Write ``data`` to ``path`` with :func:`atomic_writer`."""
     with atomic_writer(path, durable=durable, follow=follow) as handle:
         handle.write(data)
+
+
+def replace_entry(path: str | os.PathLike[str], chunks: list[bytes]) -> None:
+    """Replace ``path`` itself with the bytes of ``chunks``, atomically (a temporary file
+    beside it, then :func:`os.replace`), in as few system calls as that takes: open, one
+    ``writev``, close, rename. For cache entries, xv's own files, written by the hundred in
+    a cold compile while other threads wait for the interpreter lock, which each call
+    releases: :func:`atomic_writer` takes eleven (a ``mkdir`` its directory answers with
+    ``EEXIST``, random bytes for the name, the buffered file's ``fstat``, ``ioctl`` and
+    ``lseek``, the replaced file's mode). So: directories made once per process (again if
+    one vanished), a temporary name from a counter, and the umask's permission bits."""
+    target = os.fspath(path)
+    directory = os.path.dirname(target) or "."
+    if directory not in _MADE:
+        _make_directories(directory)
+        _MADE.add(directory)
+    temp, fd = _open_temporary(directory, os.path.basename(target))
+    try:
+        try:
+            _write_all(fd, chunks)
+        finally:
+            os.close(fd)
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+def _open_temporary(directory: str, name: str) -> tuple[str, int]:
+    """A new file for ``name``'s next content in ``directory``, named by this process's id
+    and a counter; a name taken already (left behind by a process that died with this
+    process's id, as a container's first process often has) gives way to the next."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        temp = f"{directory}/.{name}.{_PID[0]}.{next(_SERIAL)}.tmp"
+        try:
+            return temp, os.open(temp, flags, 0o666)
+        except FileExistsError:
+            continue
+        except FileNotFoundError:  # the directory went away since this process made it
+            _make_directories(directory)
+            return temp, os.open(temp, flags, 0o666)
+
+
+def _make_directories(directory: str) -> None:
+    """``directory`` and its missing parents, as ``Path.mkdir(parents=True, exist_ok=True)``
+    makes them: ``mkdir`` first, a parent only when it is missing (``os.makedirs`` asks
+    whether each parent exists first, a look the fast path's recorder would witness as
+    "absent" and then find changed, leaving the run unrecorded)."""
+    try:
+        os.mkdir(directory)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        parent = os.path.dirname(directory)
+        if not parent or parent == directory:
+            raise
+        _make_directories(parent)
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(directory)
+
+
+_MADE: set[str] = set()  # directories replace_entry made or found in this process
+_SERIAL = itertools.count()  # next() is atomic under the interpreter lock
+_PID = [os.getpid()]  # a forked child names its files apart from its parent's
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=lambda: _PID.__setitem__(0, os.getpid()))
+_IOV_MAX = 512  # buffers per writev, well under every system's IOV_MAX
+
+
+def _write_all(fd: int, chunks: list[bytes]) -> None:
+    """Write every byte of ``chunks`` to ``fd``: one ``writev`` per batch of buffers,
+    continued where a short write stopped."""
+    for start in range(0, len(chunks), _IOV_MAX):
+        batch = [memoryview(c) for c in chunks[start : start + _IOV_MAX] if c]
+        while batch:
+            written = os.writev(fd, batch) if hasattr(os, "writev") else os.write(fd, batch[0])
+            while batch and written >= len(batch[0]):
+                written -= len(batch[0])
+                batch.pop(0)
+            if batch and written:
+                batch[0] = batch[0][written:]
 
 
 def _create_beside(target: Path) -> tuple[Path, int]:

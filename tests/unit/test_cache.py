@@ -326,3 +326,31 @@ def test_writing_an_entry_leaves_no_garbage_for_the_collector(bucket: Bucket) ->
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("size", [0, 1, 65_536, 3_000_001])
+def test_an_entry_file_is_read_whole(tmp_path: Path, size: int) -> None:
+    from xv.cache import _read_file
+
+    path = tmp_path / "entry"
+    data = os.urandom(size)
+    path.write_bytes(data)
+    assert _read_file(path) == data
+
+
+def test_a_file_longer_than_its_size_says_is_read_to_its_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A size of 0 from a file system that does not know it (as /proc's files say)."""
+    from xv.cache import _read_file
+
+    path = tmp_path / "entry"
+    path.write_bytes(b"x" * 200_000)
+    real = os.fstat
+
+    def no_size(fd: int) -> os.stat_result:
+        found = real(fd)
+        return os.stat_result((*found[:6], 0, *found[7:10]))
+
+    monkeypatch.setattr(os, "fstat", no_size)
+    assert _read_file(path) == b"x" * 200_000

@@ -105,6 +105,14 @@ def env_ca_bundle() -> str | None:
     """A CA bundle named by the environment (``SSL_CERT_FILE``, ``REQUESTS_CA_BUNDLE``)."""
     for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
         value = os.environ.get(name)
-        if value and os.path.isfile(value):
+        if value and _is_file(value):
             return value
     return None
+
+
+@lru_cache(maxsize=16)
+def _is_file(path: str) -> bool:
+    """``os.path.isfile``, asked once per path: every request asks which bundle verifies it
+    (a ``stat`` each, 240 in a cold data-science compile where ``SSL_CERT_FILE`` is set,
+    each a turn of the interpreter lock for the fetch threads)."""
+    return os.path.isfile(path)
