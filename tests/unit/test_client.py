@@ -443,3 +443,53 @@ def test_cache_writes_can_be_deferred(make_index: MakeIndex, tmp_path: Path) -> 
         write()
     found, again = client(settings(idx.url), tmp_path).cached_project_page("a")
     assert found and again is not None and list(again.files) == list(page.files)
+
+
+def test_a_page_found_absent_by_a_look_is_fetched_without_another(
+    make_index: MakeIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The resolver looks in the cache (cached_project_page), then fetches: one look each.
+    A stale entry is still read for the fetch (its validators go with the request)."""
+    from xv.index import client as client_module
+
+    idx = make_index([Pkg("a", "1.0"), Pkg("b", "1.0")])
+    looks: list[str] = []
+    real = client_module._read_entry
+
+    def counted(bucket: Any, url: str) -> Any:
+        looks.append(url.rstrip("/").rsplit("/", 1)[-1])
+        return real(bucket, url)
+
+    monkeypatch.setattr(client_module, "_read_entry", counted)
+    c = client(settings(idx.url), tmp_path / "cache")
+    assert c.cached_project_page("a") == (False, None)
+    page = c.project_page("a")
+    assert page is not None and looks == ["a"]
+    assert len(page_requests(idx, 1)) == 1
+    stale = client(settings(idx.url, default_ttl=0), tmp_path / "cache")
+    assert stale.cached_project_page("a") == (False, None)  # there, but not fresh
+    assert stale.project_page("a") is not None and looks == ["a", "a", "a"]
+
+
+def test_metadata_looked_for_already_is_fetched_without_another_look(
+    make_index: MakeIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xv.index import metadata
+
+    idx = make_index([Pkg("a", "1.0")])
+    c = client(settings(idx.url), tmp_path / "cache")
+    page = c.project_page("a")
+    assert page is not None
+    wheel = next(f for f in page.files if f.is_wheel)
+    looks: list[str] = []
+    real = metadata.cached_metadata
+
+    def counted(cl: IndexClient, f: DistFile) -> metadata.CoreMetadata | None:
+        looks.append(f.filename)
+        return real(cl, f)
+
+    monkeypatch.setattr(metadata, "cached_metadata", counted)
+    assert isinstance(metadata.get_metadata(c, wheel, looked=True), metadata.CoreMetadata)
+    assert looks == []
+    assert isinstance(metadata.get_metadata(c, wheel), metadata.CoreMetadata)
+    assert looks == [wheel.filename]

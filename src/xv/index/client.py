@@ -79,6 +79,10 @@ class IndexClient:
         self._pages = cache.bucket(PAGE_BUCKET)
         self._memo: dict[str, ProjectPage | None] = {}
         self._revalidated: set[str] = set()
+        # Pages a cache-only look (cached_project_page) found absent: the request that
+        # follows skips looking again (one look fewer per page of a cold compile, each a
+        # system call that gives up the interpreter lock). Taken once.
+        self._absent: set[str] = set()
         self._rules = PageRules(settings.default_ttl)
         self._find_links: list[DistFile] | None = None
         self._lock = threading.Lock()
@@ -227,7 +231,11 @@ class IndexClient:
         parse: Callable[[bytes, str, str], tuple[Any, ...]],
         network: bool,
     ) -> ProjectPage | None:
-        entry = _read_entry(self._pages, url)
+        try:
+            self._absent.remove(url)  # a look that found nothing just now: the fetch follows
+            entry = None
+        except KeyError:
+            entry = _read_entry(self._pages, url)
         if self.settings.offline:
             if entry is None:
                 raise OfflineError(
@@ -247,6 +255,8 @@ class IndexClient:
             trace.fresh_until(self._rules.fresh_until(entry.headers, entry.fetched))
             return entry.page
         if not network:
+            if entry is None:
+                self._absent.add(url)
             raise _NeedsNetwork(url)
         page = self._fetch_page(url, name, parse, entry)
         self._revalidated.add(url)

@@ -138,11 +138,12 @@ def cached_metadata(client: IndexClient, file: DistFile) -> CoreMetadata | None:
     return found
 
 
-def get_metadata(client: IndexClient, file: DistFile) -> MetadataResult:
-    """The core metadata of ``file``: cache, PEP 658 file, range requests, whole wheel."""
+def get_metadata(client: IndexClient, file: DistFile, *, looked: bool = False) -> MetadataResult:
+    """The core metadata of ``file``: cache, PEP 658 file, range requests, whole wheel.
+    ``looked``: the cache was just asked and had none (not asked again)."""
     if not file.is_wheel:
         return Unavailable("needs a build")
-    hit = cached_metadata(client, file)
+    hit = None if looked else cached_metadata(client, file)
     if hit is not None:
         return hit
     if client.settings.offline and not file.url.startswith("file:"):

@@ -77,7 +77,7 @@ class IndexSource(MetadataSource):
             if (hit := cached_metadata(self.client, file)) is not None:
                 self.fetcher.put(("meta", file.url), hit)
             else:
-                job = partial(get_metadata, self.client, file)
+                job = partial(get_metadata, self.client, file, looked=True)
                 self.fetcher.submit(("meta", file.url), job, priority)
 
     def finished(self) -> tuple[list[str], list[str]]:
