@@ -18,7 +18,7 @@ What the buckets hold, and so what belongs to a package and what is garbage:
   reverse) is unusable, so garbage.
 * **opaque** (``git-v1``): only removed whole.
 
-Inside a bucket every in-flight name starts with a dot (``.name.<hex>.tmp``, ``.unpack-``,
+Inside a bucket every in-flight name starts with a dot (``.name.<pid>.<n>.tmp``, ``.unpack-``,
 ``.build-``, ``.checkout-``, ``.discard-``) and keys never do; ``.locks`` holds lock files.
 A bucket directory this xv does not know (``simple-v1`` after the bump to ``simple-v2``)
 is unreachable as a whole. Files in the root that are not bucket-shaped are not xv's and
