@@ -1,7 +1,9 @@
 """Writing a whole file so that a failure, Ctrl-C or a power cut never leaves it half written.
 
-The one helper behind every whole-file write xv makes: the compiled lock (``-o``), cache
-entries, downloaded archives.
+The helpers behind every whole-file write xv makes: :func:`atomic_writer` for the compiled
+lock (``-o``), downloaded archives and records, as below; :func:`replace_entry` for cache
+entries, xv's own files, the same way in fewer system calls (the path itself replaced, a
+link there never followed, the umask's permission bits).
 
 - A regular file (or a path that does not exist yet) is replaced atomically: the new content
   goes to a temporary file beside it (same directory, so the same filesystem) and
