@@ -21,7 +21,6 @@ link there never followed, the umask's permission bits).
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import re
@@ -97,16 +96,20 @@ def replace_entry(path: str | os.PathLike[str], chunks: list[bytes]) -> None:
     beside it, then :func:`os.replace`), in as few system calls as that takes: open, one
     ``writev``, close, rename. For cache entries, xv's own files, written by the hundred in
     a cold compile while other threads wait for the interpreter lock, which each call
-    releases: :func:`atomic_writer` takes eleven (a ``mkdir`` its directory answers with
-    ``EEXIST``, random bytes for the name, the buffered file's ``fstat``, ``ioctl`` and
-    ``lseek``, the replaced file's mode). So: directories made once per process (again if
-    one vanished), a temporary name from a counter, and the umask's permission bits."""
-    target = os.fspath(path)
-    directory = os.path.dirname(target) or "."
+    releases: :func:`atomic_writer` takes more (a ``mkdir`` its directory answers with
+    ``EEXIST``, the buffered file's ``fstat``, ``ioctl`` and ``lseek``, the replaced file's
+    mode). So: directories made once per process (again if one vanished), and the umask's
+    permission bits."""
+    target = Path(path)
+    directory = os.fspath(target.parent)
     if directory not in _MADE:
-        _make_directories(directory)
+        target.parent.mkdir(parents=True, exist_ok=True)
         _MADE.add(directory)
-    temp, fd = _open_temporary(directory, os.path.basename(target))
+    try:
+        temp, fd = _create_beside(target)
+    except FileNotFoundError:  # the directory went away since this process made it
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp, fd = _create_beside(target)
     try:
         try:
             _write_all(fd, chunks)
@@ -114,50 +117,11 @@ def replace_entry(path: str | os.PathLike[str], chunks: list[bytes]) -> None:
             os.close(fd)
         os.replace(temp, target)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
+        temp.unlink(missing_ok=True)
         raise
 
 
-def _open_temporary(directory: str, name: str) -> tuple[str, int]:
-    """A new file for ``name``'s next content in ``directory``, named by this process's id
-    and a counter; a name taken already (left behind by a process that died with this
-    process's id, as a container's first process often has) gives way to the next."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-    while True:
-        temp = f"{directory}/.{name}.{_PID[0]}.{next(_SERIAL)}.tmp"
-        try:
-            return temp, os.open(temp, flags, 0o666)
-        except FileExistsError:
-            continue
-        except FileNotFoundError:  # the directory went away since this process made it
-            _make_directories(directory)
-            return temp, os.open(temp, flags, 0o666)
-
-
-def _make_directories(directory: str) -> None:
-    """``directory`` and its missing parents, as ``Path.mkdir(parents=True, exist_ok=True)``
-    makes them: ``mkdir`` first, a parent only when it is missing (``os.makedirs`` asks
-    whether each parent exists first, a look the fast path's recorder would witness as
-    "absent" and then find changed, leaving the run unrecorded)."""
-    try:
-        os.mkdir(directory)
-    except FileExistsError:
-        pass
-    except FileNotFoundError:
-        parent = os.path.dirname(directory)
-        if not parent or parent == directory:
-            raise
-        _make_directories(parent)
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(directory)
-
-
 _MADE: set[str] = set()  # directories replace_entry made or found in this process
-_SERIAL = itertools.count()  # next() is atomic under the interpreter lock
-_PID = [os.getpid()]  # a forked child names its files apart from its parent's
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=lambda: _PID.__setitem__(0, os.getpid()))
 _IOV_MAX = 512  # buffers per writev, well under every system's IOV_MAX
 
 
@@ -177,13 +141,22 @@ def _write_all(fd: int, chunks: list[bytes]) -> None:
 
 def _create_beside(target: Path) -> tuple[Path, int]:
     """A new temporary file next to ``target``, created with mode 0o666 so the kernel applies
-    the umask (``tempfile.mkstemp`` would make it 0o600, and reading the umask is racy)."""
+    the umask (``tempfile.mkstemp`` would make it 0o600, and reading the umask is racy).
+    Named by this process's id and a counter, not random bytes (a system call each); a name
+    taken already (left behind by a process that died with this process's id, as a
+    container's first process often has) gives way to the next."""
     while True:
-        temp = target.with_name(f".{target.name}.{os.urandom(6).hex()}.tmp")
+        temp = target.with_name(f".{target.name}.{_PID[0]}.{next(_SERIAL)}.tmp")
         try:
             return temp, os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:  # pragma: no cover - 48 random bits
+        except FileExistsError:
             continue
+
+
+_SERIAL = itertools.count()  # next() is atomic under the interpreter lock
+_PID = [os.getpid()]  # a forked child names its files apart from its parent's
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=lambda: _PID.__setitem__(0, os.getpid()))
 
 
 def _copy_mode(target: Path, fd: int) -> None:

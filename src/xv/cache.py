@@ -400,7 +400,7 @@ def _read_file(path: Path) -> bytes:
     of a cold compile, which reads hundreds of entries. An entry is replaced by rename,
     never written in place, so the open file keeps the size it had when opened; a file
     that says otherwise is read to its end all the same."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    fd = os.open(path, os.O_RDONLY)  # not inherited by child processes (PEP 446)
     try:
         size = os.fstat(fd).st_size
         data = os.read(fd, size) if size else b""
