@@ -91,6 +91,8 @@ def _compile_command() -> Callable[[], Any]:
     argv = sys.argv[1:]
     if not {"--offline", "--cert"}.intersection(argv):
         _preload_tls()
+    if not {"--offline", "--check", "--help", "-h"}.intersection(argv):
+        _start_page_worker()
     # --check's usage error and diff are click's: it stays with the click command.
     params = None if "--check" in argv else parse("xv-compile", argv)
     if params is not None:  # a plain command line: read as click reads it, without click
@@ -116,6 +118,18 @@ def _preload_tls() -> None:
         preload_default_context()
 
     threading.Thread(target=preload, name="xv-tls", daemon=True).start()
+
+
+def _start_page_worker() -> None:
+    """Start the process that parses the index pages a compile fetches
+    (:mod:`xv.index.pageworker`) while the command's modules import, so that it is ready
+    for the first page. A recorded run (:mod:`xv.fast`) does not count it as a process of
+    its own: the worker writes nothing but the cache entries it reports back."""
+    from xv.fast import trace
+    from xv.index import pageworker
+
+    with trace.paused():
+        pageworker.start()
 
 
 def _sync_command() -> Callable[[], Any]:

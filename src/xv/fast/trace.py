@@ -415,6 +415,21 @@ def wrote(target: str, chunks: list[bytes]) -> None:
         recorder.digests[os.path.abspath(target)] = digest.hexdigest()
 
 
+def wrote_elsewhere(target: str, digest: str | None) -> None:
+    """Called for a cache entry that a helper process of this run renamed into place
+    (:mod:`xv.index.pageworker`), with the sha256 of its bytes: witnessed as an entry
+    this run wrote (:func:`wrote`), since this process saw neither the write nor the
+    rename. Without a digest the run is not recorded."""
+    recorder = _recorder
+    if recorder is not None and recorder.active and recorder.network:
+        full = os.path.abspath(target)
+        if digest is None:
+            recorder.tainted = True
+            return
+        recorder.renamed[full] = full
+        recorder.digests[full] = digest
+
+
 def uses_cache(root: str) -> None:
     """Called when the run makes a cache (:class:`xv.cache.Cache`): the files it writes
     there are cache entries, witnessed by their bytes (see :mod:`xv.fast`)."""

@@ -45,7 +45,7 @@ from xv import atomic
 from xv.cache import Cache, CacheBucket
 from xv.errors import HashMismatchError, NetworkError, OfflineError
 from xv.fast import trace
-from xv.index import pageform, simple
+from xv.index import pageform, pageworker, simple
 from xv.index.httpcache import PageRules
 from xv.index.settings import DEFAULT_INDEX_URL, IndexSettings
 from xv.index.simple import DistFile, ProjectPage
@@ -193,7 +193,7 @@ class IndexClient:
         def parse(body: bytes, content_type: str, page_url: str) -> tuple[Any, ...]:
             return pageform.plain_from_body(body, content_type, page_url, name, base)
 
-        return self._cached_page(url, name, parse, network)
+        return self._cached_page(url, name, parse, network, index_url=base)
 
     # -- find-links ------------------------------------------------------------
 
@@ -230,7 +230,9 @@ class IndexClient:
         name: str,
         parse: Callable[[bytes, str, str], tuple[Any, ...]],
         network: bool,
+        index_url: str | None = None,
     ) -> ProjectPage | None:
+        """``index_url``: the page is an index's, which the page worker may parse."""
         try:
             self._absent.remove(url)  # a look that found nothing just now: the fetch follows
             entry = None
@@ -258,7 +260,7 @@ class IndexClient:
             if entry is None:
                 self._absent.add(url)
             raise _NeedsNetwork(url)
-        page = self._fetch_page(url, name, parse, entry)
+        page = self._fetch_page(url, name, parse, entry, index_url)
         self._revalidated.add(url)
         return page
 
@@ -268,6 +270,7 @@ class IndexClient:
         name: str,
         parse: Callable[[bytes, str, str], tuple[Any, ...]],
         entry: _PageEntry | None,
+        index_url: str | None = None,
     ) -> ProjectPage | None:
         headers = {"Accept": simple.ACCEPT}
         if entry is not None:
@@ -288,6 +291,12 @@ class IndexClient:
         if response.status_code != 200:
             raise NetworkError(_status_message(url, response.status_code, name), redact_url(url))
         body = response.content
+        worker = pageworker.running() if index_url is not None else None
+        if worker is not None and not _may_carry_credentials(body):
+            try:
+                return self._parse_elsewhere(worker, url, name, index_url or "", response, body)
+            except pageworker.Gone as exc:
+                log.debug("%s: %s; parsing here", name, exc)
         try:
             # Grouped by version once, for the cache and for the resolver alike: it judges
             # only the versions it looks at, decoding only their files. One page at a time:
@@ -307,6 +316,43 @@ class IndexClient:
         else:  # the write holds the cache form only, not the page or the response
             store = partial(self._store, url, 200, response.headers, plain, time.time())
             self.later(store)
+        return page
+
+    def _parse_elsewhere(
+        self,
+        worker: pageworker.PageWorkers,
+        url: str,
+        name: str,
+        index_url: str,
+        response: AnyResponse,
+        body: bytes,
+    ) -> ProjectPage:
+        """:meth:`_fetch_page`'s parse and cache write, done by the page worker (a body
+        that may carry credentials never goes there: its page is not written)."""
+        fetched = time.time()
+        kept = self._rules.to_store(url, 200, response.headers)
+        target = (
+            os.fspath(self._pages.path(url)) if kept is not None and self._pages.enabled else None
+        )
+        content_type = response.headers.get("Content-Type", "")
+        try:
+            plain, digest, failure = worker.parse(
+                body, content_type, response.url, name, index_url, target, fetched, kept
+            )
+        except ValueError as exc:
+            raise NetworkError(
+                f"{redact_url(url)}: unreadable index page: {exc}", redact_url(url)
+            ) from None
+        log.debug("%s: index page from the network (parsed by the page worker)", name)
+        page = pageform.page_from_plain(plain)
+        if target is None or kept is None:  # not to be kept, or no cache: as _store says
+            self.later(partial(self._store, url, 200, response.headers, plain, fetched))
+        elif failure is not None:
+            log.warning("could not write cache entry %s: %s", target, failure)
+            trace.stop()  # not kept: a warm run would not find it (xv.fast)
+        else:
+            trace.wrote_elsewhere(target, digest)
+            trace.fresh_until(self._rules.fresh_until(kept, fetched))
         return page
 
     def _store(

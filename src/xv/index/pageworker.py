@@ -1,0 +1,251 @@
+"""Index pages parsed, and their cache entries written, by processes of their own.
+
+**Why.** A cold compile is bound by the interpreter lock, which the solver and the fetch
+threads share, and turning JSON pages into their cache form (:mod:`xv.index.pageform`) is
+the largest part of its CPU: data-science's 113 pages are 24 MB and 55,000 files, ~0.44 s
+of its ~1.5 s (thread CPU time, measured per job), and their cache entries another
+~0.2 s. While a page is parsed, every other thread waits for the lock, including the one
+reading the page the solver waits for (a turn of the lock per 16 kB TLS record). Here
+helper processes do both on the machine's other CPU: the fetch thread hands one the body
+(one write to a pipe) and waits, without the lock, for the page's cache form (one read).
+The page is parsed by the same function, so the answer and every error are the same.
+Two workers, not one: with one, pages arriving together queued for it, and the solver
+waited for pages that had arrived long before (data-science, 10 interleaved pairs: 0.91 s
+with two, 1.03 s with one, 1.24 s with none).
+
+**Why not** :mod:`xv.pool`: a process pool starts a forkserver and forks workers from it
+(~0.1 s before the first job), and its jobs travel pickled through a feeder thread. These
+are two processes started with ``-S`` as the command starts, ready before the first page
+arrives, each speaking length-prefixed msgpack frames over its standard input and output.
+
+**Frames.** A request ``[content_type, page_url, name, index_url, target, fetched, kept,
+body]``: ``target`` is the path of the page's cache entry (None: the parent stores it
+itself, e.g. when the caching headers forbid it), which the worker writes as
+:meth:`xv.cache.Bucket.put` would with ``(plain, fetched, kept)``. The reply: ``["ok",
+plain, digest, failure]`` (``digest``: the sha256 of the entry's bytes, the witness a
+recorded run keeps, :func:`xv.fast.trace.wrote_elsewhere`; ``failure``: why the entry
+could not be written) or ``["bad", message]`` for a page that does not parse.
+
+**Failure.** Nothing but speed depends on the workers: one that cannot start, dies or
+answers garbage is dropped for the rest of the run, and its pages are parsed in the
+command's own process, as they are when no worker was started (a library caller,
+``xv-sync``, ``--offline``, one CPU, ``XV_PAGE_WORKERS=0``). A worker ends when its input
+closes, i.e. when the command's process does.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import sys
+from typing import Any
+
+import msgpack
+
+_LENGTH = struct.Struct("<I")
+_PIPE_SIZE = 1 << 20  # Linux pipes hold 64 kB: a 2 MB page would take 32 reads, each a turn
+_F_SETPIPE_SZ = 1031  # of the lock for the reading thread (fcntl has no name for it before 3.10)
+
+
+class Gone(Exception):
+    """The worker is not there, or answered something else than a frame."""
+
+
+class PageWorker:
+    """One worker process; used by one thread at a time (:class:`PageWorkers` sees to it)."""
+
+    def __init__(self) -> None:
+        import subprocess
+
+        code = (
+            "import sys; sys.path[:] = sys.argv[1:]; from xv.index.pageworker import serve; serve()"
+        )
+        self._proc = subprocess.Popen(
+            [sys.executable, "-S", "-c", code, *sys.path],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._to, self._from = self._proc.stdin, self._proc.stdout
+        _widen(self._to.fileno())
+        self.alive = True
+
+    def parse(
+        self,
+        body: bytes,
+        content_type: str,
+        page_url: str,
+        name: str,
+        index_url: str,
+        target: str | None,
+        fetched: float,
+        kept: dict[str, str] | None,
+    ) -> tuple[tuple[Any, ...], str | None, str | None]:
+        """``(plain, digest, failure)`` as the module docstring says; :class:`ValueError`
+        for a page that does not parse, :class:`Gone` when the worker is gone (then for
+        good)."""
+        if not self.alive:
+            raise Gone("the page worker is gone")
+        request = msgpack.packb(
+            [content_type, page_url, name, index_url, target, fetched, kept, body],
+            use_bin_type=True,
+        )
+        try:
+            self._to.write(_LENGTH.pack(len(request)))
+            self._to.write(request)
+            self._to.flush()
+            del request
+            answer = msgpack.unpackb(
+                _read_frame(self._from), raw=False, use_list=False, strict_map_key=False
+            )
+        except Exception as exc:  # a pipe closed, a frame cut short, garbage
+            self.alive = False
+            raise Gone(f"the page worker is gone ({type(exc).__name__}: {exc})") from None
+        if type(answer) is tuple and len(answer) == 2 and answer[0] == "bad":
+            raise ValueError(str(answer[1]))
+        if type(answer) is not tuple or len(answer) != 4 or answer[0] != "ok":
+            self.alive = False
+            raise Gone("the page worker answered something else than a page")
+        return answer[1], answer[2], answer[3]
+
+
+class PageWorkers:
+    """A few workers, each lent to one fetch thread at a time."""
+
+    def __init__(self, count: int) -> None:
+        import queue
+
+        self._idle: queue.SimpleQueue[PageWorker] = queue.SimpleQueue()
+        self._workers = [PageWorker() for _ in range(count)]
+        for worker in self._workers:
+            self._idle.put(worker)
+
+    @property
+    def alive(self) -> bool:
+        return any(worker.alive for worker in self._workers)
+
+    def parse(
+        self,
+        body: bytes,
+        content_type: str,
+        page_url: str,
+        name: str,
+        index_url: str,
+        target: str | None,
+        fetched: float,
+        kept: dict[str, str] | None,
+    ) -> tuple[tuple[Any, ...], str | None, str | None]:
+        """:meth:`PageWorker.parse` by the first worker free (waited for without the
+        interpreter lock). A dead worker goes back with the living ones, to answer
+        :class:`Gone` at once: no thread waits for one that will never come."""
+        worker = self._idle.get()
+        try:
+            return worker.parse(
+                body, content_type, page_url, name, index_url, target, fetched, kept
+            )
+        finally:
+            self._idle.put(worker)
+
+
+ENV_WORKERS = "XV_PAGE_WORKERS"  # how many (0: none, pages parsed in the command's process)
+_workers: PageWorkers | None = None
+
+
+def start() -> None:
+    """Start the workers, once per process: two (``$XV_PAGE_WORKERS`` if set) where the
+    process may run on two CPUs or more, none on one (a worker would only add its copies
+    of every page); quietly none if they cannot start."""
+    global _workers
+    if _workers is not None:
+        return
+    try:
+        count = int(os.environ.get(ENV_WORKERS) or (2 if _cpus() > 1 else 0))
+    except ValueError:
+        count = 0
+    if count > 0:
+        try:
+            _workers = PageWorkers(count)
+        except OSError:
+            pass
+
+
+def running() -> PageWorkers | None:
+    """The workers :func:`start` started, while one of them is alive."""
+    workers = _workers
+    return workers if workers is not None and workers.alive else None
+
+
+def _cpus() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+# -- the worker's side ---------------------------------------------------------
+
+
+def serve() -> None:
+    """The worker: answer requests from standard input until it closes."""
+    from xv import atomic, cache
+    from xv.digests import sha256_for
+    from xv.index import pageform
+
+    requests = sys.stdin.buffer
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # a stray print goes where stderr goes, never into a reply
+    _widen(replies.fileno())
+    while True:
+        try:
+            frame = _read_frame(requests)
+        except EOFError:
+            return
+        content_type, page_url, name, index_url, target, fetched, kept, body = msgpack.unpackb(
+            frame, raw=False, use_list=False, strict_map_key=False
+        )
+        reply: list[Any]
+        try:
+            plain = pageform.plain_from_body(body, content_type, page_url, name, index_url)
+        except ValueError as exc:
+            reply = ["bad", str(exc)]
+        else:
+            digest = failure = None
+            if target is not None:
+                chunks = cache.encode_entry((plain, fetched, dict(kept)))
+                try:
+                    atomic.replace_entry(target, chunks)
+                except OSError as exc:
+                    failure = str(exc)
+                else:
+                    hasher = sha256_for(sum(len(chunk) for chunk in chunks))
+                    for chunk in chunks:
+                        hasher.update(chunk)
+                    digest = hasher.hexdigest()
+            reply = ["ok", plain, digest, failure]
+        del body, frame
+        data = msgpack.packb(reply, use_bin_type=True)
+        replies.write(_LENGTH.pack(len(data)))
+        replies.write(data)
+        replies.flush()
+
+
+def _read_frame(stream: Any) -> bytes:
+    head = stream.read(_LENGTH.size)
+    if len(head) != _LENGTH.size:
+        raise EOFError("no frame")
+    (size,) = _LENGTH.unpack(head)
+    data: bytes = stream.read(size)
+    if len(data) != size:
+        raise EOFError("a frame cut short")
+    return data
+
+
+def _widen(fd: int) -> None:
+    """Make a pipe hold 1 MB (Linux; best effort): fewer, larger reads."""
+    if sys.platform.startswith("linux"):
+        import fcntl
+
+        try:
+            fcntl.fcntl(fd, _F_SETPIPE_SZ, _PIPE_SIZE)
+        except OSError:
+            pass

@@ -1,0 +1,149 @@
+"""The page workers (xv.index.pageworker): the same cache form and cache entry as the
+command's own process makes, the same errors, and nothing lost when a worker dies."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgpack
+import pytest
+
+from xv import cache
+from xv.index import pageform, pageworker
+from xv.index.pageworker import Gone, PageWorkers
+
+JSON = "application/vnd.pypi.simple.v1+json"
+URL = "https://example.invalid/simple/demo/"
+INDEX = "https://example.invalid/simple"
+
+
+def page(*files: dict[str, object], api: str = "1.1") -> bytes:
+    doc = {"meta": {"api-version": api}, "name": "demo", "files": list(files)}
+    doc["versions"] = ["1.0", "2.0"]
+    return json.dumps(doc).encode()
+
+
+def wheel(version: str, **extra: object) -> dict[str, object]:
+    name = f"demo-{version}-py3-none-any.whl"
+    return {
+        "filename": name,
+        "url": f"../../files/{name}",
+        "hashes": {"sha256": "ab" * 32},
+        **extra,
+    }
+
+
+BODY = page(
+    wheel("1.0", **{"requires-python": ">=3.8", "core-metadata": {"sha256": "cd" * 32}}),
+    {"filename": "demo-1.0.tar.gz", "url": "https://elsewhere.invalid/demo-1.0.tar.gz", "hashes": {}},
+    wheel("2.0", yanked="broken", size=123, **{"upload-time": "2024-01-01T00:00:00Z"}),
+)  # fmt: skip
+
+
+def packed(plain: object) -> bytes:
+    """A cache form as the cache writes it (msgpack gives tuples for lists)."""
+    return msgpack.packb(plain, use_bin_type=True)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def workers() -> Iterator[PageWorkers]:
+    pool = PageWorkers(2)
+    yield pool
+    for worker in pool._workers:
+        worker._proc.kill()
+        worker._proc.wait()
+
+
+def test_a_worker_gives_the_cache_form_the_command_makes(workers: PageWorkers) -> None:
+    plain, digest, failure = workers.parse(BODY, JSON, URL, "Demo", INDEX, None, 1.5, None)
+    assert packed(plain) == packed(pageform.plain_from_body(BODY, JSON, URL, "Demo", INDEX))
+    assert (digest, failure) == (None, None)
+    # An HTML page too (the same function parses it).
+    html = b'<a href="/f/demo-1.0-py3-none-any.whl#sha256=' + b"ab" * 32 + b'">x</a>'
+    found, _, _ = workers.parse(html, "text/html", URL, "demo", INDEX, None, 1.5, None)
+    assert packed(found) == packed(pageform.plain_from_body(html, "text/html", URL, "demo", INDEX))
+
+
+def test_a_worker_writes_the_entry_a_bucket_writes(workers: PageWorkers, tmp_path: Path) -> None:
+    kept = {"date": "Sun, 29 Nov 2026 09:53:10 GMT", "etag": '"x"'}
+    target = tmp_path / "simple-v2" / "entry"
+    plain, digest, failure = workers.parse(BODY, JSON, URL, "demo", INDEX, str(target), 7.25, kept)
+    assert failure is None
+    data = target.read_bytes()
+    assert data == b"".join(cache.encode_entry((plain, 7.25, kept)))
+    assert digest == hashlib.sha256(data).hexdigest()
+    ours = cache.Cache(tmp_path / "ours").bucket("simple-v2")
+    ours.put("entry", (pageform.plain_from_body(BODY, JSON, URL, "demo", INDEX), 7.25, kept))
+    assert (tmp_path / "ours" / "simple-v2" / "entry").read_bytes() == data
+    assert not [p for p in target.parent.iterdir() if p.name != "entry"]  # no temp file left
+
+
+def test_an_entry_that_cannot_be_written_is_reported(workers: PageWorkers, tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    target = tmp_path / "file" / "entry"  # its directory is a file
+    plain, digest, failure = workers.parse(BODY, JSON, URL, "demo", INDEX, str(target), 1.0, {})
+    assert packed(plain) == packed(pageform.plain_from_body(BODY, JSON, URL, "demo", INDEX))
+    assert digest is None and failure
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"meta": {"api-version": "1.0"}, "files": [',  # cut short
+        page(wheel("1.0"), api="2.0"),
+        page(wheel("1.0", hashes={"sha256": 1})),
+        b"[]",
+    ],
+)
+def test_a_page_that_does_not_parse_gives_the_same_error(workers: PageWorkers, body: bytes) -> None:
+    with pytest.raises(ValueError) as here:
+        pageform.plain_from_body(body, JSON, URL, "demo", INDEX)
+    with pytest.raises(ValueError) as there:
+        workers.parse(body, JSON, URL, "demo", INDEX, None, 1.0, None)
+    assert str(there.value) == str(here.value)
+    # ...and the worker answers the next page.
+    assert workers.parse(BODY, JSON, URL, "demo", INDEX, None, 1.0, None)[0]
+
+
+def test_a_dead_worker_answers_gone_and_the_other_goes_on(workers: PageWorkers) -> None:
+    first, second = workers._workers
+    first._proc.kill()
+    first._proc.wait()
+    outcomes = []
+    for _ in range(4):  # handed out in turn: the dead one answers at once, every time
+        try:
+            outcomes.append(workers.parse(BODY, JSON, URL, "demo", INDEX, None, 1.0, None)[0])
+        except Gone:
+            outcomes.append("gone")
+    assert "gone" in outcomes and outcomes.count("gone") < 4
+    assert workers.alive
+    second._proc.kill()
+    second._proc.wait()
+    for _ in range(3):
+        with pytest.raises(Gone):
+            workers.parse(BODY, JSON, URL, "demo", INDEX, None, 1.0, None)
+    assert not workers.alive
+
+
+def test_a_worker_that_answers_garbage_is_dropped(workers: PageWorkers) -> None:
+    worker = workers._workers[0]
+    worker._from = open(os.devnull, "rb")  # noqa: SIM115  (an answer cut short: EOF)
+    with pytest.raises(Gone):
+        worker.parse(BODY, JSON, URL, "demo", INDEX, None, 1.0, None)
+    assert not worker.alive and workers.alive
+
+
+def test_no_workers_on_one_cpu_or_when_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pageworker, "_workers", None)
+    monkeypatch.setattr(pageworker, "_cpus", lambda: 1)
+    monkeypatch.delenv(pageworker.ENV_WORKERS, raising=False)
+    pageworker.start()
+    assert pageworker.running() is None
+    monkeypatch.setattr(pageworker, "_cpus", lambda: 2)
+    monkeypatch.setenv(pageworker.ENV_WORKERS, "0")
+    pageworker.start()
+    assert pageworker.running() is None
