@@ -13,6 +13,7 @@ import msgpack
 import pytest
 
 from xv import cache
+from xv.errors import XvError
 from xv.index import pageform, pageworker
 from xv.index.pageworker import Gone, PageWorkers
 
@@ -59,20 +60,22 @@ def workers() -> Iterator[PageWorkers]:
 
 
 def test_a_worker_gives_the_cache_form_the_command_makes(workers: PageWorkers) -> None:
-    plain, digest, failure = workers.parse(BODY, JSON, URL, "Demo", INDEX, None, 1.5, None)
+    plain, digest, failure, left = workers.parse(BODY, JSON, URL, "Demo", INDEX, None, 1.5, None)
     assert packed(plain) == packed(pageform.plain_from_body(BODY, JSON, URL, "Demo", INDEX))
-    assert (digest, failure) == (None, None)
+    assert (digest, failure, left) == (None, None, {})
     # An HTML page too (the same function parses it).
     html = b'<a href="/f/demo-1.0-py3-none-any.whl#sha256=' + b"ab" * 32 + b'">x</a>'
-    found, _, _ = workers.parse(html, "text/html", URL, "demo", INDEX, None, 1.5, None)
+    found, _, _, _ = workers.parse(html, "text/html", URL, "demo", INDEX, None, 1.5, None)
     assert packed(found) == packed(pageform.plain_from_body(html, "text/html", URL, "demo", INDEX))
 
 
 def test_a_worker_writes_the_entry_a_bucket_writes(workers: PageWorkers, tmp_path: Path) -> None:
     kept = {"date": "Sun, 29 Nov 2026 09:53:10 GMT", "etag": '"x"'}
     target = tmp_path / "simple-v2" / "entry"
-    plain, digest, failure = workers.parse(BODY, JSON, URL, "demo", INDEX, str(target), 7.25, kept)
-    assert failure is None
+    plain, digest, failure, left = workers.parse(
+        BODY, JSON, URL, "demo", INDEX, str(target), 7.25, kept
+    )
+    assert failure is None and left == {}  # two versions: all sent
     data = target.read_bytes()
     assert data == b"".join(cache.encode_entry((plain, 7.25, kept)))
     assert digest == hashlib.sha256(data).hexdigest()
@@ -85,7 +88,7 @@ def test_a_worker_writes_the_entry_a_bucket_writes(workers: PageWorkers, tmp_pat
 def test_an_entry_that_cannot_be_written_is_reported(workers: PageWorkers, tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     target = tmp_path / "file" / "entry"  # its directory is a file
-    plain, digest, failure = workers.parse(BODY, JSON, URL, "demo", INDEX, str(target), 1.0, {})
+    plain, digest, failure, _ = workers.parse(BODY, JSON, URL, "demo", INDEX, str(target), 1.0, {})
     assert packed(plain) == packed(pageform.plain_from_body(BODY, JSON, URL, "demo", INDEX))
     assert digest is None and failure
 
@@ -147,3 +150,67 @@ def test_no_workers_on_one_cpu_or_when_turned_off(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv(pageworker.ENV_WORKERS, "0")
     pageworker.start()
     assert pageworker.running() is None
+
+
+def test_an_idle_worker_ends_and_its_page_is_parsed_here() -> None:
+    pool = PageWorkers(1, idle=0.05)
+    try:
+        assert pool.parse(BODY, JSON, URL, "demo", INDEX, None, 1.0, None)[0]
+        pool._workers[0]._proc.wait(timeout=30)  # no page for 50 ms: it ended by itself
+        assert pool._workers[0]._proc.returncode == 0
+        with pytest.raises(Gone):
+            pool.parse(BODY, JSON, URL, "demo", INDEX, None, 1.0, None)
+        assert not pool.alive
+    finally:
+        pool._workers[0]._proc.kill()
+
+
+MANY = page(*(wheel(f"1.{minor}") for minor in range(15)), wheel("2.0rc1"))
+
+
+def test_a_big_page_comes_back_with_its_newest_versions_only(
+    workers: PageWorkers, tmp_path: Path
+) -> None:
+    target = tmp_path / "simple-v2" / "entry"
+    plain, digest, failure, left = workers.parse(
+        MANY, JSON, URL, "demo", INDEX, str(target), 1.0, {}
+    )
+    whole = pageform.plain_from_body(MANY, JSON, URL, "demo", INDEX)
+    sent = {key for key, _, _, blob in plain[4] if blob}
+    assert sent == {"2rc1", *(f"1.{minor}" for minor in range(6, 15))}  # the ten newest
+    assert set(left) == {"1", *(f"1.{minor}" for minor in range(1, 6))}  # "1": 1.0's key
+    bucket = cache.Cache(tmp_path).bucket("simple-v2")
+    reads = []
+
+    def load() -> object:
+        reads.append(1)
+        return bucket.get("entry")[0]
+
+    files = pageform.page_from_plain(plain, pageform.Elsewhere("demo", load, left)).files
+    assert isinstance(files, pageform.FileList)
+    assert [f.filename for f in files.of_version("1.14")] == ["demo-1.14-py3-none-any.whl"]
+    assert reads == []  # a version sent: the entry is not read
+    expected = pageform.page_from_plain(whole).files
+    assert files.of_version("1.2") == expected.of_version("1.2")
+    assert files == expected and reads == [1]  # read once for all the versions left out
+
+
+def test_a_version_left_out_that_changed_in_the_entry_is_an_error(
+    workers: PageWorkers, tmp_path: Path
+) -> None:
+    target = tmp_path / "simple-v2" / "entry"
+    plain, _, _, left = workers.parse(MANY, JSON, URL, "demo", INDEX, str(target), 1.0, {})
+    # Another process wrote the page since, with 1.3 yanked meanwhile.
+    changed = page(*(wheel(f"1.{minor}", yanked=minor == 3) for minor in range(15)))
+    other = pageform.plain_from_body(changed, JSON, URL, "demo", INDEX)
+    bucket = cache.Cache(tmp_path).bucket("simple-v2")
+    bucket.put("entry", (other, 2.0, {}))
+    loaded = pageform.page_from_plain(
+        plain,
+        pageform.Elsewhere("demo", lambda: bucket.get("entry")[0], left),
+    )
+    with pytest.raises(XvError, match="cached index page of demo changed"):
+        loaded.files.of_version("1.0")
+    gone = pageform.page_from_plain(plain, pageform.Elsewhere("demo", lambda: None, left))
+    with pytest.raises(XvError, match="run again"):
+        gone.files.of_version("1.0")

@@ -336,7 +336,7 @@ class IndexClient:
         )
         content_type = response.headers.get("Content-Type", "")
         try:
-            plain, digest, failure = worker.parse(
+            plain, digest, failure, left = worker.parse(
                 body, content_type, response.url, name, index_url, target, fetched, kept
             )
         except ValueError as exc:
@@ -344,7 +344,15 @@ class IndexClient:
                 f"{redact_url(url)}: unreadable index page: {exc}", redact_url(url)
             ) from None
         log.debug("%s: index page from the network (parsed by the page worker)", name)
-        page = pageform.page_from_plain(plain)
+        elsewhere = None
+        if left:  # the other versions' files are in the entry the worker wrote
+
+            def load() -> Any:
+                entry = self._pages.get(url)
+                return entry[0] if isinstance(entry, tuple) and entry else None
+
+            elsewhere = pageform.Elsewhere(name, load, dict(left))
+        page = pageform.page_from_plain(plain, elsewhere)
         if target is None or kept is None:  # not to be kept, or no cache: as _store says
             self.later(partial(self._store, url, 200, response.headers, plain, fetched))
         elif failure is not None:

@@ -12,16 +12,23 @@ in the order the index listed them, whichever way they are read.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from itertools import chain
 from typing import Any, overload
 
 import msgpack
 from packaging.version import InvalidVersion, Version
 
+from xv.digests import blake2b
 from xv.errors import XvError
 from xv.index import simple
-from xv.index.simple import DistFile, ProjectPage, file_version, parse_file_version
+from xv.index.simple import (
+    DistFile,
+    ProjectPage,
+    file_version,
+    parse_file_version,
+    parsed_version,
+)
 from xv.names import canonicalize_name
 
 # Bump when the layout below changes; page_from_plain refuses other versions (a miss).
@@ -32,17 +39,20 @@ _ROW_FIELDS = 8  # DistFile's fields, in order
 class FileList(Sequence[DistFile]):
     """A page's files read from the cache: decoded a version at a time, on first use."""
 
-    __slots__ = ("_groups", "_spelled", "_decoded", "_all")
+    __slots__ = ("_groups", "_spelled", "_decoded", "_all", "_elsewhere")
 
     def __init__(
         self,
         groups: dict[str, tuple[Sequence[int], bytes]],
         spelled: dict[str, str] | None = None,
+        elsewhere: Elsewhere | None = None,
     ) -> None:
         self._groups = groups  # version key -> (positions on the page, msgpack blob of rows)
         self._spelled = spelled or {}  # version key -> the version as its first file gives it
         self._decoded: dict[str, tuple[DistFile, ...]] = {}
         self._all: tuple[DistFile, ...] | None = None
+        # Groups whose blob (b"" here) is in the page's cache entry (see Elsewhere).
+        self._elsewhere = elsewhere
 
     def versions(self) -> dict[str, str]:
         """Each version's group key and the version as the first of its files (in page
@@ -71,9 +81,34 @@ class FileList(Sequence[DistFile]):
         found = self._decoded.get(key)
         if found is None:
             entry = self._groups.get(key)
+            if entry is not None and not entry[1] and self._elsewhere is not None:
+                self._fetch_elsewhere()
+                entry = self._groups[key]
             found = _decode_rows(entry[1], len(entry[0])) if entry is not None else ()
             self._decoded[key] = found
         return found
+
+    def _fetch_elsewhere(self) -> None:
+        """Read the groups left in the page's cache entry, each checked against its digest."""
+        elsewhere, self._elsewhere = self._elsewhere, None
+        assert elsewhere is not None
+        plain = elsewhere.load()
+        found = {}
+        try:
+            for key, _, pos, blob in plain[4] if plain is not None else ():
+                if str(key) in elsewhere.digests:
+                    found[str(key)] = (pos, bytes(blob))
+        except (TypeError, ValueError):
+            found = {}
+        for key, digest in elsewhere.digests.items():
+            positions, _ = self._groups[key]
+            pos, blob = found.get(key, ((), b""))
+            if group_digest(blob) != digest or list(pos) != list(positions):
+                raise XvError(
+                    f"the cached index page of {elsewhere.name} changed while xv was reading "
+                    "it (another xv process?); run again"
+                )
+            self._groups[key] = (positions, blob)
 
     def __len__(self) -> int:
         return len(self.files)
@@ -159,7 +194,7 @@ def page_to_plain(page: ProjectPage) -> tuple[Any, ...]:
 
 
 def plain_from_body(
-    body: bytes, content_type: str, page_url: str, name: str, index_url: str
+    body: bytes | str, content_type: str, page_url: str, name: str, index_url: str
 ) -> tuple[Any, ...]:
     """:func:`page_to_plain` of :func:`~xv.index.simple.parse_page`'s page, the same value;
     a JSON page's files go from the body to their groups one at a time, packed as they
@@ -191,8 +226,10 @@ class _Groups:
         # name is its tags): the version of the first wheel is parsed, the others'
         # not. (Wheels are most of a page's files.)
         self._wheels: dict[str, tuple[str, str]] = {}
-        # key -> (spelled, positions, packed rows)
-        self._groups: dict[str, tuple[str, list[int], list[bytes]]] = {}
+        # key -> (spelled, positions, packed rows): the rows packed into one growing buffer
+        # a group, not kept as a small bytes object each (15,000 for pydantic-core's page,
+        # scattered over the allocator's small-object arenas, which stayed resident after).
+        self._groups: dict[str, tuple[str, list[int], bytearray]] = {}
         self._count = 0
         self._pack = msgpack.Packer(use_bin_type=True).pack
 
@@ -211,9 +248,9 @@ class _Groups:
         key, spelled = found
         group = self._groups.get(key)
         if group is None:
-            group = self._groups[key] = (spelled, [], [])
+            group = self._groups[key] = (spelled, [], bytearray())
         group[1].append(self._count)
-        group[2].append(self._pack(row))
+        group[2].extend(self._pack(row))
         self._count += 1
 
     def _group_of(self, filename: str) -> tuple[str, str]:
@@ -228,18 +265,58 @@ class _Groups:
 
     def plain(self, name: str, index_url: str, versions: tuple[str, ...]) -> tuple[Any, ...]:
         header = msgpack.Packer(use_bin_type=True).pack_array_header
-        blobs = tuple(
-            (key, spelled, positions, b"".join([header(len(positions)), *packed]))
-            for key, (spelled, positions, packed) in self._groups.items()
-        )
-        return (PLAIN_FORMAT, name, index_url, versions, blobs)
+        blobs = []
+        for key, (spelled, positions, packed) in self._groups.items():
+            blobs.append((key, spelled, positions, b"".join((header(len(positions)), packed))))
+            del packed[:]  # in the blob now: not held twice until the last group is joined
+        return (PLAIN_FORMAT, name, index_url, versions, tuple(blobs))
 
 
-def page_from_plain(obj: Any) -> ProjectPage:
+class Elsewhere:
+    """Where the groups a page worker did not send are (:mod:`xv.index.pageworker`): the
+    page's cache entry, read by ``load`` (its cache form, or None) when one of them is
+    first wanted, each group checked against the digest the worker gave for it, since
+    another process may have written the entry since."""
+
+    __slots__ = ("name", "load", "digests")
+
+    def __init__(self, name: str, load: Callable[[], Any], digests: dict[str, bytes]) -> None:
+        self.name = name
+        self.load = load
+        self.digests = digests  # version key -> group_digest of its blob
+
+
+def group_digest(blob: bytes) -> bytes:
+    """The digest a page worker gives for a group it leaves in the cache entry."""
+    return blake2b(blob, digest_size=16).digest()
+
+
+def newest_only(plain: tuple[Any, ...], keep: int) -> tuple[tuple[Any, ...], dict[str, bytes]]:
+    """``plain`` with the blobs of all but its ``keep`` newest versions left out (b""),
+    and the digests of those left out: what a page worker sends, the whole page being in
+    its cache entry. A resolution reads the newest versions of most projects and never the
+    others: data-science's pages hold 1,700 versions' files, 24 MB."""
+    fmt, name, index_url, versions, blobs = plain
+    ranked = sorted(
+        (parsed_version(spelled) or Version("0"), key) for key, spelled, _, _ in blobs if key
+    )
+    kept = {key for _, key in ranked[-keep:]}
+    left: dict[str, bytes] = {}
+    out = []
+    for key, spelled, positions, blob in blobs:
+        if key not in kept:
+            left[key] = group_digest(blob)
+            blob = b""
+        out.append((key, spelled, positions, blob))
+    return (fmt, name, index_url, versions, tuple(out)), left
+
+
+def page_from_plain(obj: Any, elsewhere: Elsewhere | None = None) -> ProjectPage:
     """Inverse of :func:`page_to_plain`; accepts lists for tuples (as msgpack may give).
 
     Only the outer layout is checked here (a version's rows are decoded when read);
     :class:`ValueError` for anything else, so a stale or damaged entry is a miss.
+    ``elsewhere``: the groups a page worker left out (:func:`newest_only`) and where they are.
     """
     try:
         version, name, index_url, versions, blobs = obj
@@ -255,9 +332,13 @@ def page_from_plain(obj: Any) -> ProjectPage:
         # back this way, ~55,000 files for data-science).
         if sorted(chain.from_iterable(pos for pos, _ in groups.values())) != list(range(count)):
             raise ValueError("file positions do not cover the page")
+        if elsewhere is not None and any(
+            bool(blob) == (key in elsewhere.digests) for key, (_, blob) in groups.items()
+        ):
+            raise ValueError("the groups left out are not the ones given")
         return ProjectPage(
             name=str(name),
-            files=FileList(groups, spelled),
+            files=FileList(groups, spelled, elsewhere),
             index_url=str(index_url),
             versions=tuple(versions),
         )

@@ -19,12 +19,17 @@ are two processes started with ``-S`` as the command starts, ready before the fi
 arrives, each speaking length-prefixed msgpack frames over its standard input and output.
 
 **Frames.** A request ``[content_type, page_url, name, index_url, target, fetched, kept,
-body]``: ``target`` is the path of the page's cache entry (None: the parent stores it
-itself, e.g. when the caching headers forbid it), which the worker writes as
-:meth:`xv.cache.Bucket.put` would with ``(plain, fetched, kept)``. The reply: ``["ok",
-plain, digest, failure]`` (``digest``: the sha256 of the entry's bytes, the witness a
-recorded run keeps, :func:`xv.fast.trace.wrote_elsewhere`; ``failure``: why the entry
-could not be written) or ``["bad", message]`` for a page that does not parse.
+size]``, then the body's ``size`` bytes. ``target`` is the path of the page's cache entry
+(None: the command stores the page itself, e.g. when the caching headers forbid it), which
+the worker writes as :meth:`xv.cache.Bucket.put` would with ``(plain, fetched, kept)``.
+The reply: ``["ok", plain, digest, failure, left]`` or ``["bad", message]`` for a page
+that does not parse. ``digest`` is the sha256 of the entry's bytes, the witness a recorded
+run keeps (:func:`xv.fast.trace.wrote_elsewhere`); ``failure`` why the entry could not be
+written. Once the entry holds the whole page, ``plain`` holds the files of its
+:data:`KEEP_VERSIONS` newest versions only, and ``left`` the digest of each version group
+left out (:func:`xv.index.pageform.newest_only`): the command reads those from the entry
+if it ever wants one, checking each against its digest. So the command holds the few
+versions a resolution reads of each page, not whole pages (airflow: 30 MB of them).
 
 **Failure.** Nothing but speed depends on the workers: one that cannot start, dies or
 answers garbage is dropped for the rest of the run, and its pages are parsed in the
@@ -54,17 +59,23 @@ class Gone(Exception):
 class PageWorker:
     """One worker process; used by one thread at a time (:class:`PageWorkers` sees to it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, idle: float = 0.0) -> None:
+        """``idle``: seconds without a request after which the worker ends (0: never)."""
         import subprocess
 
         code = (
-            "import sys; sys.path[:] = sys.argv[1:]; from xv.index.pageworker import serve; serve()"
+            "import sys; sys.path[:] = sys.argv[2:]; "
+            "from xv.index.pageworker import serve; serve(float(sys.argv[1]))"
         )
         self._proc = subprocess.Popen(
-            [sys.executable, "-S", "-c", code, *sys.path],
+            [sys.executable, "-S", "-c", code, str(idle), *sys.path],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
+            # glibc's malloc raises its mmap threshold to the size of each big block freed
+            # (up to 32 MB), after which a page's bytes come from the heap and stay resident
+            # once freed: fixed at its default, a worker held 20-30 MB instead of 35-45.
+            env={**os.environ, "MALLOC_MMAP_THRESHOLD_": "131072"},
         )
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._to, self._from = self._proc.stdin, self._proc.stdout
@@ -81,21 +92,21 @@ class PageWorker:
         target: str | None,
         fetched: float,
         kept: dict[str, str] | None,
-    ) -> tuple[tuple[Any, ...], str | None, str | None]:
-        """``(plain, digest, failure)`` as the module docstring says; :class:`ValueError`
+    ) -> tuple[tuple[Any, ...], str | None, str | None, dict[str, bytes]]:
+        """``(plain, digest, failure, left)`` as the module docstring says; :class:`ValueError`
         for a page that does not parse, :class:`Gone` when the worker is gone (then for
         good)."""
         if not self.alive:
             raise Gone("the page worker is gone")
-        request = msgpack.packb(
-            [content_type, page_url, name, index_url, target, fetched, kept, body],
+        head = msgpack.packb(
+            [content_type, page_url, name, index_url, target, fetched, kept, len(body)],
             use_bin_type=True,
         )
-        try:
-            self._to.write(_LENGTH.pack(len(request)))
-            self._to.write(request)
+        try:  # the body follows its frame as it is: not copied into a request
+            self._to.write(_LENGTH.pack(len(head)))
+            self._to.write(head)
+            self._to.write(body)
             self._to.flush()
-            del request
             answer = msgpack.unpackb(
                 _read_frame(self._from), raw=False, use_list=False, strict_map_key=False
             )
@@ -104,20 +115,20 @@ class PageWorker:
             raise Gone(f"the page worker is gone ({type(exc).__name__}: {exc})") from None
         if type(answer) is tuple and len(answer) == 2 and answer[0] == "bad":
             raise ValueError(str(answer[1]))
-        if type(answer) is not tuple or len(answer) != 4 or answer[0] != "ok":
+        if type(answer) is not tuple or len(answer) != 5 or answer[0] != "ok":
             self.alive = False
             raise Gone("the page worker answered something else than a page")
-        return answer[1], answer[2], answer[3]
+        return answer[1], answer[2], answer[3], answer[4]
 
 
 class PageWorkers:
     """A few workers, each lent to one fetch thread at a time."""
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, idle: float = 0.0) -> None:
         import queue
 
         self._idle: queue.SimpleQueue[PageWorker] = queue.SimpleQueue()
-        self._workers = [PageWorker() for _ in range(count)]
+        self._workers = [PageWorker(idle) for _ in range(count)]
         for worker in self._workers:
             self._idle.put(worker)
 
@@ -135,7 +146,7 @@ class PageWorkers:
         target: str | None,
         fetched: float,
         kept: dict[str, str] | None,
-    ) -> tuple[tuple[Any, ...], str | None, str | None]:
+    ) -> tuple[tuple[Any, ...], str | None, str | None, dict[str, bytes]]:
         """:meth:`PageWorker.parse` by the first worker free (waited for without the
         interpreter lock). A dead worker goes back with the living ones, to answer
         :class:`Gone` at once: no thread waits for one that will never come."""
@@ -148,6 +159,8 @@ class PageWorkers:
             self._idle.put(worker)
 
 
+KEEP_VERSIONS = 10  # versions of a page sent whole when the page's cache entry has the rest
+IDLE_SECONDS = 0.25  # a command's worker without a page for this long ends (see _waited)
 ENV_WORKERS = "XV_PAGE_WORKERS"  # how many (0: none, pages parsed in the command's process)
 _workers: PageWorkers | None = None
 
@@ -165,7 +178,7 @@ def start() -> None:
         count = 0
     if count > 0:
         try:
-            _workers = PageWorkers(count)
+            _workers = PageWorkers(count, IDLE_SECONDS)
         except OSError:
             pass
 
@@ -185,11 +198,12 @@ def _cpus() -> int:
 # -- the worker's side ---------------------------------------------------------
 
 
-def serve() -> None:
-    """The worker: answer requests from standard input until it closes."""
+def serve(idle: float = 0.0) -> None:
+    """The worker: answer requests from standard input until it closes, or until none
+    came for ``idle`` seconds (if not 0)."""
     from xv import atomic, cache
     from xv.digests import sha256_for
-    from xv.index import pageform
+    from xv.index import jsonpage, pageform, simple
 
     requests = sys.stdin.buffer
     replies = os.fdopen(os.dup(1), "wb")
@@ -197,18 +211,28 @@ def serve() -> None:
     _widen(replies.fileno())
     while True:
         try:
-            frame = _read_frame(requests)
+            if idle > 0 and not _waited(requests.fileno(), idle):
+                return  # idle: its memory back to the system, the command parses the rest
+            head = _read_frame(requests)
+            content_type, page_url, name, index_url, target, fetched, kept, size = msgpack.unpackb(
+                head, raw=False, use_list=False, strict_map_key=False
+            )
+            body = requests.read(size)
+            if len(body) != size:
+                raise EOFError("a body cut short")
         except EOFError:
             return
-        content_type, page_url, name, index_url, target, fetched, kept, body = msgpack.unpackb(
-            frame, raw=False, use_list=False, strict_map_key=False
-        )
         reply: list[Any]
         try:
-            plain = pageform.plain_from_body(body, content_type, page_url, name, index_url)
+            page: bytes | str = body
+            if simple.content_type_is_json(content_type):
+                page = jsonpage.page_text(body)  # what plain_from_body reads first...
+                del body  # ...so the bytes go before the page is parsed, not after
+            plain = pageform.plain_from_body(page, content_type, page_url, name, index_url)
         except ValueError as exc:
             reply = ["bad", str(exc)]
         else:
+            del page
             digest = failure = None
             if target is not None:
                 chunks = cache.encode_entry((plain, fetched, dict(kept)))
@@ -221,12 +245,34 @@ def serve() -> None:
                     for chunk in chunks:
                         hasher.update(chunk)
                     digest = hasher.hexdigest()
-            reply = ["ok", plain, digest, failure]
-        del body, frame
-        data = msgpack.packb(reply, use_bin_type=True)
-        replies.write(_LENGTH.pack(len(data)))
-        replies.write(data)
+                del chunks
+            left: dict[str, bytes] = {}
+            if digest is not None:  # the whole page is in its entry: the newest versions only
+                plain, left = pageform.newest_only(plain, KEEP_VERSIONS)
+            reply = ["ok", plain, digest, failure, left]
+            del plain
+        # In pieces: a page's version blobs are written from where they are, not copied.
+        pieces = cache.packed_pieces(reply)
+        del reply
+        replies.write(_LENGTH.pack(sum(len(piece) for piece in pieces)))
+        replies.writelines(pieces)
         replies.flush()
+        del pieces
+
+
+def _waited(fd: int, idle: float) -> bool:
+    """Whether a request came (or the input closed) within ``idle`` seconds. A worker
+    holds ~20-30 MB after parsing big pages (the allocator keeps what it had), and a
+    compile's pages mostly come at its start, its peak memory at its end: an idle worker
+    ends, and a page that comes later is parsed by the command (a request that meets a
+    worker just ending finds it gone, and is parsed there too). Windows pipes cannot be
+    waited on like this: there a worker waits until the command ends."""
+    if sys.platform == "win32":
+        return True
+    import select
+
+    ready, _, _ = select.select([fd], [], [], idle)
+    return bool(ready)
 
 
 def _read_frame(stream: Any) -> bytes:
