@@ -329,8 +329,8 @@ _PIECE = 64 * 1024  # bytes values at least this long are written from where the
 
 
 def packed_pieces(value: Any) -> list[bytes]:
-    """``msgpack.packb(value, use_bin_type=True)`` as pieces to be joined, each bytes value
-    of :data:`_PIECE` bytes or more a piece of its own (not copied).
+    """``msgpack.packb(value, use_bin_type=True)`` as pieces to be joined, each bytes (or
+    bytearray) value of :data:`_PIECE` bytes or more a piece of its own (not copied).
 
     Tuples, lists and dicts are walked here (exactly those types: anything else, their
     subclasses included, goes to msgpack whole); everything else is msgpack's own packing.
@@ -346,7 +346,7 @@ def packed_pieces(value: Any) -> list[bytes]:
 
 def _pack_into(item: Any, packer: msgpack.Packer, pieces: list[bytes]) -> None:
     kind = type(item)
-    if kind is bytes and len(item) >= _PIECE:
+    if (kind is bytes or kind is bytearray) and len(item) >= _PIECE:
         pieces.append(packer.bytes())  # what came before it, then its header, then it
         packer.reset()
         pieces.append(_bin_header(len(item)))

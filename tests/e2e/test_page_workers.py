@@ -34,6 +34,8 @@ def test_the_workers_change_nothing_but_who_parses(make_index: MakeIndex, xv_hom
     for workers in ("2", "0"):
         cache_dir = xv_home / f"cache-{workers}"
         env = {"XV_CACHE_DIR": str(cache_dir), "XV_PAGE_WORKERS": workers}
+        if workers != "0":  # pages answered after the workers started (else parsed here)
+            idx.inject_fault("slow", times=2, match="/simple/", delay=1.5)
         out[workers] = _compile(xv_home, idx.url, "-v", "--no-header", **env)
         pages[workers] = _pages(cache_dir)
         assert out[workers][0] == 0, out[workers][2]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +17,8 @@ import pytest
 from xv import cache
 from xv.errors import XvError
 from xv.index import pageform, pageworker
-from xv.index.pageworker import Gone, PageWorkers
+from xv.index.pageworker import Gone, NotYet, PageWorkers
+from xv.index.simple import ProjectPage
 
 JSON = "application/vnd.pypi.simple.v1+json"
 URL = "https://example.invalid/simple/demo/"
@@ -53,6 +56,7 @@ def packed(plain: object) -> bytes:
 @pytest.fixture
 def workers() -> Iterator[PageWorkers]:
     pool = PageWorkers(2)
+    assert pool.wait_started(60)
     yield pool
     for worker in pool._workers:
         worker._proc.kill()
@@ -114,22 +118,46 @@ def test_a_page_that_does_not_parse_gives_the_same_error(workers: PageWorkers, b
 
 def test_a_dead_worker_answers_gone_and_the_other_goes_on(workers: PageWorkers) -> None:
     first, second = workers._workers
-    first._proc.kill()
-    first._proc.wait()
-    outcomes = []
-    for _ in range(4):  # handed out in turn: the dead one answers at once, every time
-        try:
-            outcomes.append(workers.parse(BODY, JSON, URL, "demo", INDEX, None, 1.0, None)[0])
-        except Gone:
-            outcomes.append("gone")
-    assert "gone" in outcomes and outcomes.count("gone") < 4
-    assert workers.alive
     second._proc.kill()
     second._proc.wait()
+    with pytest.raises(Gone):  # the last one given back goes first: the dead one
+        workers.parse(BODY, JSON, URL, "demo", INDEX, None, 1.0, None)
+    for _ in range(3):  # from now on the living one
+        assert workers.parse(BODY, JSON, URL, "demo", INDEX, None, 1.0, None)[0]
+    assert workers.alive
+    first._proc.kill()
+    first._proc.wait()
     for _ in range(3):
         with pytest.raises(Gone):
             workers.parse(BODY, JSON, URL, "demo", INDEX, None, 1.0, None)
     assert not workers.alive
+
+
+def test_the_page_the_solver_waits_for_goes_first() -> None:
+    pool = PageWorkers(1)
+    assert pool.wait_started(60)
+    order: list[str] = []
+    gate = threading.Event()
+    try:
+        taken = pool._take(None)  # the worker busy: the threads below queue for it
+        urgent = {"now": ""}
+
+        def parse(name: str) -> None:
+            pool.parse(BODY, JSON, URL, name, INDEX, None, 1.0, None, lambda: urgent["now"] == name)
+            order.append(name)
+
+        threads = [threading.Thread(target=parse, args=(n,)) for n in ("a", "b", "c")]
+        for thread in threads:
+            thread.start()
+            while len(pool._waiting) < threads.index(thread) + 1:
+                gate.wait(0.01)
+        urgent["now"] = "c"  # the solver starts waiting for c's page
+        pool._give_back(taken)
+        for thread in threads:
+            thread.join(30)
+        assert order == ["c", "a", "b"]
+    finally:
+        pool._workers[0]._proc.kill()
 
 
 def test_a_worker_that_answers_garbage_is_dropped(workers: PageWorkers) -> None:
@@ -140,14 +168,22 @@ def test_a_worker_that_answers_garbage_is_dropped(workers: PageWorkers) -> None:
     assert not worker.alive and workers.alive
 
 
-def test_no_workers_on_one_cpu_or_when_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_workers_unless_enabled_on_two_cpus_and_not_turned_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(pageworker, "_workers", None)
-    monkeypatch.setattr(pageworker, "_cpus", lambda: 1)
+    monkeypatch.setattr(pageworker, "_enabled", [False])
+    monkeypatch.setattr(pageworker, "_cpus", lambda: 2)
     monkeypatch.delenv(pageworker.ENV_WORKERS, raising=False)
+    pageworker.start()  # not enabled: a library caller, xv-sync
+    assert pageworker.running() is None
+    monkeypatch.setattr(pageworker, "_cpus", lambda: 1)
+    pageworker.enable()
     pageworker.start()
     assert pageworker.running() is None
     monkeypatch.setattr(pageworker, "_cpus", lambda: 2)
     monkeypatch.setenv(pageworker.ENV_WORKERS, "0")
+    pageworker.enable()
     pageworker.start()
     assert pageworker.running() is None
 
@@ -155,6 +191,8 @@ def test_no_workers_on_one_cpu_or_when_turned_off(monkeypatch: pytest.MonkeyPatc
 def test_an_idle_worker_ends_and_its_page_is_parsed_here() -> None:
     pool = PageWorkers(1, idle=0.05)
     try:
+        assert pool.wait_started(60)
+        time.sleep(0.2)  # before its first page, a worker waits however long it takes
         assert pool.parse(BODY, JSON, URL, "demo", INDEX, None, 1.0, None)[0]
         pool._workers[0]._proc.wait(timeout=30)  # no page for 50 ms: it ended by itself
         assert pool._workers[0]._proc.returncode == 0
@@ -163,6 +201,17 @@ def test_an_idle_worker_ends_and_its_page_is_parsed_here() -> None:
         assert not pool.alive
     finally:
         pool._workers[0]._proc.kill()
+
+
+def entry_plain(bucket: cache.Bucket) -> object:
+    value = bucket.get("entry")
+    assert value is not None
+    return value[0]
+
+
+def file_list(found: ProjectPage) -> pageform.FileList:
+    assert isinstance(found.files, pageform.FileList)
+    return found.files
 
 
 MANY = page(*(wheel(f"1.{minor}") for minor in range(15)), wheel("2.0rc1"))
@@ -184,13 +233,14 @@ def test_a_big_page_comes_back_with_its_newest_versions_only(
 
     def load() -> object:
         reads.append(1)
-        return bucket.get("entry")[0]
+        return entry_plain(bucket)
 
     files = pageform.page_from_plain(plain, pageform.Elsewhere("demo", load, left)).files
     assert isinstance(files, pageform.FileList)
     assert [f.filename for f in files.of_version("1.14")] == ["demo-1.14-py3-none-any.whl"]
     assert reads == []  # a version sent: the entry is not read
     expected = pageform.page_from_plain(whole).files
+    assert isinstance(expected, pageform.FileList)
     assert files.of_version("1.2") == expected.of_version("1.2")
     assert files == expected and reads == [1]  # read once for all the versions left out
 
@@ -207,10 +257,22 @@ def test_a_version_left_out_that_changed_in_the_entry_is_an_error(
     bucket.put("entry", (other, 2.0, {}))
     loaded = pageform.page_from_plain(
         plain,
-        pageform.Elsewhere("demo", lambda: bucket.get("entry")[0], left),
+        pageform.Elsewhere("demo", lambda: entry_plain(bucket), left),
     )
     with pytest.raises(XvError, match="cached index page of demo changed"):
-        loaded.files.of_version("1.0")
+        file_list(loaded).of_version("1.0")
     gone = pageform.page_from_plain(plain, pageform.Elsewhere("demo", lambda: None, left))
     with pytest.raises(XvError, match="run again"):
-        gone.files.of_version("1.0")
+        file_list(gone).of_version("1.0")
+
+
+def test_no_page_waits_for_a_worker_to_start() -> None:
+    pool = PageWorkers(1)
+    try:
+        with pytest.raises(NotYet):  # just started: the page is parsed by the command
+            pool.parse(BODY, JSON, URL, "demo", INDEX, None, 1.0, None)
+        assert pool.alive
+        assert pool.wait_started(60)
+        assert pool.parse(BODY, JSON, URL, "demo", INDEX, None, 1.0, None)[0]
+    finally:
+        pool._workers[0]._proc.kill()

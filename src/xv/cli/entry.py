@@ -121,15 +121,11 @@ def _preload_tls() -> None:
 
 
 def _start_page_worker() -> None:
-    """Start the process that parses the index pages a compile fetches
-    (:mod:`xv.index.pageworker`) while the command's modules import, so that it is ready
-    for the first page. A recorded run (:mod:`xv.fast`) does not count it as a process of
-    its own: the worker writes nothing but the cache entries it reports back."""
-    from xv.fast import trace
+    """Let the compile start the processes that parse the index pages it fetches
+    (:mod:`xv.index.pageworker`), when it fetches the first."""
     from xv.index import pageworker
 
-    with trace.paused():
-        pageworker.start()
+    pageworker.enable()
 
 
 def _sync_command() -> Callable[[], Any]:

@@ -90,6 +90,9 @@ class IndexClient:
         # Set by the caller to take cache writes off the path of the request that made
         # them (e.g. onto idle fetch threads); None: write at once.
         self.defer: Callable[[Callable[[], object]], None] | None = None
+        # Whether the resolver waits for this project's page now: its page goes to the page
+        # workers first (xv.index.pageworker). Set by the resolver's source.
+        self.urgent: Callable[[str], bool] | None = None
 
     def later(self, write: Callable[[], object]) -> None:
         """Run a cache write now, or hand it to :attr:`defer`."""
@@ -275,6 +278,8 @@ class IndexClient:
         headers = {"Accept": simple.ACCEPT}
         if entry is not None:
             headers.update(self._rules.conditional_headers(url, entry.headers))
+        if index_url is not None:
+            pageworker.start()  # if enabled: the workers start while the index answers
         response = self.http.get(url, headers)
         if response.status_code == 304 and entry is not None:
             log.debug("%s: index page from the cache, revalidated with the index", name)
@@ -336,9 +341,11 @@ class IndexClient:
         )
         content_type = response.headers.get("Content-Type", "")
         try:
+            urgent = self.urgent
             plain, digest, failure, left = worker.parse(
-                body, content_type, response.url, name, index_url, target, fetched, kept
-            )
+                body, content_type, response.url, name, index_url, target, fetched, kept,
+                (lambda: urgent(name)) if urgent is not None else None,
+            )  # fmt: skip
         except ValueError as exc:
             raise NetworkError(
                 f"{redact_url(url)}: unreadable index page: {exc}", redact_url(url)

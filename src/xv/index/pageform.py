@@ -194,12 +194,19 @@ def page_to_plain(page: ProjectPage) -> tuple[Any, ...]:
 
 
 def plain_from_body(
-    body: bytes | str, content_type: str, page_url: str, name: str, index_url: str
+    body: bytes | str,
+    content_type: str,
+    page_url: str,
+    name: str,
+    index_url: str,
+    in_place: bool = False,
 ) -> tuple[Any, ...]:
     """:func:`page_to_plain` of :func:`~xv.index.simple.parse_page`'s page, the same value;
     a JSON page's files go from the body to their groups one at a time, packed as they
     come, never as :class:`DistFile` values nor as a list of every file (a page lists up
-    to tens of thousands, and a resolution reads a few)."""
+    to tens of thousands, and a resolution reads a few). ``in_place``: a JSON page's blobs
+    are the buffers its rows were packed into (bytearrays, the same bytes), not copies of
+    them: for a page worker, which only writes and sends them (see :meth:`_Groups.plain`)."""
     if not simple.content_type_is_json(content_type):
         return page_to_plain(
             simple.parse_page(body, content_type, page_url, name, index_url=index_url)
@@ -207,7 +214,7 @@ def plain_from_body(
     project = canonicalize_name(name)
     groups = _Groups(project)
     versions = simple.scan_json_rows(body, page_url, groups.add)
-    return groups.plain(project, index_url, versions)
+    return groups.plain(project, index_url, versions, in_place)
 
 
 class _Groups:
@@ -263,12 +270,21 @@ class _Groups:
             )
         return found
 
-    def plain(self, name: str, index_url: str, versions: tuple[str, ...]) -> tuple[Any, ...]:
+    def plain(
+        self, name: str, index_url: str, versions: tuple[str, ...], in_place: bool = False
+    ) -> tuple[Any, ...]:
+        """The cache form; ``in_place``: each blob is its group's buffer, the array header
+        put in front of its rows (a page's rows are not held twice, ~5 MB for
+        pydantic-core's), else a bytes copy."""
         header = msgpack.Packer(use_bin_type=True).pack_array_header
-        blobs = []
+        blobs: list[tuple[str, str, list[int], bytes | bytearray]] = []
         for key, (spelled, positions, packed) in self._groups.items():
-            blobs.append((key, spelled, positions, b"".join((header(len(positions)), packed))))
-            del packed[:]  # in the blob now: not held twice until the last group is joined
+            if in_place:
+                packed[:0] = header(len(positions))
+                blobs.append((key, spelled, positions, packed))
+            else:
+                blobs.append((key, spelled, positions, b"".join((header(len(positions)), packed))))
+                del packed[:]  # in the blob now: not held twice until the last is joined
         return (PLAIN_FORMAT, name, index_url, versions, tuple(blobs))
 
 

@@ -43,17 +43,24 @@ from __future__ import annotations
 import os
 import struct
 import sys
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import msgpack
 
 _LENGTH = struct.Struct("<I")
+_READY = b"R"  # a worker's first byte: started
 _PIPE_SIZE = 1 << 20  # Linux pipes hold 64 kB: a 2 MB page would take 32 reads, each a turn
 _F_SETPIPE_SZ = 1031  # of the lock for the reading thread (fcntl has no name for it before 3.10)
 
 
 class Gone(Exception):
     """The worker is not there, or answered something else than a frame."""
+
+
+class NotYet(Gone):
+    """No worker has started yet (the first pages of a run): the page is parsed here."""
 
 
 class PageWorker:
@@ -81,6 +88,22 @@ class PageWorker:
         self._to, self._from = self._proc.stdin, self._proc.stdout
         _widen(self._to.fileno())
         self.alive = True
+        self.ready = sys.platform == "win32"  # its "ready" byte read (see is_ready)
+
+    def is_ready(self) -> bool:
+        """Whether the worker has started (its modules imported), without waiting: it
+        says so with one byte. A page is never queued behind a worker's start (~60 ms
+        here), which would put that start on the path of a compile's first pages."""
+        if not self.ready and self.alive:
+            import select
+
+            try:
+                if select.select([self._from], [], [], 0)[0]:
+                    self.ready = self._from.read(1) == _READY
+                    self.alive = self.ready
+            except (OSError, ValueError):
+                self.alive = False
+        return self.ready
 
     def parse(
         self,
@@ -122,19 +145,30 @@ class PageWorker:
 
 
 class PageWorkers:
-    """A few workers, each lent to one fetch thread at a time."""
+    """A few workers, each lent to one fetch thread at a time: when threads wait for one,
+    the thread holding the page the solver waits for goes first, else the first come."""
 
     def __init__(self, count: int, idle: float = 0.0) -> None:
-        import queue
-
-        self._idle: queue.SimpleQueue[PageWorker] = queue.SimpleQueue()
         self._workers = [PageWorker(idle) for _ in range(count)]
-        for worker in self._workers:
-            self._idle.put(worker)
+        self._free = list(self._workers)
+        self._lock = threading.Lock()
+        # Threads waiting for a worker: [gate (held until handed one), urgent, worker].
+        self._waiting: list[list[Any]] = []
 
     @property
     def alive(self) -> bool:
         return any(worker.alive for worker in self._workers)
+
+    def wait_started(self, timeout: float) -> bool:
+        """Wait until every worker has started (or is gone); whether all have."""
+        import select
+        import time
+
+        end = time.monotonic() + timeout
+        for worker in self._workers:
+            while not worker.is_ready() and worker.alive and time.monotonic() < end:
+                select.select([worker._from], [], [], max(0.0, end - time.monotonic()))
+        return all(worker.ready for worker in self._workers)
 
     def parse(
         self,
@@ -146,41 +180,95 @@ class PageWorkers:
         target: str | None,
         fetched: float,
         kept: dict[str, str] | None,
+        urgent: Callable[[], bool] | None = None,
     ) -> tuple[tuple[Any, ...], str | None, str | None, dict[str, bytes]]:
-        """:meth:`PageWorker.parse` by the first worker free (waited for without the
-        interpreter lock). A dead worker goes back with the living ones, to answer
+        """:meth:`PageWorker.parse` by the first worker free, waited for without the
+        interpreter lock; ``urgent``: whether the solver waits for this page now (asked
+        when a worker is handed on). A dead worker is handed on like the others, to answer
         :class:`Gone` at once: no thread waits for one that will never come."""
-        worker = self._idle.get()
+        worker = self._take(urgent)
         try:
             return worker.parse(
                 body, content_type, page_url, name, index_url, target, fetched, kept
             )
         finally:
-            self._idle.put(worker)
+            self._give_back(worker)
+
+    def _take(self, urgent: Callable[[], bool] | None) -> PageWorker:
+        with self._lock:
+            # Only a worker that has said it started is lent: its first byte must not be
+            # read as the length of a reply.
+            started = [worker for worker in self._workers if worker.is_ready()]
+            if not started:
+                raise NotYet("no page worker has started yet")
+            free = [w for w in self._free if w.ready]
+            if free:  # a living one first (the last given back)
+                worker = next((w for w in reversed(free) if w.alive), free[-1])
+                self._free.remove(worker)
+                return worker
+            gate = threading.Lock()
+            gate.acquire()
+            waiter = [gate, urgent, None]
+            self._waiting.append(waiter)
+        gate.acquire()  # released by _give_back, the worker handed over in waiter[2]
+        handed = waiter[2]
+        assert isinstance(handed, PageWorker)
+        return handed
+
+    def _give_back(self, worker: PageWorker) -> None:
+        with self._lock:
+            if not self._waiting:
+                self._free.append(worker)
+                return
+            chosen = next((w for w in self._waiting if w[1] is not None and w[1]()), None)
+            waiter = chosen if chosen is not None else self._waiting[0]
+            self._waiting.remove(waiter)
+            waiter[2] = worker
+            waiter[0].release()
 
 
 KEEP_VERSIONS = 10  # versions of a page sent whole when the page's cache entry has the rest
-IDLE_SECONDS = 0.25  # a command's worker without a page for this long ends (see _waited)
+IDLE_SECONDS = 1.0  # a command's worker without a page for this long ends (see _waited)
 ENV_WORKERS = "XV_PAGE_WORKERS"  # how many (0: none, pages parsed in the command's process)
 _workers: PageWorkers | None = None
+_enabled = [False]
+_starting = threading.Lock()
+
+
+def enable() -> None:
+    """Let this process start workers when it first fetches an index page (:func:`start`):
+    ``xv-compile``'s console script does, as it starts. Not at once: a compile the cache
+    answers fetches no page, and two processes started for nothing cost a warm compile of
+    web's 32 pins ~30 ms (0.19 s against 0.16 s)."""
+    _enabled[0] = True
 
 
 def start() -> None:
-    """Start the workers, once per process: two (``$XV_PAGE_WORKERS`` if set) where the
-    process may run on two CPUs or more, none on one (a worker would only add its copies
-    of every page); quietly none if they cannot start."""
+    """Start the workers if :func:`enable` let this process, once: two
+    (``$XV_PAGE_WORKERS`` if set) where it may run on two CPUs or more, none on one (a
+    worker would only add its copies of every page); quietly none if they cannot start.
+    Called before the first page's request goes out: they start while it is answered. A
+    recorded run (:mod:`xv.fast`) does not count them as processes of its own: they write
+    nothing but the cache entries they report back."""
     global _workers
-    if _workers is not None:
+    if not _enabled[0]:
         return
-    try:
-        count = int(os.environ.get(ENV_WORKERS) or (2 if _cpus() > 1 else 0))
-    except ValueError:
-        count = 0
-    if count > 0:
+    with _starting:
+        if not _enabled[0]:
+            return
+        _enabled[0] = False
         try:
-            _workers = PageWorkers(count, IDLE_SECONDS)
-        except OSError:
-            pass
+            count = int(os.environ.get(ENV_WORKERS) or (2 if _cpus() > 1 else 0))
+        except ValueError:
+            count = 0
+        if count > 0:
+            from xv.fast import trace
+
+            try:
+                with trace.paused():
+                    _workers = PageWorkers(count, IDLE_SECONDS)
+            except OSError:
+                pass
 
 
 def running() -> PageWorkers | None:
@@ -200,7 +288,7 @@ def _cpus() -> int:
 
 def serve(idle: float = 0.0) -> None:
     """The worker: answer requests from standard input until it closes, or until none
-    came for ``idle`` seconds (if not 0)."""
+    came for ``idle`` seconds (if not 0) after the first."""
     from xv import atomic, cache
     from xv.digests import sha256_for
     from xv.index import jsonpage, pageform, simple
@@ -209,9 +297,12 @@ def serve(idle: float = 0.0) -> None:
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # a stray print goes where stderr goes, never into a reply
     _widen(replies.fileno())
+    replies.write(_READY)  # started: what a request needs is imported
+    replies.flush()
+    served = 0  # idle only counts once a page came: the first may take the index a while
     while True:
         try:
-            if idle > 0 and not _waited(requests.fileno(), idle):
+            if idle > 0 and served and not _waited(requests.fileno(), idle):
                 return  # idle: its memory back to the system, the command parses the rest
             head = _read_frame(requests)
             content_type, page_url, name, index_url, target, fetched, kept, size = msgpack.unpackb(
@@ -228,7 +319,9 @@ def serve(idle: float = 0.0) -> None:
             if simple.content_type_is_json(content_type):
                 page = jsonpage.page_text(body)  # what plain_from_body reads first...
                 del body  # ...so the bytes go before the page is parsed, not after
-            plain = pageform.plain_from_body(page, content_type, page_url, name, index_url)
+            plain = pageform.plain_from_body(
+                page, content_type, page_url, name, index_url, in_place=True
+            )
         except ValueError as exc:
             reply = ["bad", str(exc)]
         else:
@@ -258,6 +351,7 @@ def serve(idle: float = 0.0) -> None:
         replies.writelines(pieces)
         replies.flush()
         del pieces
+        served += 1
 
 
 def _waited(fd: int, idle: float) -> bool:

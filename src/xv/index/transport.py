@@ -112,9 +112,20 @@ class Response:
 
     @property
     def content(self) -> bytes:
-        """The whole (decoded) body, read on first use."""
+        """The whole (decoded) body, read on first use. A body not encoded is read in one
+        piece, into the bytes object it is returned as: read in pieces and joined, it was
+        held twice while the join copied it (a cold airflow compile reads 6.6 MB and 4.5 MB
+        pages at the same moment: 22 MB more resident at once)."""
         if self._content is None:
-            self._content = b"".join(self.iter_content(1 << 16))
+            if self._decoder is None:
+                try:
+                    self._content = self._read(None)
+                except BaseException:
+                    self.close()
+                    raise
+                self._release()
+            else:
+                self._content = b"".join(self.iter_content(1 << 16))
         return self._content
 
     def iter_content(self, chunk_size: int = 1 << 16) -> Iterator[bytes]:
@@ -137,7 +148,9 @@ class Response:
             raise
         self._release()
 
-    def _read(self, size: int) -> bytes:
+    def _read(self, size: int | None) -> bytes:
+        """``size`` bytes of the body, fewer at its end; None: all of it (one bytes object
+        filled as it is read, where ``read(size)`` fills a buffer and copies it)."""
         try:
             return self._raw.read(size)
         except TimeoutError as exc:

@@ -80,6 +80,7 @@ class Fetcher:
         self.stall_seconds = 0.0  # time spent in those waits
         self.stalled: list[tuple[Hashable, float]] = []  # what was waited for, how long
         self.submitted = 0
+        self.awaited: Hashable | None = None  # the key a wait() waits for now
 
     def add_lane(self, lane: str, threads: int) -> None:
         """A lane of its own for jobs submitted with ``lane=``, served by ``threads``."""
@@ -127,15 +128,19 @@ class Fetcher:
         self.stalls += counted
         started = time.perf_counter()
         seen = self._done  # read before idle(): what finishes from here on wakes us
-        if idle is not None:
-            idle()
-        while not job.done:
-            with self._cond:
-                while self._done == seen and not job.done:
-                    self._progress.wait()
-                seen = self._done
-            if idle is not None and not job.done:
+        self.awaited = key
+        try:
+            if idle is not None:
                 idle()
+            while not job.done:
+                with self._cond:
+                    while self._done == seen and not job.done:
+                        self._progress.wait()
+                    seen = self._done
+                if idle is not None and not job.done:
+                    idle()
+        finally:
+            self.awaited = None
         if counted:
             waited = time.perf_counter() - started
             self.stall_seconds += waited

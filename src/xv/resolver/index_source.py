@@ -50,8 +50,13 @@ class IndexSource(MetadataSource):
         # was queued made flush's wait a KeyError.
         self._writes_lock = threading.Lock()
         client.defer = self._write_later
+        client.urgent = self._urgent
         if os.environ.get(ENV_STATS):
             atexit.register(self._print_stats)
+
+    def _urgent(self, name: str) -> bool:
+        """Whether the solver waits for the page of ``name`` now."""
+        return self.fetcher.awaited == ("page", name)
 
     # -- guesses ---------------------------------------------------------------
 
