@@ -19,7 +19,7 @@ def _compile(tmp_path: Path, url: str, *extra: str, **env: str) -> tuple[int, st
 
 def _pages(root: Path) -> dict[str, object]:
     """Each cached page's value, the fetch time and the Date header left out."""
-    found = {}
+    found: dict[str, object] = {}
     for path in sorted((root / "simple-v2").iterdir()):
         plain, _, kept = cache.decode_entry(path.read_bytes())
         found[path.name] = (plain, {k: v for k, v in kept.items() if k != "date"})
