@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import msgpack
 import pytest
@@ -17,7 +18,7 @@ import pytest
 from xv import cache
 from xv.errors import XvError
 from xv.index import pageform, pageworker
-from xv.index.pageworker import Gone, NotYet, PageWorkers
+from xv.index.pageworker import Gone, NotYet, PageRequest, PageWorkers
 from xv.index.simple import ProjectPage
 
 JSON = "application/vnd.pypi.simple.v1+json"
@@ -64,12 +65,16 @@ def workers() -> Iterator[PageWorkers]:
 
 
 def test_a_worker_gives_the_cache_form_the_command_makes(workers: PageWorkers) -> None:
-    plain, digest, failure, left = workers.parse(BODY, JSON, URL, "Demo", INDEX, None, 1.5, None)
+    plain, digest, failure, left = workers.parse(
+        PageRequest(BODY, JSON, URL, "Demo", INDEX, None, 1.5, None)
+    )
     assert packed(plain) == packed(pageform.plain_from_body(BODY, JSON, URL, "Demo", INDEX))
     assert (digest, failure, left) == (None, None, {})
     # An HTML page too (the same function parses it).
     html = b'<a href="/f/demo-1.0-py3-none-any.whl#sha256=' + b"ab" * 32 + b'">x</a>'
-    found, _, _, _ = workers.parse(html, "text/html", URL, "demo", INDEX, None, 1.5, None)
+    found, _, _, _ = workers.parse(
+        PageRequest(html, "text/html", URL, "demo", INDEX, None, 1.5, None)
+    )
     assert packed(found) == packed(pageform.plain_from_body(html, "text/html", URL, "demo", INDEX))
 
 
@@ -77,7 +82,7 @@ def test_a_worker_writes_the_entry_a_bucket_writes(workers: PageWorkers, tmp_pat
     kept = {"date": "Sun, 29 Nov 2026 09:53:10 GMT", "etag": '"x"'}
     target = tmp_path / "simple-v2" / "entry"
     plain, digest, failure, left = workers.parse(
-        BODY, JSON, URL, "demo", INDEX, str(target), 7.25, kept
+        PageRequest(BODY, JSON, URL, "demo", INDEX, str(target), 7.25, kept)
     )
     assert failure is None and left == {}  # two versions: all sent
     data = target.read_bytes()
@@ -92,7 +97,9 @@ def test_a_worker_writes_the_entry_a_bucket_writes(workers: PageWorkers, tmp_pat
 def test_an_entry_that_cannot_be_written_is_reported(workers: PageWorkers, tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     target = tmp_path / "file" / "entry"  # its directory is a file
-    plain, digest, failure, _ = workers.parse(BODY, JSON, URL, "demo", INDEX, str(target), 1.0, {})
+    plain, digest, failure, _ = workers.parse(
+        PageRequest(BODY, JSON, URL, "demo", INDEX, str(target), 1.0, {})
+    )
     assert packed(plain) == packed(pageform.plain_from_body(BODY, JSON, URL, "demo", INDEX))
     assert digest is None and failure
 
@@ -110,10 +117,10 @@ def test_a_page_that_does_not_parse_gives_the_same_error(workers: PageWorkers, b
     with pytest.raises(ValueError) as here:
         pageform.plain_from_body(body, JSON, URL, "demo", INDEX)
     with pytest.raises(ValueError) as there:
-        workers.parse(body, JSON, URL, "demo", INDEX, None, 1.0, None)
+        workers.parse(PageRequest(body, JSON, URL, "demo", INDEX, None, 1.0, None))
     assert str(there.value) == str(here.value)
     # ...and the worker answers the next page.
-    assert workers.parse(BODY, JSON, URL, "demo", INDEX, None, 1.0, None)[0]
+    assert workers.parse(PageRequest(BODY, JSON, URL, "demo", INDEX, None, 1.0, None))[0]
 
 
 def test_a_dead_worker_answers_gone_and_the_other_goes_on(workers: PageWorkers) -> None:
@@ -121,15 +128,15 @@ def test_a_dead_worker_answers_gone_and_the_other_goes_on(workers: PageWorkers) 
     second._proc.kill()
     second._proc.wait()
     with pytest.raises(Gone):  # the last one given back goes first: the dead one
-        workers.parse(BODY, JSON, URL, "demo", INDEX, None, 1.0, None)
+        workers.parse(PageRequest(BODY, JSON, URL, "demo", INDEX, None, 1.0, None))
     for _ in range(3):  # from now on the living one
-        assert workers.parse(BODY, JSON, URL, "demo", INDEX, None, 1.0, None)[0]
+        assert workers.parse(PageRequest(BODY, JSON, URL, "demo", INDEX, None, 1.0, None))[0]
     assert workers.alive
     first._proc.kill()
     first._proc.wait()
     for _ in range(3):
         with pytest.raises(Gone):
-            workers.parse(BODY, JSON, URL, "demo", INDEX, None, 1.0, None)
+            workers.parse(PageRequest(BODY, JSON, URL, "demo", INDEX, None, 1.0, None))
     assert not workers.alive
 
 
@@ -143,7 +150,10 @@ def test_the_page_the_solver_waits_for_goes_first() -> None:
         urgent = {"now": ""}
 
         def parse(name: str) -> None:
-            pool.parse(BODY, JSON, URL, name, INDEX, None, 1.0, None, lambda: urgent["now"] == name)
+            pool.parse(
+                PageRequest(BODY, JSON, URL, name, INDEX, None, 1.0, None),
+                lambda: urgent["now"] == name,
+            )
             order.append(name)
 
         threads = [threading.Thread(target=parse, args=(n,)) for n in ("a", "b", "c")]
@@ -164,7 +174,7 @@ def test_a_worker_that_answers_garbage_is_dropped(workers: PageWorkers) -> None:
     worker = workers._workers[0]
     worker._from = open(os.devnull, "rb")  # noqa: SIM115  (an answer cut short: EOF)
     with pytest.raises(Gone):
-        worker.parse(BODY, JSON, URL, "demo", INDEX, None, 1.0, None)
+        worker.parse(PageRequest(BODY, JSON, URL, "demo", INDEX, None, 1.0, None))
     assert not worker.alive and workers.alive
 
 
@@ -193,11 +203,11 @@ def test_an_idle_worker_ends_and_its_page_is_parsed_here() -> None:
     try:
         assert pool.wait_started(60)
         time.sleep(0.2)  # before its first page, a worker waits however long it takes
-        assert pool.parse(BODY, JSON, URL, "demo", INDEX, None, 1.0, None)[0]
+        assert pool.parse(PageRequest(BODY, JSON, URL, "demo", INDEX, None, 1.0, None))[0]
         pool._workers[0]._proc.wait(timeout=30)  # no page for 50 ms: it ended by itself
         assert pool._workers[0]._proc.returncode == 0
         with pytest.raises(Gone):
-            pool.parse(BODY, JSON, URL, "demo", INDEX, None, 1.0, None)
+            pool.parse(PageRequest(BODY, JSON, URL, "demo", INDEX, None, 1.0, None))
         assert not pool.alive
     finally:
         pool._workers[0]._proc.kill()
@@ -217,13 +227,20 @@ def file_list(found: ProjectPage) -> pageform.FileList:
 MANY = page(*(wheel(f"1.{minor}") for minor in range(15)), wheel("2.0rc1"))
 
 
+def many(workers: PageWorkers, tmp_path: Path) -> tuple[Any, dict[str, bytes]]:
+    """MANY parsed, its entry written to tmp_path's simple-v2/entry: (plain, left)."""
+    target = tmp_path / "simple-v2" / "entry"
+    plain, digest, failure, left = workers.parse(
+        PageRequest(MANY, JSON, URL, "demo", INDEX, str(target), 1.0, {})
+    )
+    assert digest and failure is None
+    return plain, left
+
+
 def test_a_big_page_comes_back_with_its_newest_versions_only(
     workers: PageWorkers, tmp_path: Path
 ) -> None:
-    target = tmp_path / "simple-v2" / "entry"
-    plain, digest, failure, left = workers.parse(
-        MANY, JSON, URL, "demo", INDEX, str(target), 1.0, {}
-    )
+    plain, left = many(workers, tmp_path)
     whole = pageform.plain_from_body(MANY, JSON, URL, "demo", INDEX)
     sent = {key for key, _, _, blob in plain[4] if blob}
     assert sent == {"2rc1", *(f"1.{minor}" for minor in range(6, 15))}  # the ten newest
@@ -248,8 +265,7 @@ def test_a_big_page_comes_back_with_its_newest_versions_only(
 def test_a_version_left_out_that_changed_in_the_entry_is_an_error(
     workers: PageWorkers, tmp_path: Path
 ) -> None:
-    target = tmp_path / "simple-v2" / "entry"
-    plain, _, _, left = workers.parse(MANY, JSON, URL, "demo", INDEX, str(target), 1.0, {})
+    plain, left = many(workers, tmp_path)
     # Another process wrote the page since, with 1.3 yanked meanwhile.
     changed = page(*(wheel(f"1.{minor}", yanked=minor == 3) for minor in range(15)))
     other = pageform.plain_from_body(changed, JSON, URL, "demo", INDEX)
@@ -270,9 +286,9 @@ def test_no_page_waits_for_a_worker_to_start() -> None:
     pool = PageWorkers(1)
     try:
         with pytest.raises(NotYet):  # just started: the page is parsed by the command
-            pool.parse(BODY, JSON, URL, "demo", INDEX, None, 1.0, None)
+            pool.parse(PageRequest(BODY, JSON, URL, "demo", INDEX, None, 1.0, None))
         assert pool.alive
         assert pool.wait_started(60)
-        assert pool.parse(BODY, JSON, URL, "demo", INDEX, None, 1.0, None)[0]
+        assert pool.parse(PageRequest(BODY, JSON, URL, "demo", INDEX, None, 1.0, None))[0]
     finally:
         pool._workers[0]._proc.kill()

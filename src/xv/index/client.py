@@ -343,9 +343,11 @@ class IndexClient:
         try:
             urgent = self.urgent
             plain, digest, failure, left = worker.parse(
-                body, content_type, response.url, name, index_url, target, fetched, kept,
+                pageworker.PageRequest(
+                    body, content_type, response.url, name, index_url, target, fetched, kept
+                ),
                 (lambda: urgent(name)) if urgent is not None else None,
-            )  # fmt: skip
+            )
         except ValueError as exc:
             raise NetworkError(
                 f"{redact_url(url)}: unreadable index page: {exc}", redact_url(url)

@@ -45,7 +45,7 @@ import struct
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgpack
 
@@ -53,6 +53,24 @@ _LENGTH = struct.Struct("<I")
 _READY = b"R"  # a worker's first byte: started
 _PIPE_SIZE = 1 << 20  # Linux pipes hold 64 kB: a 2 MB page would take 32 reads, each a turn
 _F_SETPIPE_SZ = 1031  # of the lock for the reading thread (fcntl has no name for it before 3.10)
+
+
+class PageRequest(NamedTuple):
+    """A page for a worker: its body, how to parse it, and where its cache entry goes
+    (``target``; None: nowhere) with what (``fetched``, ``kept``), as the module says."""
+
+    body: bytes
+    content_type: str
+    page_url: str
+    name: str
+    index_url: str
+    target: str | None
+    fetched: float
+    kept: dict[str, str] | None
+
+
+# (plain, digest, failure, left): see the module docstring.
+Answer = tuple[tuple[Any, ...], "str | None", "str | None", dict[str, bytes]]
 
 
 class Gone(Exception):
@@ -105,24 +123,15 @@ class PageWorker:
                 self.alive = False
         return self.ready
 
-    def parse(
-        self,
-        body: bytes,
-        content_type: str,
-        page_url: str,
-        name: str,
-        index_url: str,
-        target: str | None,
-        fetched: float,
-        kept: dict[str, str] | None,
-    ) -> tuple[tuple[Any, ...], str | None, str | None, dict[str, bytes]]:
+    def parse(self, request: PageRequest) -> Answer:
         """``(plain, digest, failure, left)`` as the module docstring says; :class:`ValueError`
         for a page that does not parse, :class:`Gone` when the worker is gone (then for
         good)."""
         if not self.alive:
             raise Gone("the page worker is gone")
+        body = request.body
         head = msgpack.packb(
-            [content_type, page_url, name, index_url, target, fetched, kept, len(body)],
+            [*request[1:], len(body)],
             use_bin_type=True,
         )
         try:  # the body follows its frame as it is: not copied into a request
@@ -170,27 +179,14 @@ class PageWorkers:
                 select.select([worker._from], [], [], max(0.0, end - time.monotonic()))
         return all(worker.ready for worker in self._workers)
 
-    def parse(
-        self,
-        body: bytes,
-        content_type: str,
-        page_url: str,
-        name: str,
-        index_url: str,
-        target: str | None,
-        fetched: float,
-        kept: dict[str, str] | None,
-        urgent: Callable[[], bool] | None = None,
-    ) -> tuple[tuple[Any, ...], str | None, str | None, dict[str, bytes]]:
+    def parse(self, request: PageRequest, urgent: Callable[[], bool] | None = None) -> Answer:
         """:meth:`PageWorker.parse` by the first worker free, waited for without the
         interpreter lock; ``urgent``: whether the solver waits for this page now (asked
         when a worker is handed on). A dead worker is handed on like the others, to answer
         :class:`Gone` at once: no thread waits for one that will never come."""
         worker = self._take(urgent)
         try:
-            return worker.parse(
-                body, content_type, page_url, name, index_url, target, fetched, kept
-            )
+            return worker.parse(request)
         finally:
             self._give_back(worker)
 
