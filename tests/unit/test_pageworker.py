@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -289,6 +290,19 @@ def test_no_page_waits_for_a_worker_to_start() -> None:
             pool.parse(PageRequest(BODY, JSON, URL, "demo", INDEX, None, 1.0, None))
         assert pool.alive
         assert pool.wait_started(60)
+        assert pool.parse(PageRequest(BODY, JSON, URL, "demo", INDEX, None, 1.0, None))[0]
+    finally:
+        pool._workers[0]._proc.kill()
+
+
+def test_where_a_start_cannot_be_waited_for_its_byte_is_read_with_the_first_reply(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys, "platform", "win32")
+    pool = PageWorkers(1)
+    try:
+        assert pool._workers[0].is_ready()  # at once: no select() on a Windows pipe
+        assert pool.parse(PageRequest(BODY, JSON, URL, "demo", INDEX, None, 1.0, None))[0]
         assert pool.parse(PageRequest(BODY, JSON, URL, "demo", INDEX, None, 1.0, None))[0]
     finally:
         pool._workers[0]._proc.kill()

@@ -106,13 +106,17 @@ class PageWorker:
         self._to, self._from = self._proc.stdin, self._proc.stdout
         _widen(self._to.fileno())
         self.alive = True
-        self.ready = sys.platform == "win32"  # its "ready" byte read (see is_ready)
+        self.ready = False  # it said it has started (see is_ready)
+        self._unread = False  # ...and its byte is still to be read (Windows)
 
     def is_ready(self) -> bool:
         """Whether the worker has started (its modules imported), without waiting: it
         says so with one byte. A page is never queued behind a worker's start (~60 ms
         here), which would put that start on the path of a compile's first pages."""
         if not self.ready and self.alive:
+            if sys.platform == "win32":  # no select() on pipes: read before the first reply
+                self.ready = self._unread = True
+                return True
             import select
 
             try:
@@ -139,6 +143,10 @@ class PageWorker:
             self._to.write(head)
             self._to.write(body)
             self._to.flush()
+            if self._unread:
+                self._unread = False
+                if self._from.read(1) != _READY:
+                    raise EOFError("no start")
             answer = msgpack.unpackb(
                 _read_frame(self._from), raw=False, use_list=False, strict_map_key=False
             )
