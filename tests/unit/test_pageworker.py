@@ -306,3 +306,10 @@ def test_where_a_start_cannot_be_waited_for_its_byte_is_read_with_the_first_repl
         assert pool.parse(PageRequest(BODY, JSON, URL, "demo", INDEX, None, 1.0, None))[0]
     finally:
         pool._workers[0]._proc.kill()
+
+
+def test_a_page_whose_entry_path_msgpack_cannot_carry_is_parsed_here(workers: PageWorkers) -> None:
+    target = "/tmp/not-utf-8-\udcff/entry"  # a file name of undecodable bytes
+    with pytest.raises(Gone):
+        workers.parse(PageRequest(BODY, JSON, URL, "demo", INDEX, target, 1.0, {}))
+    assert workers.parse(PageRequest(BODY, JSON, URL, "demo", INDEX, None, 1.0, None))[0]

@@ -134,10 +134,10 @@ class PageWorker:
         if not self.alive:
             raise Gone("the page worker is gone")
         body = request.body
-        head = msgpack.packb(
-            [*request[1:], len(body)],
-            use_bin_type=True,
-        )
+        try:  # a path msgpack cannot carry (not UTF-8): this page is parsed here
+            head = msgpack.packb([*request[1:], len(body)], use_bin_type=True)
+        except (TypeError, ValueError) as exc:
+            raise Gone(f"the page worker cannot be sent this page ({exc})") from None
         try:  # the body follows its frame as it is: not copied into a request
             self._to.write(_LENGTH.pack(len(head)))
             self._to.write(head)
