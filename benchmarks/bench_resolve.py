@@ -14,7 +14,9 @@ runs (median): waits on guessed fetches and fetches nobody guessed, i.e. the rou
 the solver's critical path.
 CPU is user+sys seconds of the command and its children.
 Peak memory is the largest sum of the resident sizes of the command and all its child
-processes (sampled every 20 ms from /proc; Linux only). A command that fails or times out shows as ``inf``.
+processes (sampled every 20 ms from /proc; Linux only), and beside it the largest sum of
+their proportional set sizes (PSS: shared pages counted once; see tree_rss_kb). A
+command that fails or times out shows as ``inf``.
 ``PYTHONDONTWRITEBYTECODE`` is dropped from the tools' environment: an installed xv has its
 bytecode compiled, and an editable one gets it on the first run instead of compiling every time.
 uv and pip-compile default to the ones on PATH (e.g. a venv made with
@@ -86,18 +88,25 @@ def pins(path: Path) -> dict[str, str]:
 
 
 PEAK_MB: list[float] = [0.0]  # the last command's peak (tree) RSS
+PEAK_PSS_MB: list[float] = [0.0]  # ... and PSS (see tree_rss_kb)
 CPU_S: list[float] = [0.0]  # the last command's CPU seconds (user + sys, with its children)
 
 
-def tree_rss_kb(pid: int) -> int:
-    """Resident kB of ``pid`` and all its descendants (0 for what has gone).
+def tree_rss_kb(pid: int) -> tuple[int, int]:
+    """Resident kB of ``pid`` and all its descendants (0 for what has gone), as RSS and
+    as PSS (proportional set size: a page shared by n of them counts 1/n in each).
+
+    Summed RSS counts twice the pages processes share: xv-compile's page workers
+    (xv.index.pageworker) map the same interpreter and libraries as the command, ~6 MB
+    each, which is in every one's RSS. Summed PSS is the memory the tree takes. RSS is the
+    issue's measure and stays the headline figure; PSS is printed beside it.
 
     A child that has not yet exec'd (its command line still its parent's) is not counted:
     between ``vfork`` and ``exec`` it runs in its parent's memory, whose resident size it
     reports (and after a ``fork`` it shares those pages until it execs). Counted, one such
     moment doubled a compile's peak: a compile that starts build backends (popular-158)
     measured ~300 MB of "peak" for a ~150 MB parent, whichever tool launched them."""
-    total, todo = 0, [(pid, b"")]
+    total, pss, todo = 0, 0, [(pid, b"")]
     while todo:
         p, parent_cmdline = todo.pop()
         try:
@@ -106,24 +115,27 @@ def tree_rss_kb(pid: int) -> int:
             if cmdline != parent_cmdline:
                 with open(f"/proc/{p}/status") as status:
                     total += next((int(x.split()[1]) for x in status if x.startswith("VmRSS:")), 0)
+                with open(f"/proc/{p}/smaps_rollup") as rollup:
+                    pss += next((int(x.split()[1]) for x in rollup if x.startswith("Pss:")), 0)
             for task in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{task}/children") as kids:
                     todo.extend((int(k), cmdline) for k in kids.read().split())
         except (OSError, ValueError):
             continue
-    return total
+    return total, pss
 
 
 def run(cmd: list[str], env: dict[str, str]) -> tuple[float, bool, str]:
     start = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = [0]
+    peak = [0, 0]
     done = threading.Event()
 
     def sample() -> None:
         while not done.wait(0.02):
-            peak[0] = max(peak[0], tree_rss_kb(proc.pid))
+            rss, pss = tree_rss_kb(proc.pid)
+            peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -137,7 +149,7 @@ def run(cmd: list[str], env: dict[str, str]) -> tuple[float, bool, str]:
         done.set()
         sampler.join()
     seconds = time.perf_counter() - start
-    PEAK_MB[0] = peak[0] / 1024
+    PEAK_MB[0], PEAK_PSS_MB[0] = peak[0] / 1024, peak[1] / 1024
     after = resource.getrusage(resource.RUSAGE_CHILDREN)  # commands run one at a time
     CPU_S[0] = sum(getattr(after, f) - getattr(before, f) for f in ("ru_utime", "ru_stime"))
     if proc.returncode != 0:
@@ -152,8 +164,8 @@ def waits(stderr: str) -> int | None:
 
 
 # (cold s, warm s, pins, round trips on the critical path, cold peak MB, warm peak MB,
-#  cold CPU s, warm CPU s)
-Cell = tuple[float, float, object, "float | None", float, float, float, float]
+#  cold CPU s, warm CPU s, cold peak PSS MB)
+Cell = tuple[float, float, object, "float | None", float, float, float, float, float]
 
 
 def bench_once(tools: dict[str, str], name: str, src: Path, work: Path, n: int) -> dict[str, Cell]:
@@ -165,7 +177,7 @@ def bench_once(tools: dict[str, str], name: str, src: Path, work: Path, n: int) 
         out = work / f"{name}-{tool}-{n}.txt"
         kind = "xv" if tool.startswith("xv") else tool
         cold, ok, err = run(command(kind, exe, src, out, cache), env)
-        cold_mb, cold_cpu = PEAK_MB[0], CPU_S[0]
+        cold_mb, cold_cpu, cold_pss = PEAK_MB[0], CPU_S[0], PEAK_PSS_MB[0]
         # Each tool prefers the pins of an existing output file: drop it, so the
         # warm run resolves again instead of checking the previous answer.
         cold_pins = pins(out) if ok and out.exists() else None
@@ -174,7 +186,7 @@ def bench_once(tools: dict[str, str], name: str, src: Path, work: Path, n: int) 
         warm_mb, warm_cpu = (PEAK_MB[0], CPU_S[0]) if ok else (0.0, inf)
         warm_pins = pins(out) if ok2 and out.exists() else None
         same = cold_pins if cold_pins == warm_pins else None
-        row[tool] = (cold, warm, same, waits(err), cold_mb, warm_mb, cold_cpu, warm_cpu)
+        row[tool] = (cold, warm, same, waits(err), cold_mb, warm_mb, cold_cpu, warm_cpu, cold_pss)
         shutil.rmtree(cache, ignore_errors=True)
     return row
 
@@ -209,6 +221,7 @@ def bench(
             statistics.median(c[5] for c in cells),
             statistics.median(c[6] for c in cells),
             statistics.median(c[7] for c in cells),
+            statistics.median(c[8] for c in cells),
         )
     return row
 
@@ -216,28 +229,30 @@ def bench(
 def report(rows: dict[str, dict[str, Cell]], tools: list[str]) -> None:
     print(
         "seconds (cold / warm), CPU seconds (user+sys, cold / warm) and peak MB of all"
-        " processes (cold / warm), median"
+        " processes (cold / warm; then cold as PSS), median"
     )
     for name, row in rows.items():
         cells = []
         for t in tools:
-            cold, warm, _, trips, cold_mb, warm_mb, cold_cpu, warm_cpu = row[t]
+            cold, warm, _, trips, cold_mb, warm_mb, cold_cpu, warm_cpu, pss = row[t]
             extra = f", {trips:g} waits" if trips is not None else ""
             cpu = f"cpu {cold_cpu:.2f}/{warm_cpu:.2f}"
-            cells.append(f"{t} {cold:.2f}/{warm:.2f} s {cpu} {cold_mb:.0f}/{warm_mb:.0f} MB{extra}")
+            mb = f"{cold_mb:.0f}/{warm_mb:.0f} MB (PSS {pss:.0f})"
+            cells.append(f"{t} {cold:.2f}/{warm:.2f} s {cpu} {mb}{extra}")
         print(f"  {name:<18} " + "  |  ".join(cells))
     print("\nratios (xv / other; below 1 means xv is faster or smaller)")
     for name, row in rows.items():
-        xv_cold, xv_warm, xv_pins, _, xv_cmb, xv_wmb, xv_ccpu, xv_wcpu = row["xv"]
+        xv_cold, xv_warm, xv_pins, _, xv_cmb, xv_wmb, xv_ccpu, xv_wcpu, xv_pss = row["xv"]
         for t in tools:
             if t == "xv":
                 continue
-            cold, warm, other, _, cmb, wmb, ccpu, wcpu = row[t]
+            cold, warm, other, _, cmb, wmb, ccpu, wcpu, pss = row[t]
             same = "same pins" if xv_pins == other else f"DIFFERENT pins: {diff(xv_pins, other)}"
             print(
                 f"  {name:<18} vs {t:<8} cold {ratio(xv_cold, cold)}  warm {ratio(xv_warm, warm)}"
                 f"  cpu cold {ratio(xv_ccpu, ccpu)} warm {ratio(xv_wcpu, wcpu)}"
-                f"  peak MB cold {ratio(xv_cmb, cmb)} warm {ratio(xv_wmb, wmb)}  {same}"
+                f"  peak MB cold {ratio(xv_cmb, cmb)} warm {ratio(xv_wmb, wmb)}"
+                f" PSS cold {ratio(xv_pss, pss)}  {same}"
             )
 
 
