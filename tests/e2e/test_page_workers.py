@@ -41,7 +41,9 @@ def test_the_workers_change_nothing_but_who_parses(make_index: MakeIndex, xv_hom
         assert out[workers][0] == 0, out[workers][2]
     assert out["2"][1] == out["0"][1]  # the lock
     assert pages["2"] == pages["0"] and len(pages["2"]) == 3  # alpha, beta, gamma
-    assert out["2"][2].count("parsed by the page worker") == 3
+    # alpha and gamma, answered 1.5 s late, surely; beta too unless a loaded machine took
+    # over a second (a worker's idle time) to ask for it after them.
+    assert out["2"][2].count("parsed by the page worker") >= 2
     assert "page worker" not in out["0"][2]
     # The workers' run was recorded, its entries witnessed: the next run is its replay.
     env = {"XV_CACHE_DIR": str(xv_home / "cache-2"), "XV_PAGE_WORKERS": "2"}
