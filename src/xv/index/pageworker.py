@@ -15,8 +15,9 @@ with two, 1.03 s with one, 1.24 s with none).
 
 **Why not** :mod:`xv.pool`: a process pool starts a forkserver and forks workers from it
 (~0.1 s before the first job), and its jobs travel pickled through a feeder thread. These
-are two processes started with ``-S`` as the command starts, ready before the first page
-arrives, each speaking length-prefixed msgpack frames over its standard input and output.
+are two processes started with ``-S`` when the command asks for its first page (see
+:func:`enable`), each speaking length-prefixed msgpack frames over its standard input and
+output; until one has said it started (one byte), pages are parsed by the command.
 
 **Frames.** A request ``[content_type, page_url, name, index_url, target, fetched, kept,
 size]``, then the body's ``size`` bytes. ``target`` is the path of the page's cache entry
@@ -35,7 +36,14 @@ versions a resolution reads of each page, not whole pages (airflow: 30 MB of the
 answers garbage is dropped for the rest of the run, and its pages are parsed in the
 command's own process, as they are when no worker was started (a library caller,
 ``xv-sync``, ``--offline``, one CPU, ``XV_PAGE_WORKERS=0``). A worker ends when its input
-closes, i.e. when the command's process does.
+closes, i.e. when the command's process does, or after :data:`IDLE_SECONDS` without a
+page once it has had one (see :func:`_waited`).
+
+**Memory.** Summed RSS counts each worker's interpreter (~15 MB, ~6 MB of it the
+libraries the command maps too) and, while it parses a big page, its text and rows (~14
+MB for pydantic-core's 6.6 MB); the command no longer holds what parsing took, nor whole
+pages. A cold airflow compile: summed RSS 113-114 MB against 91-94 without workers, PSS
+(shared pages counted once) 92-93 MB against 87-88; uv 100-111 MB.
 """
 
 from __future__ import annotations
