@@ -313,3 +313,38 @@ def test_a_page_whose_entry_path_msgpack_cannot_carry_is_parsed_here(workers: Pa
     with pytest.raises(Gone):
         workers.parse(PageRequest(BODY, JSON, URL, "demo", INDEX, target, 1.0, {}))
     assert workers.parse(PageRequest(BODY, JSON, URL, "demo", INDEX, None, 1.0, None))[0]
+
+
+def test_big_pages_are_parsed_one_at_a_time(
+    workers: PageWorkers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pageworker, "BIG_PAGE", len(BODY))  # BODY is big, SMALL is not
+    small = json.dumps({"meta": {"api-version": "1.0"}, "files": []}).encode()
+    now = {"big": 0, "all": 0}
+    most = {"big": 0, "all": 0}
+    parse = pageworker.PageWorker.parse
+
+    def counted(self: pageworker.PageWorker, request: PageRequest) -> Any:
+        kinds = ("big", "all") if request.body is BODY else ("all",)
+        for kind in kinds:
+            now[kind] += 1
+            most[kind] = max(most[kind], now[kind])
+        try:
+            time.sleep(0.1)
+            return parse(self, request)
+        finally:
+            for kind in kinds:
+                now[kind] -= 1
+
+    monkeypatch.setattr(pageworker.PageWorker, "parse", counted)
+    threads = [
+        threading.Thread(
+            target=workers.parse, args=(PageRequest(b, JSON, URL, "d", INDEX, None, 1.0, None),)
+        )
+        for b in (BODY, BODY, BODY, small, small, small)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert most == {"big": 1, "all": 2}  # both workers busy, never with two big pages
