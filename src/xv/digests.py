@@ -57,6 +57,19 @@ def sha256_for(size: int) -> Hash:
     return _sha256()
 
 
+def sha256_of(chunks: list[bytes]) -> str:
+    """The hex sha256 of the bytes of ``chunks`` joined (without joining them): a cache
+    entry's witness, as its writer has it in pieces (:func:`sha256_for` picks the hasher).
+
+    >>> sha256_of([b"ab", b"", b"c"]) == sha256(b"abc").hexdigest()
+    True
+    """
+    digest = sha256_for(sum(len(chunk) for chunk in chunks))
+    for chunk in chunks:
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
 def blake2b(data: bytes = b"", *, digest_size: int = 64) -> Hash:
     """A blake2b hash object (``hashlib.blake2b(data, digest_size=...)``)."""
     return _blake2b(data, digest_size=digest_size)

@@ -25,7 +25,7 @@ import json
 import os
 import sys
 
-from xv.digests import sha256_for
+from xv.digests import sha256_of
 from xv.fast import FORMAT, stat_state, state
 
 TYPE_CHECKING = False
@@ -409,10 +409,7 @@ def wrote(target: str, chunks: list[bytes]) -> None:
     the replay finds other bytes than these, a miss."""
     recorder = _recorder
     if recorder is not None and recorder.active and recorder.network:
-        digest = sha256_for(sum(len(chunk) for chunk in chunks))
-        for chunk in chunks:
-            digest.update(chunk)
-        recorder.digests[os.path.abspath(target)] = digest.hexdigest()
+        recorder.digests[os.path.abspath(target)] = sha256_of(chunks)
 
 
 def wrote_elsewhere(target: str, digest: str | None) -> None:

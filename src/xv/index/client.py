@@ -310,9 +310,7 @@ class IndexClient:
             with _PARSING:
                 plain = parse(body, response.headers.get("Content-Type", ""), response.url)
         except ValueError as exc:
-            raise NetworkError(
-                f"{redact_url(url)}: unreadable index page: {exc}", redact_url(url)
-            ) from None
+            raise _unreadable(url, exc) from None
         log.debug("%s: index page from the network", name)
         page = pageform.page_from_plain(plain)
         if _may_carry_credentials(body) and _carries_credentials(page):
@@ -349,9 +347,7 @@ class IndexClient:
                 (lambda: urgent(name)) if urgent is not None else None,
             )
         except ValueError as exc:
-            raise NetworkError(
-                f"{redact_url(url)}: unreadable index page: {exc}", redact_url(url)
-            ) from None
+            raise _unreadable(url, exc) from None
         log.debug("%s: index page from the network (parsed by the page worker)", name)
         elsewhere = None
         if left:  # the other versions' files are in the entry the worker wrote
@@ -450,6 +446,11 @@ def _write_entry(bucket: Any, url: str, entry: _PageEntry) -> None:
         return
     page_plain = pageform.page_to_plain(entry.page) if entry.page is not None else None
     bucket.put(url, (page_plain, entry.fetched, entry.headers))
+
+
+def _unreadable(url: str, exc: ValueError) -> NetworkError:
+    """The error for an index page that does not parse (here or in a page worker)."""
+    return NetworkError(f"{redact_url(url)}: unreadable index page: {exc}", redact_url(url))
 
 
 def _may_carry_credentials(body: bytes) -> bool:

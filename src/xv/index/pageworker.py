@@ -10,8 +10,8 @@ helper processes do both on the machine's other CPU: the fetch thread hands one 
 (one write to a pipe) and waits, without the lock, for the page's cache form (one read).
 The page is parsed by the same function, so the answer and every error are the same.
 Two workers, not one: with one, pages arriving together queued for it, and the solver
-waited for pages that had arrived long before (data-science, 10 interleaved pairs: 0.91 s
-with two, 1.03 s with one, 1.24 s with none).
+waited for pages that had arrived long before (data-science, interleaved pairs: 1.13 s
+with two against 1.33 s with one, 8 rounds; one worker barely beat none).
 
 **Why not** :mod:`xv.pool`: a process pool starts a forkserver and forks workers from it
 (~0.1 s before the first job), and its jobs travel pickled through a feeder thread. These
@@ -315,7 +315,7 @@ def serve(idle: float = 0.0) -> None:
     """The worker: answer requests from standard input until it closes, or until none
     came for ``idle`` seconds (if not 0) after the first."""
     from xv import atomic, cache
-    from xv.digests import sha256_for
+    from xv.digests import sha256_of
     from xv.index import jsonpage, pageform, simple
 
     requests = sys.stdin.buffer
@@ -359,10 +359,7 @@ def serve(idle: float = 0.0) -> None:
                 except OSError as exc:
                     failure = str(exc)
                 else:
-                    hasher = sha256_for(sum(len(chunk) for chunk in chunks))
-                    for chunk in chunks:
-                        hasher.update(chunk)
-                    digest = hasher.hexdigest()
+                    digest = sha256_of(chunks)
                 del chunks
             left: dict[str, bytes] = {}
             if digest is not None:  # the whole page is in its entry: the newest versions only
@@ -381,7 +378,7 @@ def serve(idle: float = 0.0) -> None:
 
 def _waited(fd: int, idle: float) -> bool:
     """Whether a request came (or the input closed) within ``idle`` seconds. A worker
-    holds ~20-30 MB after parsing big pages (the allocator keeps what it had), and a
+    holds its interpreter (~15 MB) and what its allocator kept of its pages, and a
     compile's pages mostly come at its start, its peak memory at its end: an idle worker
     ends, and a page that comes later is parsed by the command (a request that meets a
     worker just ending finds it gone, and is parsed there too). Windows pipes cannot be
