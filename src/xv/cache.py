@@ -307,7 +307,8 @@ def lock_file(path: Path, *, shared: bool = False, blocking: bool = True) -> Ite
 def encode_entry(value: Any) -> list[bytes]:
     """The bytes of an entry holding ``value``, in pieces: joined, they are
     ``packb((MAGIC, ENVELOPE_VERSION, checksum, packb(value)))``, but a long bytes
-    value inside ``value`` is a piece of its own, never copied."""
+    value inside ``value`` (and every bytearray, see :func:`packed_pieces`) is a piece of
+    its own, never copied."""
     payload = packed_pieces(value)
     digest = digests.blake2b(digest_size=16)
     for piece in payload:
@@ -329,8 +330,12 @@ _PIECE = 64 * 1024  # bytes values at least this long are written from where the
 
 
 def packed_pieces(value: Any) -> list[bytes]:
-    """``msgpack.packb(value, use_bin_type=True)`` as pieces to be joined, each bytes (or
-    bytearray) value of :data:`_PIECE` bytes or more a piece of its own (not copied).
+    """``msgpack.packb(value, use_bin_type=True)`` as pieces to be joined, each bytes value
+    of :data:`_PIECE` bytes or more, and each bytearray whatever its size, a piece of its own
+    (not copied). Bytearrays are the page worker's version groups, packed where they were
+    built (:meth:`xv.index.pageform._Groups.plain`): copied into the packer's buffer, the
+    groups of pydantic-core's page (6.4 MB, few of them 64 kB) were held twice, and the
+    buffer grew by doubling, up to 14 MB more in the worker while it wrote the entry.
 
     Tuples, lists and dicts are walked here (exactly those types: anything else, their
     subclasses included, goes to msgpack whole); everything else is msgpack's own packing.
@@ -346,7 +351,7 @@ def packed_pieces(value: Any) -> list[bytes]:
 
 def _pack_into(item: Any, packer: msgpack.Packer, pieces: list[bytes]) -> None:
     kind = type(item)
-    if (kind is bytes or kind is bytearray) and len(item) >= _PIECE:
+    if (kind is bytes and len(item) >= _PIECE) or kind is bytearray:
         pieces.append(packer.bytes())  # what came before it, then its header, then it
         packer.reset()
         pieces.append(_bin_header(len(item)))

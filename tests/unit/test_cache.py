@@ -316,6 +316,17 @@ def test_a_long_bytes_value_is_its_own_piece(bucket: Bucket) -> None:
     assert bucket.get("k") == ("page", (blob, 1))
 
 
+def test_a_bytearray_is_its_own_piece_whatever_its_size() -> None:
+    """The page worker's version groups (bytearrays, most of them a few kB): written from
+    where they are, never copied into the packer's buffer; the bytes are the same."""
+    small, empty = bytearray(b"\x92\x01\x02"), bytearray()
+    value = ("page", [small, empty, b"short"], {"k": bytearray(b"v")})
+    pieces = packed_pieces(value)
+    assert any(piece is small for piece in pieces)
+    assert b"".join(pieces) == msgpack.packb(value, use_bin_type=True)
+    assert b"".join(encode_entry(value))[-len(b"".join(pieces)) :] == b"".join(pieces)
+
+
 def test_writing_an_entry_leaves_no_garbage_for_the_collector(bucket: Bucket) -> None:
     """A reference cycle would keep each write's packer and pieces alive until the next
     collection: tens of MB while a cold compile writes its pages."""
