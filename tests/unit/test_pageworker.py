@@ -244,8 +244,10 @@ def test_a_big_page_comes_back_with_its_newest_versions_only(
     plain, left = many(workers, tmp_path)
     whole = pageform.plain_from_body(MANY, JSON, URL, "demo", INDEX)
     sent = {key for key, _, _, blob in plain[4] if blob}
-    assert sent == {"2rc1", *(f"1.{minor}" for minor in range(6, 15))}  # the ten newest
-    assert set(left) == {"1", *(f"1.{minor}" for minor in range(1, 6))}  # "1": 1.0's key
+    # The five newest final releases: 2.0rc1, newer than all of them, is left out too.
+    assert pageworker.KEEP_VERSIONS == 5
+    assert sent == {f"1.{minor}" for minor in range(10, 15)}
+    assert set(left) == {"1", "2rc1", *(f"1.{minor}" for minor in range(1, 10))}  # "1": 1.0's
     bucket = cache.Cache(tmp_path).bucket("simple-v2")
     reads = []
 
@@ -261,6 +263,14 @@ def test_a_big_page_comes_back_with_its_newest_versions_only(
     assert isinstance(expected, pageform.FileList)
     assert files.of_version("1.2") == expected.of_version("1.2")
     assert files == expected and reads == [1]  # read once for all the versions left out
+
+
+def test_pre_releases_are_sent_only_where_final_releases_are_too_few() -> None:
+    body = page(*(wheel(v) for v in ("1.0", "2.0a1", "2.0b1", "2.0rc1", "2.0rc2", "1.1")))
+    plain = pageform.plain_from_body(body, JSON, URL, "demo", INDEX)
+    sent, left = pageform.newest_only(plain, 5)
+    assert {key for key, _, _, blob in sent[4] if blob} == {"1", "1.1", "2b1", "2rc1", "2rc2"}
+    assert set(left) == {"2a1"}
 
 
 def test_a_version_left_out_that_changed_in_the_entry_is_an_error(

@@ -308,15 +308,21 @@ def group_digest(blob: bytes) -> bytes:
 
 
 def newest_only(plain: tuple[Any, ...], keep: int) -> tuple[tuple[Any, ...], dict[str, bytes]]:
-    """``plain`` with the blobs of all but its ``keep`` newest versions left out (b""),
-    and the digests of those left out: what a page worker sends, the whole page being in
-    its cache entry. A resolution reads the newest versions of most projects and never the
-    others: data-science's pages hold 1,700 versions' files, 24 MB."""
+    """``plain`` with the blobs of all but its ``keep`` newest final releases left out
+    (b""), and the digests of those left out: what a page worker sends, the whole page
+    being in its cache entry. A resolution reads the newest versions of most projects and
+    never the others: data-science's pages hold 1,700 versions' files, 24 MB. Pre-releases
+    count only where fewer than ``keep`` versions are final: a resolution passes over them
+    unless asked, and httpx's three 1.0 dev releases, newest of its page, took the places
+    of the versions it then read from the entry."""
     fmt, name, index_url, versions, blobs = plain
     ranked = sorted(
-        (parsed_version(spelled) or Version("0"), key) for key, spelled, _, _ in blobs if key
+        (not version.is_prerelease, version, key)
+        for version, key in (
+            (parsed_version(spelled) or Version("0"), key) for key, spelled, _, _ in blobs if key
+        )
     )
-    kept = {key for _, key in ranked[-keep:]}
+    kept = {key for _, _, key in ranked[-keep:]}
     left: dict[str, bytes] = {}
     out = []
     for key, spelled, positions, blob in blobs:

@@ -252,7 +252,12 @@ class PageWorkers:
 # airflow compile's memory. 4 runs each: summed RSS 111-112 MB against 117-118 MB, no
 # slower (8 interleaved pairs: 1.030 against 1.031 s). Data-science's biggest page is 2.5 MB.
 BIG_PAGE = 3 << 20
-KEEP_VERSIONS = 10  # versions of a page sent whole when the page's cache entry has the rest
+# Versions of a page sent whole when its cache entry has the rest (final releases first:
+# see newest_only). Inputs that read a version left out, counted with 10 (newest by version
+# alone) / with 5 and with 3 (finals first): airflow 2 / 2 / 2, data-science 0 / 1 / 1,
+# popular-158 10 / 3 / 3, fastapi and web 0 / 0 / 0. Each such read decodes the page's
+# whole entry on the solver's path; 5 sent instead of 10 hold 2.6 MB less for airflow.
+KEEP_VERSIONS = 5
 IDLE_SECONDS = 1.0  # a command's worker without a page for this long ends (see _waited)
 ENV_WORKERS = "XV_PAGE_WORKERS"  # how many (0: none, pages parsed in the command's process)
 _workers: PageWorkers | None = None
