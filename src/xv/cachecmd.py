@@ -8,7 +8,7 @@ touched, and lock files stay.
 
 What the buckets hold, and so what belongs to a package and what is garbage:
 
-* **entries** (msgpack, :func:`xv.cache.decode_entry`): ``simple-v2`` pages and
+* **entries** (msgpack, :func:`xv.envelope.decode_entry`): ``simple-v2`` pages and
   ``metadata-v1``/``tree-metadata-v1`` metadata name their package; ``check-v1`` records
   and ``interpreter-v1`` facts name none.
 * **files**: ``<key>/<file name>`` (downloaded wheels, sdists, built wheels, direct URLs);
@@ -50,7 +50,8 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
-from xv.cache import ROOT_LOCK, CacheBucket, decode_entry
+from xv.cache import ROOT_LOCK, CacheBucket
+from xv.envelope import decode_entry
 from xv.records import record
 
 ENTRIES, FILES, ARCHIVES, OPAQUE = "entries", "files", "archives", "opaque"

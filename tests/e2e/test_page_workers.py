@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.conftest import MakeIndex
 from tests.e2e.test_fast_path import PKGS, run
-from xv import cache
+from xv import envelope
 
 
 def _compile(tmp_path: Path, url: str, *extra: str, **env: str) -> tuple[int, str, str]:
@@ -21,7 +21,7 @@ def _pages(root: Path) -> dict[str, object]:
     """Each cached page's value, the fetch time and the Date header left out."""
     found: dict[str, object] = {}
     for path in sorted((root / "simple-v2").iterdir()):
-        plain, _, kept = cache.decode_entry(path.read_bytes())
+        plain, _, kept = envelope.decode_entry(path.read_bytes())
         found[path.name] = (plain, {k: v for k, v in kept.items() if k != "date"})
     return found
 

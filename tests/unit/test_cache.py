@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xv.cache import Bucket, Cache, decode_entry, encode_entry, packed_pieces, sanitize_key
+from xv.cache import Bucket, Cache, sanitize_key
+from xv.envelope import decode_entry, encode_entry, packed_pieces
 
 VALUE = {"name": "requests", "files": (("a-1.tar.gz", "https://h/a-1.tar.gz", {"sha256": "00"}),)}
 

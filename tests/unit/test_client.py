@@ -14,13 +14,14 @@ import msgpack
 import pytest
 
 from tests.support.localindex import LocalIndex, Pkg
-from xv import cache as cache_module
+from xv import envelope
 from xv.cache import Cache
 from xv.errors import HashMismatchError, NetworkError, OfflineError, UsageError
 from xv.index import http as http_module
 from xv.index.client import IndexClient, IndexSettings, client_for
+from xv.index.filenames import dist_name_version
 from xv.index.http import split_credentials
-from xv.index.simple import DistFile, dist_name_version
+from xv.index.simple import DistFile
 from xv.urls import redact as redact_url
 
 MakeIndex = Callable[..., LocalIndex]
@@ -364,7 +365,7 @@ def test_corrupt_cache_entry_is_refetched(make_index: MakeIndex, tmp_path: Path)
     # Well-formed msgpack of the wrong shape is a miss too.
     entries = [p for p in (tmp_path / "simple-v2").rglob("*") if p.is_file()]
     entries[0].write_bytes(
-        msgpack.packb([cache_module._MAGIC, cache_module._ENVELOPE_VERSION, {"what": 1}])
+        msgpack.packb([envelope._MAGIC, envelope._ENVELOPE_VERSION, {"what": 1}])
     )
     idx.clear_log()
     assert client(s, tmp_path).project_page("a") == first

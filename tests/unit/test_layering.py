@@ -97,10 +97,11 @@ LEAVES = {
     "xv.dirs": (),
     "xv.records": (),
     "xv.digests": (),
+    "xv.envelope": ("xv.digests",),  # an entry's bytes, for the cache and the page workers
     # xv.fast.trace, the fast path's recorder (the standard library, xv.digests and xv.dirs
     # when imported): the cache tells it which caches a compile run writes, and what it
     # could not keep.
-    "xv.cache": ("xv.atomic", "xv.digests", "xv.dirs", "xv.errors", "xv.fast"),
+    "xv.cache": ("xv.atomic", "xv.digests", "xv.dirs", "xv.envelope", "xv.errors", "xv.fast"),
 }
 
 

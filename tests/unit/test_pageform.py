@@ -15,6 +15,7 @@ from packaging.version import Version
 from tests.unit.test_simple import HTML_PYPI, PAGE, assert_same_page
 from xv.errors import XvError
 from xv.index import pageform
+from xv.index.filenames import dist_name_version
 from xv.index.pageform import (
     FileList,
     files_of_version,
@@ -22,7 +23,7 @@ from xv.index.pageform import (
     page_to_plain,
     plain_from_body,
 )
-from xv.index.simple import DistFile, ProjectPage, dist_name_version, parse_html, parse_page
+from xv.index.simple import DistFile, ProjectPage, parse_html, parse_page
 
 _text = st.text(max_size=20)
 _hashes = st.dictionaries(st.sampled_from(["sha256", "md5", "sha512"]), st.text(max_size=64))
@@ -273,7 +274,7 @@ _wheel_name = st.lists(_WHEEL_PART | st.sampled_from(["py3", "none", "any", "1"]
 
 @given(st.lists(_wheel_name | _filename, max_size=12), st.sampled_from(["demo", "demo-pkg"]))
 def test_each_file_goes_to_the_group_its_own_name_gives(names: list[str], project: str) -> None:
-    from xv.index.simple import parse_file_version
+    from xv.index.filenames import parse_file_version
 
     files = tuple(DistFile(n, f"https://x/{i}") for i, n in enumerate(names))
     page = ProjectPage(project, files, "https://x/simple")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -16,7 +17,7 @@ from typing import Any
 import msgpack
 import pytest
 
-from xv import cache
+from xv import cache, envelope
 from xv.errors import XvError
 from xv.index import pageform, pageworker
 from xv.index.pageworker import Gone, NotYet, PageRequest, PageWorkers
@@ -87,7 +88,7 @@ def test_a_worker_writes_the_entry_a_bucket_writes(workers: PageWorkers, tmp_pat
     )
     assert failure is None and left == {}  # two versions: all sent
     data = target.read_bytes()
-    assert data == b"".join(cache.encode_entry((plain, 7.25, kept)))
+    assert data == b"".join(envelope.encode_entry((plain, 7.25, kept)))
     assert digest == hashlib.sha256(data).hexdigest()
     ours = cache.Cache(tmp_path / "ours").bucket("simple-v2")
     ours.put("entry", (pageform.plain_from_body(BODY, JSON, URL, "demo", INDEX), 7.25, kept))
@@ -358,3 +359,27 @@ def test_big_pages_are_parsed_one_at_a_time(
     for thread in threads:
         thread.join(30)
     assert most == {"big": 1, "all": 2}  # both workers busy, never with two big pages
+
+
+def test_a_worker_imports_what_a_page_needs_and_not_the_cache_nor_the_records() -> None:
+    """Each module a worker imports is resident in every worker, counted in a compile's
+    memory: not xv.cache (logging, enum), nor xv.index.simple's records (dataclasses,
+    inspect, ast), nor the fast path. The worker starts as the command starts it, reads
+    no page (its input closed), and tells what it imported."""
+    code = (
+        "import sys; sys.path[:] = sys.argv[1:]; from xv.index.pageworker import serve; "
+        "serve(); sys.stderr.write(' '.join(sorted(sys.modules)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", code, *sys.path],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout == "R"  # started
+    modules = set(done.stderr.split())
+    assert {"xv.index.pageform", "xv.index.jsonpage", "xv.envelope", "xv.atomic"} <= modules
+    unwanted = {"dataclasses", "logging", "inspect", "xv.cache", "xv.index.simple", "xv.fast"}
+    assert not modules & unwanted

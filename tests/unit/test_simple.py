@@ -9,14 +9,13 @@ from typing import Any
 import pytest
 from packaging.version import Version
 
-from xv.index import simple
+from xv.index import filenames
+from xv.index.filenames import dist_name_version, file_version
+from xv.index.jsonpage import content_type_is_json
 from xv.index.simple import (
     ACCEPT,
     DistFile,
     ProjectPage,
-    content_type_is_json,
-    dist_name_version,
-    file_version,
     files_from_directory,
     parse_find_links_html,
     parse_html,
@@ -489,7 +488,7 @@ def test_dist_name_version(
     ],
 )
 def test_file_version_of_sdists_agrees_with_dist_name_version(project: str, filename: str) -> None:
-    simple._file_version.cache_clear()
+    filenames._file_version.cache_clear()
     found = dist_name_version(filename, project)
     expected = found[1] if found is not None and found[0] == project else None
     assert file_version(project, filename) == expected

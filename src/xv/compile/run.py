@@ -24,8 +24,9 @@ from xv.compile.options import CompileOptions, InputRequirement
 from xv.env.target import Target, build_target
 from xv.errors import InputError, UsageError
 from xv.index.client import IndexClient
+from xv.index.filenames import file_version
 from xv.index.pageform import files_of_version
-from xv.index.simple import ProjectPage, file_version
+from xv.index.simple import ProjectPage
 from xv.pool import WorkerPool
 from xv.resolver import provider as prov
 from xv.resolver.candidates import BinaryPolicy

@@ -45,7 +45,7 @@ from xv import atomic
 from xv.cache import Cache, CacheBucket
 from xv.errors import HashMismatchError, NetworkError, OfflineError
 from xv.fast import trace
-from xv.index import pageform, pageworker, simple
+from xv.index import filenames, pageform, pageworker, simple
 from xv.index.httpcache import PageRules
 from xv.index.settings import DEFAULT_INDEX_URL, IndexSettings
 from xv.index.simple import DistFile, ProjectPage
@@ -485,7 +485,7 @@ def _merge(name: str, pages: list[ProjectPage]) -> ProjectPage | None:
 
 
 def _is_file_of(dist: DistFile, name: str) -> bool:
-    parsed = simple.dist_name_version(dist.filename, name)
+    parsed = filenames.dist_name_version(dist.filename, name)
     return parsed is not None and parsed[0] == name
 
 

@@ -14,29 +14,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from itertools import chain
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import msgpack
 from packaging.version import InvalidVersion, Version
 
 from xv.digests import blake2b
 from xv.errors import XvError
-from xv.index import simple
-from xv.index.simple import (
-    DistFile,
-    ProjectPage,
-    file_version,
-    parse_file_version,
-    parsed_version,
-)
+from xv.index.filenames import file_version, parse_file_version, parsed_version
+from xv.index.jsonpage import content_type_is_json, scan_json_rows
 from xv.names import canonicalize_name
+
+if TYPE_CHECKING:  # made where read: a page worker imports this module, not the records
+    from xv.index.simple import DistFile, ProjectPage
 
 # Bump when the layout below changes; page_from_plain refuses other versions (a miss).
 PLAIN_FORMAT = 3  # 3: each group keeps its version as spelled by its first file
 _ROW_FIELDS = 8  # DistFile's fields, in order
 
 
-class FileList(Sequence[DistFile]):
+class FileList(Sequence["DistFile"]):
     """A page's files read from the cache: decoded a version at a time, on first use."""
 
     __slots__ = ("_groups", "_spelled", "_decoded", "_all", "_elsewhere")
@@ -207,13 +204,13 @@ def plain_from_body(
     to tens of thousands, and a resolution reads a few). ``in_place``: a JSON page's blobs
     are the buffers its rows were packed into (bytearrays, the same bytes), not copies of
     them: for a page worker, which only writes and sends them (see :meth:`_Groups.plain`)."""
-    if not simple.content_type_is_json(content_type):
-        return page_to_plain(
-            simple.parse_page(body, content_type, page_url, name, index_url=index_url)
-        )
+    if not content_type_is_json(content_type):
+        from xv.index.simple import parse_page
+
+        return page_to_plain(parse_page(body, content_type, page_url, name, index_url=index_url))
     project = canonicalize_name(name)
     groups = _Groups(project)
-    versions = simple.scan_json_rows(body, page_url, groups.add)
+    versions = scan_json_rows(body, page_url, groups.add)
     return groups.plain(project, index_url, versions, in_place)
 
 
@@ -340,6 +337,8 @@ def page_from_plain(obj: Any, elsewhere: Elsewhere | None = None) -> ProjectPage
     :class:`ValueError` for anything else, so a stale or damaged entry is a miss.
     ``elsewhere``: the groups a page worker left out (:func:`newest_only`) and where they are.
     """
+    from xv.index.simple import ProjectPage
+
     try:
         version, name, index_url, versions, blobs = obj
         if version != PLAIN_FORMAT:
@@ -379,6 +378,8 @@ def _positions(found: Sequence[int]) -> Sequence[int]:
 
 
 def _decode_rows(blob: bytes, count: int) -> tuple[DistFile, ...]:
+    from xv.index.simple import DistFile
+
     try:
         rows = msgpack.unpackb(blob, raw=False, use_list=False, strict_map_key=False)
         # Positional construction: the row order is DistFile's field order.

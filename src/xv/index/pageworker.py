@@ -319,9 +319,11 @@ def _cpus() -> int:
 def serve(idle: float = 0.0) -> None:
     """The worker: answer requests from standard input until it closes, or until none
     came for ``idle`` seconds (if not 0) after the first."""
-    from xv import atomic, cache
+    # Only what a page needs (not xv.cache, nor xv.index.simple's records): each module
+    # imported here is resident in every worker (see the module docstring's memory).
+    from xv import atomic, envelope
     from xv.digests import sha256_of
-    from xv.index import jsonpage, pageform, simple
+    from xv.index import jsonpage, pageform
 
     requests = sys.stdin.buffer
     replies = os.fdopen(os.dup(1), "wb")
@@ -346,7 +348,7 @@ def serve(idle: float = 0.0) -> None:
         reply: list[Any]
         try:
             page: bytes | str = body
-            if simple.content_type_is_json(content_type):
+            if jsonpage.content_type_is_json(content_type):
                 page = jsonpage.page_text(body)  # what plain_from_body reads first...
                 del body  # ...so the bytes go before the page is parsed, not after
             plain = pageform.plain_from_body(
@@ -358,7 +360,7 @@ def serve(idle: float = 0.0) -> None:
             del page
             digest = failure = None
             if target is not None:
-                chunks = cache.encode_entry((plain, fetched, dict(kept)))
+                chunks = envelope.encode_entry((plain, fetched, dict(kept)))
                 try:
                     atomic.replace_entry(target, chunks)
                 except OSError as exc:
@@ -372,7 +374,7 @@ def serve(idle: float = 0.0) -> None:
             reply = ["ok", plain, digest, failure, left]
             del plain
         # In pieces: a page's version blobs are written from where they are, not copied.
-        pieces = cache.packed_pieces(reply)
+        pieces = envelope.packed_pieces(reply)
         del reply
         replies.write(_LENGTH.pack(sum(len(piece) for piece in pieces)))
         replies.writelines(pieces)

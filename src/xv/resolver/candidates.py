@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, overload
 from packaging.version import Version
 
 from xv.env.target import Target
+from xv.index.filenames import file_version, parsed_version
 from xv.index.pageform import FileList
-from xv.index.simple import DistFile, ProjectPage, file_version, parsed_version
+from xv.index.simple import DistFile, ProjectPage
 from xv.records import record
 
 # a leaf module (xv-sync's file policy loads without the page readers); re-exported here

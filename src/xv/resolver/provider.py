@@ -23,8 +23,9 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from xv.env.target import Target
+from xv.index.filenames import file_version
 from xv.index.metadata import CoreMetadata
-from xv.index.simple import DistFile, ProjectPage, file_version
+from xv.index.simple import DistFile, ProjectPage
 from xv.records import record
 from xv.reqfile.requirement import is_exact
 from xv.resolver.candidates import (
