@@ -39,11 +39,13 @@ command's own process, as they are when no worker was started (a library caller,
 closes, i.e. when the command's process does, or after :data:`IDLE_SECONDS` without a
 page once it has had one (see :func:`_waited`).
 
-**Memory.** Summed RSS counts each worker's interpreter (~15 MB, ~6 MB of it the
-libraries the command maps too) and, while it parses a big page, its text and rows (~14
-MB for pydantic-core's 6.6 MB); the command no longer holds what parsing took, nor whole
-pages. A cold airflow compile: summed RSS 113-114 MB against 91-94 without workers, PSS
-(shared pages counted once) 92-93 MB against 87-88; uv 100-111 MB.
+**Memory.** Summed RSS counts each worker's interpreter (~13 MB once its modules are
+imported, ~6 MB of it the libraries the command maps too; it imports only what a page
+needs, see :func:`serve`), OpenSSL once it hashes a big entry (~4 MB, shared with the
+command too), and, while it parses a big page, its text and rows (~14 MB for
+pydantic-core's 6.6 MB); the command no longer holds what parsing took, nor whole pages.
+A cold airflow compile: summed RSS 106-108 MB (91-94 without workers), PSS (shared pages
+counted once) ~90 MB; uv 109-112 MB.
 """
 
 from __future__ import annotations
@@ -248,7 +250,7 @@ class PageWorkers:
 
 
 # Pages this big are parsed one at a time: parsing one takes a worker ~2x its size beyond
-# its ~15 MB (pydantic-core's 6.6 MB page: ~14 MB), and two at once were the top of a cold
+# its interpreter (pydantic-core's 6.6 MB page: ~14 MB), and two at once were the top of a cold
 # airflow compile's memory. 4 runs each: summed RSS 111-112 MB against 117-118 MB, no
 # slower (8 interleaved pairs: 1.030 against 1.031 s). Data-science's biggest page is 2.5 MB.
 BIG_PAGE = 3 << 20
@@ -323,7 +325,7 @@ def serve(idle: float = 0.0) -> None:
     # imported here is resident in every worker (see the module docstring's memory).
     from xv import atomic, envelope
     from xv.digests import sha256_of
-    from xv.index import jsonpage, pageform
+    from xv.index import filenames, jsonpage, pageform
 
     requests = sys.stdin.buffer
     replies = os.fdopen(os.dup(1), "wb")
@@ -380,12 +382,16 @@ def serve(idle: float = 0.0) -> None:
         replies.writelines(pieces)
         replies.flush()
         del pieces
+        # The versions parsed for this page (9,000 of them for airflow's pages): kept by
+        # parsed_version for the resolver's sake in the command, here only ever growing,
+        # since a worker never sees the same project twice.
+        filenames.parsed_version.cache_clear()
         served += 1
 
 
 def _waited(fd: int, idle: float) -> bool:
     """Whether a request came (or the input closed) within ``idle`` seconds. A worker
-    holds its interpreter (~15 MB) and what its allocator kept of its pages, and a
+    holds its interpreter (~13 MB) and what its allocator kept of its pages, and a
     compile's pages mostly come at its start, its peak memory at its end: an idle worker
     ends, and a page that comes later is parsed by the command (a request that meets a
     worker just ending finds it gone, and is parsed there too). Windows pipes cannot be
