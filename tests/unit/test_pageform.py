@@ -288,3 +288,52 @@ def test_each_file_goes_to_the_group_its_own_name_gives(names: list[str], projec
                 str(parse_file_version(project, back.files.of_key(key)[0].filename) or "")
             )
     assert back.files == page.files
+
+
+_RELEASE_TEXT = st.lists(
+    st.sampled_from(["0", "1", "2", "9", "10", "12", "00", "01", "007"]), min_size=1, max_size=5
+).map(".".join)
+
+
+@given(_RELEASE_TEXT)
+def test_a_plain_release_is_spelled_and_keyed_as_packaging_does(text: str) -> None:
+    """A page's groups of plain releases are made from the text, unparsed: only where
+    packaging spells the version as written (no leading zeros), with the same key."""
+    if pageform._PLAIN_RELEASE.fullmatch(text):
+        assert str(Version(text)) == text
+        assert pageform.release_key(text) == pageform.canonical_version(Version(text))
+    else:
+        assert any(part.startswith("0") and part != "0" for part in text.split("."))
+
+
+@given(st.lists(VERSION_TEXT | _RELEASE_TEXT, max_size=25), st.integers(1, 6))
+def test_the_newest_final_releases_are_kept_as_ranking_every_version_keeps(
+    texts: list[str], keep: int
+) -> None:
+    """newest_only parses only the newest plain releases; the groups kept are those that
+    ranking every group by its parsed version (finals first) keeps."""
+    files = [
+        {"filename": f"demo-{text}.tar.gz", "url": f"https://x/demo-{text}.tar.gz", "hashes": {}}
+        for text in texts
+    ]
+    body = json.dumps({"meta": {"api-version": "1.1"}, "name": "demo", "files": files})
+    plain = pageform.plain_from_body(
+        body, "application/vnd.pypi.simple.v1+json", "https://x/", "demo", "https://x/"
+    )
+    _, left = pageform.newest_only(plain, keep)
+    kept = {key for key, _, _, _ in plain[4] if key and key not in left}
+    ranked = sorted(
+        (not v.is_prerelease, v, key)
+        for key, spelled, _, _ in plain[4]
+        if key
+        for v in [Version(spelled) if _parses(spelled) else Version("0")]
+    )
+    assert kept == {key for _, _, key in ranked[-keep:]}
+
+
+def _parses(text: str) -> bool:
+    try:
+        Version(text)
+    except ValueError:
+        return False
+    return True

@@ -49,27 +49,46 @@ _canonical = lru_cache(maxsize=8192)(canonicalize_name)
 def parse_file_version(project: str, filename: str) -> Version | None:
     """:func:`file_version` for a canonical ``project``, parsed each time: for a pass over
     a page's files, each met once (the cache would only hold them)."""
-    if filename.endswith(".whl"):
-        parts = wheel_parts(filename)
-        if parts is not None and _canonical(parts[0]) == project:
-            return parsed_version(parts[1])
-    elif not filename.lower().endswith(SDIST_SUFFIXES):
+    wheel = filename.endswith(".whl")
+    if not wheel and not filename.lower().endswith(SDIST_SUFFIXES):
         return None
-    else:
-        # The usual sdist, "<project>-<version><suffix>": the first dash whose prefix
-        # names the project is this one (a shorter prefix has a shorter canonical
-        # name), so dist_name_version would pick it too; it is only quicker, and the
-        # version object is shared with the wheels of that version.
-        n = len(project)
-        head = filename[:n]
-        if filename[n : n + 1] == "-" and _NAME_RE.match(head) and _canonical(head) == project:
-            rest = filename[n + 1 :]
-            suffix = next(s for s in SDIST_SUFFIXES if rest.lower().endswith(s))
-            found_version = parsed_version(rest[: -len(suffix)])
-            if found_version is not None:
-                return found_version
+    text = usual_version_text(project, filename)
+    if text is not None:
+        found_version = parsed_version(text)
+        if found_version is not None or wheel:  # a wheel's version is that part or none
+            return found_version
     found = dist_name_version(filename, project)
     return found[1] if found is not None and found[0] == project else None
+
+
+def usual_version_text(project: str, filename: str) -> str | None:
+    """The version part, unparsed, of a file of the canonical ``project`` named the usual
+    way: a wheel's second part (its name part naming the project), or an sdist's
+    "<project>-<version><suffix>"; None for any other name. What
+    :func:`parse_file_version` parses first, for a caller that can often do without the
+    parse (:class:`xv.index.pageform._Groups`).
+
+    The usual sdist's first dash whose prefix names the project is this one (a shorter
+    prefix has a shorter canonical name), so :func:`dist_name_version` would pick it too;
+    it is only quicker, and the version is shared with the wheels of that version.
+
+    >>> usual_version_text("foo-bar", "Foo.Bar-1.0.tar.gz"), usual_version_text("foo", "foo-2-py3-none-any.whl")
+    ('1.0', '2')
+    >>> usual_version_text("foo", "foobar-1.0.tar.gz") is None
+    True
+    """
+    if filename.endswith(".whl"):
+        parts = wheel_parts(filename)
+        return parts[1] if parts is not None and _canonical(parts[0]) == project else None
+    n = len(project)
+    head = filename[:n]
+    if filename[n : n + 1] == "-" and _NAME_RE.match(head) and _canonical(head) == project:
+        rest = filename[n + 1 :]
+        lower = rest.lower()
+        suffix = next((s for s in SDIST_SUFFIXES if lower.endswith(s)), None)
+        if suffix is not None:
+            return rest[: -len(suffix)]
+    return None
 
 
 _file_version = lru_cache(maxsize=65536)(parse_file_version)

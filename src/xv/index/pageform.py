@@ -12,6 +12,7 @@ in the order the index listed them, whichever way they are read.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from itertools import chain
 from typing import TYPE_CHECKING, Any, overload
@@ -21,7 +22,7 @@ from packaging.version import InvalidVersion, Version
 
 from xv.digests import blake2b
 from xv.errors import XvError
-from xv.index.filenames import file_version, parse_file_version, parsed_version
+from xv.index.filenames import file_version, parse_file_version, parsed_version, usual_version_text
 from xv.index.jsonpage import content_type_is_json, scan_json_rows
 from xv.names import canonicalize_name
 
@@ -172,6 +173,24 @@ def canonical_version(version: Version) -> str:
     return "".join(parts)
 
 
+# A release alone, without leading zeros ("2.10.1"): packaging spells it as it is written,
+# and its key is :func:`canonical_version`'s (tests/unit/test_pageform.py checks both).
+_PLAIN_RELEASE = re.compile(r"(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*")
+
+
+def release_key(text: str) -> str:
+    """:func:`version_key` of a plain release (:data:`_PLAIN_RELEASE`), without parsing
+    it: its trailing zeros dropped (a page lists thousands of versions, each a
+    ``Version`` of ~4 us to parse, and a worker ranks them all, see :func:`newest_only`).
+
+    >>> release_key("1.0.0"), release_key("10.0"), release_key("0.0"), release_key("2.10")
+    ('1', '10', '0', '2.10')
+    """
+    while text.endswith(".0"):
+        text = text[:-2]
+    return text
+
+
 def file_version_key(project: str, filename: str) -> str:
     """:func:`version_key` of a file's version; "" when the filename names no version."""
     version = file_version(project, filename)
@@ -219,13 +238,15 @@ class _Groups:
     blob is the msgpack array of its rows, byte for byte what packing the list of them
     gives, so the cache form is the same whichever way it is made."""
 
-    __slots__ = ("_project", "_keys", "_wheels", "_groups", "_count", "_pack")
+    __slots__ = ("_project", "_keys", "_releases", "_wheels", "_groups", "_count", "_pack")
 
     def __init__(self, project: str) -> None:
         self._project = canonicalize_name(project)
         # A page lists dozens of files per version: each version's key and spelling are
         # made once...
         self._keys: dict[Version | None, tuple[str, str]] = {}
+        # ...and a plain release's ("2.10.1", most of them) from its text alone, unparsed.
+        self._releases: dict[str, tuple[str, str]] = {}
         # ...and each wheel's group once per "name-version[-build]" (the rest of its
         # name is its tags): the version of the first wheel is parsed, the others'
         # not. (Wheels are most of a page's files.)
@@ -259,6 +280,12 @@ class _Groups:
 
     def _group_of(self, filename: str) -> tuple[str, str]:
         """The group key of a file and its version as spelled ("" for no version)."""
+        text = usual_version_text(self._project, filename)
+        if text is not None and _PLAIN_RELEASE.fullmatch(text):
+            found = self._releases.get(text)
+            if found is None:
+                found = self._releases[text] = (release_key(text), text)
+            return found
         version = parse_file_version(self._project, filename)
         found = self._keys.get(version)
         if found is None:
@@ -313,10 +340,21 @@ def newest_only(plain: tuple[Any, ...], keep: int) -> tuple[tuple[Any, ...], dic
     unless asked, and httpx's three 1.0 dev releases, newest of its page, took the places
     of the versions it then read from the entry."""
     fmt, name, index_url, versions, blobs = plain
+    releases: list[tuple[tuple[int, ...], str, str]] = []
+    others: list[tuple[str, str]] = []
+    for key, spelled, _, _ in blobs:
+        if key and _PLAIN_RELEASE.fullmatch(spelled):
+            releases.append((tuple(map(int, spelled.split("."))), spelled, key))
+        elif key:
+            others.append((spelled, key))
+    # Plain releases are final and ordered as their numbers: only the newest ``keep`` of
+    # them can be kept, so only those are parsed (a page lists thousands).
+    releases.sort()
     ranked = sorted(
         (not version.is_prerelease, version, key)
         for version, key in (
-            (parsed_version(spelled) or Version("0"), key) for key, spelled, _, _ in blobs if key
+            (parsed_version(spelled) or Version("0"), key)
+            for spelled, key in (*((spelled, key) for _, spelled, key in releases[-keep:]), *others)
         )
     )
     kept = {key for _, _, key in ranked[-keep:]}
