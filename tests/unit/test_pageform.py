@@ -291,7 +291,9 @@ def test_each_file_goes_to_the_group_its_own_name_gives(names: list[str], projec
 
 
 _RELEASE_TEXT = st.lists(
-    st.sampled_from(["0", "1", "2", "9", "10", "12", "00", "01", "007"]), min_size=1, max_size=5
+    st.sampled_from(["0", "1", "2", "9", "10", "12", "00", "01", "007", "9" * 18, "1" * 19]),
+    min_size=1,
+    max_size=5,
 ).map(".".join)
 
 
@@ -302,8 +304,10 @@ def test_a_plain_release_is_spelled_and_keyed_as_packaging_does(text: str) -> No
     if pageform._PLAIN_RELEASE.fullmatch(text):
         assert str(Version(text)) == text
         assert pageform.release_key(text) == pageform.canonical_version(Version(text))
-    else:
-        assert any(part.startswith("0") and part != "0" for part in text.split("."))
+    else:  # a leading zero, or a number of more than 18 digits: parsed
+        assert any(
+            (part.startswith("0") and part != "0") or len(part) > 18 for part in text.split(".")
+        )
 
 
 @given(st.lists(VERSION_TEXT | _RELEASE_TEXT, max_size=25), st.integers(1, 6))

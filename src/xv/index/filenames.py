@@ -72,8 +72,10 @@ def usual_version_text(project: str, filename: str) -> str | None:
     prefix has a shorter canonical name), so :func:`dist_name_version` would pick it too;
     it is only quicker, and the version is shared with the wheels of that version.
 
-    >>> usual_version_text("foo-bar", "Foo.Bar-1.0.tar.gz"), usual_version_text("foo", "foo-2-py3-none-any.whl")
-    ('1.0', '2')
+    >>> usual_version_text("foo-bar", "Foo.Bar-1.0.tar.gz")
+    '1.0'
+    >>> usual_version_text("foo", "foo-2-py3-none-any.whl")
+    '2'
     >>> usual_version_text("foo", "foobar-1.0.tar.gz") is None
     True
     """

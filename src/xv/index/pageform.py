@@ -175,7 +175,9 @@ def canonical_version(version: Version) -> str:
 
 # A release alone, without leading zeros ("2.10.1"): packaging spells it as it is written,
 # and its key is :func:`canonical_version`'s (tests/unit/test_pageform.py checks both).
-_PLAIN_RELEASE = re.compile(r"(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*")
+# Numbers of up to 18 digits: a longer one is parsed as before (Python refuses to read an
+# int of over 4,300 digits, and packaging's error for it is its own).
+_PLAIN_RELEASE = re.compile(r"(?:0|[1-9][0-9]{0,17})(?:\.(?:0|[1-9][0-9]{0,17}))*")
 
 
 def release_key(text: str) -> str:

@@ -45,7 +45,7 @@ needs, see :func:`serve`), OpenSSL once it hashes a big entry (~4 MB, shared wit
 command too), and, while it parses a big page, its text and rows (~14 MB for
 pydantic-core's 6.6 MB); the command no longer holds what parsing took, nor whole pages.
 A cold airflow compile: summed RSS 106-108 MB (91-94 without workers), PSS (shared pages
-counted once) ~90 MB; uv 109-112 MB.
+counted once) 85-91 MB; uv 103-112 MB.
 """
 
 from __future__ import annotations
@@ -382,9 +382,9 @@ def serve(idle: float = 0.0) -> None:
         replies.writelines(pieces)
         replies.flush()
         del pieces
-        # The versions parsed for this page (9,000 of them for airflow's pages): kept by
-        # parsed_version for the resolver's sake in the command, here only ever growing,
-        # since a worker never sees the same project twice.
+        # The versions parsed for this page: kept by parsed_version for the resolver's
+        # sake in the command, here only ever growing, since a worker never sees the same
+        # project twice.
         filenames.parsed_version.cache_clear()
         served += 1
 
