@@ -12,7 +12,9 @@ runs, the tools interleaved, each going first in turn; ``--xv-base`` adds anothe
 (e.g. an older commit) as tool ``xv-base``. The xv rows also give the fetch counts of the cold
 runs (median): waits on guessed fetches and fetches nobody guessed, i.e. the round trips on
 the solver's critical path.
-CPU is user+sys seconds of the command and its children.
+CPU is user+sys seconds of the command and its children. Under each ratio of cold times, the
+ratio of each round (tools run one after the other) and their median: steadier than the
+ratio of medians on a machine whose speed drifts.
 Peak memory is the largest sum of the resident sizes of the command and all its child
 processes (sampled every 20 ms from /proc; Linux only), and beside it the largest sum of
 their proportional set sizes (PSS: shared pages counted once; see tree_rss_kb). A
@@ -202,12 +204,17 @@ def _rotated(tools: dict[str, str], n: int) -> dict[str, str]:
     return {tool: tools[tool] for tool in names[start:] + names[:start]}
 
 
+# input -> tool -> its cold seconds in each round (see report's ratios per round)
+ROUNDS: dict[str, dict[str, list[float]]] = {}
+
+
 def bench(
     tools: dict[str, str], name: str, reqs: list[str], work: Path, repeat: int
 ) -> dict[str, Cell]:
     src = work / f"{name}.in"
     src.write_text("\n".join(reqs) + "\n")
     runs = [bench_once(_rotated(tools, n), name, src, work, n) for n in range(repeat)]
+    ROUNDS[name] = {tool: [r[tool][0] for r in runs] for tool in tools}
     row: dict[str, Cell] = {}
     for tool in tools:
         cells = [r[tool] for r in runs]
@@ -254,6 +261,23 @@ def report(rows: dict[str, dict[str, Cell]], tools: list[str]) -> None:
                 f"  peak MB cold {ratio(xv_cmb, cmb)} warm {ratio(xv_wmb, wmb)}"
                 f" PSS cold {ratio(xv_pss, pss)}  {same}"
             )
+            rounds = ROUNDS.get(name, {})
+            if len(rounds.get(t, [])) > 1:
+                print(
+                    f"  {'':<18}    {t:<8} cold, round by round: {per_round(rounds['xv'], rounds[t])}"
+                )
+
+
+def per_round(mine: list[float], other: list[float]) -> str:
+    """The cold ratio of each round (the tools one after the other) and their median: a
+    machine whose speed drifts between rounds weighs on both sides of each ratio alike,
+    where the ratio of the medians mixes rounds (here, the same two trees measured 1.10x
+    apart that way and 1.01x apart in 12 interleaved pairs)."""
+    ratios = [a / b for a, b in zip(mine, other, strict=True) if b not in (0, inf)]
+    if not ratios:
+        return "n/a"
+    shown = " ".join(f"{r:.2f}" for r in ratios)
+    return f"{shown} (median {statistics.median(ratios):.2f})"
 
 
 def ratio(mine: float, other: float) -> str:
