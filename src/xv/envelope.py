@@ -98,6 +98,27 @@ def _bin_header(size: int) -> bytes:
     raise ValueError(f"a {size}-byte value is too long for msgpack")
 
 
+def stored_checksum(raw: bytes) -> bytes | None:
+    """The checksum an entry's envelope carries (its first bytes are enough), without
+    checking it against the payload; None for bytes that begin no xv entry. A page
+    worker's witness of the entry it wrote (:mod:`xv.index.pageworker`): equal checksums,
+    the same value."""
+    unpacker = msgpack.Unpacker(raw=False)
+    unpacker.feed(raw[:_HEAD_MAX])
+    try:
+        if unpacker.read_array_header() != 4:
+            return None
+        magic, version, checksum = unpacker.unpack(), unpacker.unpack(), unpacker.unpack()
+    except Exception:  # msgpack raises many types on garbage: not an entry
+        return None
+    if magic != _MAGIC or version != _ENVELOPE_VERSION or type(checksum) is not bytes:
+        return None
+    return checksum
+
+
+_HEAD_MAX = 64  # bytes holding an envelope's head before its payload (23 as written)
+
+
 def decode_entry(raw: bytes) -> Any:
     """The value of an entry's bytes; :class:`ValueError` for anything not a sound xv entry."""
     try:

@@ -17,7 +17,7 @@ from typing import Any
 import msgpack
 import pytest
 
-from xv import cache, envelope
+from xv import cache, digests, envelope
 from xv.errors import XvError
 from xv.index import pageform, pageworker
 from xv.index.pageworker import Gone, NotYet, PageRequest, PageWorkers
@@ -89,7 +89,8 @@ def test_a_worker_writes_the_entry_a_bucket_writes(workers: PageWorkers, tmp_pat
     assert failure is None and left == {}  # two versions: all sent
     data = target.read_bytes()
     assert data == b"".join(envelope.encode_entry((plain, 7.25, kept)))
-    assert digest == hashlib.sha256(data).hexdigest()
+    checksum = envelope.stored_checksum(data)
+    assert checksum is not None and digest == checksum.hex()  # not a sha256: see below
     ours = cache.Cache(tmp_path / "ours").bucket("simple-v2")
     ours.put("entry", (pageform.plain_from_body(BODY, JSON, URL, "demo", INDEX), 7.25, kept))
     assert (tmp_path / "ours" / "simple-v2" / "entry").read_bytes() == data
@@ -383,3 +384,50 @@ def test_a_worker_imports_what_a_page_needs_and_not_the_cache_nor_the_records() 
     assert {"xv.index.pageform", "xv.index.jsonpage", "xv.envelope", "xv.atomic"} <= modules
     unwanted = {"dataclasses", "logging", "inspect", "xv.cache", "xv.index.simple", "xv.fast"}
     assert not modules & unwanted
+
+
+def test_a_worker_loads_no_openssl(workers: PageWorkers, tmp_path: Path) -> None:
+    """The entry's witness (a sha256 of its bytes) is the command's to take: OpenSSL's
+    sha256 would be ~4 MB more in each worker. A worker that has written a big entry has
+    not imported hashlib (its standard error, where a stray print would go, says so)."""
+    code = (
+        "import sys; sys.path[:] = sys.argv[1:]; from xv.index.pageworker import serve; "
+        "serve(); sys.stderr.write(' '.join(sorted(sys.modules)))"
+    )
+    big = page(*(wheel(f"1.{minor}", size=minor) for minor in range(3000)))
+    assert len(big) > digests.BULK  # the size from which the command hashes with OpenSSL
+    head = msgpack.packb([JSON, URL, "demo", INDEX, str(tmp_path / "e"), 1.0, {}, len(big)])
+    frame = len(head).to_bytes(4, "little") + head + big
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", code, *sys.path],
+        input=frame,
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    assert (tmp_path / "e").stat().st_size > digests.BULK  # the entry was written
+    modules = set(done.stderr.decode().split())
+    assert "xv.index.pageform" in modules
+    assert not modules & {"hashlib", "_hashlib"}
+
+
+def test_an_entry_a_worker_wrote_is_witnessed_by_its_bytes_once_they_are_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xv.fast import trace
+    from xv.index import client
+
+    seen: list[tuple[str, str | None]] = []
+    monkeypatch.setattr(trace, "wrote_elsewhere", lambda t, d: seen.append((t, d)))
+    target = tmp_path / "entry"
+    target.write_bytes(b"".join(envelope.encode_entry(("page", b"x" * 3_000_000, {}))))
+    checksum = envelope.stored_checksum(target.read_bytes())  # read back a MB at a time
+    assert checksum is not None
+    client._witness_entry(str(target), checksum.hex())
+    assert seen == [(str(target), hashlib.sha256(target.read_bytes()).hexdigest())]
+    # Another process replaced the entry meanwhile, or it is gone: the run is not recorded.
+    target.write_bytes(b"".join(envelope.encode_entry(("other page", 2.0, {}))))
+    client._witness_entry(str(target), checksum.hex())
+    target.unlink()
+    client._witness_entry(str(target), checksum.hex())
+    assert seen[1:] == [(str(target), None), (str(target), None)]

@@ -412,11 +412,19 @@ def wrote(target: str, chunks: list[bytes]) -> None:
         recorder.digests[os.path.abspath(target)] = sha256_of(chunks)
 
 
+def recording() -> bool:
+    """Whether this is a compile run being recorded: the cache entries it writes are to
+    be witnessed (a caller with work to do for :func:`wrote_elsewhere` asks first)."""
+    recorder = _recorder
+    return recorder is not None and recorder.active and recorder.network
+
+
 def wrote_elsewhere(target: str, digest: str | None) -> None:
     """Called for a cache entry that a helper process of this run renamed into place
-    (:mod:`xv.index.pageworker`), with the sha256 of its bytes: witnessed as an entry
-    this run wrote (:func:`wrote`), since this process saw neither the write nor the
-    rename. Without a digest the run is not recorded."""
+    (:mod:`xv.index.pageworker`), with the sha256 of its bytes (read back by this process
+    once it has checked they are the helper's): witnessed as an entry this run wrote
+    (:func:`wrote`), since this process saw neither the write nor the rename. Without a
+    digest the run is not recorded."""
     recorder = _recorder
     if recorder is not None and recorder.active and recorder.network:
         full = os.path.abspath(target)

@@ -24,10 +24,14 @@ size]``, then the body's ``size`` bytes. ``target`` is the path of the page's ca
 (None: the command stores the page itself, e.g. when the caching headers forbid it), which
 the worker writes as :meth:`xv.cache.Bucket.put` would with ``(plain, fetched, kept)``.
 The reply: ``["ok", plain, digest, failure, left]`` or ``["bad", message]`` for a page
-that does not parse. ``digest`` is the sha256 of the entry's bytes, the witness a recorded
-run keeps (:func:`xv.fast.trace.wrote_elsewhere`); ``failure`` why the entry could not be
-written. Once the entry holds the whole page, ``plain`` holds the files of its
-:data:`KEEP_VERSIONS` newest versions only, and ``left`` the digest of each version group
+that does not parse. ``digest`` is the checksum in the envelope of the entry it wrote
+(:func:`xv.envelope.stored_checksum`, hex; None when there is none); ``failure`` why the
+entry could not be written. A recorded run witnesses the entry by the sha256 of its bytes
+(:func:`xv.fast.trace.wrote_elsewhere`): the command reads them back once their checksum
+is the worker's (a cache write, off the solver's path). A worker hashing them itself would
+load OpenSSL's sha256 (the built-in one is ~7x slower), ~4 MB more resident in each worker
+(the command has OpenSSL already, for TLS). Once the entry holds the whole page, ``plain``
+holds the files of its :data:`KEEP_VERSIONS` newest final releases only, and ``left`` the digest of each version group
 left out (:func:`xv.index.pageform.newest_only`): the command reads those from the entry
 if it ever wants one, checking each against its digest. So the command holds the few
 versions a resolution reads of each page, not whole pages (airflow: 30 MB of them).
@@ -41,9 +45,9 @@ page once it has had one (see :func:`_waited`).
 
 **Memory.** Summed RSS counts each worker's interpreter (~13 MB once its modules are
 imported, ~6 MB of it the libraries the command maps too; it imports only what a page
-needs, see :func:`serve`), OpenSSL once it hashes a big entry (~4 MB, shared with the
-command too), and, while it parses a big page, its text and rows (~14 MB for
-pydantic-core's 6.6 MB); the command no longer holds what parsing took, nor whole pages.
+needs, see :func:`serve`, and not OpenSSL) and, while it parses a big page, its text and
+rows (~14 MB for pydantic-core's 6.6 MB); the command no longer holds what parsing took,
+nor whole pages.
 A cold airflow compile: summed RSS 106-108 MB (91-94 without workers), PSS (shared pages
 counted once) 85-91 MB; uv 103-112 MB.
 """
@@ -324,7 +328,6 @@ def serve(idle: float = 0.0) -> None:
     # Only what a page needs (not xv.cache, nor xv.index.simple's records): each module
     # imported here is resident in every worker (see the module docstring's memory).
     from xv import atomic, envelope
-    from xv.digests import sha256_of
     from xv.index import filenames, jsonpage, pageform
 
     requests = sys.stdin.buffer
@@ -368,7 +371,8 @@ def serve(idle: float = 0.0) -> None:
                 except OSError as exc:
                     failure = str(exc)
                 else:
-                    digest = sha256_of(chunks)
+                    checksum = envelope.stored_checksum(chunks[0])
+                    digest = checksum.hex() if checksum is not None else None
                 del chunks
             left: dict[str, bytes] = {}
             if digest is not None:  # the whole page is in its entry: the newest versions only
