@@ -48,8 +48,8 @@ imported, ~6 MB of it the libraries the command maps too; it imports only what a
 needs, see :func:`serve`, and not OpenSSL) and, while it parses a big page, its text and
 rows (~14 MB for pydantic-core's 6.6 MB); the command no longer holds what parsing took,
 nor whole pages.
-A cold airflow compile: summed RSS 106-108 MB (91-94 without workers), PSS (shared pages
-counted once) 85-91 MB; uv 103-112 MB.
+A cold airflow compile: summed RSS 98-101 MB (91-94 without workers; 110-119 MB when
+workers imported xv.cache and the records, and hashed with OpenSSL); uv 103-112 MB.
 """
 
 from __future__ import annotations
