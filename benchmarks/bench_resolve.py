@@ -12,8 +12,9 @@ runs, the tools interleaved, each going first in turn; ``--xv-base`` adds anothe
 (e.g. an older commit) as tool ``xv-base``. The xv rows also give the fetch counts of the cold
 runs (median): waits on guessed fetches and fetches nobody guessed, i.e. the round trips on
 the solver's critical path.
-CPU is user+sys seconds of the command and its children. Under each ratio of cold times, the
-ratio of each round (tools run one after the other) and their median: steadier than the
+CPU is user+sys seconds of the command and all its descendants, those it did not wait for
+included (on Linux this process becomes their reaper: xv-compile's page workers, which
+were not counted before). Under each ratio of cold times, the ratio of each round (tools run one after the other) and their median: steadier than the
 ratio of medians on a machine whose speed drifts.
 Peak memory is the largest sum of the resident sizes of the command and all its child
 processes (sampled every 20 ms from /proc; Linux only), and beside it the largest sum of
@@ -127,6 +128,38 @@ def tree_rss_kb(pid: int) -> tuple[int, int]:
     return total, pss
 
 
+def become_subreaper() -> bool:
+    """Have the processes a command leaves behind (xv-compile's page workers end when it
+    has, without being waited for) become this process's children when it ends, so that
+    :func:`reap_orphans` counts their CPU in ``RUSAGE_CHILDREN``: else a command's CPU
+    is its own and its waited-for children's only. Linux only (``PR_SET_CHILD_SUBREAPER``)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+SUBREAPER = [False]
+
+
+def reap_orphans(timeout: float = 10.0) -> None:
+    """Wait for the processes the last command left behind (see :func:`become_subreaper`)."""
+    if not SUBREAPER[0]:
+        return
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return  # none left
+        if pid == 0:
+            time.sleep(0.01)
+
+
 def run(cmd: list[str], env: dict[str, str]) -> tuple[float, bool, str]:
     start = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -152,6 +185,7 @@ def run(cmd: list[str], env: dict[str, str]) -> tuple[float, bool, str]:
         sampler.join()
     seconds = time.perf_counter() - start
     PEAK_MB[0], PEAK_PSS_MB[0] = peak[0] / 1024, peak[1] / 1024
+    reap_orphans()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)  # commands run one at a time
     CPU_S[0] = sum(getattr(after, f) - getattr(before, f) for f in ("ru_utime", "ru_stime"))
     if proc.returncode != 0:
@@ -304,6 +338,7 @@ def main() -> None:
     parser.add_argument("--xv-base", help="another xv-compile to compare with (tool xv-base)")
     args = parser.parse_args()
     LIMIT[0] = args.timeout
+    SUBREAPER[0] = become_subreaper()
     if not args.xv:
         sys.exit("xv-compile not found (install xv, or pass --xv)")
     found = {
