@@ -14,8 +14,9 @@ runs (median): waits on guessed fetches and fetches nobody guessed, i.e. the rou
 the solver's critical path.
 CPU is user+sys seconds of the command and all its descendants, those it did not wait for
 included (on Linux this process becomes their reaper: xv-compile's page workers, which
-were not counted before). Under each ratio of cold times, the ratio of each round (tools run one after the other) and their median: steadier than the
-ratio of medians on a machine whose speed drifts.
+were not counted before). Under each ratio of cold times, the ratio of each round (tools
+run one after the other) and their median: steadier than the ratio of medians on a
+machine whose speed drifts.
 Peak memory is the largest sum of the resident sizes of the command and all its child
 processes (sampled every 20 ms from /proc; Linux only), and beside it the largest sum of
 their proportional set sizes (PSS: shared pages counted once; see tree_rss_kb). A
