@@ -298,9 +298,8 @@ def report(rows: dict[str, dict[str, Cell]], tools: list[str]) -> None:
             )
             rounds = ROUNDS.get(name, {})
             if len(rounds.get(t, [])) > 1:
-                print(
-                    f"  {'':<18}    {t:<8} cold, round by round: {per_round(rounds['xv'], rounds[t])}"
-                )
+                each = per_round(rounds["xv"], rounds[t])
+                print(f"  {'':<18}    {t:<8} cold, round by round: {each}")
 
 
 def per_round(mine: list[float], other: list[float]) -> str:
