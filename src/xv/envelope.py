@@ -99,12 +99,12 @@ def _bin_header(size: int) -> bytes:
 
 
 def stored_checksum(raw: bytes) -> bytes | None:
-    """The checksum an entry's envelope carries (its first bytes are enough), without
-    checking it against the payload; None for bytes that begin no xv entry. A page
-    worker's witness of the entry it wrote (:mod:`xv.index.pageworker`): equal checksums,
-    the same value."""
+    """The checksum an entry's envelope carries (its first :data:`HEAD_SIZE` bytes are
+    enough), not checked against the payload; None for bytes that begin no xv entry. A
+    page worker's witness of the entry it wrote (:mod:`xv.index.pageworker`): equal
+    checksums, the same value."""
     unpacker = msgpack.Unpacker(raw=False)
-    unpacker.feed(raw[:_HEAD_MAX])
+    unpacker.feed(raw[:HEAD_SIZE])
     try:
         if unpacker.read_array_header() != 4:
             return None
@@ -116,7 +116,7 @@ def stored_checksum(raw: bytes) -> bytes | None:
     return checksum
 
 
-_HEAD_MAX = 64  # bytes holding an envelope's head before its payload (23 as written)
+HEAD_SIZE = 64  # bytes that hold an envelope's head before its payload (23 as written)
 
 
 def decode_entry(raw: bytes) -> Any:

@@ -475,7 +475,7 @@ def _witness_entry(target: str, checksum: str | None) -> None:
                 open(target, "rb") as handle,
                 mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data,
             ):
-                found = envelope.stored_checksum(data[:_HEAD])
+                found = envelope.stored_checksum(data[: envelope.HEAD_SIZE])
                 if checksum is not None and found is not None and found.hex() == checksum:
                     # OpenSSL's once its module is loaded (for a big entry: it loads once):
                     # the built-in sha256 took 20 ms of airflow's 4.6 MB of small entries.
@@ -486,9 +486,6 @@ def _witness_entry(target: str, checksum: str | None) -> None:
         except (OSError, ValueError):  # ValueError: an empty file cannot be mapped
             pass
     trace.wrote_elsewhere(target, digest)
-
-
-_HEAD = 64  # bytes enough for an entry's envelope head (xv.envelope.stored_checksum)
 
 
 def _may_carry_credentials(body: bytes) -> bool:
