@@ -67,11 +67,11 @@ def workers() -> Iterator[PageWorkers]:
 
 
 def test_a_worker_gives_the_cache_form_the_command_makes(workers: PageWorkers) -> None:
-    plain, digest, failure, left = workers.parse(
+    plain, checksum, failure, left = workers.parse(
         PageRequest(BODY, JSON, URL, "Demo", INDEX, None, 1.5, None)
     )
     assert packed(plain) == packed(pageform.plain_from_body(BODY, JSON, URL, "Demo", INDEX))
-    assert (digest, failure, left) == (None, None, {})
+    assert (checksum, failure, left) == (None, None, {})
     # An HTML page too (the same function parses it).
     html = b'<a href="/f/demo-1.0-py3-none-any.whl#sha256=' + b"ab" * 32 + b'">x</a>'
     found, _, _, _ = workers.parse(
@@ -83,14 +83,14 @@ def test_a_worker_gives_the_cache_form_the_command_makes(workers: PageWorkers) -
 def test_a_worker_writes_the_entry_a_bucket_writes(workers: PageWorkers, tmp_path: Path) -> None:
     kept = {"date": "Sun, 29 Nov 2026 09:53:10 GMT", "etag": '"x"'}
     target = tmp_path / "simple-v2" / "entry"
-    plain, digest, failure, left = workers.parse(
+    plain, checksum, failure, left = workers.parse(
         PageRequest(BODY, JSON, URL, "demo", INDEX, str(target), 7.25, kept)
     )
     assert failure is None and left == {}  # two versions: all sent
     data = target.read_bytes()
     assert data == b"".join(envelope.encode_entry((plain, 7.25, kept)))
-    checksum = envelope.stored_checksum(data)
-    assert checksum is not None and digest == checksum.hex()  # not a sha256: see below
+    stored = envelope.stored_checksum(data)
+    assert stored is not None and checksum == stored.hex()  # not a sha256: see below
     ours = cache.Cache(tmp_path / "ours").bucket("simple-v2")
     ours.put("entry", (pageform.plain_from_body(BODY, JSON, URL, "demo", INDEX), 7.25, kept))
     assert (tmp_path / "ours" / "simple-v2" / "entry").read_bytes() == data
@@ -100,11 +100,11 @@ def test_a_worker_writes_the_entry_a_bucket_writes(workers: PageWorkers, tmp_pat
 def test_an_entry_that_cannot_be_written_is_reported(workers: PageWorkers, tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     target = tmp_path / "file" / "entry"  # its directory is a file
-    plain, digest, failure, _ = workers.parse(
+    plain, checksum, failure, _ = workers.parse(
         PageRequest(BODY, JSON, URL, "demo", INDEX, str(target), 1.0, {})
     )
     assert packed(plain) == packed(pageform.plain_from_body(BODY, JSON, URL, "demo", INDEX))
-    assert digest is None and failure
+    assert checksum is None and failure
 
 
 @pytest.mark.parametrize(
@@ -233,10 +233,10 @@ MANY = page(*(wheel(f"1.{minor}") for minor in range(15)), wheel("2.0rc1"))
 def many(workers: PageWorkers, tmp_path: Path) -> tuple[Any, dict[str, bytes]]:
     """MANY parsed, its entry written to tmp_path's simple-v2/entry: (plain, left)."""
     target = tmp_path / "simple-v2" / "entry"
-    plain, digest, failure, left = workers.parse(
+    plain, checksum, failure, left = workers.parse(
         PageRequest(MANY, JSON, URL, "demo", INDEX, str(target), 1.0, {})
     )
-    assert digest and failure is None
+    assert checksum and failure is None
     return plain, left
 
 

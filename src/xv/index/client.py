@@ -342,7 +342,7 @@ class IndexClient:
         content_type = response.headers.get("Content-Type", "")
         try:
             urgent = self.urgent
-            plain, digest, failure, left = worker.parse(
+            plain, checksum, failure, left = worker.parse(
                 pageworker.PageRequest(
                     body, content_type, response.url, name, index_url, target, fetched, kept
                 ),
@@ -367,7 +367,7 @@ class IndexClient:
             trace.stop()  # not kept: a warm run would not find it (xv.fast)
         else:
             if trace.recording():
-                self.later(partial(_witness_entry, target, digest))
+                self.later(partial(_witness_entry, target, checksum))
             trace.fresh_until(self._rules.fresh_until(kept, fetched))
         return page
 

@@ -23,18 +23,19 @@ output; until one has said it started (one byte), pages are parsed by the comman
 size]``, then the body's ``size`` bytes. ``target`` is the path of the page's cache entry
 (None: the command stores the page itself, e.g. when the caching headers forbid it), which
 the worker writes as :meth:`xv.cache.Bucket.put` would with ``(plain, fetched, kept)``.
-The reply: ``["ok", plain, digest, failure, left]`` or ``["bad", message]`` for a page
-that does not parse. ``digest`` is the checksum in the envelope of the entry it wrote
+The reply: ``["ok", plain, checksum, failure, left]`` or ``["bad", message]`` for a
+page that does not parse. ``checksum`` is the one in the envelope of the entry it wrote
 (:func:`xv.envelope.stored_checksum`, hex; None when there is none); ``failure`` why the
 entry could not be written. A recorded run witnesses the entry by the sha256 of its bytes
 (:func:`xv.fast.trace.wrote_elsewhere`): the command reads them back once their checksum
 is the worker's (a cache write, off the solver's path). A worker hashing them itself would
 load OpenSSL's sha256 (the built-in one is ~7x slower), ~4 MB more resident in each worker
 (the command has OpenSSL already, for TLS). Once the entry holds the whole page, ``plain``
-holds the files of its :data:`KEEP_VERSIONS` newest final releases only, and ``left`` the digest of each version group
-left out (:func:`xv.index.pageform.newest_only`): the command reads those from the entry
-if it ever wants one, checking each against its digest. So the command holds the few
-versions a resolution reads of each page, not whole pages (airflow: 30 MB of them).
+holds the files of its :data:`KEEP_VERSIONS` newest final releases only, and ``left`` the
+check of each version group left out (:func:`xv.index.pageform.newest_only`): the command
+reads those from the entry if it ever wants one, checking each against its check. So the
+command holds the few versions a resolution reads of each page, not whole pages (airflow:
+30 MB of them).
 
 **Failure.** Nothing but speed depends on the workers: one that cannot start, dies or
 answers garbage is dropped for the rest of the run, and its pages are parsed in the
@@ -83,7 +84,7 @@ class PageRequest(NamedTuple):
     kept: dict[str, str] | None
 
 
-# (plain, digest, failure, left): see the module docstring.
+# (plain, checksum, failure, left): see the module docstring.
 Answer = tuple[tuple[Any, ...], "str | None", "str | None", dict[str, bytes]]
 
 
@@ -142,7 +143,7 @@ class PageWorker:
         return self.ready
 
     def parse(self, request: PageRequest) -> Answer:
-        """``(plain, digest, failure, left)`` as the module docstring says; :class:`ValueError`
+        """``(plain, checksum, failure, left)`` as the module docstring says; :class:`ValueError`
         for a page that does not parse, :class:`Gone` when the worker is gone (then for
         good)."""
         if not self.alive:
@@ -363,7 +364,7 @@ def serve(idle: float = 0.0) -> None:
             reply = ["bad", str(exc)]
         else:
             del page
-            digest = failure = None
+            checksum = failure = None
             if target is not None:
                 chunks = envelope.encode_entry((plain, fetched, dict(kept)))
                 try:
@@ -371,13 +372,13 @@ def serve(idle: float = 0.0) -> None:
                 except OSError as exc:
                     failure = str(exc)
                 else:
-                    checksum = envelope.stored_checksum(chunks[0])
-                    digest = checksum.hex() if checksum is not None else None
+                    stored = envelope.stored_checksum(chunks[0])
+                    checksum = stored.hex() if stored is not None else None
                 del chunks
             left: dict[str, bytes] = {}
-            if digest is not None:  # the whole page is in its entry: the newest versions only
+            if checksum is not None:  # the whole page is in its entry: the newest versions only
                 plain, left = pageform.newest_only(plain, KEEP_VERSIONS)
-            reply = ["ok", plain, digest, failure, left]
+            reply = ["ok", plain, checksum, failure, left]
             del plain
         # In pieces: a page's version blobs are written from where they are, not copied.
         pieces = envelope.packed_pieces(reply)
