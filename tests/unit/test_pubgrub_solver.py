@@ -284,3 +284,49 @@ def test_choosing_among_many_undecided_packages_is_linear() -> None:
     # look at every package still undecided, once per decision.
     small, large = _hashes_for_many(300), _hashes_for_many(600)
     assert large <= 2 * small + 50
+
+
+class Twins(OfflineProvider):
+    """``k+r`` is an extra of ``k``: each of its versions depends on ``k`` at that version."""
+
+    def twin_of(self, package: Any) -> Any:
+        return "k" if package == "k+r" else None
+
+
+def test_an_extra_is_tried_only_at_versions_its_project_may_take() -> None:
+    # c needs k>=3 and k's extra r; r at 3 needs p==1, which x 2 rules out. Without the
+    # twin, the solver read k+r 2's and k+r 1's dependencies (for a project: metadata,
+    # perhaps an sdist's build) before it gave x up; now it reads k+r 3's alone.
+    provider = Twins()
+    provider.add("root", 0, {"x": Range.full(), "c": Range.full()})
+    provider.add("x", 2, {"p": Range.singleton(2)})
+    provider.add("x", 1)
+    provider.add("p", 1)
+    provider.add("p", 2)
+    provider.add("c", 1, {"k": Range.higher_than(3), "k+r": Range.full()})
+    for n in (1, 2, 3):
+        provider.add("k", n)
+        provider.add(
+            "k+r", n, {"k": Range.singleton(n), **({"p": Range.singleton(1)} if n == 3 else {})}
+        )
+    solution = resolve(provider, "root", 0)
+    assert solution == {"root": 0, "x": 1, "p": 1, "c": 1, "k": 3, "k+r": 3}
+    assert [v for p, v in provider.calls if p == "k+r"] == [3]
+
+
+def test_an_extra_with_no_version_its_project_may_take_explains_why() -> None:
+    provider = Twins()
+    provider.add("root", 0, {"k": Range.singleton(2), "k+r": Range.higher_than(3)})
+    for n in (1, 2, 3):
+        provider.add("k", n)
+        provider.add("k+r", n, {"k": Range.singleton(n)})
+    with pytest.raises(NoSolutionError) as failed:
+        resolve(provider, "root", 0)
+    assert [v for p, v in provider.calls if p == "k+r"] == []
+    # The explanation: root needs k ==2 and k+r >=3, and k+r >=3 needs k >=3.
+    deps = {
+        (e.package, e.dependency, str(e.range), str(e.dependency_range))
+        for e in externals(failed.value.tree)
+        if isinstance(e, FromDependencyOf)
+    }
+    assert ("k+r", "k", ">=3", ">=3") in deps

@@ -212,3 +212,48 @@ def test_a_failed_guess_does_not_fail_the_resolution() -> None:
     )
     provider = prov.PythonProvider(inputs, prov.ResolverSettings(), make_target(), FlakySource())
     assert {d.name: str(d.version) for d in run(provider).dists} == {"a": "1.0", "b": "1.0"}
+
+
+class ExtraSource(FlakySource):
+    """c needs k>=3 and k's extra r, whose k 3.0 needs p==1.0, which x 2.0 rules out.
+    The metadata of k 2.0 and k 1.0 cannot be had (an sdist whose build fails, say)."""
+
+    REQS = {
+        ("x", "1.0"): ("p",),
+        ("x", "2.0"): ("p==2.0",),
+        ("p", "1.0"): (),
+        ("p", "2.0"): (),
+        ("c", "1.0"): ("k>=3.0", "k[r]"),
+        ("k", "1.0"): (),
+        ("k", "2.0"): (),
+        ("k", "3.0"): ('p==1.0; extra == "r"',),
+    }
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def metadata(self, cands: Sequence[Candidate]) -> Mapping[str, CoreMetadata | Unavailable]:
+        out: dict[str, CoreMetadata | Unavailable] = {}
+        for c in cands:
+            assert c.metadata_file is not None
+            name = c.metadata_file.filename.split("-")[0]
+            self.asked.append(f"{name} {c.version}")
+            if name == "k" and str(c.version) != "3.0":
+                raise NetworkError("the build failed", c.metadata_file.url)
+            reqs = self.REQS[(name, str(c.version))]
+            out[c.metadata_file.url] = CoreMetadata(name, str(c.version), reqs, None, ())
+        return out
+
+
+def test_an_extra_is_not_tried_at_versions_its_project_cannot_take() -> None:
+    # k[r] 3.0 conflicts with p 2.0 (x 2.0): the solver must give x up, not read k[r] 2.0
+    # and 1.0, whose metadata it cannot have (k>=3 rules them out anyway). It read them
+    # before, one after the other, and a compile failed on the first that needed a build.
+    inputs = prov.ResolverInputs(
+        [prov.InputRequirement(Requirement(r), Parent("requirement", "-")) for r in ("x", "c")]
+    )
+    source = ExtraSource()
+    provider = prov.PythonProvider(inputs, prov.ResolverSettings(), make_target(), source)
+    got = {d.name: str(d.version) for d in run(provider).dists}
+    assert got == {"x": "1.0", "p": "1.0", "c": "1.0", "k": "3.0"}
+    assert "k 2.0" not in source.asked and "k 1.0" not in source.asked

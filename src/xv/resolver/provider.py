@@ -420,6 +420,11 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
             return (_SINGLETON, -order)
         return (self._conflict_class.get(name, _UNSPECIFIED), -order)
 
+    def twin_of(self, package: PyPackage) -> PyPackage | None:
+        """An extra's project: ``foo[x] 1.2`` depends on ``foo ==1.2`` (see
+        :meth:`package_dependencies`)."""
+        return PyPackage(package.name) if package.extra is not None else None
+
     def on_conflict(self, affected: PyPackage, culprits: Sequence[PyPackage]) -> None:
         """uv's conflict tracker (extras conflicting with their own project don't count)."""
         real = [c for c in culprits if c.name != affected.name and c != ROOT]

@@ -24,6 +24,7 @@ from xv.resolver.pubgrub.term import Term
 from xv.resolver.pubgrub.tree import DerivationTree, Derived
 
 P = TypeVar("P")
+_SETTLED = object()  # _choose_with_twin added facts instead of choosing
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,16 @@ class DependencyProvider(Generic[P, V]):
         (``[v, next version)``), over which facts about ``version`` are then stated
         (Dart pub does this; it keeps ranges short when many versions are rejected).
         ``None``: facts are stated about ``version`` alone."""
+        return None
+
+    def twin_of(self, package: P) -> P | None:
+        """The package that every version of ``package`` depends on at that same version,
+        if any (a Python project's extra on the project itself: ``foo[x] 1.2`` depends on
+        ``foo ==1.2``). The solver then tries only versions its twin may still take, and
+        says at once when none is left, instead of reading the dependencies of one version
+        after another: an extra whose project was bounded walked down every older version,
+        each rejected once its metadata was read, to the first whose metadata needed a
+        build (see ``_Solver._choose_with_twin``)."""
         return None
 
     def should_cancel(self) -> None:
@@ -184,7 +195,9 @@ class _Solver(Generic[P, V]):
     def _decide(self, package: P) -> None:
         term = self.solution.term(package)
         assert term is not None and term.positive
-        choice = self.provider.choose_version(package, term.range)
+        choice = self._choose_with_twin(package, term.range)
+        if choice is _SETTLED:
+            return
         if choice is None:
             self._index(self.store.no_versions(package, term))
             return
@@ -207,6 +220,31 @@ class _Solver(Generic[P, V]):
         new = self._add_dependencies(package, choice, deps)
         if not any(self.solution.would_satisfy(inc, package, choice) for inc in new):
             self.solution.add_decision(package, choice)
+
+    def _choose_with_twin(self, package: P, rng: Range[V]) -> Any:
+        """:meth:`DependencyProvider.choose_version` within what ``package``'s twin (see
+        :meth:`DependencyProvider.twin_of`) may still take, when the twin must be in a
+        range: a version outside it would only be rejected, once its dependencies were
+        read. When no version is left there, facts that hold however the twin is bounded
+        later are added instead of a choice (and ``_SETTLED`` returned): ``package`` has no
+        version in ``rng`` within the twin's range, and its versions in ``rng`` outside
+        that range depend on the twin outside it too (each version depends on its twin at
+        that version). Propagation then finds the conflict, whose resolution backtracks
+        what bounded the twin."""
+        twin = self.provider.twin_of(package)
+        bound = self.solution.term(twin) if twin is not None else None
+        if twin is None or bound is None or not bound.positive:
+            return self.provider.choose_version(package, rng)
+        inside = rng.intersection(bound.range)
+        if not inside.is_empty():
+            choice = self.provider.choose_version(package, inside)
+            if choice is not None:
+                return choice
+            self._index(self.store.no_versions(package, Term.pos(inside)))
+        outside = rng.difference(bound.range)
+        if not outside.is_empty():
+            self._index(self.store.from_dependency(package, outside, twin, outside))
+        return _SETTLED
 
     def _add_dependencies(
         self, package: P, version: V, deps: Mapping[P, Range[V]]
