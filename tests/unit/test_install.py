@@ -618,3 +618,24 @@ def test_a_manifest_replaced_or_garbled_is_read_again(
     path.write_bytes(path.read_bytes()[:-1] + b"\0")  # in place: garbled
     assert archive_wheel_name(tree) is None and not verify_archive(tree)
     assert archive_layout(tree) is None
+
+
+@pytest.mark.parametrize("still", [False, True])
+def test_the_guard_finds_a_symlink_below_a_directory_it_resolved(
+    tmp_path: Path, still: bool
+) -> None:
+    # The guard resolves a directory from its parent's real path with one lstat; a
+    # symlink there must still be followed, at any depth, and its own target judged.
+    from xv.install.validate import InsideGuard
+
+    site, outside = tmp_path / "site", tmp_path / "outside"
+    (site / "pkg" / "deep").mkdir(parents=True)
+    (outside / "x").mkdir(parents=True)
+    (site / "pkg" / "deep" / "link").symlink_to(outside)
+    (site / "pkg" / "inside").symlink_to(site / "pkg" / "deep")  # stays inside: allowed
+    guard = InsideGuard(still=still)
+    guard.check(site, site / "pkg" / "deep" / "ok.py", "pkg")  # resolves site, pkg, deep
+    guard.check(site, site / "pkg" / "inside" / "new" / "ok.py", "pkg")
+    for target in ("link/a.py", "link/x/a.py", "link/new/dir/a.py"):
+        with pytest.raises(InstallError, match="through a symlink"):
+            guard.check(site, site / "pkg" / "deep" / target, "pkg")

@@ -136,7 +136,13 @@ class Destination:
     def _make_parent(self, target: str) -> None:
         parent = os.path.dirname(target)
         if parent not in self._made:
-            os.makedirs(parent, exist_ok=True)
+            if os.path.dirname(parent) in self._made:  # one mkdir: makedirs stats the parent
+                try:
+                    os.mkdir(parent)
+                except FileExistsError:  # a directory already (fine), or a file: its error
+                    os.makedirs(parent, exist_ok=True)
+            else:
+                os.makedirs(parent, exist_ok=True)
             self._made.add(parent)
 
     def _temp_beside(self, target: str) -> str:

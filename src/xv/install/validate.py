@@ -261,7 +261,7 @@ def validate_placement(
     else:
         layout = checked_layout(root, label)
     _check_identity(layout, name, version, filename, label)
-    guard = InsideGuard()
+    guard = InsideGuard(still=True)  # validation: before any change
     files: dict[str, tuple[str, str]] = {}
     scripts: dict[str, tuple[str, str]] = {}
     scripts_from = len(layout.files)  # destinations yields the files, then the scripts
@@ -452,20 +452,53 @@ def check_inside(base: Path, target: Path, label: str) -> None:
 
 class InsideGuard:
     """:func:`check_inside` for the many files of an install: each (base, parent directory)
-    is resolved once, so the symlink check costs a few ``realpath`` calls per directory
-    instead of one per file. Use a fresh guard for each install (directories change)."""
+    is resolved once, so the symlink check costs a few ``lstat`` calls per directory
+    instead of one per file. Use a fresh guard for each install (directories change).
 
-    def __init__(self) -> None:
+    ``still``: nothing changes the environment while the guard is used (the validation
+    of an archive, before any change), so whether a directory exists is asked once per
+    directory, not once per directory and level below it: a fresh environment's 325-pin
+    sync asked ~35,000 times for the ~9,500 directories of its wheels."""
+
+    def __init__(self, still: bool = False) -> None:
         self._checked: set[tuple[str, str]] = set()
         self._real: dict[str, str] = {}  # realpath of each directory resolved so far
+        self._still = still
+        self._nearest: dict[str, str] = {}  # (still) a directory's nearest existing ancestor
 
     def _realpath(self, path: str) -> str:
-        # Many new directories share their nearest existing ancestor (site-packages, say):
-        # it is resolved once per guard, not once per new directory.
+        """``os.path.realpath(path)``. A directory whose parent was resolved takes one
+        ``lstat``: not a symlink, it is its parent's real path and its own name (a new
+        directory of an install, under one resolved just before). Many new directories
+        share their nearest existing ancestor (site-packages, say): it is resolved once
+        per guard, not once per new directory."""
         real = self._real.get(path)
         if real is None:
-            real = self._real[path] = os.path.realpath(path)
+            head, tail = os.path.split(path)
+            above = self._real.get(head)
+            if above is not None and tail not in ("", ".", "..") and not os.path.islink(path):
+                real = os.path.join(above, tail)
+            else:
+                real = os.path.realpath(path)
+            self._real[path] = real
         return real
+
+    def _existing(self, parent: str) -> str:
+        """``parent``, or its nearest ancestor that exists."""
+        if not self._still:
+            while not os.path.exists(parent) and parent != os.path.dirname(parent):
+                parent = os.path.dirname(parent)
+            return parent
+        walked = []
+        while (found := self._nearest.get(parent)) is None:
+            if os.path.exists(parent) or parent == os.path.dirname(parent):
+                found = parent
+                break
+            walked.append(parent)
+            parent = os.path.dirname(parent)
+        for path in (*walked, parent):
+            self._nearest[path] = found
+        return found
 
     def check(self, base: Path | str, target: Path | str, label: str) -> None:
         key = (os.fspath(base), os.path.dirname(target))
@@ -473,9 +506,7 @@ class InsideGuard:
             return
         root = _normpath(key[0])
         real_base = self._realpath(root)
-        parent = key[1]
-        while not os.path.exists(parent) and parent != os.path.dirname(parent):
-            parent = os.path.dirname(parent)
+        parent = self._existing(key[1])
         if _is_within(os.path.normpath(parent), root) and not _is_within(
             self._realpath(parent), real_base
         ):
