@@ -46,6 +46,15 @@ class OfflineProvider(DependencyProvider[Any, Any]):
         self.conflicts[affected] = self.conflicts.get(affected, 0) + 1
 
 
+class TwinProvider(OfflineProvider):
+    """A package ``name+extra`` is the twin of ``name`` (an extra of a project): its
+    versions are given with a dependency on ``name`` at the same version, and the solver
+    is told so (``twin_of``)."""
+
+    def twin_of(self, package: Any) -> Any:
+        return package.split("+")[0] if isinstance(package, str) and "+" in package else None
+
+
 def spec(text: str) -> Range[Version]:
     return specifier_to_range(SpecifierSet(text))
 

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.unit.pubgrub_helpers import OfflineProvider
+from tests.unit.pubgrub_helpers import OfflineProvider, TwinProvider
 from xv.resolver.pubgrub import NoSolutionError, Range, resolve
 
 Index = dict[str, dict[int, dict[str, Range[int]]]]
@@ -99,12 +99,8 @@ def agrees_with_brute_force(
         assert valid(index, root_deps, solution)
 
 
-class TwinProvider(SpanningProvider):
-    """Packages ``pN+x`` are twins of ``pN`` (an extra of a project): every version of
-    one depends on ``pN`` at that version, and the solver is told so (``twin_of``)."""
-
-    def twin_of(self, package: Any) -> Any:
-        return package.split("+")[0] if isinstance(package, str) and "+" in package else None
+class SpanningTwinProvider(SpanningProvider, TwinProvider):
+    """Packages ``pN+x`` are twins of ``pN``, facts stated over version spans."""
 
 
 @st.composite
@@ -139,4 +135,4 @@ def indexes_with_twins(draw: st.DrawFn) -> tuple[Index, dict[str, Range[int]]]:
 @given(indexes_with_twins())
 def test_twins_agree_with_brute_force(case: tuple[Index, dict[str, Range[int]]]) -> None:
     index, root_deps = case
-    agrees_with_brute_force(TwinProvider(), index, root_deps)
+    agrees_with_brute_force(SpanningTwinProvider(), index, root_deps)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from packaging.version import Version
 
-from tests.unit.pubgrub_helpers import OfflineProvider, caret, index_from
+from tests.unit.pubgrub_helpers import OfflineProvider, TwinProvider, caret, index_from
 from xv.resolver.pubgrub import (
     Derived,
     FromDependencyOf,
@@ -286,18 +286,11 @@ def test_choosing_among_many_undecided_packages_is_linear() -> None:
     assert large <= 2 * small + 50
 
 
-class Twins(OfflineProvider):
-    """``k+r`` is an extra of ``k``: each of its versions depends on ``k`` at that version."""
-
-    def twin_of(self, package: Any) -> Any:
-        return "k" if package == "k+r" else None
-
-
 def test_an_extra_is_tried_only_at_versions_its_project_may_take() -> None:
     # c needs k>=3 and k's extra r; r at 3 needs p==1, which x 2 rules out. Without the
     # twin, the solver read k+r 2's and k+r 1's dependencies (for a project: metadata,
     # perhaps an sdist's build) before it gave x up; now it reads k+r 3's alone.
-    provider = Twins()
+    provider = TwinProvider()  # k+r: k's extra r
     provider.add("root", 0, {"x": Range.full(), "c": Range.full()})
     provider.add("x", 2, {"p": Range.singleton(2)})
     provider.add("x", 1)
@@ -315,7 +308,7 @@ def test_an_extra_is_tried_only_at_versions_its_project_may_take() -> None:
 
 
 def test_an_extra_with_no_version_its_project_may_take_explains_why() -> None:
-    provider = Twins()
+    provider = TwinProvider()  # k+r: k's extra r
     provider.add("root", 0, {"k": Range.singleton(2), "k+r": Range.higher_than(3)})
     for n in (1, 2, 3):
         provider.add("k", n)
