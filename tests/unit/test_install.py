@@ -171,10 +171,9 @@ def test_unpacked_files_are_read_only_and_sealed(
     assert archive.verify_archive(root, full=True)
 
 
-def test_a_link_planted_in_a_cached_tree_fails_its_verification(tmp_path: Path) -> None:
+def test_archive_files_walks_as_os_walk_and_sees_links(tmp_path: Path) -> None:
     """archive_files lists what os.walk lists, in its order, and also a symbolic link to a
-    directory (os.walk left it out): a tree holding one no longer matches its manifest."""
-    from xv.install import archive
+    directory (os.walk left it out)."""
     from xv.install.validate import archive_files
 
     wheel = zip_wheel(
@@ -188,10 +187,40 @@ def test_a_link_planted_in_a_cached_tree_fails_its_verification(tmp_path: Path) 
         for name in names
     ]
     assert list(archive_files(root)) == walked
-    assert archive.verify_archive(root)
     (root / "evil" / "a").chmod(0o755)
     (root / "evil" / "a" / "elsewhere").symlink_to(tmp_path)
     assert "evil/a/elsewhere" in set(archive_files(root))
+
+
+def test_a_cached_tree_is_used_by_its_manifest_alone(tmp_path: Path) -> None:
+    """A name planted beside a tree's files (a link out, a .pth) is never used: the layout
+    is the manifest's. A listed file replaced by a link, even to a copy with the same size
+    and mtime, fails the verification; so does one removed."""
+    from xv.install import archive
+
+    wheel = zip_wheel(
+        tmp_path / "evil-1.0-py3-none-any.whl", {"evil/a/c.py": b"x = 1\n", "evil/z.py": b""}
+    )
+    root = Path(unpack_wheel_to_archive(str(wheel), str(tmp_path / "archives")))
+    (root / "evil" / "a").chmod(0o755)
+    (root / "evil" / "a" / "elsewhere").symlink_to(tmp_path)
+    root.chmod(0o755)
+    (root / "evil.pth").write_text("import os\n")
+    assert archive.verify_archive(root)
+    layout = archive.archive_layout(root)
+    assert layout is not None
+    assert "evil/a/elsewhere" not in layout.files and "evil.pth" not in layout.files
+    assert "evil/a/c.py" in layout.files
+
+    listed = root / "evil" / "a" / "c.py"
+    copy = tmp_path / "copy.py"
+    copy.write_bytes(listed.read_bytes())
+    info = listed.stat()
+    os.utime(copy, ns=(info.st_atime_ns, info.st_mtime_ns))
+    listed.unlink()
+    listed.symlink_to(copy)
+    assert not archive.verify_archive(root)
+    listed.unlink()
     assert not archive.verify_archive(root)
 
 

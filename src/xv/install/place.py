@@ -127,23 +127,33 @@ class Destination:
         # uv's symlink mode: the environment points into the cache's read-only archives
         # (so it breaks when they are cleaned); one atomic replace per file, as for copies.
         self._symlink = link_mode == "symlink"
-        # Directories known to exist: one mkdir each. Paths are handled as strings in the
-        # per-file steps: pathlib's parsing cost more than the links themselves.
+        # Directories known to exist (shared with the guard, which finds some): one mkdir
+        # each. Paths are handled as strings in the per-file steps: pathlib's parsing cost
+        # more than the links themselves.
         self._made: set[str] = set()
-        self.guard = InsideGuard()  # the symlink check, once per directory
+        self.guard = InsideGuard(known=self._made)  # the symlink check, once per directory
         self._site_prefix = os.path.join(os.path.normpath(site_dir), "")
 
     def _make_parent(self, target: str) -> None:
         parent = os.path.dirname(target)
         if parent not in self._made:
-            if os.path.dirname(parent) in self._made:  # one mkdir: makedirs stats the parent
-                try:
-                    os.mkdir(parent)
-                except FileExistsError:  # a directory already (fine), or a file: its error
-                    os.makedirs(parent, exist_ok=True)
-            else:
-                os.makedirs(parent, exist_ok=True)
-            self._made.add(parent)
+            self._make_dir(parent)
+
+    def _make_dir(self, path: str) -> None:
+        """``os.makedirs(path, exist_ok=True)`` in one ``mkdir`` per new directory: the
+        directories above are made first unless known (makedirs asks the file system about
+        each); each one made is told to the guard."""
+        head = os.path.dirname(path)
+        if head and head not in self._made and head != path:
+            self._make_dir(head)
+        try:
+            os.mkdir(path)
+        except FileExistsError:  # a directory already (fine), or a file: its error
+            if not os.path.isdir(path):
+                raise
+        else:
+            self.guard.made(path)
+        self._made.add(path)
 
     def _temp_beside(self, target: str) -> str:
         self._make_parent(target)

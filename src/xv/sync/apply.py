@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -208,7 +209,13 @@ def install(
     """Change the environment: installs in dependency order, then removals, dependents
     before their dependencies; every step journalled first (see ``install.journal``).
 
-    Returns what was installed, and the seconds spent on the removals.
+    A fresh environment's many files are installed by forked workers side by side
+    (:mod:`xv.forked`), each install once those it must follow are done (see
+    :func:`_install_constraints`): the links and directories of a 325-pin lock took
+    0.70 s in one process, 0.50 s in two (tmpfs, 2 CPUs).
+
+    Returns the records of what was installed when bytecode is compiled (else none: a
+    worker's would cross a pipe for nothing), and the seconds spent on the removals.
     """
     replaced: dict[str, InstalledDist] = {d.canonical_name: d for d in plan.remove}
     replaced.update({r.wanted.canonical_name: r.installed for r in plan.reinstall})
@@ -227,23 +234,35 @@ def install(
         order, removals, wanted, archives, replaced, interp, options, layouts, placements
     )
     write_journal(interp, steps)
-    records = []
+    records: list[InstalledRecord] = []
     total = len(order) + len(removals)
-    for done, name in enumerate(order, 1):
-        records.append(
-            _install_one(
-                wanted[name],
-                archives[name],
-                replaced.get(name),
-                interp,
-                options,
-                warn,
-                layouts.get(name),
-                placements.get(name),
-            )  # fmt: skip
-        )
+
+    def job(index: int) -> tuple[InstalledRecord | None, list[str]]:
+        name, heard = order[index], list[str]()
+        record = _install_one(
+            wanted[name], archives[name], replaced.get(name), interp, options, heard.append,
+            layouts.get(name), placements.get(name),
+        )  # fmt: skip
+        # A worker's record crosses a pipe: only when compiling needs it (pickling ~40 ms).
+        return (record if options.compile_bytecode else None), heard
+
+    def finished(_: int, outcome: tuple[InstalledRecord | None, list[str]]) -> None:
+        record, heard = outcome
+        if record is not None:
+            records.append(record)
+        for message in heard:
+            if warn is not None:
+                warn(message)
+        installed.append(record)
         if progress is not None:
-            progress("install", done, total)
+            progress("install", len(installed), total)
+
+    from xv import forked
+
+    installed: list[InstalledRecord | None] = []
+    after = _install_constraints(order, requires, replaced, placements)
+    workers = _install_workers(after, layouts)
+    forked.run_ordered(len(order), lambda i: after[i] if after else (), job, finished, workers)
     removing_from = monotonic()
     for done, name in enumerate(removals, len(order) + 1):
         uninstall(replaced[name], interp, warn=warn)
@@ -251,6 +270,52 @@ def install(
             progress("install", done, total)
     clear_journal(interp)
     return records, monotonic() - removing_from
+
+
+def _install_constraints(
+    order: Sequence[str],
+    requires: Callable[[str], set[str]],
+    replaced: Mapping[str, InstalledDist],
+    placements: Mapping[str, Placement],
+) -> list[list[int]] | None:
+    """For installing side by side: which earlier installs (by index in ``order``) each
+    one must follow: those it requires, so an interruption still leaves each visible
+    distribution's requirements in place; and any writing one of its paths, so the same
+    install wins as in order. None when the installs must go one by one: one replaces
+    an installed version (its leftovers' removal prunes directories another install
+    may be filling), or validation's placements are missing."""
+    if any(name in replaced or name not in placements for name in order):
+        return None
+    index_of = {name: index for index, name in enumerate(order)}
+    after: list[list[int]] = []
+    owner: dict[str, int] = {}
+    for index, name in enumerate(order):
+        before = {i for dep in requires(name) if (i := index_of.get(dep, index)) < index}
+        for target in placements[name].targets():
+            previous = owner.setdefault(target, index)
+            if previous != index:
+                before.add(previous)
+                owner[target] = index
+        after.append(sorted(before))
+    return after
+
+
+FORK_FROM_FILES = 2000  # fewer files install in ~40 ms: not worth forking for
+
+
+def _install_workers(after: list[list[int]] | None, layouts: Mapping[str, WheelLayout]) -> int:
+    """How many forked workers install (1: here, in order; always while a test counts
+    the file operations, see :mod:`xv.install.killpoint`)."""
+    from xv import forked
+    from xv.install import killpoint
+
+    if after is None:
+        return 1
+    # A test counting file operations (killpoint) counts them in this process: in order,
+    # unless the test asks for workers (then each inherits the count).
+    counted = killpoint.remaining() is not None and not os.environ.get(forked.ENV_TEST_FORK)
+    files = sum(len(layout.files) for layout in layouts.values())
+    return 1 if counted else forked.workers_for(files >= FORK_FROM_FILES)
 
 
 def removal_order(dists: Mapping[str, InstalledDist]) -> list[str]:

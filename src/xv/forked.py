@@ -1,0 +1,240 @@
+"""Work split over forked copies of this process: verifying cached trees and installing
+wheels, where each job is thousands of small system calls with a little Python
+around each.
+
+Why processes, and why forked. Threads hold the interpreter lock through the Python
+part of every file: two threads stat-ing the 43,000 files of a 325-pin lock took
+longer than one (measured on 2 CPUs). Forked workers inherit what the parent has
+computed (layouts, placements, the interpreter's paths) without pickling any of it,
+and start in ~3 ms; a started (spawned) worker would import xv again and be sent
+all of it.
+
+Fork is used only where it is safe: POSIX ``os.fork``, and this process running one
+thread (a lock another thread held at the fork would stay held in the child). Else,
+and for work too small to pay for a fork, the jobs run here, in order, and nothing
+else differs.
+
+A worker runs the jobs the parent sends it (an index), one at a time, answering each
+with its result or its exception (pickled); it ignores SIGINT (the parent decides,
+and the job in hand is finished), leaves by ``os._exit`` (no handler or buffer of
+the parent's runs twice), and ends when its command pipe closes. A worker that dies
+in a job fails that job.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import pickle
+import signal
+import struct
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+from xv.errors import InstallError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_HEADER = struct.Struct("<Q")
+
+#: Set (to anything) in tests: fork for any amount of work (and while a test counts file
+#: operations, see :mod:`xv.install.killpoint`), so small syncs take the forked path.
+ENV_TEST_FORK = "XV_TEST_FORK"
+
+
+def usable(workers: int) -> bool:
+    """Whether jobs may go to ``workers`` forked workers from here."""
+    return workers > 1 and hasattr(os, "fork") and threading.active_count() == 1
+
+
+def workers_for(big: bool) -> int:
+    """How many workers for work that is ``big`` enough to fork for: one per CPU (1: no
+    fork). A test's :data:`ENV_TEST_FORK` makes every work big, on at least 2."""
+    from xv.pool import cpu_count
+
+    if os.environ.get(ENV_TEST_FORK):
+        return max(2, cpu_count())
+    return cpu_count() if big else 1
+
+
+def fork_map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
+    """``[fn(item) for item in items]``, the calls shared among forked workers when
+    :func:`usable`. The first exception (in item order) is raised, after every job ended."""
+    results: list[Any] = [None] * len(items)
+
+    def keep(index: int, value: R) -> None:
+        results[index] = value
+
+    run_ordered(len(items), lambda i: (), lambda i: fn(items[i]), keep, workers)
+    return results
+
+
+def run_ordered(
+    count: int,
+    after: Callable[[int], Iterable[int]],
+    job: Callable[[int], R],
+    done: Callable[[int, R], None],
+    workers: int,
+) -> None:
+    """Run ``job(i)`` for every ``i < count``, each once the jobs ``after(i)`` names (all
+    below ``i``) have finished, on forked workers when :func:`usable` (else here, in index
+    order, which keeps every such constraint). ``done(i, result)`` runs here as each
+    finishes. At the first failure no more jobs start; it is raised once those running
+    have finished (the earliest failed index's, when several failed)."""
+    workers = min(workers, count)
+    if not usable(workers):
+        for index in range(count):
+            done(index, job(index))
+        return
+    waiting = [0] * count
+    unblocks: list[list[int]] = [[] for _ in range(count)]
+    for index in range(count):
+        for before in set(after(index)):
+            if not 0 <= before < index:
+                raise ValueError(f"job {index} cannot come after job {before}")
+            waiting[index] += 1
+            unblocks[before].append(index)
+    ready = [index for index in range(count) if not waiting[index]]
+    pool: list[_Worker] = []
+    failures: list[tuple[int, BaseException]] = []
+    try:
+        for _ in range(workers):
+            pool.append(_Worker.start(job, pool))
+        finished = 0
+        while finished < count:
+            for worker in pool:
+                if worker.job is None and ready and not failures:
+                    worker.send(heapq.heappop(ready))
+            busy = [worker for worker in pool if worker.job is not None]
+            if not busy:
+                break  # a failure stopped the dispatch, and nothing is running
+            for worker in _wait(busy):
+                index, ok, value = worker.receive()
+                finished += 1
+                if not ok:
+                    failures.append((index, value))
+                    continue
+                done(index, value)
+                for later in unblocks[index]:
+                    waiting[later] -= 1
+                    if not waiting[later]:
+                        heapq.heappush(ready, later)
+    finally:
+        for worker in pool:
+            worker.stop()
+    if failures:
+        raise min(failures, key=lambda failure: failure[0])[1]
+
+
+def _wait(busy: Sequence[_Worker]) -> list[_Worker]:
+    import select
+
+    readable, _, _ = select.select([worker.results for worker in busy], [], [])
+    return [worker for worker in busy if worker.results in readable]
+
+
+class _Worker:
+    """One forked worker, as the parent sees it: its pid, its pipes, the job in hand."""
+
+    def __init__(self, pid: int, commands: int, results: int) -> None:
+        self.pid, self.commands, self.results = pid, commands, results
+        self.job: int | None = None
+
+    @classmethod
+    def start(cls, job: Callable[[int], Any], siblings: list[_Worker]) -> _Worker:
+        """Fork a worker; ``siblings``: those started before (the child closes their pipes)."""
+        command_read, command_write = os.pipe()
+        result_read, result_write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child (its coverage is not collected)
+            status = 1
+            try:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                for fd in (command_write, result_read):
+                    os.close(fd)
+                for sibling in siblings:  # else a sibling never sees its pipe close
+                    os.close(sibling.commands)
+                    os.close(sibling.results)
+                _serve(job, command_read, result_write)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(command_read)
+        os.close(result_write)
+        return cls(pid, command_write, result_read)
+
+    def send(self, index: int) -> None:
+        self.job = index
+        _write(self.commands, pickle.dumps(index))
+
+    def receive(self) -> tuple[int, bool, Any]:
+        index, self.job = self.job, None
+        assert index is not None
+        data = _read(self.results)
+        if data is None:
+            return index, False, InstallError(f"a worker process died (job {index})")
+        try:
+            ok, value = pickle.loads(data)
+        except Exception as exc:  # a result or an exception that does not unpickle
+            return index, False, InstallError(f"a worker's answer was unreadable: {exc}")
+        return index, ok, value
+
+    def stop(self) -> None:
+        """Close the command pipe (the worker ends after its job) and reap the process."""
+        for fd in (self.commands, self.results):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+
+
+def _serve(job: Callable[[int], Any], commands: int, results: int) -> None:  # pragma: no cover
+    while (data := _read(commands)) is not None:
+        index = pickle.loads(data)
+        try:
+            answer = pickle.dumps((True, job(index)))
+        except BaseException as exc:  # noqa: BLE001 - every failure goes to the parent
+            answer = _failure(exc)
+        _write(results, answer)
+
+
+def _failure(exc: BaseException) -> bytes:  # pragma: no cover - in the child
+    """The pickled failure: the exception itself when it survives the trip back (an
+    InstallError keeps its type and exit code), else an InstallError naming it."""
+    try:
+        answer = pickle.dumps((False, exc))
+        pickle.loads(answer)
+        return answer
+    except Exception:
+        return pickle.dumps((False, InstallError(f"{type(exc).__name__}: {exc}")))
+
+
+def _write(fd: int, payload: bytes) -> None:
+    data = memoryview(_HEADER.pack(len(payload)) + payload)
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def _read(fd: int) -> bytes | None:
+    """One message, or None at the end of the pipe (a clean close, or a dead writer)."""
+    header = _read_exactly(fd, _HEADER.size)
+    if header is None:
+        return None
+    return _read_exactly(fd, _HEADER.unpack(header)[0])
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    parts, left = [], size
+    while left:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            return None
+        parts.append(chunk)
+        left -= len(chunk)
+    return b"".join(parts)
