@@ -11,11 +11,11 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import MakeIndex
 from tests.e2e.test_sync_local import lock, make_venv, run_py, snapshot
 from tests.support.localindex import LocalIndex, Pkg
 from xv.forked import ENV_TEST_FORK
@@ -37,10 +37,9 @@ LOCK = "c0==1.0\nc1==1.0\nc2==1.0\nd0==1.0\nd1==1.0\nd2==1.0\n"
 IMPORTS = "import c0, c1, c1.a.b, c2, d0, d0.deep.er.still, d1, d2, ns.c0, ns.c1, ns.c2.x, ns.d0"
 
 
-@pytest.fixture(scope="module")
-def index(localindex_build_cache: Path) -> Iterator[LocalIndex]:
-    with LocalIndex(PKGS, build_cache=localindex_build_cache) as idx:
-        yield idx
+@pytest.fixture
+def index(make_index: MakeIndex) -> LocalIndex:
+    return make_index(PKGS)
 
 
 def xv_sync(
