@@ -11,12 +11,12 @@ and a wheel that fails its hash must never reach the unpacker. A wheel whose arc
 exists costs nothing. Pins that have only an sdist are built afterwards, side by side,
 through the caller's ``build``.
 
-Why the unpackers are threads by default (measured on the 325-pin lock of
-``benchmarks/bench_sync.py``, 2 CPUs): unpacking there is bound by creating files (an
-``open(O_CREAT)`` costs more than inflating and hashing the file), time the kernel
-spends with the GIL released; worker processes added their start-up and memory
-(tens of MB each, summed over the tree) without a shorter run. ``XV_POOL=process``
-puts them on processes.
+Why the unpackers are processes (one per CPU) when there are many wheels: on threads,
+they and the fetchers wait on each other's hold of the GIL. The 325-pin lock of
+``benchmarks/bench_sync.py`` (2 CPUs, cache and environment on tmpfs) synced cold in
+10.4 s on threads, 7.0 s on processes; the 27-pin web lock in 1.0 s and 0.9 s. A few
+wheels unpack on threads: a process pool's start (~0.1 s) would cost more than it saves.
+``XV_POOL`` (``thread``, ``process``) chooses for every sync.
 """
 
 from __future__ import annotations
@@ -221,7 +221,7 @@ def prepare(
     submitted: dict[int, tuple[Future[Any], tuple[Any, ...]]] = {}
     with (
         WorkerPool(workers_from_env() or FETCHERS, kind="thread") as fetchers,
-        WorkerPool(kind=_unpack_kind(), work="cpu", preload_main=False) as unpackers,
+        WorkerPool(kind=_unpack_kind(len(wanted)), work="cpu", preload_main=False) as unpackers,
     ):
         remember_client(client)
 
@@ -252,11 +252,17 @@ def prepare(
 FETCHERS = 8  # concurrent downloads: they wait on the network, the unpackers on the disk
 
 
-def _unpack_kind() -> PoolKind:
-    """Unpacking runs on threads unless ``XV_POOL`` says otherwise (see the module's notes)."""
+UNPACK_PROCESSES_FROM = 8  # wheels to fetch: from this many, unpacked by processes
+
+
+def _unpack_kind(wheels: int) -> PoolKind:
+    """Processes for many wheels, threads for a few, unless ``XV_POOL`` says (see the
+    module's notes)."""
     from xv.pool import ENV_POOL_KIND, kind_from_env
 
-    return "thread" if not os.environ.get(ENV_POOL_KIND) else kind_from_env()
+    if os.environ.get(ENV_POOL_KIND):
+        return kind_from_env()
+    return "process" if wheels >= UNPACK_PROCESSES_FROM else "thread"
 
 
 def _note_done(into: deque[int], index: int, _: Future[Any]) -> None:
