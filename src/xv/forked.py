@@ -30,7 +30,7 @@ import signal
 import struct
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from xv.errors import InstallError
 
@@ -62,12 +62,93 @@ def workers_for(big: bool) -> int:
 def fork_map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
     """``[fn(item) for item in items]``, the calls shared among forked workers when
     :func:`usable`. The first exception (in item order) is raised, after every job ended."""
-    results: list[Any] = [None] * len(items)
+    return start_map(fn, items, workers).results()
 
-    def keep(index: int, value: R) -> None:
-        results[index] = value
 
-    run_ordered(len(items), lambda i: (), lambda i: fn(items[i]), keep, workers)
+class Pending(Generic[R]):
+    """The answers of :func:`start_map`'s calls, collected by :meth:`results`: the
+    caller works meanwhile."""
+
+    def __init__(self, answer: Callable[[], list[R]], forked: bool) -> None:
+        self._answer: Callable[[], list[R]] | None = answer
+        self._results: list[R] = []
+        self.forked = forked  # the calls run elsewhere (else: when the results are asked)
+
+    def results(self) -> list[R]:
+        """Every call's result, in item order; the first exception (in item order) raised."""
+        if self._answer is not None:
+            answer, self._answer = self._answer, None
+            self._results = answer()
+        return self._results
+
+
+def start_map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Pending[R]:
+    """:func:`fork_map` started: the items are dealt out to forked workers at once (every
+    ``workers``-th to each), which run while this process goes on. Without forking, the
+    calls run when the results are asked for."""
+    workers = min(workers, len(items))
+    if not usable(workers):
+        return Pending(lambda: [fn(item) for item in items], forked=False)
+    started: list[tuple[int, int]] = []  # (pid, the pipe its answers come on)
+    try:
+        for first in range(workers):
+            read, write = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - the child (its coverage is not collected)
+                try:
+                    signal.signal(signal.SIGINT, signal.SIG_IGN)
+                    os.close(read)
+                    for _, earlier in started:
+                        os.close(earlier)
+                    _write(write, _answers(fn, items[first::workers]))
+                finally:
+                    os._exit(0)
+            os.close(write)
+            started.append((pid, read))
+    except BaseException:  # a fork failed: those started end with their pipes' close
+        for pid, read in started:
+            os.close(read)
+            os.waitpid(pid, 0)
+        raise
+    return Pending(lambda: _collect(started, len(items), workers), forked=True)
+
+
+def _answers(fn: Callable[[T], R], items: Sequence[T]) -> bytes:  # pragma: no cover
+    """A worker's answer: each call's ``(True, result)`` or ``(False, exception)``."""
+    outcomes: list[tuple[bool, Any]] = []
+    for item in items:
+        try:
+            outcomes.append((True, fn(item)))
+        except BaseException as exc:  # noqa: BLE001 - every failure goes to the parent
+            outcomes.append(pickle.loads(_failure(exc)))
+    try:
+        return pickle.dumps(outcomes)
+    except Exception as exc:  # a result that does not pickle: the error, for every call
+        return pickle.dumps([pickle.loads(_failure(exc))] * len(items))
+
+
+def _collect(started: list[tuple[int, int]], count: int, workers: int) -> list[Any]:
+    """The workers' answers merged back into item order; every worker reaped."""
+    results: list[Any] = [None] * count
+    failures: list[tuple[int, BaseException]] = []
+    for first, (pid, read) in enumerate(started):
+        try:
+            data = _read(read)
+        finally:
+            os.close(read)
+            os.waitpid(pid, 0)
+        if data is None:
+            died = InstallError(f"a worker process died (jobs {first}::{workers})")
+            failures.append((first, died))
+            continue
+        for offset, (ok, value) in enumerate(pickle.loads(data)):
+            index = first + offset * workers
+            if ok:
+                results[index] = value
+            else:
+                failures.append((index, value))
+    if failures:
+        raise min(failures, key=lambda failure: failure[0])[1]
     return results
 
 

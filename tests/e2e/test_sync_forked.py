@@ -16,9 +16,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import MakeIndex
+from tests.e2e.test_sync_cache import tamper
 from tests.e2e.test_sync_local import lock, make_venv, run_py, snapshot
 from tests.support.localindex import LocalIndex, Pkg
+from xv.cache import Bucket
 from xv.forked import ENV_TEST_FORK
+from xv.install.archive import manifest_key
 from xv.install.killpoint import ENV_KILL_AFTER
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork")
@@ -33,13 +36,19 @@ PKGS = [
     Pkg("d1", "1.0"),
     Pkg("d2", "1.0"),
 ]  # fmt: skip
-LOCK = "c0==1.0\nc1==1.0\nc2==1.0\nd0==1.0\nd1==1.0\nd2==1.0\n"
 IMPORTS = "import c0, c1, c1.a.b, c2, d0, d0.deep.er.still, d1, d2, ns.c0, ns.c1, ns.c2.x, ns.d0"
 
 
 @pytest.fixture
 def index(make_index: MakeIndex) -> LocalIndex:
     return make_index(PKGS)
+
+
+def hashed_lock(index: LocalIndex, tmp_path: Path) -> str:
+    """The lock of every package, each pinning its wheel's sha256 (a cached tree is then
+    taken without the index: verified, and validated meanwhile, on forked workers)."""
+    pins = [f"{p.name}==1.0 --hash=sha256:{index.sha256(f'{p.name}-1.0-py3-none-any.whl')}" for p in PKGS]  # fmt: skip
+    return lock(tmp_path, "\n".join(pins) + "\n")
 
 
 def xv_sync(
@@ -57,7 +66,7 @@ def site_packages(venv: Path) -> Path:
 def test_forked_workers_install_what_one_process_installs(
     index: LocalIndex, tmp_path: Path, bare_home: Path
 ) -> None:
-    requirements = lock(tmp_path, LOCK)
+    requirements = hashed_lock(index, tmp_path)
     alone = make_venv(tmp_path / "venv")  # the same path twice: launchers name it
     assert xv_sync(index, alone, requirements).returncode == 0
     expected = snapshot(site_packages(alone))
@@ -78,7 +87,7 @@ def test_a_worker_killed_part_way_is_repaired_by_the_next_run(
     """Each worker inherits the kill budget: the first to spend it dies (SIGKILL, in the
     middle of an install); the sync fails with a clear error, the journal stays, and the
     next sync leaves the whole lock installed."""
-    requirements = lock(tmp_path, LOCK)
+    requirements = hashed_lock(index, tmp_path)
     venv = make_venv(tmp_path / "venv")
     killed = xv_sync(index, venv, requirements, **{ENV_TEST_FORK: "1", ENV_KILL_AFTER: str(budget)})
     assert killed.returncode == 1, killed.stderr
@@ -93,3 +102,34 @@ def test_a_worker_killed_part_way_is_repaired_by_the_next_run(
     fresh = make_venv(tmp_path / "venv")
     assert xv_sync(index, fresh, requirements).returncode == 0
     assert repaired == snapshot(site_packages(fresh))
+
+
+@pytest.mark.parametrize("keep_stat", [False, True])
+def test_a_tree_validated_while_it_failed_its_verification_is_not_installed(
+    index: LocalIndex, tmp_path: Path, bare_home: Path, keep_stat: bool
+) -> None:
+    """The trees are validated while forked workers verify them. Here c0's manifest keeps
+    a layout of its own making (a script the wheel lacks: what a validation would accept,
+    as the files it lists are there), and a file of the tree is damaged (edited; or
+    METADATA, which every verification hashes, with its size and mtime kept): the tree
+    fails its verification and is unpacked again from its wheel, and the layout validated
+    early is not the one installed."""
+    requirements = hashed_lock(index, tmp_path)
+    first = xv_sync(index, make_venv(tmp_path / "first"), requirements, **{ENV_TEST_FORK: "1"})
+    assert first.returncode == 0, first.stderr
+    tree = next(p.parents[1] for p in (tmp_path / "cache" / "archives-v1").glob("*/c0/__init__.py"))
+    manifests, key = Bucket(tree.parent), manifest_key(tree.name)
+    doc = manifests.get(key)
+    assert doc is not None
+    layout = {**doc["layout"], "entry_points": [("planted-cli", "c0", "X", False)]}
+    manifests.put(key, {**doc, "layout": layout})
+    if keep_stat:
+        metadata = next(tree.glob("*.dist-info/METADATA"))
+        tamper(metadata, metadata.read_bytes().replace(b"Name: c0", b"Name: c9"), keep_stat=True)
+    else:
+        tamper(tree / "c0" / "__init__.py", b"X = 'evil'\n", keep_stat=False)
+    venv = make_venv(tmp_path / "venv")
+    done = xv_sync(index, venv, requirements, **{ENV_TEST_FORK: "1"})
+    assert done.returncode == 0, done.stderr
+    assert run_py(venv, "import c0; print(c0.X)") == "0"
+    assert not (venv / "bin" / "planted-cli").exists()

@@ -189,6 +189,17 @@ def _manifest(root: Path) -> Any | None:
     return value
 
 
+def manifest_identity(final: str | os.PathLike[str]) -> tuple[int, int, int] | None:
+    """The identity (inode, size, mtime) of the manifest of the tree at ``final``: a tree
+    unpacked again gets a new manifest (written beside, then renamed over), so a new one."""
+    root = Path(final)
+    try:
+        info = os.stat(_manifests(root.parent).path(manifest_key(root.name)))
+    except OSError:
+        return None
+    return info.st_ino, info.st_size, info.st_mtime_ns
+
+
 def verify_archive(final: str | os.PathLike[str], *, full: bool = False) -> bool:
     """Whether the tree at ``final`` is exactly what its manifest recorded: the same
     files, sizes and mtimes (cheap), and with ``full`` the same contents.

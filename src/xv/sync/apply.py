@@ -33,7 +33,7 @@ from xv.env.installed import InstalledDist, metadata_headers
 from xv.env.interpreter import Interpreter
 from xv.errors import InstallError
 from xv.install import compile_bytecode, install_from_archive, owned_files, uninstall, upgrade
-from xv.install.archive import archive_layout, discard_archive
+from xv.install.archive import archive_layout, discard_archive, manifest_identity
 from xv.install.journal import InstallStep, RemoveStep, Step, clear_journal, write_journal
 from xv.install.place import InstalledRecord, planned_paths
 from xv.install.validate import Placement, WheelLayout, validate_placement
@@ -102,9 +102,24 @@ def apply(
     wanted = [*plan.install, *(r.wanted for r in plan.reinstall)]
     ready = ready or {}
     todo = [w for w in wanted if w.canonical_name not in ready]
+    early: dict[str, Early] = {}
+
+    def foresee(want: Wanted, archive: str | None) -> None:  # while the trees are verified
+        if archive is None:  # not that tree after all
+            early.pop(want.canonical_name, None)
+            return
+        manifest = manifest_identity(archive)
+        try:
+            layout, placement = _validate(archive, *_pin_of(want, interp))
+        except InstallError:
+            return  # validated again (and rebuilt) below, if it is the tree chosen
+        if manifest is not None and manifest == manifest_identity(archive):
+            early[want.canonical_name] = Early(archive, manifest, layout, placement)
+
     archives, prepared = prepare(
-        todo, interp, clients, progress, full_check=options.full_check, build=build, policy=policy
-    )
+        todo, interp, clients, progress, full_check=options.full_check, build=build,
+        policy=policy, foresee=foresee,
+    )  # fmt: skip
     archives.update({name: archive for name, (archive, _) in ready.items()})
     direct_urls = {name: info for name, (_, info) in ready.items()}
     options = dataclasses.replace(options, direct_urls=direct_urls)
@@ -116,7 +131,7 @@ def apply(
         client = clients.get()
         return prepare_one(want, target, platform, client.settings, client.cache, True, policy)[0]
 
-    layouts, placements = validate_all(wanted, archives, interp, rebuild)
+    layouts, placements = validate_all(wanted, archives, interp, rebuild, early)
     prepared_at = monotonic()
     warnings: list[str] = []
     records, removing = install(
@@ -158,9 +173,13 @@ def validate_all(
     archives: dict[str, str],
     interp: Interpreter,
     rebuild: Callable[[Wanted], str],
+    early: Mapping[str, Early] | None = None,
 ) -> tuple[dict[str, WheelLayout], dict[str, Placement]]:
     """Check every prepared wheel against its pin and the target before anything changes;
     the layouts read, by name (the install uses them instead of reading each tree again).
+    ``early``: trees validated already (while the cache was verified), by name, used when
+    they are the ones prepared, from the same manifest (a tree that failed its
+    verification was unpacked again: its manifest is a new file).
 
     A cached archive that fails is rebuilt once from its wheel (``rebuild``): the cache
     may have been damaged (garbled RECORD, WHEEL, entry_points.txt) without its sizes
@@ -169,11 +188,12 @@ def validate_all(
     layouts: dict[str, WheelLayout] = {}
     placements: dict[str, Placement] = {}
     for want in wanted:
-        filename = None
-        if want.url is not None and want.url.split("#", 1)[0].endswith(".whl"):
-            filename = unquote(urlsplit(want.url).path.rsplit("/", 1)[-1])
         name = want.canonical_name
-        args = (name, want.version, filename, interp.paths)
+        known = (early or {}).get(name)
+        if known is not None and known.is_of(archives[name]):
+            layouts[name], placements[name] = known.layout, known.placement
+            continue
+        args = _pin_of(want, interp)
         try:
             layouts[name], placements[name] = _validate(archives[name], *args)
         except InstallError:
@@ -181,6 +201,31 @@ def validate_all(
             archives[name] = rebuild(want)
             layouts[name], placements[name] = _validate(archives[name], *args)
     return layouts, placements
+
+
+@record
+class Early:
+    """A tree validated before its verification ended, and the manifest it was read from."""
+
+    archive: str
+    manifest: tuple[int, int, int]
+    layout: WheelLayout
+    placement: Placement
+
+    def is_of(self, archive: str) -> bool:
+        """Whether this validation holds for ``archive`` as it is now."""
+        return archive == self.archive and manifest_identity(archive) == self.manifest
+
+
+def _pin_of(
+    want: Wanted, interp: Interpreter
+) -> tuple[str, Version, str | None, Mapping[str, Path]]:
+    """What a tree is validated against: the pin's name, version, wheel file name (of a
+    wheel URL) and the target's scheme."""
+    filename = None
+    if want.url is not None and want.url.split("#", 1)[0].endswith(".whl"):
+        filename = unquote(urlsplit(want.url).path.rsplit("/", 1)[-1])
+    return want.canonical_name, want.version, filename, interp.paths
 
 
 def _validate(

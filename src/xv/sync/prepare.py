@@ -67,6 +67,9 @@ ARCHIVES_BUCKET = CacheBucket.ARCHIVES
 
 #: ``progress(phase, done, total)`` with phase ``"prepare"`` or ``"install"``.
 Progress = Callable[[str, int, int], None]
+#: ``foresee(pin, archive)``: the tree a cached pin will likely be installed from; then
+#: ``foresee(pin, None)`` if it is not (its verification failed).
+Foresee = Callable[[Wanted, str | None], None]
 
 
 class Clients:
@@ -96,6 +99,8 @@ def from_cache(
     tags: tuple[str, ...],
     cache_root: Path,
     present: frozenset[str] | None = None,
+    *,
+    verify: bool = True,
 ) -> str | None:
     """The archive of a hashed pin found in the cache without its project page, as uv's
     installer takes a cached wheel: the best (by the target's tags) of the verified trees
@@ -103,7 +108,8 @@ def from_cache(
     target (tags, Requires-Python); else the wheel built before from a hashed sdist of the
     pin. The lock's hash is the tree's name, so the bytes are those the lock allows. None
     when nothing fits: the pin goes the page's way. ``present``: the names in the archive
-    bucket, when the caller listed it (the others are not looked for)."""
+    bucket, when the caller listed it (the others are not looked for). Without ``verify``,
+    a guess: the tree chosen if it verifies (no built wheel is looked for)."""
     if want.url is not None or want.files:
         return None
     shas = sorted({h[7:].lower() for h in want.hashes if h.startswith("sha256:")})
@@ -121,6 +127,8 @@ def from_cache(
             continue
         if target.allows_requires_python(requires_python):
             fits.append((rank, sha))
+    if not verify:
+        return os.path.join(archives, min(fits)[1]) if fits else None
     for _, sha in sorted(fits):
         if verify_archive(os.path.join(archives, sha)):
             return os.path.join(archives, sha)
@@ -131,13 +139,21 @@ FORK_FROM_PINS = 32  # fewer cached trees verify in ~30 ms: not worth forking fo
 
 
 def _from_cache_all(
-    wanted: Sequence[Wanted], target: Target, interp: Interpreter, clients: Clients
+    wanted: Sequence[Wanted],
+    target: Target,
+    interp: Interpreter,
+    clients: Clients,
+    meanwhile: Foresee | None = None,
 ) -> list[str | None]:
     """:func:`from_cache` of every pin; on forked workers (:mod:`xv.forked`) when many
     have a tree in the cache: verifying is a ``stat`` of every cached file (43,000 for a
     325-pin lock, 0.30 s on one CPU), and threads would wait on each other's Python
     between the calls. The archive bucket is listed once, instead of a ``stat`` for each
-    of the lock's hashes (5,500 for those 325 pins); a cold sync forks nothing."""
+    of the lock's hashes (5,500 for those 325 pins); a cold sync forks nothing.
+
+    While the workers verify, this process hands ``meanwhile`` each pin's likely tree
+    (the one chosen if it verifies): the caller validates them in that time. A guess the
+    verification did not confirm is taken back (``meanwhile(pin, None)``)."""
     from xv import forked
 
     root = _root(clients.cache)
@@ -148,7 +164,18 @@ def _from_cache_all(
     cached = sum(1 for w in wanted if any(h[7:].lower() in present for h in w.hashes))
     workers = forked.workers_for(cached >= FORK_FROM_PINS)
     tags = interp.tags
-    return forked.fork_map(lambda w: from_cache(w, target, tags, root, present), wanted, workers)
+    pending = forked.start_map(lambda w: from_cache(w, target, tags, root, present), wanted, workers)  # fmt: skip
+    if meanwhile is None or not pending.forked:
+        return pending.results()
+    guesses = [from_cache(want, target, tags, root, present, verify=False) for want in wanted]
+    for want, guess in zip(wanted, guesses, strict=True):
+        if guess is not None:
+            meanwhile(want, guess)
+    found = pending.results()
+    for want, guess, verified in zip(wanted, guesses, found, strict=True):
+        if guess is not None and verified != guess:
+            meanwhile(want, None)  # that tree failed its verification: not that one
+    return found
 
 
 def _names_pin(filename: str, want: Wanted) -> bool:
@@ -201,8 +228,10 @@ def prepare(
     full_check: bool = False,
     build: BuildSdist | None = None,
     policy: FilePolicy = ANY_FILE,
+    foresee: Foresee | None = None,
 ) -> tuple[dict[str, str], int]:
     """Archive directories by name, and how many wheels needed work (download or unpack).
+    ``foresee`` hears of cached trees while they are verified (see :func:`_from_cache_all`).
 
     Two stages overlap. Fetchers (threads: they wait on the network) run each
     package's project page, file choice, hash checks and download, so a download
@@ -217,7 +246,7 @@ def prepare(
     tick = _ticker(progress, len(wanted))
     cached: dict[str, str] = {}
     if download and not full_check and policy == ANY_FILE:  # --refresh, --reinstall: the page
-        for want, found in zip(wanted, _from_cache_all(wanted, target, interp, clients), strict=True):  # fmt: skip
+        for want, found in zip(wanted, _from_cache_all(wanted, target, interp, clients, foresee), strict=True):  # fmt: skip
             if found is not None:
                 cached[want.canonical_name] = found
                 tick(-len(cached))  # indexes below 0: the pins the cache answered
