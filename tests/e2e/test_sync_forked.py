@@ -52,10 +52,11 @@ def hashed_lock(index: LocalIndex, tmp_path: Path) -> str:
 
 
 def xv_sync(
-    index: LocalIndex, venv: Path, requirements: str, **env: str
+    index: LocalIndex, venv: Path, requirements: str, *options: str, **env: str
 ) -> subprocess.CompletedProcess[str]:
     code = "import sys; sys.argv[0] = 'xv-sync'; from xv.cli.entry import sync_main; sync_main()"
     args = [sys.executable, "-c", code, requirements, "-p", str(venv), "-i", index.url, "-q"]
+    args += options
     return subprocess.run(args, capture_output=True, text=True, env={**os.environ, **env})
 
 
@@ -133,3 +134,14 @@ def test_a_tree_validated_while_it_failed_its_verification_is_not_installed(
     assert done.returncode == 0, done.stderr
     assert run_py(venv, "import c0; print(c0.X)") == "0"
     assert not (venv / "bin" / "planted-cli").exists()
+
+
+def test_forked_workers_hand_back_what_bytecode_compiling_needs(
+    index: LocalIndex, tmp_path: Path, bare_home: Path
+) -> None:
+    venv = make_venv(tmp_path / "venv")
+    args = ("--compile-bytecode",)
+    done = xv_sync(index, venv, hashed_lock(index, tmp_path), *args, **{ENV_TEST_FORK: "1"})
+    assert done.returncode == 0, done.stderr
+    compiled = {p.parent.parent.name for p in site_packages(venv).glob("*/**/__pycache__/*.pyc")}
+    assert {"c0", "c1", "c2", "d0"} <= compiled
