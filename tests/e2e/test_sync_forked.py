@@ -145,3 +145,25 @@ def test_forked_workers_hand_back_what_bytecode_compiling_needs(
     assert done.returncode == 0, done.stderr
     compiled = {p.parent.parent.name for p in site_packages(venv).glob("*/**/__pycache__/*.pyc")}
     assert {"c0", "c1", "c2", "d0"} <= compiled
+
+
+def test_a_tree_missing_a_file_is_installed_whole_after_its_early_validation(
+    index: LocalIndex, tmp_path: Path, bare_home: Path
+) -> None:
+    """A manifest without a layout (an older one) makes the early validation read the tree,
+    which has lost a file (a layout without it); the verification fails, the tree is
+    unpacked again, and the package is installed whole."""
+    requirements = hashed_lock(index, tmp_path)
+    first = xv_sync(index, make_venv(tmp_path / "first"), requirements, **{ENV_TEST_FORK: "1"})
+    assert first.returncode == 0, first.stderr
+    tree = next(p.parents[1] for p in (tmp_path / "cache" / "archives-v1").glob("*/c0/__init__.py"))
+    manifests, key = Bucket(tree.parent), manifest_key(tree.name)
+    doc = manifests.get(key)
+    assert doc is not None
+    manifests.put(key, {k: v for k, v in doc.items() if k != "layout"})
+    (tree / "c0").chmod(0o755)
+    (tree / "c0" / "__init__.py").unlink()
+    venv = make_venv(tmp_path / "venv")
+    done = xv_sync(index, venv, requirements, **{ENV_TEST_FORK: "1"})
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert run_py(venv, "import c0; print(c0.X)") == "0"

@@ -111,7 +111,7 @@ def apply(
         manifest = manifest_identity(archive)
         try:
             layout, placement = _validate(archive, *_pin_of(want, interp))
-        except InstallError:
+        except (InstallError, OSError, ValueError):  # a tree not verified yet: anything
             return  # validated again (and rebuilt) below, if it is the tree chosen
         if manifest is not None and manifest == manifest_identity(archive):
             early[want.canonical_name] = Early(archive, manifest, layout, placement)
