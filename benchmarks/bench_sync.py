@@ -4,7 +4,8 @@ For each tool and round: a cold sync (an empty cache directory of its own), a wa
 (the same cache, a new venv) and a no-op sync (the warm venv again). Venv creation is not
 timed. Each command's peak memory is the peak of the summed RSS of its whole process tree
 (sampled every 50 ms: pool workers and the forkserver count), with the largest single
-process beside it. Ratios are xv's over uv's, from the same run; rounds are interleaved,
+process beside it, and the peak of the summed PSS (a page forked workers share with
+their parent counts once). Ratios are xv's over uv's, from the same run; rounds are interleaved,
 each tool going first in turn (xv uv, uv xv, ...), so a machine loaded by others weighs on both
 alike. Run:
 
@@ -85,12 +86,27 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
+def _pss_kb(pid: int) -> int:
+    """Proportional set size: a page shared by n processes counts 1/n in each. xv-sync's
+    forked workers share most of their pages with it; summed RSS counts those once per
+    process, summed PSS once in all."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 @dataclass
 class Sample:
     seconds: float
     tree_mb: float  # peak of the summed RSS of every process of the command
     largest_mb: float  # the largest single process's peak
     processes: int
+    pss_mb: float = 0.0  # peak of the summed PSS (see _pss_kb)
 
 
 @dataclass
@@ -104,22 +120,23 @@ def timed(argv: list[str], env: dict[str, str]) -> Sample:
     """Run ``argv``; wall time and memory of its process tree (Linux /proc; 0 elsewhere)."""
     started = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    peak_sum, peaks = 0, {}
+    peak_sum, peak_pss, peaks = 0, 0, dict[int, int]()
     while proc.poll() is None:
         if os.path.isdir("/proc"):
-            total = 0
+            total = pss = 0
             for pid in _process_tree(proc.pid):
                 rss = _rss_kb(pid)
                 total += rss
+                pss += _pss_kb(pid)
                 peaks[pid] = max(peaks.get(pid, 0), rss)
-            peak_sum = max(peak_sum, total)
+            peak_sum, peak_pss = max(peak_sum, total), max(peak_pss, pss)
         time.sleep(0.05)
     elapsed = time.perf_counter() - started
     output = proc.stdout.read().decode() if proc.stdout else ""
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed:\n{output}")
     largest = max(peaks.values(), default=0)
-    return Sample(elapsed, peak_sum / 1024, largest / 1024, len(peaks))
+    return Sample(elapsed, peak_sum / 1024, largest / 1024, len(peaks), peak_pss / 1024)
 
 
 def one_round(
@@ -171,6 +188,7 @@ def report(results: dict[str, Results], packages: int, lock: Path, runs: int) ->
     print(f"{packages} packages from {lock.name}, {runs} interleaved round(s), medians")
     print(
         f"{'tool':<13}{'cold s':>8}{'warm s':>8}{'no-op s':>9}{'cold MB':>9}{'(largest, procs)':>18}"
+        f"{'cold PSS':>10}"
     )
     for name, r in results.items():
         largest = (
@@ -179,6 +197,7 @@ def report(results: dict[str, Results], packages: int, lock: Path, runs: int) ->
         print(
             f"{name:<13}{median(r.cold, 'seconds'):>8.2f}{median(r.warm, 'seconds'):>8.2f}"
             f"{median(r.noop, 'seconds'):>9.2f}{median(r.cold, 'tree_mb'):>9.0f}{largest:>18}"
+            f"{median(r.cold, 'pss_mb'):>10.0f}"
         )
     uv = results.get("uv pip sync")
     for name, xv in results.items():
@@ -189,6 +208,7 @@ def report(results: dict[str, Results], packages: int, lock: Path, runs: int) ->
             for label, attr, key in (
                 ("cold", "cold", "seconds"), ("warm", "warm", "seconds"),
                 ("no-op", "noop", "seconds"), ("cold RSS", "cold", "tree_mb"),
+                ("cold PSS", "cold", "pss_mb"), ("warm RSS", "warm", "tree_mb"),
             )
         ]  # fmt: skip
         print(f"{name}/uv: " + ", ".join(ratios))
