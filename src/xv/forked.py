@@ -93,16 +93,10 @@ def start_map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Pending
     try:
         for first in range(workers):
             read, write = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover - the child (its coverage is not collected)
-                try:
-                    signal.signal(signal.SIGINT, signal.SIG_IGN)
-                    os.close(read)
-                    for _, earlier in started:
-                        os.close(earlier)
-                    _write(write, _answers(fn, items[first::workers]))
-                finally:
-                    os._exit(0)
+            part = items[first::workers]
+            closing = [read, *(earlier for _, earlier in started)]
+            # The child runs the call before the loop goes on: nothing late-binds.
+            pid = _fork(lambda: _write(write, _answers(fn, part)), closing)  # noqa: B023
             os.close(write)
             started.append((pid, read))
     except BaseException:  # a fork failed: those started end with their pipes' close
@@ -228,20 +222,9 @@ class _Worker:
         """Fork a worker; ``siblings``: those started before (the child closes their pipes)."""
         command_read, command_write = os.pipe()
         result_read, result_write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child (its coverage is not collected)
-            status = 1
-            try:
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
-                for fd in (command_write, result_read):
-                    os.close(fd)
-                for sibling in siblings:  # else a sibling never sees its pipe close
-                    os.close(sibling.commands)
-                    os.close(sibling.results)
-                _serve(job, command_read, result_write)
-                status = 0
-            finally:
-                os._exit(status)
+        closing = [command_write, result_read]
+        closing += [fd for sibling in siblings for fd in (sibling.commands, sibling.results)]
+        pid = _fork(lambda: _serve(job, command_read, result_write), closing)
         os.close(command_read)
         os.close(result_write)
         return cls(pid, command_write, result_read)
@@ -273,6 +256,25 @@ class _Worker:
             os.waitpid(self.pid, 0)
         except ChildProcessError:
             pass
+
+
+def _fork(body: Callable[[], None], closing: Iterable[int]) -> int:
+    """Fork a worker that runs ``body`` and leaves by ``os._exit`` (status 1 if it
+    raised); it first ignores SIGINT and closes ``closing``: the parent's ends of its own
+    pipes and of the workers started before it (else those never see their pipes close).
+    The worker's pid."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child (its coverage is not collected)
+        status = 1
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            for fd in closing:
+                os.close(fd)
+            body()
+            status = 0
+        finally:
+            os._exit(status)
+    return pid
 
 
 def _serve(job: Callable[[int], Any], commands: int, results: int) -> None:  # pragma: no cover

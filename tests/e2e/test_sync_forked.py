@@ -11,7 +11,10 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,6 +61,20 @@ def xv_sync(
     args = [sys.executable, "-c", code, requirements, "-p", str(venv), "-i", index.url, "-q"]
     args += options
     return subprocess.run(args, capture_output=True, text=True, env={**os.environ, **env})
+
+
+def synced_c0_tree(
+    index: LocalIndex, tmp_path: Path, requirements: str
+) -> tuple[Path, dict[str, Any], Callable[[dict[str, Any]], object]]:
+    """After a forked sync of ``requirements`` into a first venv: c0's cached tree, its
+    manifest, and what writes a new manifest for it."""
+    first = xv_sync(index, make_venv(tmp_path / "first"), requirements, **{ENV_TEST_FORK: "1"})
+    assert first.returncode == 0, first.stderr
+    tree = next(p.parents[1] for p in (tmp_path / "cache" / "archives-v1").glob("*/c0/__init__.py"))
+    manifests, key = Bucket(tree.parent), manifest_key(tree.name)
+    doc = manifests.get(key)
+    assert doc is not None
+    return tree, doc, partial(manifests.put, key)
 
 
 def site_packages(venv: Path) -> Path:
@@ -116,14 +133,9 @@ def test_a_tree_validated_while_it_failed_its_verification_is_not_installed(
     fails its verification and is unpacked again from its wheel, and the layout validated
     early is not the one installed."""
     requirements = hashed_lock(index, tmp_path)
-    first = xv_sync(index, make_venv(tmp_path / "first"), requirements, **{ENV_TEST_FORK: "1"})
-    assert first.returncode == 0, first.stderr
-    tree = next(p.parents[1] for p in (tmp_path / "cache" / "archives-v1").glob("*/c0/__init__.py"))
-    manifests, key = Bucket(tree.parent), manifest_key(tree.name)
-    doc = manifests.get(key)
-    assert doc is not None
+    tree, doc, rewrite = synced_c0_tree(index, tmp_path, requirements)
     layout = {**doc["layout"], "entry_points": [("planted-cli", "c0", "X", False)]}
-    manifests.put(key, {**doc, "layout": layout})
+    rewrite({**doc, "layout": layout})
     if keep_stat:
         metadata = next(tree.glob("*.dist-info/METADATA"))
         tamper(metadata, metadata.read_bytes().replace(b"Name: c0", b"Name: c9"), keep_stat=True)
@@ -154,13 +166,8 @@ def test_a_tree_missing_a_file_is_installed_whole_after_its_early_validation(
     which has lost a file (a layout without it); the verification fails, the tree is
     unpacked again, and the package is installed whole."""
     requirements = hashed_lock(index, tmp_path)
-    first = xv_sync(index, make_venv(tmp_path / "first"), requirements, **{ENV_TEST_FORK: "1"})
-    assert first.returncode == 0, first.stderr
-    tree = next(p.parents[1] for p in (tmp_path / "cache" / "archives-v1").glob("*/c0/__init__.py"))
-    manifests, key = Bucket(tree.parent), manifest_key(tree.name)
-    doc = manifests.get(key)
-    assert doc is not None
-    manifests.put(key, {k: v for k, v in doc.items() if k != "layout"})
+    tree, doc, rewrite = synced_c0_tree(index, tmp_path, requirements)
+    rewrite({k: v for k, v in doc.items() if k != "layout"})
     (tree / "c0").chmod(0o755)
     (tree / "c0" / "__init__.py").unlink()
     venv = make_venv(tmp_path / "venv")

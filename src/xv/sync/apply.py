@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -267,6 +268,7 @@ def install(
     wanted = {w.canonical_name: w for w in (*plan.install, *(r.wanted for r in plan.reinstall))}
     layouts, placements = layouts or {}, placements or {}
 
+    @functools.cache  # asked by the install order, then by the constraints of the workers
     def requires(name: str) -> set[str]:  # validation read METADATA once: not again here
         layout = layouts.get(name)
         if layout is None:
@@ -291,22 +293,24 @@ def install(
         # A worker's record crosses a pipe: only when compiling needs it (pickling ~40 ms).
         return (record if options.compile_bytecode else None), heard
 
+    installed = 0
+
     def finished(_: int, outcome: tuple[InstalledRecord | None, list[str]]) -> None:
+        nonlocal installed
         record, heard = outcome
         if record is not None:
             records.append(record)
         for message in heard:
             if warn is not None:
                 warn(message)
-        installed.append(record)
+        installed += 1
         if progress is not None:
-            progress("install", len(installed), total)
+            progress("install", installed, total)
 
     from xv import forked
 
-    installed: list[InstalledRecord | None] = []
-    after = _install_constraints(order, requires, replaced, placements)
-    workers = _install_workers(after, layouts)
+    workers = _install_workers(order, replaced, placements, layouts)
+    after = _install_constraints(order, requires, placements) if workers > 1 else []
     forked.run_ordered(len(order), lambda i: after[i] if after else (), job, finished, workers)
     removing_from = monotonic()
     for done, name in enumerate(removals, len(order) + 1):
@@ -318,19 +322,12 @@ def install(
 
 
 def _install_constraints(
-    order: Sequence[str],
-    requires: Callable[[str], set[str]],
-    replaced: Mapping[str, InstalledDist],
-    placements: Mapping[str, Placement],
-) -> list[list[int]] | None:
+    order: Sequence[str], requires: Callable[[str], set[str]], placements: Mapping[str, Placement]
+) -> list[list[int]]:
     """For installing side by side: which earlier installs (by index in ``order``) each
     one must follow: those it requires, so an interruption still leaves each visible
     distribution's requirements in place; and any writing one of its paths, so the same
-    install wins as in order. None when the installs must go one by one: one replaces
-    an installed version (its leftovers' removal prunes directories another install
-    may be filling), or validation's placements are missing."""
-    if any(name in replaced or name not in placements for name in order):
-        return None
+    install wins as in order."""
     index_of = {name: index for index, name in enumerate(order)}
     after: list[list[int]] = []
     owner: dict[str, int] = {}
@@ -348,13 +345,20 @@ def _install_constraints(
 FORK_FROM_FILES = 2000  # fewer files install in ~40 ms: not worth forking for
 
 
-def _install_workers(after: list[list[int]] | None, layouts: Mapping[str, WheelLayout]) -> int:
-    """How many forked workers install (1: here, in order; always while a test counts
-    the file operations, see :mod:`xv.install.killpoint`)."""
+def _install_workers(
+    order: Sequence[str],
+    replaced: Mapping[str, InstalledDist],
+    placements: Mapping[str, Placement],
+    layouts: Mapping[str, WheelLayout],
+) -> int:
+    """How many forked workers install (1: here, in order). In order when an install
+    replaces an installed version (its leftovers' removal prunes directories another
+    install may be filling), when validation's placements are missing, and while a test
+    counts the file operations (see :mod:`xv.install.killpoint`)."""
     from xv import forked
     from xv.install import killpoint
 
-    if after is None:
+    if any(name in replaced or name not in placements for name in order):
         return 1
     # A test counting file operations (killpoint) counts them in this process: in order,
     # unless the test asks for workers (then each inherits the count).

@@ -112,7 +112,7 @@ def from_cache(
     a guess: the tree chosen if it verifies (no built wheel is looked for)."""
     if want.url is not None or want.files:
         return None
-    shas = sorted({h[7:].lower() for h in want.hashes if h.startswith("sha256:")})
+    shas = _sha256s(want)
     archives = os.path.join(cache_root, ARCHIVES_BUCKET)
     fits = []
     for sha in shas:
@@ -133,6 +133,11 @@ def from_cache(
         if verify_archive(os.path.join(archives, sha)):
             return os.path.join(archives, sha)
     return _built_before(shas, tags, cache_root)
+
+
+def _sha256s(want: Wanted) -> list[str]:
+    """The pin's sha256 ``--hash`` values (the names of its possible cached trees)."""
+    return sorted({h[7:].lower() for h in want.hashes if h.startswith("sha256:")})
 
 
 FORK_FROM_PINS = 32  # fewer cached trees verify in ~30 ms: not worth forking for
@@ -161,7 +166,7 @@ def _from_cache_all(
         present = frozenset(os.listdir(os.path.join(root, ARCHIVES_BUCKET)))
     except OSError:
         present = frozenset()
-    cached = sum(1 for w in wanted if any(h[7:].lower() in present for h in w.hashes))
+    cached = sum(1 for w in wanted if not present.isdisjoint(_sha256s(w)))
     workers = forked.workers_for(cached >= FORK_FROM_PINS)
     tags = interp.tags
     pending = forked.start_map(lambda w: from_cache(w, target, tags, root, present), wanted, workers)  # fmt: skip
