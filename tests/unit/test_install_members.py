@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from xv.install.members import CHUNK, MemberReader
+from xv.install.members import CHUNK, INFLATE_OUT, MemberReader
 
 BIG = bytes(range(256)) * (3 * CHUNK // 256 + 7)  # several pieces, compressible
 
@@ -40,11 +40,15 @@ def test_members_read_as_zipfile_reads_them(tmp_path: Path, method: int) -> None
 
 
 def test_pieces_are_bounded(tmp_path: Path) -> None:
-    """A member that inflates a lot comes in pieces of at most CHUNK bytes."""
-    path = make_zip(tmp_path / "w.zip", {"zeros": bytes(5 * CHUNK)})
+    """A member that inflates a lot (a bomb's way) comes in pieces of at most INFLATE_OUT
+    bytes, however few compressed bytes make them."""
+    path = make_zip(tmp_path / "w.zip", {"zeros": bytes(3 * INFLATE_OUT + 5)})
     with open(path, "rb") as raw, zipfile.ZipFile(raw) as wheel:
-        pieces = list(MemberReader(wheel, raw.fileno()).chunks(wheel.getinfo("zeros"), True))
-    assert len(pieces) >= 5 and max(map(len, pieces)) <= CHUNK
+        info = wheel.getinfo("zeros")
+        assert info.compress_size < CHUNK  # one read holds the whole stream
+        pieces = list(MemberReader(wheel, raw.fileno()).chunks(info, True))
+    assert len(pieces) >= 4 and max(map(len, pieces)) <= INFLATE_OUT
+    assert sum(map(len, pieces)) == 3 * INFLATE_OUT + 5
 
 
 def patch(path: Path, offset: int, data: bytes) -> None:

@@ -395,18 +395,20 @@ def _extract_member(
     made: set[str],
 ) -> ManifestRow:
     """Write one member, checked against its RECORD entry; its manifest row."""
-    target = os.path.join(dest, *info.filename.split("/"))
-    _make_dirs(os.path.dirname(target), made)
-    check = new_hasher(entry.hash) if entry is not None and entry.hash else None
-    if entry is not None and entry.hash and check is None:
-        raise InstallError(f"{label}: unsupported hash {entry.hash!r} in RECORD", label)
+    name = info.filename
+    # The name was checked (no "..", no empty part, no backslash): a plain join is exact.
+    target = dest + "/" + name if _SEP_IS_SLASH else os.path.join(dest, *name.split("/"))
+    parent = target[: target.rindex("/")] if _SEP_IS_SLASH else os.path.dirname(target)
+    if parent not in made:
+        _make_dirs(parent, made)
+    expected = entry.hash if entry is not None else None
+    check = new_hasher(expected) if expected else None
+    if expected and check is None:
+        raise InstallError(f"{label}: unsupported hash {expected!r} in RECORD", label)
     # The manifest's sha256, from the same bytes (RECORD's own hasher when it is sha256).
-    sha = (
-        check[1]
-        if check is not None and check[0] == "sha256"
-        else digests.sha256_for(info.file_size)
-    )
-    other = check[1] if check is not None and check[1] is not sha else None
+    same = check is not None and check[0] == "sha256"
+    sha = check[1] if same else digests.sha256_for(info.file_size)  # type: ignore[index]
+    other = check[1] if check is not None and not same else None
     mode = 0o555 if (info.external_attr >> 16) & 0o111 else 0o444
     # Created with its final mode: the creating descriptor may write a read-only file.
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, mode)
@@ -424,11 +426,12 @@ def _extract_member(
         written = os.fstat(fd)  # after the last write, so the mtime is final
     finally:
         os.close(fd)
-    if entry is not None and check is not None and record_hash(*_digest(check)) != entry.hash:
-        raise InstallError(f"{label}: {info.filename} does not match its RECORD hash", label)
+    sha_text = record_hash(sha.digest())
+    if check is not None and (sha_text if same else record_hash(*_digest(check))) != expected:
+        raise InstallError(f"{label}: {name} does not match its RECORD hash", label)
     if entry is not None and entry.size is not None and entry.size != written.st_size:
-        raise InstallError(f"{label}: {info.filename} does not match its RECORD size", label)
-    return info.filename, written.st_size, written.st_mtime_ns, record_hash(sha.digest())
+        raise InstallError(f"{label}: {name} does not match its RECORD size", label)
+    return name, written.st_size, written.st_mtime_ns, sha_text
 
 
 def _make_dirs(directory: str, made: set[str]) -> None:
@@ -454,6 +457,7 @@ def _current_umask() -> int:
 
 
 _UMASK = _current_umask()
+_SEP_IS_SLASH = os.sep == "/" and os.altsep is None
 _O_BINARY = getattr(os, "O_BINARY", 0)
 
 

@@ -3,7 +3,7 @@
 :mod:`zipfile` parses the central directory (the standard parser: names, sizes, CRCs,
 where each member starts); this module reads each member's data itself: one ``pread``
 of its 30-byte local header (checked as ``ZipFile.open`` checks it: the signature, and
-the name must be the central directory's), then its compressed bytes in 1 MiB reads,
+the name must be the central directory's), then its compressed bytes in reads of 256 KiB (1 MiB when stored),
 inflated by zlib. Why not ``ZipFile.open``: per member it builds a ``ZipExtFile`` and a
 locked shared-file wrapper, seeks, and runs the CRC-32 through Python-level chunk
 calls; for the 43,000 members of the 325-wheel benchmark lock that was about a third
@@ -27,6 +27,14 @@ import zlib
 from collections.abc import Iterator
 
 CHUNK = 1 << 20
+# Deflated data is read in pieces of INFLATE_IN and each inflated into at most
+# INFLATE_OUT bytes: a usual piece (a ratio of 2 to 8) inflates in one call. With
+# input and output limits both of 1 MiB, zlib stopped at the output limit and left most
+# of each piece as an unconsumed tail, copied into a new object for the next call: over
+# the 1.3 GB of the 325-wheel benchmark lock, inflating took 4.2 s of CPU against 3.7 s
+# this way (one-shot zlib.decompress of each whole member: 3.75 s, and no bound on a bomb).
+INFLATE_IN = 1 << 18
+INFLATE_OUT = 8 << 20
 _LOCAL = struct.Struct("<4s5H3L2H")  # local file header, 30 bytes
 _LOCAL_MAGIC = b"PK\x03\x04"
 _UTF8_NAME = 0x800
@@ -46,7 +54,7 @@ class MemberReader:
         self._end = getattr(wheel, "start_dir", None)  # where the central directory starts
 
     def chunks(self, info: zipfile.ZipInfo, check_crc: bool) -> Iterator[bytes]:
-        """The member's uncompressed bytes, in pieces of at most :data:`CHUNK` bytes.
+        """The member's uncompressed bytes, in pieces of at most :data:`INFLATE_OUT` bytes.
 
         Raises :class:`zipfile.BadZipFile` for a header that does not match the
         directory, data crossing into the next member, a truncated or over-long
@@ -106,9 +114,9 @@ class MemberReader:
     def _inflated(self, info: zipfile.ZipInfo, start: int, end: int) -> Iterator[bytes]:
         stored = info.compress_type == zipfile.ZIP_STORED
         inflate = None if stored else zlib.decompressobj(-zlib.MAX_WBITS)
-        at = start
+        at, step = start, CHUNK if inflate is None else INFLATE_IN
         while at < end:
-            raw = os.pread(self.fd, min(CHUNK, end - at), at)
+            raw = os.pread(self.fd, min(step, end - at), at)
             if not raw:
                 raise zipfile.BadZipFile(f"{info.filename} is truncated")
             at += len(raw)
@@ -116,9 +124,13 @@ class MemberReader:
                 yield raw
                 continue
             try:
-                yield inflate.decompress(raw, CHUNK)
-                while inflate.unconsumed_tail:  # bounded pieces: a bomb never sits in memory
-                    yield inflate.decompress(inflate.unconsumed_tail, CHUNK)
+                piece = inflate.decompress(raw, INFLATE_OUT)
+                yield piece
+                # Bounded pieces (a bomb never sits in memory): a full piece may leave input
+                # unconsumed, or output zlib holds back (all input read, mid-copy).
+                while len(piece) == INFLATE_OUT and not inflate.eof:
+                    piece = inflate.decompress(inflate.unconsumed_tail, INFLATE_OUT)
+                    yield piece
             except zlib.error as exc:
                 raise zipfile.BadZipFile(f"cannot inflate {info.filename}: {exc}") from None
         if inflate is not None and not inflate.eof and info.file_size:

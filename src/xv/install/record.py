@@ -6,7 +6,7 @@ import base64
 import csv
 import io
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from xv import digests
 from xv.records import slotted_record
@@ -72,9 +72,17 @@ def render_record(entries: Iterable[RecordEntry]) -> str:
 
 def new_hasher(record_hash_value: str) -> tuple[str, Hash] | None:
     """A fresh hasher for the algorithm a RECORD hash names, or None if unknown."""
-    import hashlib  # here: any algorithm a RECORD names, read while a wheel is unpacked
-
     algorithm, sep, _ = record_hash_value.partition("=")
-    if not sep or algorithm not in hashlib.algorithms_guaranteed:
-        return None
-    return algorithm, hashlib.new(algorithm)
+    make = _HASHERS.get(algorithm) if sep else None
+    if make is None and sep:
+        import hashlib  # here: any algorithm a RECORD names, read while a wheel is unpacked
+
+        if algorithm not in hashlib.algorithms_guaranteed:
+            return None
+        # The named constructor (hashlib.sha256): hashlib.new looks the name up on every
+        # call, and a wheel has thousands of members.
+        make = _HASHERS[algorithm] = getattr(hashlib, algorithm)
+    return (algorithm, make()) if make is not None else None
+
+
+_HASHERS: dict[str, Callable[[], Hash]] = {}
