@@ -288,6 +288,32 @@ def test_fresh_page_makes_no_request(make_index: MakeIndex, tmp_path: Path) -> N
     assert idx.requests == []
 
 
+def test_a_page_read_for_one_version_is_not_cached(make_index: MakeIndex, tmp_path: Path) -> None:
+    """project_page(version=...): a fetched page is read for that version alone and not
+    cached (a partial page must never answer for the whole); a fresh cached page answers
+    as usual, and --refresh reads (and caches) the whole page."""
+    from packaging.version import Version
+
+    idx = make_index([Pkg("a", "1.0"), Pkg("a", "2.0")])
+    page = client(settings(idx.url), tmp_path).project_page("a", version=Version("1.0"))
+    assert page is not None
+    assert sorted(f.filename for f in page.files) == ["a-1.0-py3-none-any.whl", "a-1.0.tar.gz"]
+    idx.clear_log()
+    whole = client(settings(idx.url), tmp_path).project_page("a")  # not from the cache
+    assert [r.status for r in page_requests(idx)] == [200]
+    assert whole is not None and len(whole.files) == 4
+    idx.clear_log()
+    again = client(settings(idx.url), tmp_path).project_page("a", version=Version("2.0"))
+    assert page_requests(idx) == []  # the whole page, cached just now, answers
+    assert again is not None
+    assert sorted(f.filename for f in again.files) == sorted(f.filename for f in whole.files)
+    refreshed = client(settings(idx.url, refresh=True), tmp_path / "r")
+    assert refreshed.project_page("a", version=Version("1.0")) is not None
+    idx.clear_log()
+    assert client(settings(idx.url), tmp_path / "r").project_page("a") is not None
+    assert page_requests(idx) == []  # --refresh read the whole page and cached it
+
+
 def test_missing_project_is_cached_too(make_index: MakeIndex, tmp_path: Path) -> None:
     main = make_index([Pkg("a", "1.0")])
     extra = make_index([Pkg("b", "1.0")])

@@ -198,6 +198,35 @@ def test_a_json_page_goes_to_its_cache_form_as_through_its_files(
     assert_same_page(page_from_plain(plain), page)
 
 
+@given(st.lists(_entry, max_size=10), _version)
+def test_a_partial_page_holds_the_files_the_whole_page_gives_of_its_version(
+    entries: list[dict[str, Any]], text: str
+) -> None:
+    """plain_from_body's ``only`` (a sync's read of a hashed pin's page): exactly
+    files_of_version of the whole page, in page order, whatever else the page lists."""
+    doc: dict[str, Any] = {"meta": {"api-version": "1.1"}, "name": "Demo", "files": entries}
+    body = json.dumps(doc).encode()
+    ctype = "application/vnd.pypi.simple.v1+json"
+    key = pageform.version_key(text)
+    if not key:
+        return  # not a version: a sync asks only for a pin's
+    whole = parse_page(body, ctype, PAGE, "Demo", index_url="https://idx.example/simple")
+    part = page_from_plain(plain_from_body(body, ctype, PAGE, "Demo", "https://idx.example/simple", only=key))  # fmt: skip
+    assert tuple(part.files) == files_of_version(whole, Version(text))
+    assert files_of_version(part, Version(text)) == files_of_version(whole, Version(text))
+
+
+def test_a_partial_html_page_holds_its_versions_files() -> None:
+    whole = parse_page(HTML_PYPI.encode(), "text/html", PAGE, "requests", index_url="i")
+    found = dist_name_version(whole.files[0].filename, "requests")
+    assert found is not None
+    key = pageform.version_key(str(found[1]))
+    plain = plain_from_body(HTML_PYPI.encode(), "text/html", PAGE, "requests", "i", only=key)
+    part = page_from_plain(plain)
+    assert tuple(part.files) == files_of_version(whole, found[1])
+    assert 0 < len(part.files) < len(whole.files)
+
+
 def test_an_html_page_and_a_refused_json_page_go_the_same_way_as_parse_page() -> None:
     html = parse_page(HTML_PYPI.encode(), "text/html", PAGE, "requests", index_url="i")
     assert plain_from_body(HTML_PYPI.encode(), "text/html", PAGE, "requests", "i") == (

@@ -58,6 +58,7 @@ from xv.urls import split_credentials, url2pathname
 
 if TYPE_CHECKING:
     import requests
+    from packaging.version import Version
 
     from xv.index.http import AnyResponse, Http
 
@@ -129,17 +130,28 @@ class IndexClient:
 
     # -- project pages ---------------------------------------------------------
 
-    def project_page(self, name: str, *, remember: bool = True) -> ProjectPage | None:
+    def project_page(
+        self, name: str, *, remember: bool = True, version: Version | None = None
+    ) -> ProjectPage | None:
         """All files of ``name`` (None: no index and no find-links location has it).
 
         ``remember=False`` for a page read once (a sync picks one file from each): it is
         not kept in memory, where hundreds of pages of thousands of files add up.
+
+        ``version``: only that version's files are wanted (a hashed pin's, whose later
+        syncs take its tree by hash, never by page). A page the cache holds fresh is read
+        as usual; a page fetched is read for that version alone and not cached (see
+        :func:`~xv.index.pageform.plain_from_body`'s ``only``), nor remembered. With
+        ``--refresh`` or offline the whole page is read.
         """
         key = canonicalize_name(name)
         if key in self._memo:
             return self._memo[key]
-        page = self._lookup(key, network=True)
-        if remember:
+        only = None
+        if version is not None and not self.settings.refresh and not self.settings.offline:
+            only = pageform.version_key(str(version)) or None
+        page = self._lookup(key, network=True, only=only)
+        if remember and only is None:
             self._memo[key] = page
         return page
 
@@ -175,10 +187,10 @@ class IndexClient:
             thread_map(self.project_page, misses, _PAGE_THREADS)
         return {name: self._memo[key] for name, key in wanted.items()}
 
-    def _lookup(self, name: str, *, network: bool) -> ProjectPage | None:
+    def _lookup(self, name: str, *, network: bool, only: str | None = None) -> ProjectPage | None:
         pages: list[ProjectPage] = []
         for index in self.settings.indexes:
-            page = self._index_page(index, name, network)
+            page = self._index_page(index, name, network, only)
             if page is not None:
                 pages.append(page)
                 if self.settings.index_strategy == "first-index":
@@ -189,16 +201,21 @@ class IndexClient:
             pages.append(ProjectPage(name=name, files=tuple(found), index_url=location))
         return _merge(name, pages)
 
-    def _index_page(self, index: str, name: str, network: bool) -> ProjectPage | None:
+    def _index_page(
+        self, index: str, name: str, network: bool, only: str | None = None
+    ) -> ProjectPage | None:
+        """``only``: a fetched page is read for that version key alone (never cached)."""
         base, _ = split_credentials(index)
         if _is_local(base):
             return _local_index_page(base, name)
         url = base.rstrip("/") + "/" + name + "/"
 
         def parse(body: bytes, content_type: str, page_url: str) -> tuple[Any, ...]:
-            return pageform.plain_from_body(body, content_type, page_url, name, base)
+            return pageform.plain_from_body(body, content_type, page_url, name, base, only=only)
 
-        return self._cached_page(url, name, parse, network, index_url=base)
+        return self._cached_page(
+            url, name, parse, network, index_url=base, in_part=only is not None
+        )
 
     # -- find-links ------------------------------------------------------------
 
@@ -236,8 +253,11 @@ class IndexClient:
         parse: Callable[[bytes, str, str], tuple[Any, ...]],
         network: bool,
         index_url: str | None = None,
+        in_part: bool = False,
     ) -> ProjectPage | None:
-        """``index_url``: the page is an index's, which the page worker may parse."""
+        """``index_url``: the page is an index's, which the page worker may parse.
+        ``in_part``: ``parse`` keeps part of a page: what it gives is neither cached nor
+        counted as the page revalidated."""
         try:
             self._absent.remove(url)  # a look that found nothing just now: the fetch follows
             entry = None
@@ -265,8 +285,9 @@ class IndexClient:
             if entry is None:
                 self._absent.add(url)
             raise _NeedsNetwork(url)
-        page = self._fetch_page(url, name, parse, entry, index_url)
-        self._revalidated.add(url)
+        page = self._fetch_page(url, name, parse, entry, index_url, in_part)
+        if not in_part:
+            self._revalidated.add(url)
         return page
 
     def _fetch_page(
@@ -276,6 +297,7 @@ class IndexClient:
         parse: Callable[[bytes, str, str], tuple[Any, ...]],
         entry: _PageEntry | None,
         index_url: str | None = None,
+        in_part: bool = False,
     ) -> ProjectPage | None:
         headers = {"Accept": simple.ACCEPT}
         if entry is not None:
@@ -298,7 +320,7 @@ class IndexClient:
         if response.status_code != 200:
             raise NetworkError(_status_message(url, response.status_code, name), redact_url(url))
         body = response.content
-        worker = pageworker.running() if index_url is not None else None
+        worker = pageworker.running() if index_url is not None and not in_part else None
         if worker is not None and not _may_carry_credentials(body):
             try:
                 return self._parse_elsewhere(worker, url, name, index_url or "", response, body)
@@ -315,6 +337,8 @@ class IndexClient:
             raise _unreadable(url, exc) from None
         log.debug("%s: index page from the network", name)
         page = pageform.page_from_plain(plain)
+        if in_part:
+            return page  # part of the page: never written as the page
         if _may_carry_credentials(body) and _carries_credentials(page):
             # Credentials an index embeds in its file URLs stay in memory, never on disk.
             self._pages.delete(url)

@@ -148,7 +148,10 @@ Row = tuple[str, str, dict[str, str], "str | None", "str | None", "str | None", 
 
 
 def scan_json_rows(
-    data: bytes | str, page_url: str, on_row: Callable[[Row], object]
+    data: bytes | str,
+    page_url: str,
+    on_row: Callable[[Row], object],
+    keep: Callable[[str], bool] | None = None,
 ) -> tuple[str, ...]:
     """Hand each file of a PEP 691 page to ``on_row`` as a row in
     :class:`~xv.index.simple.DistFile`'s
@@ -160,11 +163,18 @@ def scan_json_rows(
     dict is built. :class:`ValueError` as :func:`~xv.index.simple.parse_json`, in the same
     order: a malformed document, then one that is no page, then an unknown API
     version, then a bad file (rows handed over before it are to be thrown away).
+
+    ``keep``: only the entries whose ``filename`` it keeps become rows (an entry without
+    one always does); the others are decoded, as JSON, and dropped unread.
     """
     bad: list[ValueError] = []
 
     def take(entry: object) -> None:
         if type(entry) is dict and not bad:
+            if keep is not None:
+                filename = entry.get("filename")
+                if type(filename) is str and filename and not keep(filename):
+                    return
             try:
                 on_row(_json_row(entry, page_url))
             except ValueError as exc:  # raised after the checks json_rows made first

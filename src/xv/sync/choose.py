@@ -21,6 +21,8 @@ from xv.sync.policy import ANY_FILE, FilePolicy
 if TYPE_CHECKING:  # the client (HTTP cache rules, the pool) loads with the first page read,
     # the page readers (html.parser, ...) with the first file chosen: a sync whose wheels
     # are all cached (hashed pins) loads neither
+    from packaging.version import Version
+
     from xv.index.client import IndexClient
     from xv.index.simple import DistFile, ProjectPage
 
@@ -90,6 +92,16 @@ class NeedsBuild(InstallError):
 BuildSdist = Callable[[Wanted, "DistFile"], str]
 
 
+def _by_hash(want: Wanted) -> Version | None:
+    """The pin's version when its page need not be cached: a pin with a sha256 hash,
+    whose tree later syncs find by that hash (:func:`xv.sync.prepare.from_cache`), so a
+    fetched page is read for its version alone (a sync's pages are most of its parent
+    process's CPU: 87 MB of JSON for a 325-pin lock)."""
+    if any(h.startswith("sha256:") for h in want.hashes):
+        return want.version
+    return None
+
+
 def platform_of(interp: Interpreter) -> str:
     markers = interp.markers
     return (
@@ -116,7 +128,7 @@ def choose(
         page = (
             ProjectPage(want.canonical_name, want.files, "")
             if want.files
-            else client.project_page(want.canonical_name, remember=False)
+            else client.project_page(want.canonical_name, remember=False, version=_by_hash(want))
         )
         file = best_file(want, page, target, platform, policy)
     return fetch_for(want, file)
