@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from packaging.version import Version
 
-from tests.support.localindex import Pkg, build_wheel
+from tests.support.localindex import LocalIndex, Pkg, build_wheel
 from xv.env import query_interpreter
 from xv.env.target import Target
 from xv.install import unpack_wheel_to_archive
@@ -77,3 +78,31 @@ def test_nothing_unfit_or_unverified_is_taken(
     elif case == "no manifest":
         (tree.parent / f"{sha}.manifest").unlink()
     assert from_cache(want, *target, tmp_path) is None
+
+
+def test_trees_unpacked_during_the_prepare_step_are_foreseen(
+    make_index: Callable[..., LocalIndex], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold prepare hands each tree it unpacked to ``foresee`` while other wheels are
+    still fetched (apply validates them then), each the archive the step returns. With
+    the serial pool an unpack is done when submitted: every tree but the last fetched's
+    is handed over by the next fetch's report, deterministically."""
+    from xv.cache import Cache
+    from xv.index.client import IndexClient, IndexSettings
+    from xv.sync.prepare import Clients, prepare
+
+    monkeypatch.setenv("XV_POOL", "serial")
+    names = ["a", "b", "c", "d"]
+    idx = make_index([Pkg(n, "1.0") for n in names])
+    client = IndexClient(IndexSettings(index_url=idx.url, backoff=0.01), Cache(tmp_path / "c"))
+    seen: dict[str, str | None] = {}
+    wants = [pin(n, "1.0") for n in names]
+    archives, worked = prepare(
+        wants,
+        query_interpreter(sys.executable),
+        Clients.of(client),
+        foresee=lambda want, archive: seen.__setitem__(want.canonical_name, archive),
+    )
+    assert worked == len(names)
+    assert seen and all(archives[name] == archive for name, archive in seen.items())
+    assert len(seen) >= len(names) - 1

@@ -236,7 +236,8 @@ def prepare(
     foresee: Foresee | None = None,
 ) -> tuple[dict[str, str], int]:
     """Archive directories by name, and how many wheels needed work (download or unpack).
-    ``foresee`` hears of cached trees while they are verified (see :func:`_from_cache_all`).
+    ``foresee`` hears of cached trees while they are verified (see :func:`_from_cache_all`),
+    and of trees unpacked while others are still being fetched and unpacked.
 
     Two stages overlap. Fetchers (threads: they wait on the network) run each
     package's project page, file choice, hash checks and download, so a download
@@ -286,7 +287,10 @@ def prepare(
             else:
                 tick(index)
             while unpacked_now:  # progress is reported from this thread only
-                tick(unpacked_now.popleft())
+                done = unpacked_now.popleft()
+                tick(done)
+                if foresee is not None:
+                    _foresee_unpacked(foresee, jobs[done][0], submitted[done][0])
 
         results = fetchers.map(fetch_one, jobs, on_result=fetched)
         order = sorted(submitted)
@@ -312,6 +316,20 @@ def _unpack_kind(wheels: int) -> PoolKind:
     if os.environ.get(ENV_POOL_KIND):
         return kind_from_env()
     return "process" if wheels >= UNPACK_PROCESSES_FROM else "thread"
+
+
+def _foresee_unpacked(foresee: Foresee, want: Wanted, unpacked: Future[Any]) -> None:
+    """Hand ``foresee`` a tree just unpacked, while the other wheels are still on their
+    way: its validation then overlaps theirs, instead of following the last of them (the
+    parent's 0.26 s for a 325-pin lock, on one CPU while the other waited). Anything
+    it raises is ignored: the tree is validated again after the prepare step unless the
+    early validation holds (see :class:`xv.sync.apply.Early`)."""
+    try:
+        archive = unpacked.result(timeout=0)
+        if isinstance(archive, str):
+            foresee(want, archive)
+    except Exception:  # a failed unpack, reported by the prepare step itself
+        pass
 
 
 def _note_done(into: deque[int], index: int, _: Future[Any]) -> None:
