@@ -172,8 +172,10 @@ def _from_cache_all(
     pending = forked.start_map(lambda w: from_cache(w, target, tags, root, present), wanted, workers)  # fmt: skip
     if meanwhile is None or not pending.forked:
         return pending.results()
-    guesses = [from_cache(want, target, tags, root, present, verify=False) for want in wanted]
-    for want, guess in zip(wanted, guesses, strict=True):
+    guesses = []
+    for want in wanted:  # each guess validated at once: its manifest is decoded just now
+        guess = from_cache(want, target, tags, root, present, verify=False)
+        guesses.append(guess)
         if guess is not None:
             meanwhile(want, guess)
     found = pending.results()
