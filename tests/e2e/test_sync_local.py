@@ -19,6 +19,7 @@ from packaging.utils import canonicalize_name
 
 from tests.support.localindex import LocalIndex, Pkg
 from xv.cli.sync import main
+from xv.install.killpoint import ENV_KILL_AFTER
 
 PIP = [sys.executable, "-m", "pip"]  # run against a venv with --python; the venvs have no pip
 # The new __init__ needs a new module: an upgrade must place it first.
@@ -213,19 +214,7 @@ def test_download_failure_leaves_the_environment_unchanged(
     assert snapshot(venv) == before
 
 
-KILLER = """
-import os, signal, sys
-import xv.install.place as place
-original, count = place.Destination.link, [0]
-def link(self, *args, **kwargs):
-    count[0] += 1
-    if count[0] > int(os.environ["KILL_AFTER"]):
-        os.kill(os.getpid(), signal.SIGKILL)
-    return original(self, *args, **kwargs)
-place.Destination.link = link
-from xv.cli.sync import main
-main()
-"""
+KILLER = "from xv.cli.sync import main; main()"  # killed by xv.install.killpoint
 
 
 @pytest.mark.parametrize("kill_after", [4, 12, 13])
@@ -235,7 +224,8 @@ def test_killed_during_installation_leaves_a_working_env_that_the_next_run_repai
     assert sync(index, venv, lock(tmp_path, LOCK1)).exit_code == 0
     assert pip_check(venv) == []
     second = lock(tmp_path, LOCK2, "second.txt")
-    env = {**os.environ, "KILL_AFTER": str(kill_after), "XV_POOL": "thread"}
+    # SIGKILL at the kill_after+1-th change to the environment (a link, write, rename...).
+    env = {**os.environ, ENV_KILL_AFTER: str(kill_after), "XV_POOL": "thread"}
     args = [second, "-p", str(venv), "-i", index.url]
     killed = subprocess.run([sys.executable, "-c", KILLER, *args], env=env, capture_output=True)
     assert killed.returncode == -9, killed.stderr
