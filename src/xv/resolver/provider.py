@@ -166,6 +166,11 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
         self.progress = progress
         self._pages: dict[str, ProjectPage | None] = {}
         self._cands: dict[str, Sequence[Candidate]] = {}
+        # package_dependencies of each Requires-Dist list met (with the extra and the
+        # project asking): a project's versions mostly repeat their requirements, and a
+        # resolution that walks back through thousands of them (boto3 with an old urllib3:
+        # ~1,700 botocore versions) parsed and ranged the same strings each time.
+        self._deps_of: dict[tuple[tuple[str, ...], str | None, str], dict[PyPackage, Range[Version]]] = {}  # fmt: skip
         self._meta: dict[str, CoreMetadata | Unavailable] = {}
         self.deps: dict[tuple[PyPackage, Version], list[PyPackage]] = {}
         # Projects whose dependencies were read: what the progress line counts. Not
@@ -484,14 +489,19 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
         requires_python = meta.requires_python
         if not self.target.allows_requires_python(requires_python):
             return Unavailable(f"requires Python {requires_python}")
-        if self.settings.no_deps:
-            reqs: list[Requirement] = []
-        else:
+        key = (
+            () if self.settings.no_deps else tuple(meta.requires_dist),
+            package.extra,
+            package.name,
+        )
+        known = self._deps_of.get(key)
+        if known is None:
             try:
-                reqs = [parse_requirement(t) for t in meta.requires_dist]
+                reqs = [parse_requirement(t) for t in key[0]]
             except InvalidRequirement as exc:
                 return Unavailable(f"has invalid metadata: {exc}")
-        deps = self._to_ranges(reqs, package.extra, own=package.name)
+            known = self._deps_of[key] = self._to_ranges(reqs, package.extra, own=package.name)
+        deps = dict(known)  # the caller's own: the version's singleton is added below
         if package.extra is not None:
             deps[PyPackage(package.name)] = Range.singleton(version)
         return deps
