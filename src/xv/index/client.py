@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -44,7 +43,7 @@ from urllib.parse import urlsplit
 
 from xv import atomic, envelope
 from xv.cache import Cache, CacheBucket
-from xv.digests import BULK, sha256_for
+from xv.digests import sha256_for
 from xv.errors import HashMismatchError, NetworkError, OfflineError
 from xv.fast import trace
 from xv.index import filenames, pageform, pageworker, simple
@@ -503,7 +502,7 @@ def _witness_entry(target: str, checksum: str | None) -> None:
                 if checksum is not None and found is not None and found.hex() == checksum:
                     # OpenSSL's once its module is loaded (for a big entry: it loads once):
                     # the built-in sha256 took 20 ms of airflow's 4.6 MB of small entries.
-                    hasher = sha256_for(BULK if "hashlib" in sys.modules else len(data))
+                    hasher = sha256_for(len(data))
                     with memoryview(data) as view:  # released before the map closes
                         hasher.update(view)
                     digest = hasher.hexdigest()

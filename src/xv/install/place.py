@@ -228,8 +228,11 @@ class Destination:
             return False
         return True
 
-    def write(self, target: StrPath, data: bytes, executable: bool = False) -> RecordEntry:
-        """Write a new file at ``target`` (replacing, never modifying, what is there)."""
+    def write(
+        self, target: StrPath, data: bytes, executable: bool = False, *, hashed: bool = True
+    ) -> RecordEntry:
+        """Write a new file at ``target`` (replacing, never modifying, what is there).
+        Without ``hashed`` (RECORD itself, listed without a hash) its entry has no hash."""
         tick()
         target = os.fspath(target)
         temp = self._temp_beside(target)
@@ -243,7 +246,11 @@ class Destination:
         except BaseException:
             _discard(temp)
             raise
-        return self._entry(target, record_hash(digests.sha256(data).digest()), len(data))
+        if not hashed:
+            return self._entry(target, None, len(data))
+        digest = digests.sha256_for(len(data))
+        digest.update(data)
+        return self._entry(target, record_hash(digest.digest()), len(data))
 
     def _entry(self, target: str, hash_: str | None, size: int | None) -> RecordEntry:
         # Normalised by join_inside; relpath only for the other schemes' files.
@@ -356,7 +363,7 @@ def _install(
     # A later write to the same path (an entry point over a .data script) wins.
     unique = list({entry.path: entry for entry in entries}.values())
     unique.append(RecordEntry(f"{wheel.dist_info}/RECORD"))
-    dest.write(dist_info / "RECORD", render_record(unique).encode("utf-8"))
+    dest.write(dist_info / "RECORD", render_record(unique).encode("utf-8"), hashed=False)
     return InstalledRecord(wheel.name, wheel.version, dist_info, tuple(unique))
 
 
