@@ -231,7 +231,7 @@ def plain_from_body(
     ``only``: a partial page, the files of the version with that key (:func:`version_key`)
     alone, numbered from 0 (what a sync reads of a pin's page: a JSON page's other entries
     are decoded and dropped, never made rows nor packed; 87 MB of pages for a 325-pin lock
-    took 0.95 s of CPU whole, 0.45 s so). Never to be cached: it is not the page."""
+    took 0.95 s of CPU whole, 0.62 s so). Never to be cached: it is not the page."""
     if not content_type_is_json(content_type):
         from xv.index.simple import parse_page
 

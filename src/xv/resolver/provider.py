@@ -151,6 +151,11 @@ def _canonical_extra(extra: str) -> str:
 class PythonProvider(DependencyProvider[PyPackage, Version]):
     """The solver's provider for Python packages."""
 
+    # Whether _to_ranges gives the same ranges for the same requirements whenever asked
+    # (so package_dependencies keeps them): not in a universal resolution, where they
+    # depend on the fork, and asking records edges and may fork.
+    ranges_repeat = True
+
     def __init__(
         self,
         inputs: ResolverInputs,
@@ -494,13 +499,15 @@ class PythonProvider(DependencyProvider[PyPackage, Version]):
             package.extra,
             package.name,
         )
-        known = self._deps_of.get(key)
+        known = self._deps_of.get(key) if self.ranges_repeat else None
         if known is None:
             try:
                 reqs = [parse_requirement(t) for t in key[0]]
             except InvalidRequirement as exc:
                 return Unavailable(f"has invalid metadata: {exc}")
-            known = self._deps_of[key] = self._to_ranges(reqs, package.extra, own=package.name)
+            known = self._to_ranges(reqs, package.extra, own=package.name)
+            if self.ranges_repeat:
+                self._deps_of[key] = known
         deps = dict(known)  # the caller's own: the version's singleton is added below
         if package.extra is not None:
             deps[PyPackage(package.name)] = Range.singleton(version)

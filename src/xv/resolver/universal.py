@@ -121,6 +121,8 @@ class SharedState:
 class UniversalProvider(PythonProvider):
     """The Python provider for one fork of a universal resolution."""
 
+    ranges_repeat = False  # see PythonProvider: _to_ranges depends on the fork, and records
+
     def __init__(
         self,
         inputs: ResolverInputs,
