@@ -115,6 +115,28 @@ def test_lazy_start() -> None:
         assert pool.started is True
 
 
+def test_warm_starts_a_process_pools_workers_before_any_job() -> None:
+    """warm() spawns the worker processes (no job of the caller's runs); the jobs that
+    follow run on those same processes. A thread pool starts nothing."""
+    import multiprocessing
+
+    with WorkerPool(2, kind="process") as pool:
+        before = {p.pid for p in multiprocessing.active_children()}
+        pool.warm(pid_of)
+        deadline = time.monotonic() + 10
+        while True:
+            started = {p.pid for p in multiprocessing.active_children()} - before
+            if len(started) >= 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        assert len(started) == 2 and pool.started
+        pids = {r.value for r in pool.map(pid_of, [(i,) for i in range(6)])}
+        assert pids <= started
+    with WorkerPool(2, kind="thread") as threads:
+        threads.warm(pid_of)
+        assert threads.started is False
+
+
 def test_serial_never_starts_anything() -> None:
     with WorkerPool(4, kind="serial") as pool:
         assert pool.map(pid_of, [(0,)])[0].value == os.getpid()

@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 
     from xv.index.client import IndexClient, IndexSettings
     from xv.index.simple import DistFile
-    from xv.pool import JobResult, PoolKind
+    from xv.pool import JobResult, PoolKind, WorkerPool
 
 WHEELS_BUCKET = CacheBucket.WHEELS
 ARCHIVES_BUCKET = CacheBucket.ARCHIVES
@@ -294,6 +294,8 @@ def prepare(
                 if foresee is not None:
                     _foresee_unpacked(foresee, jobs[done][0], submitted[done][0])
 
+        # The unpackers start while the first pages and wheels arrive (see WorkerPool.warm).
+        threading.Thread(target=_warm, args=(unpackers,), daemon=True).start()
         results = fetchers.map(fetch_one, jobs, on_result=fetched)
         order = sorted(submitted)
         unpacked = unpackers.outcomes(unpack_job, [submitted[i] for i in order])
@@ -318,6 +320,15 @@ def _unpack_kind(wheels: int) -> PoolKind:
     if os.environ.get(ENV_POOL_KIND):
         return kind_from_env()
     return "process" if wheels >= UNPACK_PROCESSES_FROM else "thread"
+
+
+def _warm(unpackers: WorkerPool) -> None:
+    """:meth:`WorkerPool.warm` for the unpack jobs; a failure to start is left for the first
+    job's submit to meet (and report)."""
+    try:
+        unpackers.warm(unpack_job)
+    except Exception:
+        pass
 
 
 def _foresee_unpacked(foresee: Foresee, want: Wanted, unpacked: Future[Any]) -> None:
