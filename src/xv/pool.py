@@ -393,6 +393,26 @@ class WorkerPool:
             except (broken_type, RuntimeError):  # broken, or shut down meanwhile: submit says
                 return
 
+    def start_server(self, fn: Callable[..., Any]) -> None:
+        """Start a process pool's fork server now (without waiting for it), with SIGINT
+        ignored: the server, and every worker it forks, then ignores it from its first
+        instruction on (a terminal's Ctrl-C reaches the whole process group, and the
+        server printed a traceback when it came while the server was still importing).
+        From the main thread only, where handlers are set; elsewhere a no-op, as for a
+        thread pool or another start method."""
+        if self.kind != "process" or self.start_method != "forkserver":
+            return
+        if threading.current_thread() is not threading.main_thread():
+            return
+        self._ensure_executor(fn)  # sets what the server imports first
+        from multiprocessing import forkserver
+
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited through exec
+        try:
+            forkserver.ensure_running()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
     def _ensure_executor(self, fn: Callable[..., Any]) -> Executor:
         if self._executor is not None:
             return self._executor

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -135,6 +136,25 @@ def test_warm_starts_a_process_pools_workers_before_any_job() -> None:
     with WorkerPool(2, kind="thread") as threads:
         threads.warm(pid_of)
         assert threads.started is False
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_the_fork_server_started_early_ignores_ctrl_c_from_its_start() -> None:
+    """start_server() spawns the fork server with SIGINT ignored, inherited through exec:
+    a Ctrl-C to the process group while it still imports is not its traceback (in a
+    process of its own: the server is process-wide)."""
+    code = (
+        "import multiprocessing.forkserver as fs\n"
+        "from xv.pool import WorkerPool\n"
+        "pool = WorkerPool(2, kind='process', start_method='forkserver')\n"
+        "pool.start_server(int)\n"
+        "status = open(f'/proc/{fs._forkserver._forkserver_pid}/status').read()\n"
+        "ignored = [line for line in status.splitlines() if line.startswith('SigIgn:')][0]\n"
+        "print(int(ignored.split()[1], 16) >> (2 - 1) & 1)\n"  # SIGINT is signal 2
+        "import signal; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1", "True"]  # the server ignores it; this process does not
 
 
 def test_serial_never_starts_anything() -> None:

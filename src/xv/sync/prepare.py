@@ -294,7 +294,9 @@ def prepare(
                 if foresee is not None:
                     _foresee_unpacked(foresee, jobs[done][0], submitted[done][0])
 
-        # The unpackers start while the first pages and wheels arrive (see WorkerPool.warm).
+        # The unpackers start while the first pages and wheels arrive (see WorkerPool.warm),
+        # their fork server from here (see WorkerPool.start_server).
+        unpackers.start_server(unpack_job)
         threading.Thread(target=_warm, args=(unpackers,), daemon=True).start()
         results = fetchers.map(fetch_one, jobs, on_result=fetched)
         order = sorted(submitted)
