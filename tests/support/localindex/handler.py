@@ -52,6 +52,12 @@ class Server(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # A response goes out as two writes (headers, then body). With Nagle's algorithm on,
+    # the body waited for the client's ACK of the headers, which a kept-alive connection
+    # delays by up to 40 ms: each request took ~44 ms instead of ~1 ms, and a benchmark
+    # against this index measured that wait (bench_scale's sync: 4-5x uv, whose 50
+    # downloads at once hid it).
+    disable_nagle_algorithm = True
     server_version = "xv-localindex/1.0"
     timeout = 30
     server: Server
