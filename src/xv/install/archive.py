@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from xv.install.members import MemberReader
 
 from xv.install.validate import (
+    SLASH_ONLY,
     WheelLayout,
     checked_layout,
     layout_from_plain,
@@ -397,8 +398,8 @@ def _extract_member(
     """Write one member, checked against its RECORD entry; its manifest row."""
     name = info.filename
     # The name was checked (no "..", no empty part, no backslash): a plain join is exact.
-    target = dest + "/" + name if _SEP_IS_SLASH else os.path.join(dest, *name.split("/"))
-    parent = target[: target.rindex("/")] if _SEP_IS_SLASH else os.path.dirname(target)
+    target = dest + "/" + name if SLASH_ONLY else os.path.join(dest, *name.split("/"))
+    parent = target[: target.rindex("/")] if SLASH_ONLY else os.path.dirname(target)
     if parent not in made:
         _make_dirs(parent, made)
     expected = entry.hash if entry is not None else None
@@ -457,7 +458,6 @@ def _current_umask() -> int:
 
 
 _UMASK = _current_umask()
-_SEP_IS_SLASH = os.sep == "/" and os.altsep is None
 _O_BINARY = getattr(os, "O_BINARY", 0)
 
 

@@ -375,10 +375,10 @@ def _link_placed(wheel: ArchiveWheel, dest: Destination, placement: Placement) -
     validation did not place goes :func:`_place`'s way."""
     entries: list[RecordEntry] = []
     append = entries.append
-    files, hashes, guard, made = placement.files, wheel.hashes, dest.guard, dest._made
+    files, hashes, guard = placement.files, wheel.hashes, dest.guard
     source_root = wheel.source_root + os.sep
     data_prefix = wheel.data_dir + "/"
-    site_prefix, make_dir, link = dest._site_prefix, dest._make_dir, os.link
+    link = os.link
     for rel in wheel.files():
         placed = None if rel.startswith(data_prefix) else files.get(rel)
         if placed is None or not dest._link:  # (a failed link turns copying on)
@@ -387,9 +387,7 @@ def _link_placed(wheel: ArchiveWheel, dest: Destination, placement: Placement) -
         target, base = placed
         guard.check(base, target, wheel.name)
         tick()
-        parent = os.path.dirname(target)
-        if parent not in made:
-            make_dir(parent)
+        dest._make_parent(target)
         source = source_root + rel
         try:
             link(source, target)  # to a free name: the file appears whole
@@ -398,12 +396,7 @@ def _link_placed(wheel: ArchiveWheel, dest: Destination, placement: Placement) -
         except OSError:  # another device, or links unsupported: copy from now on
             dest._link = False
             dest._place_through_temp(source, target)
-        known = hashes.get(rel)
-        if known is not None and known.size is not None and target.startswith(site_prefix):
-            rel_target = target[len(site_prefix) :].replace(os.sep, "/")
-            append(RecordEntry(rel_target, known.hash, known.size))
-        else:
-            append(dest.known_entry(target, known))
+        append(dest.known_entry(target, hashes.get(rel)))
     return entries
 
 

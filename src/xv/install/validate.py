@@ -445,7 +445,7 @@ def _plain(rel: str) -> bool:
     [True, False, False, False, False, False, False]
     """
     return (
-        _SLASH_ONLY
+        SLASH_ONLY
         and "//" not in rel
         and "/." not in rel
         and not rel.startswith((".", "/"))
@@ -456,7 +456,7 @@ def _plain(rel: str) -> bool:
     )
 
 
-_SLASH_ONLY = os.sep == "/" and os.altsep is None
+SLASH_ONLY = os.sep == "/" and os.altsep is None  # "a/b" is a path here as it is
 
 
 @functools.lru_cache(maxsize=64)
