@@ -59,12 +59,6 @@ def workers_for(big: bool) -> int:
     return cpu_count() if big else 1
 
 
-def fork_map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
-    """``[fn(item) for item in items]``, the calls shared among forked workers when
-    :func:`usable`. The first exception (in item order) is raised, after every job ended."""
-    return start_map(fn, items, workers).results()
-
-
 class Pending(Generic[R]):
     """The answers of :func:`start_map`'s calls, collected by :meth:`results`: the
     caller works meanwhile."""
@@ -83,9 +77,11 @@ class Pending(Generic[R]):
 
 
 def start_map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Pending[R]:
-    """:func:`fork_map` started: the items are dealt out to forked workers at once (every
-    ``workers``-th to each), which run while this process goes on. Without forking, the
-    calls run when the results are asked for."""
+    """``[fn(item) for item in items]``, the calls shared among forked workers when
+    :func:`usable`: the items are dealt out at once (every ``workers``-th to each), which
+    run while this process goes on; :meth:`Pending.results` raises the first exception (in
+    item order), after every job ended. Without forking, the calls run when the results are
+    asked for."""
     workers = min(workers, len(items))
     if not usable(workers):
         return Pending(lambda: [fn(item) for item in items], forked=False)

@@ -21,8 +21,8 @@ def _one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(threading, "active_count", lambda: 1)
 
 
-def test_fork_map_answers_in_order_from_other_processes() -> None:
-    found = forked.fork_map(lambda n: (n * n, os.getpid()), list(range(20)), 3)
+def test_start_map_answers_in_order_from_other_processes() -> None:
+    found = forked.start_map(lambda n: (n * n, os.getpid()), list(range(20)), 3).results()
     assert [square for square, _ in found] == [n * n for n in range(20)]
     assert os.getpid() not in {pid for _, pid in found}
     assert len({pid for _, pid in found}) > 1  # shared out, not one worker's
@@ -31,9 +31,13 @@ def test_fork_map_answers_in_order_from_other_processes() -> None:
 def test_one_worker_or_a_second_thread_runs_the_jobs_here(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert {pid for pid in forked.fork_map(lambda _: os.getpid(), [1, 2], 1)} == {os.getpid()}
+    assert {pid for pid in forked.start_map(lambda _: os.getpid(), [1, 2], 1).results()} == {
+        os.getpid()
+    }
     monkeypatch.setattr(threading, "active_count", lambda: 2)  # a lock might be held
-    assert {pid for pid in forked.fork_map(lambda _: os.getpid(), [1, 2, 3], 4)} == {os.getpid()}
+    assert {pid for pid in forked.start_map(lambda _: os.getpid(), [1, 2, 3], 4).results()} == {
+        os.getpid()
+    }
 
 
 def test_each_job_starts_after_those_it_follows(tmp_path: Path) -> None:
@@ -98,7 +102,7 @@ def test_an_answer_that_does_not_pickle_becomes_an_install_error() -> None:
     with pytest.raises(InstallError, match="Local: no way back"):
         forked.run_ordered(2, lambda i: (), job, lambda i, _: None, 2)
     with pytest.raises(AttributeError, match="pickle"):  # a result: the pickling error
-        forked.fork_map(lambda _: lambda: None, [1, 2], 2)
+        forked.start_map(lambda _: lambda: None, [1, 2], 2).results()
 
 
 def test_an_order_that_points_forward_is_refused() -> None:
