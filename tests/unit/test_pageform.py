@@ -216,6 +216,22 @@ def test_a_partial_page_holds_the_files_the_whole_page_gives_of_its_version(
     assert files_of_version(part, Version(text)) == files_of_version(whole, Version(text))
 
 
+def test_a_partial_page_still_refuses_a_bad_entry_of_its_own_version() -> None:
+    """The partial read keeps every check for the entries it keeps: hashes that are not
+    strings in a file of the pinned version refuse the page, as a whole read does; a bad
+    entry of another version is dropped unread (the whole read refuses it)."""
+    ctype = "application/vnd.pypi.simple.v1+json"
+    good = {"filename": "a-1.0-py3-none-any.whl", "url": "a-1.0.whl", "hashes": {"sha256": "ab"}}
+    bad = {"filename": "a-2.0-py3-none-any.whl", "url": "a-2.0.whl", "hashes": {"sha256": 1}}
+    body = json.dumps({"meta": {"api-version": "1.1"}, "files": [good, bad]}).encode()
+    with pytest.raises(ValueError, match="not a mapping of strings"):
+        plain_from_body(body, ctype, PAGE, "a", "i", only="2")
+    with pytest.raises(ValueError, match="not a mapping of strings"):
+        plain_from_body(body, ctype, PAGE, "a", "i")
+    part = page_from_plain(plain_from_body(body, ctype, PAGE, "a", "i", only="1"))
+    assert [f.filename for f in part.files] == ["a-1.0-py3-none-any.whl"]
+
+
 def test_a_partial_html_page_holds_its_versions_files() -> None:
     whole = parse_page(HTML_PYPI.encode(), "text/html", PAGE, "requests", index_url="i")
     found = dist_name_version(whole.files[0].filename, "requests")
